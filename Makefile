@@ -1,0 +1,149 @@
+# vmconv: one non-recursive Makefile.  Objects go under $(BUILD).
+#
+#   make              build vmconv, libvmconv and the plugins
+#   make demo         install what is missing, build, convert the demo disk
+#   make check        install what is missing, build, run every test
+#   make check-asan   the test suite under ASan and UBSan
+#   make fuzz         build the libFuzzer targets (clang)
+#   make bench        the benchmarks, side by side with qemu-img
+#   make install      PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PLUGINDIR ?= $(LIBDIR)/vmconv/plugins
+BUILD ?= build
+
+CC ?= gcc
+PKG_CONFIG ?= pkg-config
+
+# Libraries by who uses them; --as-needed drops any the code does not call.
+LIB_PKGS := jansson libcrypto zlib libzstd libisal
+BIN_PKGS := $(LIB_PKGS) libguestfs libseccomp libarchive
+TEST_PKGS := criterion
+
+pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+pkg_libs = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wpointer-arith \
+	-Wmissing-prototypes -Wstrict-prototypes
+CFLAGS ?= -O2 -g
+SANITIZE ?=
+ifneq ($(SANITIZE),)
+CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -pthread -D_FILE_OFFSET_BITS=64 \
+	-Iinclude -I. -DVMC_PLUGIN_DIR='"$(PLUGINDIR)"' \
+	$(call pkg_cflags,$(BIN_PKGS))
+ALL_LDFLAGS := $(LDFLAGS) -pthread -Wl,--as-needed
+
+LIB_SRCS := $(wildcard common/*.c formats/*.c convert/*.c) plugins/loader.c
+BIN_SRCS := $(wildcard cli/*.c validate/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+BIN_OBJS := $(BIN_SRCS:%.c=$(BUILD)/%.o)
+LIB_LIBS := $(call pkg_libs,$(LIB_PKGS)) -ldl
+BIN_LIBS := $(call pkg_libs,$(BIN_PKGS)) -ldl -lm
+
+VMCONV := $(BUILD)/vmconv
+LIBA := $(BUILD)/libvmconv.a
+LIBSO := $(BUILD)/libvmconv.so.0
+
+# Plugins: one folder each under plugins/, built to $(BUILD)/plugins/NAME.so
+PLUGINS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c)))))
+PLUGIN_SOS := $(PLUGINS:%=$(BUILD)/plugins/%.so)
+
+UNIT_SRCS := $(wildcard tests/unit/test-*.c)
+UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+.PHONY: all deps demo check check-run check-asan unit integration fuzz \
+	bench install uninstall clean
+all: $(VMCONV) $(LIBSO) $(PLUGIN_SOS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBA): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBSO): $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libvmconv.so.0 -o $@ $^ $(ALL_LDFLAGS) $(LIB_LIBS)
+
+# The binary exports the library's symbols for plugins (-rdynamic).
+$(VMCONV): $(BIN_OBJS) $(LIBA)
+	$(CC) -rdynamic -o $@ $(BIN_OBJS) -Wl,--whole-archive $(LIBA) \
+		-Wl,--no-whole-archive $(ALL_LDFLAGS) $(BIN_LIBS)
+
+define plugin_rule
+$(BUILD)/plugins/$(1).so: $(patsubst %.c,$(BUILD)/%.o,$(wildcard plugins/$(1)/*.c))
+	@mkdir -p $$(@D)
+	$$(CC) -shared -Wl,--version-script=plugins/plugin.map -o $$@ $$^ \
+		$$(ALL_LDFLAGS) $(LIB_LIBS)
+endef
+$(foreach p,$(PLUGINS),$(eval $(call plugin_rule,$(p))))
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(TEST_PKGS)) -MMD -MP -rdynamic \
+		-o $@ $< -Wl,--whole-archive $(LIBA) -Wl,--no-whole-archive \
+		$(ALL_LDFLAGS) $(call pkg_libs,$(TEST_PKGS)) $(BIN_LIBS)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -I. \
+		$(call pkg_cflags,$(LIB_PKGS)) -o $@ $< $(LIB_SRCS) \
+		$(LIB_LIBS) -pthread
+
+# ---- set-up, demo, tests ----
+
+deps:
+	@scripts/install-deps
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo $(BUILD)
+
+check: deps
+	@$(MAKE) --no-print-directory check-run
+
+check-run: all $(UNIT_BINS)
+	@tests/run-tests $(BUILD)
+
+check-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check-run
+
+fuzz: $(FUZZ_BINS)
+
+bench: all
+	@bench/run $(BUILD)
+
+# ---- install ----
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCDIR)/vmconv $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(PLUGINDIR)
+	install -m 755 $(VMCONV) $(DESTDIR)$(BINDIR)/vmconv
+	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/libvmconv.a
+	install -m 755 $(LIBSO) $(DESTDIR)$(LIBDIR)/libvmconv.so.0
+	ln -sf libvmconv.so.0 $(DESTDIR)$(LIBDIR)/libvmconv.so
+	install -m 644 include/vmconv/*.h $(DESTDIR)$(INCDIR)/vmconv/
+	install -m 644 doc/vmconv.1 $(DESTDIR)$(MANDIR)/man1/vmconv.1
+	$(if $(PLUGIN_SOS),install -m 755 $(PLUGIN_SOS) $(DESTDIR)$(PLUGINDIR)/)
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/vmconv $(DESTDIR)$(LIBDIR)/libvmconv.* \
+		$(DESTDIR)$(MANDIR)/man1/vmconv.1
+	rm -rf $(DESTDIR)$(INCDIR)/vmconv $(DESTDIR)$(LIBDIR)/vmconv
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

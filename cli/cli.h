@@ -1,0 +1,58 @@
+/* Shared pieces of the vmconv command line. */
+#ifndef VMC_CLI_H
+#define VMC_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include <vmconv/vmconv.h>
+
+/* Each subcommand: argc/argv start at the subcommand's name. */
+int vmc_cmd_convert(int argc, char **argv);
+int vmc_cmd_info(int argc, char **argv);
+int vmc_cmd_compare(int argc, char **argv);
+int vmc_cmd_check(int argc, char **argv);
+int vmc_cmd_create(int argc, char **argv);
+int vmc_cmd_map(int argc, char **argv);
+int vmc_cmd_formats(int argc, char **argv);
+int vmc_cmd_migrate(int argc, char **argv);
+
+/* Print "vmconv: <message>" on stderr. */
+void vmc_cli_error(const struct vmc_error *err);
+void vmc_cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print a JSON value on stdout (indented, one trailing newline). */
+void vmc_cli_print_json(json_t *v);
+
+/* "1.5 GiB" */
+void vmc_cli_human_size(uint64_t n, char *buf, size_t len);
+
+/* Parse --output=human|json; returns 0 and sets *json, or -1. */
+int vmc_cli_output_format(const char *arg, bool *json);
+
+/* A conversion from src to dst_path in format fmt, with the engine's
+ * temporary-file and rename rules: used by convert and by the one-shot
+ * migration form. */
+struct vmc_cli_convert {
+	const char *src_path, *src_fmt, *dst_path, *dst_fmt;
+	struct vmc_opts *open_opts;	/* e.g. snapshot=NAME */
+	struct vmc_opts *create_opts;	/* -o */
+	bool compress, digest, progress, json, quiet;
+	unsigned threads;
+};
+int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary);
+
+/* Progress bar on stderr; does nothing unless enabled and stderr is a
+ * terminal. */
+struct vmc_progress;
+struct vmc_progress *vmc_progress_new(bool enabled, const char *label);
+void vmc_progress_update(void *ctx, uint64_t done, uint64_t total);
+void vmc_progress_finish(struct vmc_progress *p);
+
+/* Common usage printing: prints text and returns exit code 1 (or 0 when
+ * help was asked for). */
+int vmc_cli_usage(const char *text, bool asked);
+
+#endif

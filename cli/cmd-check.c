@@ -1,0 +1,147 @@
+/* vmconv check: metadata consistency, qemu-img check's messages and exit
+ * codes (0 clean, 1 check failed, 2 corruptions, 3 leaks only). */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const char usage[] =
+"usage: vmconv check [-f FMT] [--repair | -r leaks|all] [--output=human|json]\n"
+"                    IMG\n"
+"\n"
+"Check IMG's metadata for leaks and corruption.  --repair fixes what can\n"
+"be fixed IN PLACE: it is the only vmconv command that writes to an\n"
+"existing image.\n"
+"Exit: 0 clean, 1 check could not complete, 2 corruptions, 3 leaks only.\n";
+
+static json_t *to_json(const char *path, const char *fmt,
+		       const struct vmc_check_result *r)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "filename", json_string(path));
+	json_object_set_new(o, "format", json_string(fmt));
+	json_object_set_new(o, "check-errors", json_integer((json_int_t)r->check_errors));
+	json_object_set_new(o, "corruptions", json_integer((json_int_t)r->corruptions));
+	json_object_set_new(o, "leaks", json_integer((json_int_t)r->leaks));
+	json_object_set_new(o, "corruptions-fixed", json_integer((json_int_t)r->corruptions_fixed));
+	json_object_set_new(o, "leaks-fixed", json_integer((json_int_t)r->leaks_fixed));
+	if (r->total_clusters) {
+		json_object_set_new(o, "allocated-clusters", json_integer((json_int_t)r->allocated_clusters));
+		json_object_set_new(o, "total-clusters", json_integer((json_int_t)r->total_clusters));
+		json_object_set_new(o, "fragmented-clusters", json_integer((json_int_t)r->fragmented_clusters));
+		json_object_set_new(o, "compressed-clusters", json_integer((json_int_t)r->compressed_clusters));
+	}
+	if (r->image_end_offset)
+		json_object_set_new(o, "image-end-offset", json_integer((json_int_t)r->image_end_offset));
+	json_t *msgs = json_array();
+	for (size_t i = 0; i < r->n_messages; i++)
+		json_array_append_new(msgs, json_string(r->messages[i]));
+	json_object_set_new(o, "messages", msgs);
+	return o;
+}
+
+static void print_human(const struct vmc_check_result *r)
+{
+	for (size_t i = 0; i < r->n_messages; i++)
+		printf("%s\n", r->messages[i]);
+	if (r->corruptions_fixed || r->leaks_fixed)
+		printf("The following inconsistencies were found and repaired:"
+		       "\n\n    %" PRIu64 " leaked clusters\n    %" PRIu64
+		       " corruptions\n\n", r->leaks_fixed,
+		       r->corruptions_fixed);
+	if (!r->corruptions && !r->leaks && !r->check_errors)
+		printf("No errors were found on the image.\n");
+	if (r->corruptions)
+		printf("\n%" PRIu64 " errors were found on the image.\nData"
+		       " may be corrupted, or further writes to the image may"
+		       " corrupt it.\n", r->corruptions);
+	if (r->leaks)
+		printf("\n%" PRIu64 " leaked clusters were found on the image."
+		       "\nThis means waste of disk space, but no harm to data."
+		       "\n", r->leaks);
+	if (r->check_errors)
+		printf("\n%" PRIu64 " internal errors have occurred during the"
+		       " check.\n", r->check_errors);
+	if (r->total_clusters)
+		printf("%" PRIu64 "/%" PRIu64 " = %.2f%% allocated, %.2f%%"
+		       " fragmented, %.2f%% compressed clusters\n",
+		       r->allocated_clusters, r->total_clusters,
+		       100.0 * (double)r->allocated_clusters /
+		       (double)r->total_clusters,
+		       r->allocated_clusters ? 100.0 *
+		       (double)r->fragmented_clusters /
+		       (double)r->allocated_clusters : 0.0,
+		       r->allocated_clusters ? 100.0 *
+		       (double)r->compressed_clusters /
+		       (double)r->allocated_clusters : 0.0);
+	if (r->image_end_offset)
+		printf("Image end offset: %" PRIu64 "\n", r->image_end_offset);
+}
+
+int vmc_cmd_check(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "repair", no_argument, NULL, 'R' },
+		{ "output", required_argument, NULL, 'J' },
+		{ 0 }
+	};
+	struct vmc_check_result res = { 0 };
+	const char *fmt = NULL;
+	struct vmc_image *img;
+	struct vmc_error err;
+	bool repair = false, json = false;
+	int opt, ret;
+
+	while ((opt = getopt_long(argc, argv, "hf:r:q", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'h': return vmc_cli_usage(usage, true);
+		case 'f': fmt = optarg; break;
+		case 'R': repair = true; break;
+		case 'r':
+			if (strcmp(optarg, "leaks") && strcmp(optarg, "all")) {
+				vmc_cli_errorf("-r takes leaks or all");
+				return 1;
+			}
+			repair = true;
+			break;
+		case 'q': break;
+		case 'J':
+			if (vmc_cli_output_format(optarg, &json) < 0)
+				return 1;
+			break;
+		default: return vmc_cli_usage(usage, false);
+		}
+	}
+	if (argc - optind != 1)
+		return vmc_cli_usage(usage, false);
+	img = vmc_image_open(argv[optind], fmt,
+			     repair ? VMC_OPEN_RDWR : 0, NULL, &err);
+	if (!img) {
+		vmc_cli_error(&err);
+		return 1;
+	}
+	if (repair && !json)
+		fprintf(stderr, "vmconv: check --repair writes to %s in place\n",
+			argv[optind]);
+	if (vmc_image_check(img, &res, repair, &err) < 0) {
+		vmc_cli_error(&err);
+		vmc_image_close(img);
+		vmc_check_result_free(&res);
+		return 1;
+	}
+	if (json) {
+		json_t *o = to_json(argv[optind], img->drv->name, &res);
+		vmc_cli_print_json(o);
+		json_decref(o);
+	} else {
+		print_human(&res);
+	}
+	ret = vmc_check_exit_code(&res);
+	vmc_image_close(img);
+	vmc_check_result_free(&res);
+	return ret;
+}

@@ -1,0 +1,95 @@
+/* vmconv map: which ranges of the guest disk hold data, zeros, nothing. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+static const char usage[] =
+"usage: vmconv map [-f FMT] [--output=human|json] IMG\n"
+"\n"
+"List the runs of IMG's guest-visible disk: data, zero (allocated as\n"
+"zeros) or unallocated (no layer holds it; reads as zeros).\n";
+
+static const char *kind_name[] = { "data", "zero", "unallocated" };
+
+static void emit(bool json, json_t *arr, const struct vmc_extent *x)
+{
+	if (json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "start", json_integer((json_int_t)x->offset));
+		json_object_set_new(o, "length", json_integer((json_int_t)x->length));
+		json_object_set_new(o, "present", json_boolean(x->kind != VMC_EXTENT_UNALLOCATED));
+		json_object_set_new(o, "zero", json_boolean(x->kind != VMC_EXTENT_DATA));
+		json_object_set_new(o, "data", json_boolean(x->kind == VMC_EXTENT_DATA));
+		json_array_append_new(arr, o);
+	} else {
+		printf("0x%-18" PRIx64 " 0x%-18" PRIx64 " %s\n", x->offset,
+		       x->length, kind_name[x->kind]);
+	}
+}
+
+int vmc_cmd_map(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "output", required_argument, NULL, 'J' },
+		{ 0 }
+	};
+	struct vmc_extent run = { 0 }, x;
+	const char *fmt = NULL;
+	struct vmc_image *img;
+	struct vmc_error err;
+	bool json = false;
+	json_t *arr = NULL;
+	uint64_t off = 0;
+	int opt, ret = 1;
+
+	while ((opt = getopt_long(argc, argv, "hf:", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'h': return vmc_cli_usage(usage, true);
+		case 'f': fmt = optarg; break;
+		case 'J':
+			if (vmc_cli_output_format(optarg, &json) < 0)
+				return 1;
+			break;
+		default: return vmc_cli_usage(usage, false);
+		}
+	}
+	if (argc - optind != 1)
+		return vmc_cli_usage(usage, false);
+	img = vmc_image_open(argv[optind], fmt, 0, NULL, &err);
+	if (!img) {
+		vmc_cli_error(&err);
+		return 1;
+	}
+	if (json)
+		arr = json_array();
+	else
+		printf("%-20s %-20s %s\n", "Offset", "Length", "Kind");
+	while (off < img->size) {
+		if (vmc_image_block_status(img, off, img->size - off, &x,
+					   &err) < 0) {
+			vmc_cli_error(&err);
+			goto out;
+		}
+		if (run.length && run.kind == x.kind) {
+			run.length += x.length;
+		} else {
+			if (run.length)
+				emit(json, arr, &run);
+			run = x;
+		}
+		off += x.length;
+	}
+	if (run.length)
+		emit(json, arr, &run);
+	if (json)
+		vmc_cli_print_json(arr);
+	ret = 0;
+out:
+	json_decref(arr);
+	vmc_image_close(img);
+	return ret;
+}

@@ -1,0 +1,66 @@
+/* Helpers shared by the subcommands: error and JSON printing, sizes. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+void vmc_cli_error(const struct vmc_error *err)
+{
+	fprintf(stderr, "vmconv: %s\n", err->msg[0] ? err->msg :
+		"unknown error");
+}
+
+void vmc_cli_errorf(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vmconv: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void vmc_cli_print_json(json_t *v)
+{
+	json_dumpf(v, stdout, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+void vmc_cli_human_size(uint64_t n, char *buf, size_t len)
+{
+	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB",
+				      "EiB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 6) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)n);
+	else
+		snprintf(buf, len, "%.3g %s", v, unit[u]);
+}
+
+int vmc_cli_output_format(const char *arg, bool *json)
+{
+	if (!strcmp(arg, "json"))
+		*json = true;
+	else if (!strcmp(arg, "human"))
+		*json = false;
+	else {
+		vmc_cli_errorf("--output must be human or json, not '%s'", arg);
+		return -1;
+	}
+	return 0;
+}
+
+int vmc_cli_usage(const char *text, bool asked)
+{
+	fputs(text, asked ? stdout : stderr);
+	return asked ? 0 : 1;
+}

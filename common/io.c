@@ -1,0 +1,88 @@
+/* File helpers for drivers: full reads and writes, paths relative to an
+ * image, zero detection. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <vmconv/image.h>
+
+int vmc_pread_full(int fd, void *buf, size_t len, uint64_t off,
+		   const char *path, struct vmc_error *err)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		ssize_t r = pread(fd, p, len, (off_t)off);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return vmc_error_errno(err, errno,
+				"%s: read of %zu bytes at offset 0x%" PRIx64
+				" failed", path, len, off);
+		}
+		if (r == 0)
+			return vmc_error_set(err, EIO,
+				"%s: unexpected end of file reading %zu bytes"
+				" at offset 0x%" PRIx64, path, len, off);
+		p += r;
+		len -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+int vmc_pwrite_full(int fd, const void *buf, size_t len, uint64_t off,
+		    const char *path, struct vmc_error *err)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t r = pwrite(fd, p, len, (off_t)off);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return vmc_error_errno(err, errno,
+				"%s: write of %zu bytes at offset 0x%" PRIx64
+				" failed", path, len, off);
+		}
+		p += r;
+		len -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+char *vmc_path_relative_to(const char *image, const char *name)
+{
+	char *copy, *dir, *res;
+
+	if (name[0] == '/' || !strchr(image, '/'))
+		return strdup(name);
+	copy = strdup(image);
+	if (!copy)
+		return NULL;
+	dir = dirname(copy);
+	if (asprintf(&res, "%s/%s", dir, name) < 0)
+		res = NULL;
+	free(copy);
+	return res;
+}
+
+bool vmc_is_zero(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	size_t head = len < 16 ? len : 16;
+
+	for (size_t i = 0; i < head; i++)
+		if (p[i])
+			return false;
+	/* The first 16 bytes are zero, so the rest is zero iff it equals the
+	 * buffer shifted by 16: memcmp runs at memory speed. */
+	return len <= 16 || memcmp(p, p + 16, len - 16) == 0;
+}

@@ -1,0 +1,514 @@
+/* The conversion engine: an extent walk feeding a bounded pipeline.
+ *
+ *   reader thread   block_status + pread into a free buffer, in order
+ *   worker threads  zero detection per unit, compression per unit
+ *   writer (caller) pwrite / pwrite_zeroes / pwrite_compressed in order,
+ *                   digest, progress
+ *
+ * Memory is nbuf chunk buffers (plus as many compression buffers with -c),
+ * whatever the size of the image.  Every window starts unit-aligned, so a
+ * compressed unit never straddles two chunks.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include <vmconv/convert.h>
+
+#include "common/bytes.h"
+
+#define DEFAULT_CHUNK (2u << 20)
+#define MIN_ZERO_UNIT 4096u
+#define MAX_ZERO_UNIT (1u << 20)
+
+enum job_state { JOB_FREE, JOB_QUEUED, JOB_BUSY, JOB_DONE };
+
+struct job {
+	enum job_state state;
+	bool hole;
+	uint64_t off, len;
+	int buf;			/* index into the pools, -1 for holes */
+	/* Per unit after the worker: 0 data, 1 zero; with compression the
+	 * compressed length (0 = store plain). */
+	uint8_t *zero;
+	size_t *clen;
+};
+
+struct engine {
+	const struct vmc_convert_params *p;
+	struct vmc_image *src, *dst;
+	size_t chunk, unit, nunits;
+	bool compress;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;		/* any state change */
+	struct job *ring;
+	size_t nslots, head, tail;	/* head: next to write; tail: next
+					 * to fill */
+	uint8_t **buf, **cbuf;
+	int *free_buf;
+	size_t nfree, nbuf;
+	bool reader_done, stop;
+	int err_set;
+	struct vmc_error err;
+	struct vmc_convert_stats *st;
+};
+
+static void fail(struct engine *e, const struct vmc_error *err)
+{
+	pthread_mutex_lock(&e->mu);
+	if (!e->err_set) {
+		e->err = *err;
+		e->err_set = 1;
+	}
+	e->stop = true;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+}
+
+/* Wait for a free ring slot (and a buffer if want_buf); returns the slot
+ * or NULL when stopping.  Called with mu held. */
+static struct job *claim(struct engine *e, bool want_buf)
+{
+	while (!e->stop && (e->tail - e->head == e->nslots ||
+			    (want_buf && e->nfree == 0)))
+		pthread_cond_wait(&e->cv, &e->mu);
+	if (e->stop)
+		return NULL;
+	struct job *j = &e->ring[e->tail % e->nslots];
+	j->buf = want_buf ? e->free_buf[--e->nfree] : -1;
+	return j;
+}
+
+static void publish(struct engine *e, struct job *j, bool hole,
+		    uint64_t off, uint64_t len)
+{
+	j->hole = hole;
+	j->off = off;
+	j->len = len;
+	j->state = hole ? JOB_DONE : JOB_QUEUED;
+	e->tail++;
+	pthread_cond_broadcast(&e->cv);
+}
+
+static int read_window(struct engine *e, uint8_t *buf, uint64_t off,
+		       uint64_t end, struct vmc_extent first,
+		       struct vmc_error *err)
+{
+	uint64_t p = off;
+	struct vmc_extent x = first;
+
+	while (p < end) {
+		if (p != off && vmc_image_block_status(e->src, p, end - p, &x,
+						       err) < 0)
+			return -1;
+		if (x.length > end - p)
+			x.length = end - p;
+		if (x.kind == VMC_EXTENT_DATA) {
+			if (vmc_image_pread(e->src, buf + (p - off),
+					    (size_t)x.length, p, err) < 0)
+				return -1;
+			e->st->data_bytes += x.length;
+		} else {
+			memset(buf + (p - off), 0, (size_t)x.length);
+			e->st->hole_bytes += x.length;
+		}
+		p += x.length;
+	}
+	return 0;
+}
+
+static void *reader(void *arg)
+{
+	struct engine *e = arg;
+	uint64_t size = e->src->size, off = 0;
+	struct vmc_error err;
+
+	while (off < size) {
+		struct vmc_extent x;
+		struct job *j;
+
+		if (e->p->cancel && *e->p->cancel) {
+			vmc_error_set(&err, ECANCELED, "%s: interrupted",
+				      e->dst->filename);
+			goto failed;
+		}
+		if (vmc_image_block_status(e->src, off, size - off, &x,
+					   &err) < 0)
+			goto failed;
+		if (x.kind != VMC_EXTENT_DATA) {
+			uint64_t end = off + x.length;
+
+			if (end != size)
+				end = VMC_ALIGN_DOWN(end, e->unit);
+			if (end > off) {
+				pthread_mutex_lock(&e->mu);
+				j = claim(e, false);
+				if (j) {
+					publish(e, j, true, off, end - off);
+					e->st->hole_bytes += end - off;
+				}
+				pthread_mutex_unlock(&e->mu);
+				if (!j)
+					return NULL;
+				off = end;
+				continue;
+			}
+		}
+		uint64_t wend = VMC_MIN(VMC_ALIGN_DOWN(off, e->chunk) +
+					e->chunk, size);
+
+		pthread_mutex_lock(&e->mu);
+		j = claim(e, true);
+		pthread_mutex_unlock(&e->mu);
+		if (!j)
+			return NULL;
+		if (read_window(e, e->buf[j->buf], off, wend, x, &err) < 0)
+			goto failed;
+		pthread_mutex_lock(&e->mu);
+		publish(e, j, false, off, wend - off);
+		pthread_mutex_unlock(&e->mu);
+		off = wend;
+	}
+	pthread_mutex_lock(&e->mu);
+	e->reader_done = true;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+	return NULL;
+failed:
+	fail(e, &err);
+	return NULL;
+}
+
+static int process(struct engine *e, struct job *j, struct vmc_error *err)
+{
+	const uint8_t *in = e->buf[j->buf];
+	size_t n = VMC_DIV_ROUND_UP(j->len, e->unit);
+
+	for (size_t u = 0; u < n; u++) {
+		size_t ulen = VMC_MIN(e->unit, j->len - u * e->unit);
+		const uint8_t *p = in + u * e->unit;
+
+		j->zero[u] = vmc_is_zero(p, ulen);
+		j->clen[u] = 0;
+		if (e->compress && !j->zero[u] &&
+		    e->dst->drv->compress(e->dst, j->off + u * e->unit, p,
+					  ulen, e->cbuf[j->buf] + u * e->unit,
+					  e->unit, &j->clen[u], err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void *worker(void *arg)
+{
+	struct engine *e = arg;
+	struct vmc_error err;
+
+	pthread_mutex_lock(&e->mu);
+	for (;;) {
+		struct job *j = NULL;
+
+		for (size_t i = e->head; i < e->tail; i++) {
+			if (e->ring[i % e->nslots].state == JOB_QUEUED) {
+				j = &e->ring[i % e->nslots];
+				break;
+			}
+		}
+		if (e->stop || (!j && e->reader_done))
+			break;
+		if (!j) {
+			pthread_cond_wait(&e->cv, &e->mu);
+			continue;
+		}
+		j->state = JOB_BUSY;
+		pthread_mutex_unlock(&e->mu);
+		if (process(e, j, &err) < 0) {
+			fail(e, &err);
+			return NULL;
+		}
+		pthread_mutex_lock(&e->mu);
+		j->state = JOB_DONE;
+		pthread_cond_broadcast(&e->cv);
+	}
+	pthread_mutex_unlock(&e->mu);
+	return NULL;
+}
+
+static int hash_zeros(EVP_MD_CTX *md, uint64_t len)
+{
+	static const uint8_t zero[1 << 16];
+
+	while (len > 0) {
+		size_t n = VMC_MIN(len, sizeof(zero));
+
+		if (!EVP_DigestUpdate(md, zero, n))
+			return -1;
+		len -= n;
+	}
+	return 0;
+}
+
+static int write_zeros(struct engine *e, uint64_t off, uint64_t len,
+		       struct vmc_error *err)
+{
+	if (len == 0 || e->dst->zero_init)
+		return 0;
+	return vmc_image_pwrite_zeroes(e->dst, off, len, err);
+}
+
+static int write_job(struct engine *e, struct job *j, EVP_MD_CTX *md,
+		     struct vmc_error *err)
+{
+	size_t n;
+	uint64_t run = 0;		/* pending plain data run */
+	uint64_t zrun = 0;		/* pending zero run */
+	const uint8_t *in;
+
+	if (md && (j->hole ? hash_zeros(md, j->len) :
+		   !EVP_DigestUpdate(md, e->buf[j->buf], j->len)))
+		return vmc_error_set(err, EIO, "SHA-256 failed");
+	if (j->hole)
+		return write_zeros(e, j->off, j->len, err);
+
+	in = e->buf[j->buf];
+	n = VMC_DIV_ROUND_UP(j->len, e->unit);
+	for (size_t u = 0; u <= n; u++) {
+		uint64_t uoff = u * e->unit;
+		size_t ulen = u < n ? VMC_MIN(e->unit, j->len - uoff) : 0;
+		bool zero = u < n && j->zero[u];
+		bool comp = u < n && !zero && j->clen[u] > 0;
+
+		/* Flush the pending runs that this unit does not extend. */
+		if (run && (u == n || zero || comp)) {
+			uint64_t roff = uoff - run;
+
+			if (vmc_image_pwrite(e->dst, in + roff, (size_t)run,
+					     j->off + roff, err) < 0)
+				return -1;
+			e->st->written_bytes += run;
+			run = 0;
+		}
+		if (zrun && (u == n || !zero)) {
+			if (write_zeros(e, j->off + uoff - zrun, zrun, err) < 0)
+				return -1;
+			zrun = 0;
+		}
+		if (u == n)
+			break;
+		if (zero) {
+			zrun += ulen;
+			e->st->zero_bytes += ulen;
+		} else if (comp) {
+			if (e->dst->drv->pwrite_compressed(e->dst,
+					j->off + uoff, e->cbuf[j->buf] + uoff,
+					j->clen[u], ulen, err) < 0)
+				return -1;
+			e->st->written_bytes += ulen;
+			e->st->compressed_bytes += j->clen[u];
+		} else {
+			run += ulen;
+		}
+	}
+	return 0;
+}
+
+static int writer(struct engine *e, EVP_MD_CTX *md, struct vmc_error *err)
+{
+	uint64_t done = 0;
+
+	pthread_mutex_lock(&e->mu);
+	for (;;) {
+		struct job *j;
+
+		while (!e->stop && e->head == e->tail && !e->reader_done)
+			pthread_cond_wait(&e->cv, &e->mu);
+		if (e->stop)
+			break;
+		if (e->head == e->tail && e->reader_done)
+			break;
+		j = &e->ring[e->head % e->nslots];
+		if (j->state != JOB_DONE) {
+			pthread_cond_wait(&e->cv, &e->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&e->mu);
+		if (write_job(e, j, md, err) < 0) {
+			fail(e, err);
+			return -1;
+		}
+		done += j->len;
+		if (e->p->progress)
+			e->p->progress(e->p->progress_ctx, done, e->src->size);
+		pthread_mutex_lock(&e->mu);
+		if (j->buf >= 0)
+			e->free_buf[e->nfree++] = j->buf;
+		j->state = JOB_FREE;
+		e->head++;
+		pthread_cond_broadcast(&e->cv);
+	}
+	pthread_mutex_unlock(&e->mu);
+	return 0;
+}
+
+static size_t pick_unit(const struct vmc_image *dst, bool compress)
+{
+	size_t unit = dst->granularity ? dst->granularity : 512;
+
+	if (unit < MIN_ZERO_UNIT)
+		unit = MIN_ZERO_UNIT;
+	if (unit > MAX_ZERO_UNIT)
+		unit = MAX_ZERO_UNIT;
+	if (compress && dst->compress_unit)
+		unit = dst->compress_unit;
+	return unit;
+}
+
+static void engine_free(struct engine *e)
+{
+	for (size_t i = 0; e->buf && i < e->nbuf; i++) {
+		free(e->buf[i]);
+		if (e->cbuf)
+			free(e->cbuf[i]);
+	}
+	for (size_t i = 0; e->ring && i < e->nslots; i++) {
+		free(e->ring[i].zero);
+		free(e->ring[i].clen);
+	}
+	free(e->buf);
+	free(e->cbuf);
+	free(e->free_buf);
+	free(e->ring);
+	pthread_mutex_destroy(&e->mu);
+	pthread_cond_destroy(&e->cv);
+}
+
+static int engine_init(struct engine *e, const struct vmc_convert_params *p,
+		       unsigned threads, struct vmc_error *err)
+{
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_cond_init(&e->cv, NULL);
+	e->p = p;
+	e->src = p->src;
+	e->dst = p->dst;
+	e->compress = (p->compress || p->dst->compress_always) &&
+		      p->dst->drv->compress && p->dst->drv->pwrite_compressed;
+	if ((p->compress || p->dst->compress_always) && !e->compress)
+		return vmc_error_set(err, ENOTSUP,
+			"%s: format %s cannot write compressed data",
+			p->dst->filename, p->dst->drv->name);
+	e->unit = pick_unit(p->dst, e->compress);
+	e->chunk = p->chunk_size ? p->chunk_size : DEFAULT_CHUNK;
+	e->chunk = VMC_ALIGN_UP(VMC_MAX(e->chunk, e->unit), e->unit);
+	e->nunits = e->chunk / e->unit;
+	e->nbuf = p->buffers ? p->buffers : 2 * threads + 2;
+	e->nslots = 2 * e->nbuf;
+	e->ring = calloc(e->nslots, sizeof(*e->ring));
+	e->buf = calloc(e->nbuf, sizeof(*e->buf));
+	e->cbuf = e->compress ? calloc(e->nbuf, sizeof(*e->cbuf)) : NULL;
+	e->free_buf = calloc(e->nbuf, sizeof(*e->free_buf));
+	if (!e->ring || !e->buf || !e->free_buf || (e->compress && !e->cbuf))
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < e->nslots; i++) {
+		e->ring[i].zero = calloc(e->nunits, 1);
+		e->ring[i].clen = calloc(e->nunits, sizeof(size_t));
+		if (!e->ring[i].zero || !e->ring[i].clen)
+			return vmc_error_set(err, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < e->nbuf; i++) {
+		e->buf[i] = malloc(e->chunk);
+		if (!e->buf[i] || (e->cbuf && !(e->cbuf[i] = malloc(e->chunk))))
+			return vmc_error_set(err, ENOMEM, "out of memory");
+		e->free_buf[e->nfree++] = (int)i;
+	}
+	e->st->peak_buffer_bytes = e->nbuf * e->chunk * (e->compress ? 2 : 1);
+	return 0;
+}
+
+int vmc_convert_run(const struct vmc_convert_params *p,
+		    struct vmc_convert_stats *st, struct vmc_error *err)
+{
+	struct engine e = { .st = st };
+	unsigned threads = p->threads;
+	pthread_t rd, *wk = NULL;
+	size_t nwk = 0;
+	EVP_MD_CTX *md = NULL;
+	struct timespec t0, t1;
+	unsigned mdlen;
+	int ret = -1;
+
+	memset(st, 0, sizeof(*st));
+	st->virtual_size = p->src->size;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (p->src->size > p->dst->size)
+		return vmc_error_set(err, EINVAL,
+			"%s: target is smaller (%" PRIu64 " bytes) than the"
+			" source (%" PRIu64 " bytes)", p->dst->filename,
+			p->dst->size, p->src->size);
+	if (!threads) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	if (engine_init(&e, p, threads, err) < 0)
+		goto out;
+	if (p->digest) {
+		md = EVP_MD_CTX_new();
+		if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+			vmc_error_set(err, EIO, "cannot start SHA-256");
+			goto out;
+		}
+	}
+	wk = calloc(threads, sizeof(*wk));
+	if (!wk) {
+		vmc_error_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if (pthread_create(&rd, NULL, reader, &e) != 0) {
+		vmc_error_set(err, EAGAIN, "cannot start reader thread");
+		goto out;
+	}
+	for (; nwk < threads; nwk++)
+		if (pthread_create(&wk[nwk], NULL, worker, &e) != 0)
+			break;
+	if (nwk == 0) {
+		struct vmc_error te;
+
+		vmc_error_set(&te, EAGAIN, "cannot start worker threads");
+		fail(&e, &te);
+	}
+	writer(&e, md, err);
+	pthread_join(rd, NULL);
+	for (size_t i = 0; i < nwk; i++)
+		pthread_join(wk[i], NULL);
+	if (e.err_set) {
+		*err = e.err;
+		goto out;
+	}
+	/* Writes beyond the source (a larger target) are left as they are:
+	 * fresh images read as zero there. */
+	if (vmc_image_flush(p->dst, err) < 0)
+		goto out;
+	if (md) {
+		if (!EVP_DigestFinal_ex(md, st->sha256, &mdlen)) {
+			vmc_error_set(err, EIO, "SHA-256 failed");
+			goto out;
+		}
+		st->have_digest = true;
+	}
+	ret = 0;
+out:
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	st->seconds = (double)(t1.tv_sec - t0.tv_sec) +
+		      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	EVP_MD_CTX_free(md);
+	free(wk);
+	engine_free(&e);
+	return ret;
+}

@@ -1,0 +1,62 @@
+/* Check results: problem lines and qemu-img's exit codes. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <vmconv/check.h>
+
+#define MAX_MESSAGES 10000
+
+void vmc_check_report(struct vmc_check_result *res, const char *fmt, ...)
+{
+	char **v, *line;
+	va_list ap;
+	int r;
+
+	if (res->n_messages >= MAX_MESSAGES)
+		return;
+	va_start(ap, fmt);
+	r = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return;
+	v = realloc(res->messages, (res->n_messages + 1) * sizeof(*v));
+	if (!v) {
+		free(line);
+		return;
+	}
+	res->messages = v;
+	res->messages[res->n_messages++] = line;
+}
+
+void vmc_check_result_free(struct vmc_check_result *res)
+{
+	for (size_t i = 0; i < res->n_messages; i++)
+		free(res->messages[i]);
+	free(res->messages);
+	res->messages = NULL;
+	res->n_messages = 0;
+}
+
+int vmc_image_check(struct vmc_image *img, struct vmc_check_result *res,
+		    bool repair, struct vmc_error *err)
+{
+	if (!img->drv->check)
+		return vmc_error_set(err, ENOTSUP,
+			"%s: format %s does not support checks",
+			img->filename, img->drv->name);
+	return img->drv->check(img, res, repair, err);
+}
+
+int vmc_check_exit_code(const struct vmc_check_result *res)
+{
+	if (res->check_errors)
+		return 1;
+	if (res->corruptions)
+		return 2;
+	if (res->leaks)
+		return 3;
+	return 0;
+}

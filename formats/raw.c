@@ -1,0 +1,231 @@
+/* raw: the disk's bytes as they are, sparse-aware.
+ * Holes are found with lseek(SEEK_DATA/SEEK_HOLE); zeros are written by
+ * punching holes (fallocate), or not at all into a fresh file. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vmconv/image.h>
+#include <vmconv/output.h>
+
+#include "formats/registry.h"
+
+struct raw_state {
+	int fd;
+	bool own_fd;		/* false when the output owns it */
+	bool no_seek_data;	/* the file system cannot tell holes */
+};
+
+static int raw_probe(const uint8_t *buf, size_t len, const char *filename)
+{
+	(void)buf; (void)len; (void)filename;
+	return 1;
+}
+
+static int file_size(int fd, const char *path, uint64_t *size,
+		     struct vmc_error *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return vmc_error_errno(err, errno, "%s: cannot stat", path);
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, size) < 0)
+			return vmc_error_errno(err, errno,
+				"%s: cannot get block device size", path);
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode))
+		return vmc_error_set(err, EINVAL,
+			"%s: not a regular file or block device", path);
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int raw_open(struct vmc_image *img, const char *filename,
+		    struct vmc_opts *opts, struct vmc_error *err)
+{
+	struct raw_state *s = calloc(1, sizeof(*s));
+	int flags = (img->flags & VMC_OPEN_RDWR) ? O_RDWR : O_RDONLY;
+
+	(void)opts;
+	if (!s)
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	s->fd = open(filename, flags | O_CLOEXEC);
+	if (s->fd < 0) {
+		vmc_error_errno(err, errno, "%s: cannot open", filename);
+		free(s);
+		return -1;
+	}
+	s->own_fd = true;
+	if (file_size(s->fd, filename, &img->size, err) < 0) {
+		close(s->fd);
+		free(s);
+		return -1;
+	}
+	img->opaque = s;
+	return 0;
+}
+
+static void raw_close(struct vmc_image *img)
+{
+	struct raw_state *s = img->opaque;
+
+	if (s && s->own_fd)
+		close(s->fd);
+	free(s);
+}
+
+static int raw_pread(struct vmc_image *img, void *buf, size_t len,
+		     uint64_t off, struct vmc_error *err)
+{
+	struct raw_state *s = img->opaque;
+
+	return vmc_pread_full(s->fd, buf, len, off, img->filename, err);
+}
+
+static int raw_block_status(struct vmc_image *img, uint64_t off,
+			    uint64_t max_len, struct vmc_extent *ext,
+			    struct vmc_error *err)
+{
+	struct raw_state *s = img->opaque;
+	off_t data, hole;
+
+	*ext = (struct vmc_extent){ off, max_len, VMC_EXTENT_DATA };
+	if (s->no_seek_data)
+		return 0;
+	data = lseek(s->fd, (off_t)off, SEEK_DATA);
+	if (data < 0) {
+		if (errno == ENXIO) {		/* a hole up to the end */
+			ext->kind = VMC_EXTENT_ZERO;
+			return 0;
+		}
+		if (errno == EINVAL || errno == EOPNOTSUPP) {
+			s->no_seek_data = true;
+			return 0;
+		}
+		return vmc_error_errno(err, errno,
+			"%s: SEEK_DATA at offset 0x%" PRIx64 " failed",
+			img->filename, off);
+	}
+	if ((uint64_t)data > off) {
+		ext->kind = VMC_EXTENT_ZERO;
+		if ((uint64_t)data - off < max_len)
+			ext->length = (uint64_t)data - off;
+		return 0;
+	}
+	hole = lseek(s->fd, (off_t)off, SEEK_HOLE);
+	if (hole < 0)
+		return vmc_error_errno(err, errno,
+			"%s: SEEK_HOLE at offset 0x%" PRIx64 " failed",
+			img->filename, off);
+	if ((uint64_t)hole > off && (uint64_t)hole - off < max_len)
+		ext->length = (uint64_t)hole - off;
+	return 0;
+}
+
+static int raw_create(struct vmc_image *img, const char *filename,
+		      uint64_t size, struct vmc_opts *opts,
+		      struct vmc_error *err)
+{
+	struct raw_state *s;
+	const char *prealloc = vmc_opts_get(opts, "preallocation");
+	int fd;
+
+	if (prealloc && strcmp(prealloc, "off") &&
+	    strcmp(prealloc, "falloc") && strcmp(prealloc, "full"))
+		return vmc_error_set(err, EINVAL,
+			"%s: preallocation must be off, falloc or full, not"
+			" '%s'", filename, prealloc);
+	if (size > INT64_MAX)
+		return vmc_error_set(err, EFBIG, "%s: size too large",
+				     filename);
+	fd = vmc_output_open(img->out, filename, err);
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)size) < 0)
+		return vmc_error_errno(err, errno,
+			"%s: cannot set size to %" PRIu64, filename, size);
+	if (prealloc && strcmp(prealloc, "off") && size > 0) {
+		int r = fallocate(fd, 0, 0, (off_t)size);
+
+		if (r < 0)
+			return vmc_error_errno(err, errno,
+				"%s: cannot preallocate %" PRIu64 " bytes",
+				filename, size);
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	s->fd = fd;
+	img->opaque = s;
+	img->size = size;
+	img->zero_init = true;
+	return 0;
+}
+
+static int raw_pwrite(struct vmc_image *img, const void *buf, size_t len,
+		      uint64_t off, struct vmc_error *err)
+{
+	struct raw_state *s = img->opaque;
+
+	return vmc_pwrite_full(s->fd, buf, len, off, img->filename, err);
+}
+
+static int raw_pwrite_zeroes(struct vmc_image *img, uint64_t off,
+			     uint64_t len, struct vmc_error *err)
+{
+	static const char zero[65536];
+	struct raw_state *s = img->opaque;
+
+	if (fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)off, (off_t)len) == 0)
+		return 0;
+	if (fallocate(s->fd, FALLOC_FL_ZERO_RANGE, (off_t)off,
+		      (off_t)len) == 0)
+		return 0;
+	while (len > 0) {
+		size_t n = len < sizeof(zero) ? (size_t)len : sizeof(zero);
+
+		if (vmc_pwrite_full(s->fd, zero, n, off, img->filename,
+				    err) < 0)
+			return -1;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int raw_flush(struct vmc_image *img, struct vmc_error *err)
+{
+	struct raw_state *s = img->opaque;
+
+	if (fdatasync(s->fd) < 0)
+		return vmc_error_errno(err, errno, "%s: flush failed",
+				       img->filename);
+	return 0;
+}
+
+const struct vmc_driver vmc_raw_driver = {
+	.abi_version = VMC_DRIVER_ABI_VERSION,
+	.struct_size = sizeof(struct vmc_driver),
+	.name = "raw",
+	.description = "raw disk image, sparse-aware",
+	.extension = "img",
+	.probe = raw_probe,
+	.open = raw_open,
+	.close = raw_close,
+	.pread = raw_pread,
+	.block_status = raw_block_status,
+	.create = raw_create,
+	.pwrite = raw_pwrite,
+	.pwrite_zeroes = raw_pwrite_zeroes,
+	.flush = raw_flush,
+};

@@ -1,0 +1,71 @@
+/* vmconv conversion engine.
+ *
+ * Walks the source by extents (block_status), never reads holes, reads data
+ * in large chunks, finds all-zero blocks, optionally compresses, and writes
+ * in offset order.  A reader thread, a bounded pool of worker threads
+ * (zero detection, compression) and the writing thread overlap; memory is
+ * bounded by the number of chunk buffers, not by the image size.
+ */
+#ifndef VMCONV_CONVERT_H
+#define VMCONV_CONVERT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vmconv/image.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vmc_convert_params {
+	struct vmc_image *src;
+	struct vmc_image *dst;
+	bool compress;			/* -c: compressed units where the
+					 * target supports them */
+	bool digest;			/* SHA-256 of the guest content */
+	unsigned threads;		/* workers; 0 = number of CPUs */
+	size_t chunk_size;		/* bytes per buffer; 0 = 2 MiB */
+	unsigned buffers;		/* buffers in flight; 0 = 2*threads+2 */
+	/* Called from the writing thread after each chunk. */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;
+	/* Checked between chunks; non-zero stops with ECANCELED. */
+	volatile sig_atomic_t *cancel;
+};
+
+struct vmc_convert_stats {
+	uint64_t virtual_size;
+	uint64_t data_bytes;		/* read from the source as data */
+	uint64_t zero_bytes;		/* data found to be all zeros */
+	uint64_t hole_bytes;		/* zero/unallocated in the source */
+	uint64_t written_bytes;		/* guest bytes written as data */
+	uint64_t compressed_bytes;	/* bytes after compression */
+	uint64_t peak_buffer_bytes;	/* memory held by chunk buffers */
+	double seconds;
+	bool have_digest;
+	unsigned char sha256[32];
+};
+
+int vmc_convert_run(const struct vmc_convert_params *p,
+		    struct vmc_convert_stats *st, struct vmc_error *err);
+
+/* Hex of a SHA-256 (65 bytes with the NUL). */
+void vmc_sha256_hex(const unsigned char sha[32], char hex[65]);
+
+/* SHA-256 of the guest-visible content of an image, reading only data
+ * extents (holes are hashed as zeros without being read). */
+int vmc_image_digest(struct vmc_image *img, unsigned char sha[32],
+		     struct vmc_error *err);
+
+/* Compare guest content: *differ = -1 if equal, else the first differing
+ * byte offset.  Sizes that differ compare the common part, then the
+ * longer image's tail must be zero (qemu-img compare's rule). */
+int vmc_image_compare(struct vmc_image *a, struct vmc_image *b,
+		      int64_t *differ, struct vmc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

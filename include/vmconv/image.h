@@ -1,0 +1,230 @@
+/* vmconv images and format drivers.
+ *
+ * A format is a table of callbacks (struct vmc_driver), modelled on QEMU's
+ * BlockDriver and nbdkit's plugin struct.  Built-in drivers are listed in
+ * formats/registry.c; external ones are shared objects loaded from the
+ * plugin folder (see include/vmconv/plugin.h).
+ *
+ * Offsets and sizes are bytes of the guest-visible disk ("virtual" offsets)
+ * unless a name says otherwise.  Every callback that can fail returns 0 or
+ * -1 and fills err with "FILE: what is wrong (where)".
+ */
+#ifndef VMCONV_IMAGE_H
+#define VMCONV_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include <vmconv/error.h>
+#include <vmconv/opts.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VMC_DRIVER_ABI_VERSION 1
+
+/* What a run of the guest-visible disk holds. */
+enum vmc_extent_kind {
+	VMC_EXTENT_DATA = 0,		/* must be read */
+	VMC_EXTENT_ZERO = 1,		/* reads as zeros; allocated as zeros */
+	VMC_EXTENT_UNALLOCATED = 2,	/* reads as zeros; no layer holds it */
+};
+
+struct vmc_extent {
+	uint64_t offset;
+	uint64_t length;
+	enum vmc_extent_kind kind;
+};
+
+/* Open flags. */
+#define VMC_OPEN_RDWR		0x1	/* only check --repair writes in place */
+#define VMC_OPEN_NO_BACKING	0x2	/* do not open backing files / parents */
+
+struct vmc_output;
+struct vmc_check_result;
+struct vmc_driver;
+
+/* One open image.  The generic layer fills drv, filename, flags and out;
+ * the driver's open/create sets size (and may set the rest) and keeps its
+ * own state in opaque. */
+struct vmc_image {
+	const struct vmc_driver *drv;
+	void *opaque;
+	char *filename;
+	unsigned flags;
+	uint64_t size;			/* virtual size in bytes */
+
+	/* Set by create: every byte of the new image reads as zero, so the
+	 * convert engine skips zero runs instead of writing them. */
+	bool zero_init;
+	/* Set by create: the format can only store compressed units
+	 * (VMDK streamOptimized); the engine compresses every data unit. */
+	bool compress_always;
+	/* Preferred write granularity (cluster / grain / block size); the
+	 * engine aligns its chunks to it.  0 means 512. */
+	uint32_t granularity;
+	/* Unit that compress() takes: exactly this many bytes at an offset
+	 * aligned to it (the last unit of the disk may be shorter). */
+	uint32_t compress_unit;
+
+	/* For images being created: the set of files written atomically. */
+	struct vmc_output *out;
+};
+
+struct vmc_driver {
+	/* VMC_DRIVER_ABI_VERSION and sizeof(struct vmc_driver) as the driver
+	 * was compiled; the plugin loader copies only struct_size bytes, so
+	 * fields are only ever added at the end. */
+	uint32_t abi_version;
+	uint32_t struct_size;
+
+	const char *name;		/* "qcow2" */
+	const char *const *aliases;	/* NULL-terminated, or NULL: "vpc" */
+	const char *description;	/* one line for `vmconv formats` */
+	const char *extension;		/* default file extension, no dot */
+
+	/* How sure the driver is that the first len bytes of a file are
+	 * its format: 0 (no) .. 100 (magic and checksum match).  raw
+	 * answers 1 so that it wins only when nothing else does. */
+	int (*probe)(const uint8_t *buf, size_t len, const char *filename);
+
+	/* Open filename.  opts holds open-time options (for example
+	 * "snapshot=NAME" for qcow2); unknown ones are refused by the caller
+	 * after open returns.  Must set img->size. */
+	int (*open)(struct vmc_image *img, const char *filename,
+		    struct vmc_opts *opts, struct vmc_error *err);
+
+	/* Release everything open or create allocated.  Never fails. */
+	void (*close)(struct vmc_image *img);
+
+	/* Read len guest bytes at off; off + len <= img->size (checked by
+	 * the caller).  Holes read as zeros. */
+	int (*pread)(struct vmc_image *img, void *buf, size_t len,
+		     uint64_t off, struct vmc_error *err);
+
+	/* Describe the run starting at off: fill ext with offset = off,
+	 * 0 < length <= max_len, and its kind, as seen by the guest through
+	 * the whole backing chain.  A driver that cannot tell returns DATA.
+	 * NULL means everything is DATA. */
+	int (*block_status)(struct vmc_image *img, uint64_t off,
+			    uint64_t max_len, struct vmc_extent *ext,
+			    struct vmc_error *err);
+
+	/* Writable formats only (NULL otherwise). */
+
+	/* Create a new image of size bytes at filename and leave it open for
+	 * writing.  Files must be opened with vmc_output_open() on img->out
+	 * (never open()), so that a failed conversion leaves nothing under
+	 * the target names.  Unknown opts are refused by the caller. */
+	int (*create)(struct vmc_image *img, const char *filename,
+		      uint64_t size, struct vmc_opts *opts,
+		      struct vmc_error *err);
+
+	/* During convert, writes arrive in increasing offset order, each
+	 * byte once, so stream formats may append. */
+	int (*pwrite)(struct vmc_image *img, const void *buf, size_t len,
+		      uint64_t off, struct vmc_error *err);
+	int (*pwrite_zeroes)(struct vmc_image *img, uint64_t off,
+			     uint64_t len, struct vmc_error *err);
+
+	/* Optional compressed writes.  compress() is called from several
+	 * worker threads at once, for one unit (img->compress_unit bytes at
+	 * an aligned offset); it must touch no shared state.  It sets
+	 * *out_len = 0 when compression does not pay, and the engine then
+	 * calls pwrite() with the plain data.  pwrite_compressed() is called
+	 * from one thread in offset order. */
+	int (*compress)(struct vmc_image *img, uint64_t off, const void *in,
+			size_t len, void *out, size_t out_cap, size_t *out_len,
+			struct vmc_error *err);
+	int (*pwrite_compressed)(struct vmc_image *img, uint64_t off,
+				 const void *cdata, size_t clen, size_t len,
+				 struct vmc_error *err);
+
+	/* Write all metadata and make it durable.  After a successful flush
+	 * the files are complete images. */
+	int (*flush)(struct vmc_image *img, struct vmc_error *err);
+
+	/* Optional: consistency check; with repair (image opened
+	 * VMC_OPEN_RDWR) fix what can be fixed in place. */
+	int (*check)(struct vmc_image *img, struct vmc_check_result *res,
+		     bool repair, struct vmc_error *err);
+
+	/* Optional: add to info what `qemu-img info --output=json` shows,
+	 * with qemu-img's names: top-level keys ("cluster-size",
+	 * "backing-filename", "backing-filename-format",
+	 * "full-backing-filename", "dirty-flag", "snapshots": [{"id",
+	 * "name", "vm-state-size", "date-sec", "date-nsec", "vm-clock-sec",
+	 * "vm-clock-nsec"}], "actual-size" for multi-file images) and
+	 * "format-specific": {"type": NAME, "data": {...}}.  The caller has
+	 * set "filename", "format", "virtual-size" and "actual-size". */
+	int (*info)(struct vmc_image *img, json_t *obj, struct vmc_error *err);
+};
+
+/* ---- generic image API ---- */
+
+/* Open an image read-only (or VMC_OPEN_RDWR), probing its format unless
+ * format is given.  opts may be NULL. */
+struct vmc_image *vmc_image_open(const char *filename, const char *format,
+				 unsigned flags, struct vmc_opts *opts,
+				 struct vmc_error *err);
+
+/* Create a new image through out (see output.h); opts may be NULL. */
+struct vmc_image *vmc_image_create(const char *filename, const char *format,
+				   uint64_t size, struct vmc_opts *opts,
+				   struct vmc_output *out,
+				   struct vmc_error *err);
+
+void vmc_image_close(struct vmc_image *img);
+
+/* Bounds-checked wrappers around the driver callbacks. */
+int vmc_image_pread(struct vmc_image *img, void *buf, size_t len,
+		    uint64_t off, struct vmc_error *err);
+int vmc_image_block_status(struct vmc_image *img, uint64_t off,
+			   uint64_t max_len, struct vmc_extent *ext,
+			   struct vmc_error *err);
+int vmc_image_pwrite(struct vmc_image *img, const void *buf, size_t len,
+		     uint64_t off, struct vmc_error *err);
+int vmc_image_pwrite_zeroes(struct vmc_image *img, uint64_t off,
+			    uint64_t len, struct vmc_error *err);
+int vmc_image_flush(struct vmc_image *img, struct vmc_error *err);
+
+/* Size in bytes of all files of the image on the host (allocated blocks),
+ * or -1 if unknown.  Drivers with several files may override it through
+ * info's "actual-size"; this counts the main file. */
+int64_t vmc_image_actual_size(struct vmc_image *img);
+
+/* ---- driver registry ---- */
+
+const struct vmc_driver *vmc_driver_find(const char *name);
+size_t vmc_driver_count(void);
+const struct vmc_driver *vmc_driver_at(size_t i);
+
+/* The driver that scores highest on the file's first bytes. */
+const struct vmc_driver *vmc_driver_probe(const char *filename,
+					  struct vmc_error *err);
+
+/* ---- helpers for drivers ---- */
+
+/* Resolve a file name stored inside image (a backing file, an extent, a
+ * parent) relative to image's folder.  Absolute names are returned as
+ * they are.  Returns a malloc'd string or NULL (ENOMEM). */
+char *vmc_path_relative_to(const char *image, const char *name);
+
+/* pread/pwrite that loop over short transfers; a read past end of file
+ * fails with EIO and names path and offset. */
+int vmc_pread_full(int fd, void *buf, size_t len, uint64_t off,
+		   const char *path, struct vmc_error *err);
+int vmc_pwrite_full(int fd, const void *buf, size_t len, uint64_t off,
+		    const char *path, struct vmc_error *err);
+
+/* True if len bytes at buf are all zero. */
+bool vmc_is_zero(const void *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
