@@ -1,6 +1,6 @@
 /* The built-in VMM's interface, between the VM (validate/vmm/, the machine
- * and its devices) and the validator (validate/*.c: engines, stages,
- * verdicts, the `vmconv validate` command).
+ * and its devices) and the validator (the other validate/ files: engines,
+ * stages, verdicts, the `vmconv validate` command).
  *
  * vmc_vm_run() boots one guest on /dev/kvm and returns when it powers off,
  * resets, triple-faults, the console callback asks it to stop, the guest
