@@ -373,13 +373,16 @@ struct vmc_boot_state {
 #define VMC_BOOT_PARAMS	0x7000
 #define VMC_BOOT_PML4	0x9000
 #define VMC_BOOT_CMDLINE 0x20000
-#define VMC_BOOT_KERNEL	0x100000
+#define VMC_BOOT_KERNEL_ADDR 0x100000
 
 /* Load a bzImage (and initrd, cmdline) for the 64-bit boot protocol:
  * kernel at 1 MiB, zero page with e820, identity page tables, GDT. */
 int vmc_bzimage_load(struct vmc_mem *mem, const char *kernel,
 		     const char *initrd, const char *cmdline,
 		     struct vmc_boot_state *bs, struct vmc_error *err);
+
+/* Identity-map the low 4 GiB with 2 MiB pages at VMC_BOOT_PML4. */
+void vmc_boot_page_tables(struct vmc_mem *mem);
 
 /* ---- sandbox (seccomp.c) ---- */
 

@@ -1,0 +1,496 @@
+/* The VM on /dev/kvm (the kernel's Documentation/virt/kvm/api.rst): one
+ * vCPU, guest RAM at 0, KVM's in-kernel PIC, I/O APIC, local APIC and PIT,
+ * SeaBIOS or a bzImage, and the run loop that hands port I/O to the board
+ * (machine.c).  The whole run happens on a thread of its own so that the
+ * seccomp allow-list, installed before the first KVM_RUN, binds only that
+ * thread and the rest of vmconv stays free to write its report.  A
+ * per-thread POSIX timer kicks KVM_RUN out every 50 ms to check the
+ * timeout and whether the guest halted for good.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include "common/bytes.h"
+#include "validate/vmm/vmm.h"
+#include "validate/vmm/kvm.h"
+
+#define DEFAULT_MEM_MIB 512
+#define MAX_MEM_MIB 3072		/* RAM stays below the PCI hole */
+#define TICK_NS (50 * 1000 * 1000)
+
+static void tick_handler(int sig)
+{
+	(void)sig;
+}
+
+int vmc_kvm_open(struct vmc_kvm *k, uint64_t mem, struct vmc_error *err)
+{
+	int r;
+
+	memset(k, 0, sizeof(*k));
+	k->kvm = k->vm = k->vcpu = -1;
+	k->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (k->kvm < 0)
+		return vmc_error_errno(err, errno, "/dev/kvm");
+	r = ioctl(k->kvm, KVM_GET_API_VERSION, 0);
+	if (r != KVM_API_VERSION) {
+		vmc_error_set(err, ENOTSUP, "/dev/kvm: API version %d, not %d",
+			      r, KVM_API_VERSION);
+		goto fail;
+	}
+	k->vm = ioctl(k->kvm, KVM_CREATE_VM, 0);
+	if (k->vm < 0) {
+		vmc_error_errno(err, errno, "/dev/kvm: cannot create a VM");
+		goto fail;
+	}
+	if (ioctl(k->vm, KVM_SET_TSS_ADDR, 0xfffbd000UL) < 0) {
+		vmc_error_errno(err, errno, "KVM_SET_TSS_ADDR");
+		goto fail;
+	}
+	uint64_t idmap = 0xfffbc000;
+	ioctl(k->vm, KVM_SET_IDENTITY_MAP_ADDR, &idmap);
+	k->readonly_mem = ioctl(k->kvm, KVM_CHECK_EXTENSION,
+				KVM_CAP_READONLY_MEM) > 0;
+	(void)mem;
+	return 0;
+fail:
+	vmc_kvm_close(k);
+	return -1;
+}
+
+void vmc_kvm_close(struct vmc_kvm *k)
+{
+	if (k->run)
+		munmap(k->run, k->run_size);
+	if (k->vcpu >= 0)
+		close(k->vcpu);
+	if (k->vm >= 0)
+		close(k->vm);
+	if (k->kvm >= 0)
+		close(k->kvm);
+	k->run = NULL;
+	k->kvm = k->vm = k->vcpu = -1;
+}
+
+int vmc_kvm_map(struct vmc_kvm *k, unsigned slot, uint64_t gpa, void *host,
+		uint64_t size, bool readonly, struct vmc_error *err)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.flags = readonly && k->readonly_mem ? KVM_MEM_READONLY : 0,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)host,
+	};
+
+	if (ioctl(k->vm, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+		return vmc_error_errno(err, errno,
+				       "KVM_SET_USER_MEMORY_REGION (0x%llx, %llu bytes)",
+				       (unsigned long long)gpa,
+				       (unsigned long long)size);
+	return 0;
+}
+
+int vmc_kvm_create_vcpu(struct vmc_kvm *k, struct vmc_error *err)
+{
+	struct kvm_cpuid2 *cpuid;
+	int n = 256;
+
+	k->vcpu = ioctl(k->vm, KVM_CREATE_VCPU, 0);
+	if (k->vcpu < 0)
+		return vmc_error_errno(err, errno, "KVM_CREATE_VCPU");
+	int sz = ioctl(k->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (sz <= 0)
+		return vmc_error_errno(err, errno, "KVM_GET_VCPU_MMAP_SIZE");
+	k->run_size = (size_t)sz;
+	k->run = mmap(NULL, k->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      k->vcpu, 0);
+	if (k->run == MAP_FAILED) {
+		k->run = NULL;
+		return vmc_error_errno(err, errno, "cannot map kvm_run");
+	}
+	cpuid = calloc(1, sizeof(*cpuid) + n * sizeof(cpuid->entries[0]));
+	if (!cpuid)
+		return vmc_error_set(err, ENOMEM, "no memory");
+	cpuid->nent = n;
+	int gr = ioctl(k->kvm, KVM_GET_SUPPORTED_CPUID, cpuid);
+
+	/* KVM leaves the "running on a hypervisor" bit to the VMM; without
+	 * it Linux never looks at the KVM leaves (kvmclock, paravirt). */
+	for (unsigned i = 0; gr == 0 && i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 1) {
+			cpuid->entries[i].ecx |= 1u << 31;
+			if (getenv("VMC_NO_DEADLINE"))
+				cpuid->entries[i].ecx &= ~(1u << 24);
+		}
+	if (gr == 0) {
+		/* A failure here (paravirtual KVM refuses CPUID changes)
+		 * leaves KVM's defaults, which is what such a host can do. */
+		if (ioctl(k->vcpu, KVM_SET_CPUID2, cpuid) < 0)
+			k->cpuid_fixed = true;
+	}
+	free(cpuid);
+	return 0;
+}
+
+/* LINT0 as ExtINT and LINT1 as NMI, as QEMU resets the boot CPU's local
+ * APIC, so the PIC's interrupts reach the CPU before the guest programs
+ * the APIC. */
+static void kvm_lapic_virtual_wire(struct vmc_kvm *k)
+{
+	struct kvm_lapic_state l;
+
+	if (ioctl(k->vcpu, KVM_GET_LAPIC, &l) < 0)
+		return;
+	vmc_put_le32(l.regs + 0x350, 0x700);
+	vmc_put_le32(l.regs + 0x360, 0x400);
+	ioctl(k->vcpu, KVM_SET_LAPIC, &l);
+}
+
+static void kvm_set_irq(void *opaque, unsigned gsi, int level)
+{
+	struct vmc_kvm *k = opaque;
+	struct kvm_irq_level irq = { .irq = gsi, .level = (uint32_t)level };
+
+	ioctl(k->vm, KVM_IRQ_LINE, &irq);
+}
+
+static int kvm_boot_kernel(struct vmc_kvm *k, const struct vmc_boot_state *bs,
+			   struct vmc_error *err)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	struct kvm_segment cs = {
+		.base = 0, .limit = 0xffffffff, .selector = 0x10,
+		.type = 11, .present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1,
+		.g = 1,
+	};
+	struct kvm_segment ds = cs;
+
+	if (ioctl(k->vcpu, KVM_GET_SREGS, &s) < 0)
+		return vmc_error_errno(err, errno, "KVM_GET_SREGS");
+	ds.selector = 0x18;
+	ds.type = 3;
+	ds.l = 0;
+	ds.db = 1;
+	s.cs = cs;
+	s.ds = s.es = s.fs = s.gs = s.ss = ds;
+	s.gdt.base = bs->gdt;
+	s.gdt.limit = 31;
+	s.cr0 = 0x80050033;		/* PG, AM, WP, NE, ET, MP, PE */
+	s.cr3 = bs->cr3;
+	s.cr4 = 0x20;			/* PAE */
+	s.efer = 0x500;			/* LME, LMA */
+	if (ioctl(k->vcpu, KVM_SET_SREGS, &s) < 0)
+		return vmc_error_errno(err, errno, "KVM_SET_SREGS");
+	memset(&r, 0, sizeof(r));
+	r.rip = bs->rip;
+	r.rsi = bs->rsi;
+	r.rsp = bs->rsp;
+	r.rflags = 0x2;
+	if (ioctl(k->vcpu, KVM_SET_REGS, &r) < 0)
+		return vmc_error_errno(err, errno, "KVM_SET_REGS");
+	return 0;
+}
+
+static unsigned elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (unsigned)((t.tv_sec - t0->tv_sec) * 1000 +
+			  (t.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+int vmc_kvm_start_ticker(struct vmc_kvm *k, struct vmc_error *err)
+{
+	struct sigaction sa;
+	struct sigevent sev;
+	struct itimerspec its = {
+		.it_interval = { 0, TICK_NS },
+		.it_value = { 0, TICK_NS },
+	};
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = tick_handler;	/* no SA_RESTART: KVM_RUN returns */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(VMC_KVM_TICK_SIGNAL, &sa, NULL) < 0)
+		return vmc_error_errno(err, errno, "sigaction");
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = VMC_KVM_TICK_SIGNAL;
+	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	if (timer_create(CLOCK_MONOTONIC, &sev, &k->timer) < 0)
+		return vmc_error_errno(err, errno, "timer_create");
+	k->timer_ok = true;
+	if (timer_settime(k->timer, 0, &its, NULL) < 0)
+		return vmc_error_errno(err, errno, "timer_settime");
+	return 0;
+}
+
+void vmc_kvm_stop_ticker(struct vmc_kvm *k)
+{
+	if (k->timer_ok)
+		timer_delete(k->timer);
+	k->timer_ok = false;
+}
+
+/* Halted with interrupts off: only an NMI could wake it, and none comes.
+ * That is Linux's "System halted" / "reboot: Power down" without ACPI. */
+static bool kvm_halted_for_good(struct vmc_kvm *k)
+{
+	struct kvm_mp_state mp;
+	struct kvm_regs r;
+
+	if (ioctl(k->vcpu, KVM_GET_MP_STATE, &mp) < 0 ||
+	    mp.mp_state != KVM_MP_STATE_HALTED)
+		return false;
+	if (ioctl(k->vcpu, KVM_GET_REGS, &r) < 0)
+		return false;
+	return !(r.rflags & 0x200);
+}
+
+static void kvm_exit_io(struct vmc_machine *m, struct vmc_kvm *k)
+{
+	struct kvm_run *run = k->run;
+	uint64_t bytes = (uint64_t)run->io.size * run->io.count;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+
+	if (run->io.data_offset > k->run_size ||
+	    bytes > k->run_size - run->io.data_offset ||
+	    (run->io.size != 1 && run->io.size != 2 && run->io.size != 4)) {
+		vmc_vm_fail(&m->vm, VMC_VM_GUEST_ERROR,
+			    "malformed port I/O exit (port 0x%x)",
+			    run->io.port);
+		return;
+	}
+	for (uint32_t i = 0; i < run->io.count && !m->vm.stop; i++)
+		vmc_machine_pio(m, run->io.port,
+				run->io.direction == KVM_EXIT_IO_OUT,
+				data + i * run->io.size, run->io.size);
+}
+
+static const char *kvm_reason_name(uint32_t r)
+{
+	switch (r) {
+	case KVM_EXIT_FAIL_ENTRY: return "the CPU refused to enter the guest";
+	case KVM_EXIT_INTERNAL_ERROR: return "KVM internal error";
+	default: return "unexpected KVM exit";
+	}
+}
+
+int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
+		 unsigned timeout_ms, const struct timespec *t0)
+{
+	struct kvm_run *run = k->run;
+
+	while (!m->vm.stop) {
+		if (ioctl(k->vcpu, KVM_RUN, 0) < 0) {
+			if (errno != EINTR && errno != EAGAIN) {
+				vmc_vm_fail(&m->vm, VMC_VM_GUEST_ERROR,
+					    "KVM_RUN failed: %s",
+					    strerror(errno));
+				break;
+			}
+			vmc_serial_flush(&m->serial);
+			if (getenv("VMC_DEBUG")) {
+				struct kvm_regs r; struct kvm_mp_state mp;
+				ioctl(k->vcpu, KVM_GET_REGS, &r);
+				ioctl(k->vcpu, KVM_GET_MP_STATE, &mp);
+				fprintf(stderr, "tick rip %llx rflags %llx mp %u\n", r.rip, r.rflags, mp.mp_state);
+			}
+			if (timeout_ms && elapsed_ms(t0) >= timeout_ms) {
+				vmc_vm_fail(&m->vm, VMC_VM_TIMEOUT,
+					    "timed out after %u s",
+					    (timeout_ms + 999) / 1000);
+				break;
+			}
+			if (kvm_halted_for_good(k))
+				vmc_vm_fail(&m->vm, VMC_VM_POWEROFF,
+					    "the guest halted with interrupts "
+					    "disabled (powered off)");
+			continue;
+		}
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO:
+			kvm_exit_io(m, k);
+			break;
+		case KVM_EXIT_MMIO:
+			/* Nothing is memory-mapped beyond RAM and ROM:
+			 * reads float high, writes (also to ROM) vanish. */
+			if (!run->mmio.is_write)
+				memset(run->mmio.data, 0xff,
+				       sizeof(run->mmio.data));
+			break;
+		case KVM_EXIT_INTR:
+			break;
+		case KVM_EXIT_HLT:
+			vmc_vm_fail(&m->vm, VMC_VM_POWEROFF, "the guest halted");
+			break;
+		case KVM_EXIT_SHUTDOWN:
+			vmc_vm_fail(&m->vm, VMC_VM_TRIPLE_FAULT,
+				    "triple fault (the CPU shut down)");
+			break;
+		case KVM_EXIT_SYSTEM_EVENT:
+			if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
+				vmc_vm_fail(&m->vm, VMC_VM_RESET,
+					    "the guest reset the machine");
+			else
+				vmc_vm_fail(&m->vm, VMC_VM_POWEROFF,
+					    "the guest powered off");
+			break;
+		case KVM_EXIT_INTERNAL_ERROR: {
+			struct kvm_regs r = { 0 };
+			struct kvm_sregs s = { 0 };
+
+			ioctl(k->vcpu, KVM_GET_REGS, &r);
+			ioctl(k->vcpu, KVM_GET_SREGS, &s);
+			vmc_vm_fail(&m->vm, VMC_VM_GUEST_ERROR,
+				    "%s (suberror %u%s) at %04x:%llx "
+				    "(cr0 0x%llx, efer 0x%llx)",
+				    kvm_reason_name(run->exit_reason),
+				    run->internal.suberror,
+				    run->internal.suberror ==
+				    KVM_INTERNAL_ERROR_EMULATION ?
+				    ": an instruction KVM cannot emulate" : "",
+				    s.cs.selector, (unsigned long long)r.rip,
+				    (unsigned long long)s.cr0,
+				    (unsigned long long)s.efer);
+			break;
+		}
+		default:
+			vmc_vm_fail(&m->vm, VMC_VM_GUEST_ERROR, "%s (%u)",
+				    kvm_reason_name(run->exit_reason),
+				    run->exit_reason);
+		}
+	}
+	vmc_machine_flush(m);
+	return 0;
+}
+
+struct run_args {
+	const struct vmc_vm_config *cfg;
+	struct vmc_vm_result *res;
+	struct vmc_error *err;
+	int ret;
+};
+
+static int vm_run(const struct vmc_vm_config *cfg, struct vmc_vm_result *res,
+		  struct vmc_error *err)
+{
+	struct vmc_machine *m;
+	struct vmc_kvm k;
+	struct vmc_boot_state bs;
+	uint8_t *rom = NULL;
+	size_t rom_len = 0;
+	uint64_t mib = cfg->mem_mib ? cfg->mem_mib : DEFAULT_MEM_MIB;
+	struct timespec t0;
+	int ret = -1;
+
+	if (mib < 16 || mib > MAX_MEM_MIB)
+		return vmc_error_set(err, EINVAL,
+				     "guest RAM of %llu MiB: between 16 and %u",
+				     (unsigned long long)mib, MAX_MEM_MIB);
+	if (cfg->boot == VMC_BOOT_KERNEL && !cfg->kernel)
+		return vmc_error_set(err, EINVAL, "kernel boot without a kernel");
+	if (cfg->boot == VMC_BOOT_FIRMWARE && !cfg->bios)
+		return vmc_error_set(err, EINVAL, "firmware boot without a BIOS");
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return vmc_error_set(err, ENOMEM, "no memory");
+	if (vmc_kvm_open(&k, mib << 20, err) < 0) {
+		free(m);
+		return -1;
+	}
+	if (ioctl(k.vm, KVM_CREATE_IRQCHIP, 0) < 0) {
+		vmc_error_errno(err, errno, "KVM_CREATE_IRQCHIP");
+		goto out_kvm;
+	}
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	if (ioctl(k.vm, KVM_CREATE_PIT2, &pit) < 0) {
+		vmc_error_errno(err, errno, "KVM_CREATE_PIT2");
+		goto out_kvm;
+	}
+	if (vmc_machine_init(m, cfg, mib << 20, err) < 0)
+		goto out_kvm;
+	m->vm.set_irq = kvm_set_irq;
+	m->vm.irq_opaque = &k;
+	if (vmc_kvm_map(&k, 0, 0, m->vm.mem.ram, m->vm.mem.size, false,
+			err) < 0)
+		goto out_machine;
+	if (cfg->boot == VMC_BOOT_FIRMWARE) {
+		if (vmc_bios_load(&m->vm.mem, cfg->bios, &rom, &rom_len,
+				  err) < 0)
+			goto out_machine;
+		if (vmc_kvm_map(&k, 1, (1ULL << 32) - rom_len, rom, rom_len,
+				true, err) < 0)
+			goto out_machine;
+	} else {
+		if (vmc_bzimage_load(&m->vm.mem, cfg->kernel, cfg->initrd,
+				     cfg->cmdline, &bs, err) < 0)
+			goto out_machine;
+		vmc_pci_assign(&m->pci);
+	}
+	if (vmc_kvm_create_vcpu(&k, err) < 0)
+		goto out_machine;
+	kvm_lapic_virtual_wire(&k);
+	if (cfg->boot == VMC_BOOT_KERNEL && kvm_boot_kernel(&k, &bs, err) < 0)
+		goto out_machine;
+	if (vmc_kvm_start_ticker(&k, err) < 0)
+		goto out_timer;
+	if (vmc_seccomp_install(err) < 0)
+		goto out_timer;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	vmc_kvm_loop(&k, m, cfg->timeout_ms, &t0);
+	res->exit = m->vm.exit;
+	snprintf(res->reason, sizeof(res->reason), "%s", m->vm.reason);
+	res->elapsed_ms = elapsed_ms(&t0);
+	ret = 0;
+out_timer:
+	vmc_kvm_stop_ticker(&k);
+out_machine:
+	vmc_machine_free(m);
+out_kvm:
+	vmc_kvm_close(&k);
+	if (rom)
+		munmap(rom, rom_len);
+	free(m);
+	return ret;
+}
+
+static void *run_thread(void *p)
+{
+	struct run_args *a = p;
+
+	a->ret = vm_run(a->cfg, a->res, a->err);
+	return NULL;
+}
+
+int vmc_vm_run(const struct vmc_vm_config *cfg, struct vmc_vm_result *res,
+	       struct vmc_error *err)
+{
+	struct run_args a = { cfg, res, err, -1 };
+	pthread_t t;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	r = pthread_create(&t, NULL, run_thread, &a);
+	if (r)
+		return vmc_error_errno(err, r, "cannot start the VM thread");
+	pthread_join(t, NULL);
+	return a.ret;
+}
