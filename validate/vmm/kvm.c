@@ -248,19 +248,65 @@ void vmc_kvm_stop_ticker(struct vmc_kvm *k)
 	k->timer_ok = false;
 }
 
-/* Halted with interrupts off: only an NMI could wake it, and none comes.
- * That is Linux's "System halted" / "reboot: Power down" without ACPI. */
-static bool kvm_halted_for_good(struct vmc_kvm *k)
+/* Whether an interrupt the halted vCPU should take is pending: an
+ * unmasked request in a PIC (reaching the CPU through LINT0) or a vector
+ * in the local APIC's IRR above the processor priority. */
+static bool kvm_irq_pending(struct vmc_kvm *k)
+{
+	struct kvm_irqchip pic = { .chip_id = KVM_IRQCHIP_PIC_MASTER };
+	struct kvm_lapic_state l;
+
+	if (ioctl(k->vm, KVM_GET_IRQCHIP, &pic) == 0 &&
+	    (pic.chip.pic.irr & ~pic.chip.pic.imr) & ~pic.chip.pic.isr)
+		return true;
+	if (ioctl(k->vcpu, KVM_GET_LAPIC, &l) < 0)
+		return false;
+	uint32_t ppr = vmc_get_le32(l.regs + 0xa0) & 0xf0;
+	for (int i = 7; i >= 0; i--) {
+		uint32_t irr = vmc_get_le32(l.regs + 0x200 + 16 * i);
+
+		if (irr)
+			return (uint32_t)(i * 32 + 31 - __builtin_clz(irr)) >
+			       ppr + 15;
+	}
+	return false;
+}
+
+/* Called on every tick while the guest runs.  Halted with interrupts off:
+ * only an NMI could wake it and none comes: Linux's "System halted" or
+ * power-off without ACPI, so the run ends.  Halted with interrupts on and
+ * an interrupt pending for several ticks: a wake-up was lost.  That does
+ * not happen on hardware KVM, but does with KVM nested on QEMU's software
+ * SVM (the nested engine), where the guest would sleep forever; making the
+ * vCPU runnable lets KVM inject the interrupt on the next entry (a spurious
+ * return from HLT is harmless). */
+static void kvm_check_halt(struct vmc_kvm *k, struct vmc_machine *m)
 {
 	struct kvm_mp_state mp;
 	struct kvm_regs r;
 
 	if (ioctl(k->vcpu, KVM_GET_MP_STATE, &mp) < 0 ||
-	    mp.mp_state != KVM_MP_STATE_HALTED)
-		return false;
-	if (ioctl(k->vcpu, KVM_GET_REGS, &r) < 0)
-		return false;
-	return !(r.rflags & 0x200);
+	    mp.mp_state != KVM_MP_STATE_HALTED ||
+	    ioctl(k->vcpu, KVM_GET_REGS, &r) < 0) {
+		k->stuck_ticks = 0;
+		return;
+	}
+	if (!(r.rflags & 0x200)) {
+		vmc_vm_fail(&m->vm, VMC_VM_POWEROFF,
+			    "the guest halted with interrupts disabled "
+			    "(powered off)");
+		return;
+	}
+	if (!kvm_irq_pending(k)) {
+		k->stuck_ticks = 0;
+		return;
+	}
+	if (++k->stuck_ticks < 2)
+		return;
+	mp.mp_state = KVM_MP_STATE_RUNNABLE;
+	ioctl(k->vcpu, KVM_SET_MP_STATE, &mp);
+	k->stuck_ticks = 0;
+	k->wakeups++;
 }
 
 static void kvm_exit_io(struct vmc_machine *m, struct vmc_kvm *k)
@@ -312,16 +358,31 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 				ioctl(k->vcpu, KVM_GET_MP_STATE, &mp);
 				fprintf(stderr, "tick rip %llx rflags %llx mp %u\n", r.rip, r.rflags, mp.mp_state);
 			}
+			if (timeout_ms && elapsed_ms(t0) >= timeout_ms && getenv("VMC_DEBUG")) {
+				struct kvm_lapic_state l;
+				ioctl(k->vcpu, KVM_GET_LAPIC, &l);
+				fprintf(stderr, "ISR:");
+				for (int i = 7; i >= 0; i--) fprintf(stderr, " %08x", vmc_get_le32(l.regs + 0x100 + 16 * i));
+				fprintf(stderr, "\nIRR:");
+				for (int i = 7; i >= 0; i--) fprintf(stderr, " %08x", vmc_get_le32(l.regs + 0x200 + 16 * i));
+				fprintf(stderr, "\nTMR:");
+				for (int i = 7; i >= 0; i--) fprintf(stderr, " %08x", vmc_get_le32(l.regs + 0x180 + 16 * i));
+				fprintf(stderr, "\nLVTT %08x TMICT %08x TMCCT %08x TDCR %08x SVR %08x LVT0 %08x TPR %08x\n",
+					vmc_get_le32(l.regs + 0x320), vmc_get_le32(l.regs + 0x380), vmc_get_le32(l.regs + 0x390), vmc_get_le32(l.regs + 0x3e0), vmc_get_le32(l.regs + 0xf0), vmc_get_le32(l.regs + 0x350), vmc_get_le32(l.regs + 0x80));
+				struct kvm_vcpu_events ev;
+				ioctl(k->vcpu, KVM_GET_VCPU_EVENTS, &ev);
+				fprintf(stderr, "events: intr inj %u nr %u shadow %u nmi %u\n", ev.interrupt.injected, ev.interrupt.nr, ev.interrupt.shadow, ev.nmi.injected);
+				struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_PIC_MASTER };
+				ioctl(k->vm, KVM_GET_IRQCHIP, &chip);
+				fprintf(stderr, "PIC irr %02x imr %02x isr %02x\n", chip.chip.pic.irr, chip.chip.pic.imr, chip.chip.pic.isr);
+			}
 			if (timeout_ms && elapsed_ms(t0) >= timeout_ms) {
 				vmc_vm_fail(&m->vm, VMC_VM_TIMEOUT,
 					    "timed out after %u s",
 					    (timeout_ms + 999) / 1000);
 				break;
 			}
-			if (kvm_halted_for_good(k))
-				vmc_vm_fail(&m->vm, VMC_VM_POWEROFF,
-					    "the guest halted with interrupts "
-					    "disabled (powered off)");
+			kvm_check_halt(k, m);
 			continue;
 		}
 		switch (run->exit_reason) {
@@ -378,6 +439,8 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 		}
 	}
 	vmc_machine_flush(m);
+	if (getenv("VMC_DEBUG"))
+		fprintf(stderr, "lost wake-ups repaired: %u\n", k->wakeups);
 	return 0;
 }
 

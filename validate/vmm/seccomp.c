@@ -33,6 +33,7 @@ static const int allowed[] = {
 
 static const unsigned long ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_GET_MP_STATE, KVM_GET_REGS, KVM_GET_SREGS,
+	KVM_GET_LAPIC, KVM_GET_IRQCHIP, KVM_SET_MP_STATE, KVM_GET_VCPU_EVENTS,
 	TCGETS,
 };
 
