@@ -41,7 +41,7 @@ void vmc_pci_dev_add_io_bar(struct vmc_pci_dev *d, unsigned bar,
 		return;
 	d->bar_size[bar] = size;
 	vmc_put_le32(d->cfg + PCI_BAR0 + 4 * bar, 0x1);
-	vmc_put_le32(d->wmask + PCI_BAR0 + 4 * bar, ~(size - 1) & 0xffff);
+	vmc_put_le32(d->wmask + PCI_BAR0 + 4 * bar, ~(size - 1));
 }
 
 void vmc_pci_init(struct vmc_pci *p)
