@@ -416,13 +416,43 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 
 struct run_args {
 	const struct vmc_vm_config *cfg;
+	const struct vmc_vm_blob *blobs;
+	unsigned nblobs;
 	struct vmc_vm_result *res;
 	struct vmc_error *err;
 	int ret;
 };
 
-static int vm_run(const struct vmc_vm_config *cfg, struct vmc_vm_result *res,
-		  struct vmc_error *err)
+static int kvm_boot_code(struct vmc_kvm *k, struct vmc_mem *mem,
+			 const struct vmc_vm_blob *blobs, unsigned nblobs,
+			 struct vmc_error *err)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+
+	for (unsigned i = 0; i < nblobs; i++)
+		if (!vmc_mem_write(mem, blobs[i].gpa, blobs[i].data,
+				   blobs[i].len))
+			return vmc_error_set(err, EINVAL, "blob %u outside RAM",
+					     i);
+	if (ioctl(k->vcpu, KVM_GET_SREGS, &s) < 0)
+		return vmc_error_errno(err, errno, "KVM_GET_SREGS");
+	s.cs.selector = 0;
+	s.cs.base = 0;
+	if (ioctl(k->vcpu, KVM_SET_SREGS, &s) < 0)
+		return vmc_error_errno(err, errno, "KVM_SET_SREGS");
+	memset(&r, 0, sizeof(r));
+	r.rip = 0x7c00;
+	r.rsp = 0x7000;
+	r.rflags = 2;
+	if (ioctl(k->vcpu, KVM_SET_REGS, &r) < 0)
+		return vmc_error_errno(err, errno, "KVM_SET_REGS");
+	return 0;
+}
+
+static int vm_run(const struct vmc_vm_config *cfg,
+		  const struct vmc_vm_blob *blobs, unsigned nblobs,
+		  struct vmc_vm_result *res, struct vmc_error *err)
 {
 	struct vmc_machine *m;
 	struct vmc_kvm k;
@@ -437,9 +467,9 @@ static int vm_run(const struct vmc_vm_config *cfg, struct vmc_vm_result *res,
 		return vmc_error_set(err, EINVAL,
 				     "guest RAM of %llu MiB: between 16 and %u",
 				     (unsigned long long)mib, MAX_MEM_MIB);
-	if (cfg->boot == VMC_BOOT_KERNEL && !cfg->kernel)
+	if (!blobs && cfg->boot == VMC_BOOT_KERNEL && !cfg->kernel)
 		return vmc_error_set(err, EINVAL, "kernel boot without a kernel");
-	if (cfg->boot == VMC_BOOT_FIRMWARE && !cfg->bios)
+	if (!blobs && cfg->boot == VMC_BOOT_FIRMWARE && !cfg->bios)
 		return vmc_error_set(err, EINVAL, "firmware boot without a BIOS");
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -464,7 +494,9 @@ static int vm_run(const struct vmc_vm_config *cfg, struct vmc_vm_result *res,
 	if (vmc_kvm_map(&k, 0, 0, m->vm.mem.ram, m->vm.mem.size, false,
 			err) < 0)
 		goto out_machine;
-	if (cfg->boot == VMC_BOOT_FIRMWARE) {
+	if (blobs) {
+		vmc_pci_assign(&m->pci);
+	} else if (cfg->boot == VMC_BOOT_FIRMWARE) {
 		if (vmc_bios_load(&m->vm.mem, cfg->bios, &rom, &rom_len,
 				  err) < 0)
 			goto out_machine;
@@ -480,8 +512,13 @@ static int vm_run(const struct vmc_vm_config *cfg, struct vmc_vm_result *res,
 	if (vmc_kvm_create_vcpu(&k, err) < 0)
 		goto out_machine;
 	kvm_lapic_virtual_wire(&k);
-	if (cfg->boot == VMC_BOOT_KERNEL && kvm_boot_kernel(&k, &bs, err) < 0)
+	if (blobs) {
+		if (kvm_boot_code(&k, &m->vm.mem, blobs, nblobs, err) < 0)
+			goto out_machine;
+	} else if (cfg->boot == VMC_BOOT_KERNEL &&
+		   kvm_boot_kernel(&k, &bs, err) < 0) {
 		goto out_machine;
+	}
 	if (vmc_kvm_start_ticker(&k, err) < 0)
 		goto out_timer;
 	if (vmc_seccomp_install(err) < 0)
@@ -509,21 +546,38 @@ static void *run_thread(void *p)
 {
 	struct run_args *a = p;
 
-	a->ret = vm_run(a->cfg, a->res, a->err);
+	a->ret = vm_run(a->cfg, a->blobs, a->nblobs, a->res, a->err);
 	return NULL;
+}
+
+static int run_on_thread(struct run_args *a)
+{
+	pthread_t t;
+	int r;
+
+	memset(a->res, 0, sizeof(*a->res));
+	r = pthread_create(&t, NULL, run_thread, a);
+	if (r)
+		return vmc_error_errno(a->err, r, "cannot start the VM thread");
+	pthread_join(t, NULL);
+	return a->ret;
+}
+
+int vmc_vm_run_code(const struct vmc_vm_config *cfg,
+		    const struct vmc_vm_blob *blobs, unsigned nblobs,
+		    struct vmc_vm_result *res, struct vmc_error *err)
+{
+	struct run_args a = { cfg, blobs, nblobs, res, err, -1 };
+
+	if (!nblobs)
+		return vmc_error_set(err, EINVAL, "no guest code");
+	return run_on_thread(&a);
 }
 
 int vmc_vm_run(const struct vmc_vm_config *cfg, struct vmc_vm_result *res,
 	       struct vmc_error *err)
 {
-	struct run_args a = { cfg, res, err, -1 };
-	pthread_t t;
-	int r;
+	struct run_args a = { cfg, NULL, 0, res, err, -1 };
 
-	memset(res, 0, sizeof(*res));
-	r = pthread_create(&t, NULL, run_thread, &a);
-	if (r)
-		return vmc_error_errno(err, r, "cannot start the VM thread");
-	pthread_join(t, NULL);
-	return a.ret;
+	return run_on_thread(&a);
 }

@@ -384,6 +384,22 @@ int vmc_bzimage_load(struct vmc_mem *mem, const char *kernel,
 /* Identity-map the low 4 GiB with 2 MiB pages at VMC_BOOT_PML4. */
 void vmc_boot_page_tables(struct vmc_mem *mem);
 
+/* ---- test guests (kvm.c) ---- */
+
+struct vmc_vm_blob {
+	uint64_t gpa;
+	const void *data;
+	size_t len;
+};
+
+/* Run hand-written code instead of firmware or a kernel: the blobs are
+ * copied into RAM, PCI resources assigned as for direct kernel boot, and
+ * the vCPU starts in real mode at 0000:7c00, on the same machine, loop and
+ * sandbox as vmc_vm_run().  For the hostile-guest tests. */
+int vmc_vm_run_code(const struct vmc_vm_config *cfg,
+		    const struct vmc_vm_blob *blobs, unsigned nblobs,
+		    struct vmc_vm_result *res, struct vmc_error *err);
+
 /* ---- sandbox (seccomp.c) ---- */
 
 /* Install the allow-list for the calling thread (the VM thread). */
