@@ -42,14 +42,18 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -pthread -D_FILE_OFFSET_BITS=64
 ALL_LDFLAGS := $(LDFLAGS) -pthread -Wl,--as-needed
 
 LIB_SRCS := $(wildcard common/*.c formats/*.c convert/*.c) plugins/loader.c
-BIN_SRCS := $(wildcard cli/*.c validate/*.c)
+VAL_SRCS := $(wildcard validate/*.c validate/vmm/*.c)
+BIN_SRCS := $(wildcard cli/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+VAL_OBJS := $(VAL_SRCS:%.c=$(BUILD)/%.o)
 BIN_OBJS := $(BIN_SRCS:%.c=$(BUILD)/%.o)
 LIB_LIBS := $(call pkg_libs,$(LIB_PKGS)) -ldl
 BIN_LIBS := $(call pkg_libs,$(BIN_PKGS)) -ldl -lm
 
 VMCONV := $(BUILD)/vmconv
 LIBA := $(BUILD)/libvmconv.a
+# The validator (engines, VMM, devices): linked into vmconv and the tests.
+VALA := $(BUILD)/libvmcvalidate.a
 LIBSO := $(BUILD)/libvmconv.so.0
 
 # Plugins: one folder each under plugins/, built to $(BUILD)/plugins/NAME.so
@@ -73,12 +77,16 @@ $(LIBA): $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+$(VALA): $(VAL_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
 $(LIBSO): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libvmconv.so.0 -o $@ $^ $(ALL_LDFLAGS) $(LIB_LIBS)
 
 # The binary exports the library's symbols for plugins (-rdynamic).
-$(VMCONV): $(BIN_OBJS) $(LIBA)
-	$(CC) -rdynamic -o $@ $(BIN_OBJS) -Wl,--whole-archive $(LIBA) \
+$(VMCONV): $(BIN_OBJS) $(VALA) $(LIBA)
+	$(CC) -rdynamic -o $@ $(BIN_OBJS) $(VALA) -Wl,--whole-archive $(LIBA) \
 		-Wl,--no-whole-archive $(ALL_LDFLAGS) $(BIN_LIBS)
 
 define plugin_rule
@@ -89,10 +97,10 @@ $(BUILD)/plugins/$(1).so: $(patsubst %.c,$(BUILD)/%.o,$(wildcard plugins/$(1)/*.
 endef
 $(foreach p,$(PLUGINS),$(eval $(call plugin_rule,$(p))))
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBA)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(VALA) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(TEST_PKGS)) -MMD -MP -rdynamic \
-		-o $@ $< -Wl,--whole-archive $(LIBA) -Wl,--no-whole-archive \
+		-o $@ $< $(VALA) -Wl,--whole-archive $(LIBA) -Wl,--no-whole-archive \
 		$(ALL_LDFLAGS) $(call pkg_libs,$(TEST_PKGS)) $(BIN_LIBS)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
@@ -117,7 +125,7 @@ check-run: all $(UNIT_BINS)
 	@tests/run-tests $(BUILD)
 
 check-asan: deps
-	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check-run
+	@VMCONV_SANITIZE=1 $(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check-run
 
 fuzz: $(FUZZ_BINS)
 

@@ -1,0 +1,69 @@
+/* The built-in VMM's interface, between the VM (validate/vmm/, the machine
+ * and its devices) and the validator (validate/*.c: engines, stages,
+ * verdicts, the `vmconv validate` command).
+ *
+ * vmc_vm_run() boots one guest on /dev/kvm and returns when it powers off,
+ * resets, triple-faults, the console callback asks it to stop, the guest
+ * misbehaves, or the timeout passes.  Guest misbehaviour is the guest's
+ * failure (VMC_VM_GUEST_ERROR with a reason), never a crash of the VMM.
+ */
+#ifndef VMC_VALIDATE_VM_H
+#define VMC_VALIDATE_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vmconv/image.h>
+
+enum vmc_vm_bus { VMC_BUS_VIRTIO, VMC_BUS_IDE };
+enum vmc_vm_boot { VMC_BOOT_FIRMWARE, VMC_BOOT_KERNEL };
+
+struct vmc_vm_config {
+	/* The disk, read through vmconv's format drivers; guest writes go
+	 * to a copy-on-write overlay in memory that is thrown away. */
+	struct vmc_image *disk;
+	enum vmc_vm_bus bus;
+	enum vmc_vm_boot boot;
+	const char *bios;		/* SeaBIOS bios.bin (firmware boot) */
+	const char *kernel;		/* bzImage (kernel boot) */
+	const char *initrd;		/* optional */
+	const char *cmdline;		/* optional */
+	uint64_t mem_mib;		/* guest RAM; 0 = 512 */
+	unsigned timeout_ms;		/* 0 = no limit */
+	/* Serial (and VGA text, if modelled) output as it arrives; return
+	 * true to stop the VM (the validator has seen enough). */
+	bool (*on_console)(void *ctx, const char *buf, size_t len);
+	void *ctx;
+	/* SeaBIOS debug port 0x402 output, or NULL. */
+	void (*on_debug)(void *ctx, const char *buf, size_t len);
+};
+
+enum vmc_vm_exit {
+	VMC_VM_POWEROFF,	/* guest powered off or halted for good */
+	VMC_VM_RESET,		/* i8042 / port 0x92 / 0xcf9 reset */
+	VMC_VM_TRIPLE_FAULT,	/* KVM_EXIT_SHUTDOWN */
+	VMC_VM_TIMEOUT,
+	VMC_VM_STOPPED,		/* on_console returned true */
+	VMC_VM_GUEST_ERROR,	/* hostile or broken guest; see reason */
+};
+
+struct vmc_vm_result {
+	enum vmc_vm_exit exit;
+	char reason[256];	/* words for a sysadmin */
+	unsigned elapsed_ms;
+};
+
+/* Returns 0 with *res filled whatever the guest did; -1 only when the VM
+ * could not be set up (no /dev/kvm, bad bios file, ...). */
+int vmc_vm_run(const struct vmc_vm_config *cfg, struct vmc_vm_result *res,
+	       struct vmc_error *err);
+
+/* The direct engine's self-test: a tiny guest that switches modes, runs a
+ * timed loop in kernel mode and the instructions a stock kernel uses.
+ * 0 with *usable set (and a reason when false), -1 if /dev/kvm is absent
+ * or unusable. */
+int vmc_vm_selftest(bool *usable, char *reason, size_t reason_len,
+		    struct vmc_error *err);
+
+#endif
