@@ -153,7 +153,7 @@ static struct vmdk_extent *add_extent(struct vmdk_state *s,
 
 static int open_desc_extent(struct vmdk_state *s, const char *filename,
 			    const struct vmdk_desc_extent *d, uint64_t start,
-			    size_t idx, struct vmc_error *err)
+			    struct vmc_error *err)
 {
 	struct vmdk_extent *e = add_extent(s, err);
 	uint64_t end;
@@ -176,17 +176,14 @@ static int open_desc_extent(struct vmdk_state *s, const char *filename,
 	}
 	if (escapes(d->file))
 		return vmc_error_set(err, EPERM,
-			"%s: extent %zu file name '%s' points outside the"
-			" descriptor's folder (refused)", filename, idx + 1,
-			d->file);
+			"file name '%s' points outside the descriptor's"
+			" folder (refused)", d->file);
 	e->name = strdup(d->file);
 	e->path = vmc_path_relative_to(filename, d->file);
 	if (!e->name || !e->path)
 		return vmc_error_set(err, ENOMEM, "out of memory");
-	if (open_file(e, err) < 0) {
-		vmc_error_prefix(err, "%s: extent %zu", filename, idx + 1);
+	if (open_file(e, err) < 0)
 		return -1;
-	}
 	switch (d->type) {
 	case VMDK_EXT_FLAT:
 	case VMDK_EXT_VMFS:
@@ -403,9 +400,12 @@ static int vmdk_open(struct vmc_image *img, const char *filename,
 	for (size_t i = 0; i < s->desc.n_ext; i++) {
 		uint64_t len = s->desc.ext[i].sectors * VMDK_SECTOR;
 
-		if (open_desc_extent(s, filename, &s->desc.ext[i], off, i,
-				     err) < 0)
+		if (open_desc_extent(s, filename, &s->desc.ext[i], off,
+				     err) < 0) {
+			vmc_error_prefix(err, "%s: extent %zu", filename,
+					 i + 1);
 			goto fail;
+		}
 		if (vmc_add_overflow(off, len, &off) || off > INT64_MAX) {
 			vmc_error_set(err, EFBIG,
 				"%s: extents add up to more than 2^63 bytes",
