@@ -103,4 +103,49 @@ for sub in monolithicSparse streamOptimized; do
 		"$T/odd-$sub.vmdk" || fail "odd $sub"
 	qemu-img compare -q "$T/odd.raw" "$T/odd-$sub.vmdk" || fail "odd $sub"
 done
+# ESXi's layout: a descriptor (vmfs, vmfsThin, vmfsPreallocated,
+# vmfsEagerZeroedThick) plus a -flat extent, read the way qemu reads it,
+# and converted to a streamOptimized disk for an OVA
+qemu-img create -q -f raw "$T/esx-flat.vmdk" 10M
+qemu-io -f raw -c 'write -P 0x21 0 1M' -c 'write -P 0x43 9M 512' \
+	"$T/esx-flat.vmdk" >/dev/null
+for t in vmfs vmfsThin vmfsPreallocated vmfsEagerZeroedThick; do
+	cat > "$T/esx.vmdk" <<DESC
+# Disk DescriptorFile
+version=1
+encoding="UTF-8"
+CID=9a4e1f3b
+parentCID=ffffffff
+isNativeSnapshot="no"
+createType="$t"
+
+# Extent description
+RW 20480 VMFS "esx-flat.vmdk"
+
+# The Disk Data Base
+#DDB
+
+ddb.adapterType = "lsilogic"
+ddb.geometry.cylinders = "1"
+ddb.geometry.heads = "255"
+ddb.geometry.sectors = "63"
+ddb.longContentID = "2b7d5e0c8f1a3b6d4e9f0a1b9a4e1f3b"
+ddb.thinProvisioned = "1"
+ddb.uuid = "60 00 C2 9f 1e 2d 3c 4b-5a 69 78 87 96 a5 b4 c3"
+ddb.virtualHWVersion = "19"
+DESC
+	run "$VMCONV" convert -O raw "$T/esx.vmdk" "$T/esx.v" || fail "read $t"
+	cmp "$T/esx-flat.vmdk" "$T/esx.v" || fail "$t reads differently"
+	# qemu 7.2 knows only "vmfs" of these types
+	if [ $t = vmfs ]; then
+		qemu-img convert -O raw "$T/esx.vmdk" "$T/esx.q" || fail qemu
+		cmp "$T/esx.q" "$T/esx.v" || fail "vmfs differs from qemu-img"
+	fi
+	"$VMCONV" info --output=json "$T/esx.vmdk" | grep -q "\"create-type\": \"$t\"" ||
+		fail "info $t"
+done
+run "$VMCONV" convert -O vmdk -o subformat=streamOptimized "$T/esx.vmdk" \
+	"$T/ova-disk.vmdk" || fail "vmfs to stream"
+qemu-img compare -q -f raw "$T/esx-flat.vmdk" "$T/ova-disk.vmdk" ||
+	fail "vmfs to stream"
 exit 0
