@@ -97,7 +97,7 @@ int vmdk_sparse_geometry(struct vmdk_extent *e, uint64_t cap_sectors,
 		return vmc_error_set(err, EINVAL,
 			"%s: %" PRIu64 " entries per grain table (must be"
 			" 1..%u)", e->path, gtes, VMDK_MAX_GTES);
-	if (cap_sectors == 0 || cap_sectors > (UINT64_MAX >> 10))
+	if (cap_sectors > (UINT64_MAX >> 10))
 		return vmc_error_set(err, EINVAL,
 			"%s: capacity of %" PRIu64 " sectors is not valid",
 			e->path, cap_sectors);

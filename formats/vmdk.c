@@ -272,11 +272,6 @@ static int open_parent(struct vmc_image *img, struct vmdk_state *s,
 				img->filename, s->desc.parent_cid,
 				ps->desc.cid, s->parent_path);
 	}
-	if (s->parent->size < img->size)
-		return vmc_error_set(err, EINVAL,
-			"%s: parent %s is smaller (%" PRIu64 " bytes) than"
-			" the disk (%" PRIu64 ")", img->filename,
-			s->parent_path, s->parent->size, img->size);
 	return 0;
 }
 
@@ -484,11 +479,14 @@ static int sparse_status(struct vmc_image *img, struct vmdk_state *s,
 		ext->kind = VMC_EXTENT_DATA;
 	} else if (k0 == VMDK_MAP_ZERO) {
 		ext->kind = VMC_EXTENT_ZERO;
-	} else if (!s->parent) {
+	} else if (!s->parent || e->start + rel >= s->parent->size) {
+		/* A parent smaller than the child reads as zeros past its
+		 * end, as qemu does. */
 		ext->kind = VMC_EXTENT_UNALLOCATED;
 	} else {
 		uint64_t off = e->start + rel;
 
+		len = VMC_MIN(len, s->parent->size - off);
 		if (vmc_image_block_status(s->parent, off, len, ext, err) < 0)
 			return -1;
 	}
@@ -551,12 +549,17 @@ static int sparse_read(struct vmc_image *img, struct vmdk_state *s,
 	case VMDK_MAP_ZERO:
 		memset(buf, 0, len);
 		return 0;
-	case VMDK_MAP_UNALLOC:
-		if (s->parent)
-			return vmc_image_pread(s->parent, buf, len,
-					       e->start + rel, err);
-		memset(buf, 0, len);
+	case VMDK_MAP_UNALLOC: {
+		uint64_t off = e->start + rel;
+		size_t n = 0;
+
+		if (s->parent && off < s->parent->size)
+			n = (size_t)VMC_MIN(len, s->parent->size - off);
+		if (n && vmc_image_pread(s->parent, buf, n, off, err) < 0)
+			return -1;
+		memset(buf + n, 0, len - n);
 		return 0;
+	}
 	case VMDK_MAP_COMPRESSED:
 		if (!s->cbuf || s->cbuf_ext != e || s->cbuf_grain != g0) {
 			if (!s->cbuf && !(s->cbuf = malloc(s->max_grain)))
@@ -729,5 +732,6 @@ const struct vmc_driver vmc_vmdk_driver = {
 	.compress = vmdk_stream_compress,
 	.pwrite_compressed = vmdk_stream_write_compressed,
 	.flush = vmdk_write_flush,
+	.check = vmdk_check,
 	.info = vmdk_info,
 };

@@ -208,6 +208,10 @@ int vmdk_read_compressed(struct vmdk_extent *e, uint64_t foff,
 			 uint64_t rel_grain, uint8_t *out,
 			 struct vmc_error *err);
 
+struct vmc_check_result;
+int vmdk_check(struct vmc_image *img, struct vmc_check_result *res,
+	       bool repair, struct vmc_error *err);
+
 /* ---- writing (vmdk-create.c, vmdk-stream.c) ---- */
 
 int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,

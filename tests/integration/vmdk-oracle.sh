@@ -42,6 +42,8 @@ for sub in monolithicSparse monolithicFlat twoGbMaxExtentSparse \
 		fail "qemu-img check on vmconv's $sub"
 	qemu-img info --output=json "$d/v/disk.vmdk" | grep -q \
 		"\"create-type\": \"$sub\"" || fail "qemu-img info: create type"
+	run "$VMCONV" check "$d/v/disk.vmdk" || fail "vmconv check on $sub"
+	run "$VMCONV" check "$d/q/disk.vmdk" || fail "vmconv check, qemu's $sub"
 	# vmconv reads its own output the same
 	"$VMCONV" compare "$d/v/disk.vmdk" "$src" >/dev/null ||
 		fail "vmconv re-read of $sub"

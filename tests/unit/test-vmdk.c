@@ -200,7 +200,7 @@ Test(vmdk, header_corruptions)
 	open_fails("c.vmdk", "grain directory entries (at most");
 
 	make("c.vmdk", "subformat=monolithicSparse");
-	patch64("c.vmdk", 12, 0);
+	patch64("c.vmdk", 12, UINT64_MAX >> 8);
 	open_fails("c.vmdk", "capacity");
 
 	make("c.vmdk", "subformat=monolithicSparse");
