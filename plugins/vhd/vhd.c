@@ -301,8 +301,8 @@ static int add_candidate(char **cand, size_t *n, const char *image,
 static int open_parent(struct vmc_image *img, struct vhd_state *s,
 		       struct vmc_error *err)
 {
-	char *cand[10], tried[512] = "", *name;
-	size_t nc = 0, tl = 0;
+	char *cand[10], tried[512] = "", rec[400] = "", *name;
+	size_t nc = 0, tl = 0, rl = 0;
 	int ret = -1;
 
 	for (int i = 0; i < 8; i++) {
@@ -329,6 +329,14 @@ static int open_parent(struct vmc_image *img, struct vhd_state *s,
 		}
 		name = utf16_to_utf8(buf, len, false);
 		free(buf);
+		if (name) {
+			int w = snprintf(rec + rl, sizeof(rec) - rl,
+					 "%s%.4s '%s'", rl ? ", " : "",
+					 (const char *)e, name);
+
+			if (w > 0)
+				rl = VMC_MIN(rl + (size_t)w, sizeof(rec) - 1);
+		}
 		if (!name || add_candidate(cand, &nc, img->filename,
 					   rel ? name : base_name(name)) < 0) {
 			free(name);
@@ -383,8 +391,10 @@ static int open_parent(struct vmc_image *img, struct vhd_state *s,
 		ret = 0;
 		goto out;
 	}
-	vmc_error_set(err, ENOENT, "%s: parent disk not found; tried: %s",
-		      s->path, tl ? tried : "(no parent name recorded)");
+	vmc_error_set(err, ENOENT,
+		"%s: parent disk not found (parent locators: %s); tried: %s",
+		s->path, rl ? rec : "none",
+		tl ? tried : "(no parent name recorded)");
 out:
 	for (size_t i = 0; i < nc; i++)
 		free(cand[i]);
