@@ -177,3 +177,40 @@ Test(vmm_hostile, request_past_end_of_disk_fails_request_only)
 	cr_assert_eq(dbg[0], 1, "VIRTIO_BLK_S_IOERR");
 	cr_assert_eq(dbg[2], 'S');
 }
+
+/* Other ways a guest's run ends, each with its own exit kind. */
+static struct vmc_vm_result run_code(const uint8_t *c, size_t len,
+				     unsigned timeout_ms)
+{
+	struct vmc_vm_config cfg = { 0 };
+	struct vmc_vm_result res;
+	struct vmc_error err;
+	const struct vmc_vm_blob blob = { 0x7c00, c, len };
+
+	cfg.mem_mib = 16;
+	cfg.timeout_ms = timeout_ms;
+	cr_assert_eq(vmc_vm_run_code(&cfg, &blob, 1, &res, &err), 0, "%s",
+		     err.msg);
+	return res;
+}
+
+Test(vmm_hostile, exit_storm_still_times_out)
+{
+	/* 1: out 0x80, al ; jmp 1b */
+	static const uint8_t c[] = { 0xfa, 0xe6, 0x80, 0xeb, 0xfc };
+	struct vmc_vm_result res = run_code(c, sizeof(c), 1000);
+
+	cr_assert_eq(res.exit, VMC_VM_TIMEOUT, "%d: %s", res.exit,
+		     res.reason);
+	cr_assert(strstr(res.reason, "timed out"), "%s", res.reason);
+	cr_assert_lt(res.elapsed_ms, 10000);
+}
+
+Test(vmm_hostile, keyboard_controller_reset)
+{
+	/* mov al, 0xfe ; out 0x64, al ; hlt */
+	static const uint8_t c[] = { 0xfa, 0xb0, 0xfe, 0xe6, 0x64, 0xf4 };
+	struct vmc_vm_result res = run_code(c, sizeof(c), 10000);
+
+	cr_assert_eq(res.exit, VMC_VM_RESET, "%d: %s", res.exit, res.reason);
+}

@@ -31,9 +31,19 @@
 #define MAX_MEM_MIB 3072		/* RAM stays below the PCI hole */
 #define TICK_NS (50 * 1000 * 1000)
 
+/* The VM thread's kvm_run and tick flag: the handler makes the current
+ * or next KVM_RUN return at once (immediate_exit), so a tick that lands
+ * while the thread is serving an exit is not lost and a guest that exits
+ * all the time still meets its timeout. */
+static __thread struct kvm_run *volatile tick_run;
+static __thread volatile sig_atomic_t tick_flag;
+
 static void tick_handler(int sig)
 {
 	(void)sig;
+	tick_flag = 1;
+	if (tick_run)
+		tick_run->immediate_exit = 1;
 }
 
 int vmc_kvm_open(struct vmc_kvm *k, uint64_t mem, struct vmc_error *err)
@@ -339,14 +349,18 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 {
 	struct kvm_run *run = k->run;
 
+	tick_run = run;
 	while (!m->vm.stop) {
-		if (ioctl(k->vcpu, KVM_RUN, 0) < 0) {
-			if (errno != EINTR && errno != EAGAIN) {
-				vmc_vm_fail(&m->vm, VMC_VM_GUEST_ERROR,
-					    "KVM_RUN failed: %s",
-					    strerror(errno));
-				break;
-			}
+		int rc = ioctl(k->vcpu, KVM_RUN, 0);
+
+		if (rc < 0 && errno != EINTR && errno != EAGAIN) {
+			vmc_vm_fail(&m->vm, VMC_VM_GUEST_ERROR,
+				    "KVM_RUN failed: %s", strerror(errno));
+			break;
+		}
+		if (tick_flag) {
+			tick_flag = 0;
+			run->immediate_exit = 0;
 			vmc_serial_flush(&m->serial);
 			if (timeout_ms && elapsed_ms(t0) >= timeout_ms) {
 				vmc_vm_fail(&m->vm, VMC_VM_TIMEOUT,
@@ -355,8 +369,9 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 				break;
 			}
 			kvm_check_halt(k, m);
-			continue;
 		}
+		if (rc < 0)
+			continue;
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
 			kvm_exit_io(m, k);
@@ -410,6 +425,7 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 				    run->exit_reason);
 		}
 	}
+	tick_run = NULL;
 	vmc_machine_flush(m);
 	return 0;
 }
