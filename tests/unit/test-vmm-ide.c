@@ -116,6 +116,7 @@ Test(vmm_ide, identify)
 	cr_assert_eq(vmc_get_le16(id + 100 * 2), 2048);
 	cr_assert_eq(vmc_get_le16(id + 49 * 2) & 0x0200, 0x0200, "LBA");
 	cr_assert_eq(vmc_get_le16(id + 83 * 2) & 0x0400, 0x0400, "LBA48");
+	cr_assert_eq(vmc_get_le16(id + 59 * 2), 0x100 | 16, "multiple 16");
 	for (int i = 0; i < 40; i++)
 		model[i] = (char)id[54 + (i ^ 1)];
 	model[40] = 0;

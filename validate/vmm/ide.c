@@ -412,6 +412,10 @@ int vmc_ide_init(struct vmc_ide *d, struct vmc_vmctx *vm,
 	d->disk = disk;
 	d->sectors = disk->size / 512;
 	d->select = 0xa0;
+	/* Power up with READ/WRITE MULTIPLE set to 16 sectors (word 59),
+	 * as many drives do: libata then takes one interrupt per 8 KiB
+	 * instead of per sector, which counts when every exit is costly. */
+	d->multiple = MAX_MULTIPLE;
 	ide_signature(d);
 	vmc_pci_dev_init(&d->dev, 0x09, 0x8086, 0x7010, 0x01018000, 0x00);
 	/* IDETIM: both channels' decode enabled, as firmware leaves them;
