@@ -198,3 +198,44 @@ Test(vmm_board, debug_port_port92_and_floating_bus)
 	cr_assert_eq(m.vm.exit, VMC_VM_RESET);
 	vmc_machine_free(&m);
 }
+
+static unsigned screen_calls;
+static uint16_t screen_seen[VMC_VGA_CELLS];
+static bool screen_final;
+
+static bool on_screen(void *ctx, const uint16_t *cells, bool final)
+{
+	(void)ctx;
+	screen_calls++;
+	screen_final = final;
+	memcpy(screen_seen, cells, sizeof(screen_seen));
+	return false;
+}
+
+Test(vmm_board, vga_text_screen_on_change)
+{
+	struct vmc_machine m;
+	struct vmc_vm_config cfg = { 0 };
+	struct vmc_error err;
+	uint8_t *vga;
+
+	cfg.on_screen = on_screen;
+	cr_assert_eq(vmc_machine_init(&m, &cfg, 1 << 20, &err), 0);
+	screen_calls = 0;
+	vmc_machine_screen(&m, false);
+	cr_assert_eq(screen_calls, 0, "blank screen, nothing new");
+	vga = vmc_mem_ptr(&m.vm.mem, VMC_VGA_TEXT, 2 * VMC_VGA_CELLS);
+	vga[0] = 'o';
+	vga[1] = 0x07;
+	vga[2] = 'k';
+	vmc_machine_screen(&m, false);
+	cr_assert_eq(screen_calls, 1);
+	cr_assert_eq(screen_seen[0], 0x0700 | 'o');
+	cr_assert_eq(screen_seen[1] & 0xff, 'k');
+	vmc_machine_screen(&m, false);
+	cr_assert_eq(screen_calls, 1, "unchanged");
+	vmc_machine_screen(&m, true);
+	cr_assert_eq(screen_calls, 2);
+	cr_assert(screen_final);
+	vmc_machine_free(&m);
+}

@@ -214,3 +214,40 @@ Test(vmm_hostile, keyboard_controller_reset)
 
 	cr_assert_eq(res.exit, VMC_VM_RESET, "%d: %s", res.exit, res.reason);
 }
+
+static char screen_text[8];
+
+static bool on_screen(void *ctx, const uint16_t *cells, bool final)
+{
+	(void)ctx;
+	if (final)
+		for (int i = 0; i < 4; i++)
+			screen_text[i] = (char)(cells[i] & 0xff);
+	return false;
+}
+
+Test(vmm_hostile, screen_only_console_is_seen)
+{
+	/* mov ax, 0xb800 ; mov es, ax ; mov di, 0 ; "OK!" ; cli ; hlt */
+	static const uint8_t c[] = {
+		0xfa, 0xb8, 0x00, 0xb8, 0x8e, 0xc0,
+		0x26, 0xc7, 0x06, 0x00, 0x00, 'O', 0x07,
+		0x26, 0xc7, 0x06, 0x02, 0x00, 'K', 0x07,
+		0x26, 0xc7, 0x06, 0x04, 0x00, '!', 0x07,
+		0xf4,
+	};
+	struct vmc_vm_config cfg = { 0 };
+	struct vmc_vm_result res;
+	struct vmc_error err;
+	const struct vmc_vm_blob blob = { 0x7c00, c, sizeof(c) };
+
+	cfg.mem_mib = 16;
+	cfg.timeout_ms = 10000;
+	cfg.on_screen = on_screen;
+	memset(screen_text, 0, sizeof(screen_text));
+	cr_assert_eq(vmc_vm_run_code(&cfg, &blob, 1, &res, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(res.exit, VMC_VM_POWEROFF, "%d: %s", res.exit,
+		     res.reason);
+	cr_assert_str_eq(screen_text, "OK!");
+}

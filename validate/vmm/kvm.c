@@ -362,6 +362,8 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 			tick_flag = 0;
 			run->immediate_exit = 0;
 			vmc_serial_flush(&m->serial);
+			if (++k->ticks % 5 == 0)
+				vmc_machine_screen(m, false);
 			if (timeout_ms && elapsed_ms(t0) >= timeout_ms) {
 				vmc_vm_fail(&m->vm, VMC_VM_TIMEOUT,
 					    "timed out after %u s",
@@ -427,6 +429,7 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 	}
 	tick_run = NULL;
 	vmc_machine_flush(m);
+	vmc_machine_screen(m, true);
 	return 0;
 }
 

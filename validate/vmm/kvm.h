@@ -21,6 +21,7 @@ struct vmc_kvm {
 	size_t run_size;
 	bool readonly_mem;
 	bool cpuid_fixed;		/* KVM refused our CPUID */
+	unsigned ticks;
 	unsigned stuck_ticks;		/* halted with an interrupt pending */
 	unsigned wakeups;		/* lost wake-ups repaired */
 	timer_t timer;

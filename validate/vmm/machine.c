@@ -21,6 +21,7 @@ int vmc_machine_init(struct vmc_machine *m, const struct vmc_vm_config *cfg,
 		return -1;
 	m->vm.on_console = cfg->on_console;
 	m->vm.on_debug = cfg->on_debug;
+	m->vm.on_screen = cfg->on_screen;
 	m->vm.ctx = cfg->ctx;
 	vmc_serial_init(&m->serial, &m->vm, VMC_SERIAL_BASE, VMC_SERIAL_IRQ);
 	vmc_cmos_init(&m->cmos, mem, 1);
@@ -80,6 +81,26 @@ void vmc_machine_flush(struct vmc_machine *m)
 	if (m->debug_len && m->vm.on_debug)
 		m->vm.on_debug(m->vm.ctx, m->debug, m->debug_len);
 	m->debug_len = 0;
+}
+
+void vmc_machine_screen(struct vmc_machine *m, bool final)
+{
+	uint16_t cells[VMC_VGA_CELLS];
+	const uint8_t *p;
+
+	if (!m->vm.on_screen)
+		return;
+	p = vmc_mem_ptr(&m->vm.mem, VMC_VGA_TEXT, sizeof(cells));
+	if (!p)
+		return;
+	for (unsigned i = 0; i < VMC_VGA_CELLS; i++)
+		cells[i] = vmc_get_le16(p + 2 * i);
+	if (!final && !memcmp(cells, m->screen, sizeof(cells)))
+		return;
+	memcpy(m->screen, cells, sizeof(cells));
+	if (m->vm.on_screen(m->vm.ctx, cells, final) && !final)
+		vmc_vm_fail(&m->vm, VMC_VM_STOPPED,
+			    "stopped by the screen watcher");
 }
 
 void vmc_machine_pio(struct vmc_machine *m, uint16_t port, bool write,

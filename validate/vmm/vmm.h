@@ -50,6 +50,7 @@ struct vmc_vmctx {
 	/* Console and debug-port sinks (from struct vmc_vm_config). */
 	bool (*on_console)(void *ctx, const char *buf, size_t len);
 	void (*on_debug)(void *ctx, const char *buf, size_t len);
+	bool (*on_screen)(void *ctx, const uint16_t *cells, bool final);
 	void *ctx;
 	/* Set once, by the first reason to stop. */
 	bool stop;
@@ -328,6 +329,9 @@ void vmc_i8042_io(struct vmc_i8042 *k, uint16_t port, bool write,
 
 /* ---- the board (machine.c) ---- */
 
+#define VMC_VGA_TEXT 0xb8000
+#define VMC_VGA_CELLS (80 * 25)
+
 struct vmc_machine {
 	struct vmc_vmctx vm;
 	struct vmc_serial serial;
@@ -343,6 +347,7 @@ struct vmc_machine {
 	bool has_ide;
 	char debug[256];		/* port 0x402 line buffer */
 	size_t debug_len;
+	uint16_t screen[VMC_VGA_CELLS];	/* last VGA text seen */
 };
 
 /* Build the machine over guest RAM of mem bytes (without KVM). */
@@ -353,6 +358,8 @@ void vmc_machine_free(struct vmc_machine *m);
 void vmc_machine_pio(struct vmc_machine *m, uint16_t port, bool write,
 		     uint8_t *data, unsigned size);
 void vmc_machine_flush(struct vmc_machine *m);
+/* Hand the VGA text screen to on_screen if it changed (or final). */
+void vmc_machine_screen(struct vmc_machine *m, bool final);
 
 /* ---- firmware and kernel loading (bios.c, bzimage.c) ---- */
 
