@@ -46,7 +46,7 @@ static void tick_handler(int sig)
 		tick_run->immediate_exit = 1;
 }
 
-int vmc_kvm_open(struct vmc_kvm *k, uint64_t mem, struct vmc_error *err)
+int vmc_kvm_open(struct vmc_kvm *k, struct vmc_error *err)
 {
 	int r;
 
@@ -74,7 +74,6 @@ int vmc_kvm_open(struct vmc_kvm *k, uint64_t mem, struct vmc_error *err)
 	ioctl(k->vm, KVM_SET_IDENTITY_MAP_ADDR, &idmap);
 	k->readonly_mem = ioctl(k->kvm, KVM_CHECK_EXTENSION,
 				KVM_CAP_READONLY_MEM) > 0;
-	(void)mem;
 	return 0;
 fail:
 	vmc_kvm_close(k);
@@ -493,7 +492,7 @@ static int vm_run(const struct vmc_vm_config *cfg,
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return vmc_error_set(err, ENOMEM, "no memory");
-	if (vmc_kvm_open(&k, mib << 20, err) < 0) {
+	if (vmc_kvm_open(&k, err) < 0) {
 		free(m);
 		return -1;
 	}

@@ -28,7 +28,7 @@ struct vmc_kvm {
 	bool timer_ok;
 };
 
-int vmc_kvm_open(struct vmc_kvm *k, uint64_t mem, struct vmc_error *err);
+int vmc_kvm_open(struct vmc_kvm *k, struct vmc_error *err);
 void vmc_kvm_close(struct vmc_kvm *k);
 int vmc_kvm_map(struct vmc_kvm *k, unsigned slot, uint64_t gpa, void *host,
 		uint64_t size, bool readonly, struct vmc_error *err);

@@ -287,7 +287,7 @@ int vmc_vm_selftest(bool *usable, char *reason, size_t reason_len,
 	*usable = false;
 	if (reason_len)
 		reason[0] = 0;
-	if (vmc_kvm_open(&k, 2 << 20, err) < 0)
+	if (vmc_kvm_open(&k, err) < 0)
 		return -1;
 	if (vmc_mem_init(&mem, 2 << 20, err) < 0)
 		goto out_kvm;
