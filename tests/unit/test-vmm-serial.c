@@ -124,3 +124,29 @@ Test(vmm_serial, loopback)
 	out(4, 0x00);
 	cr_assert_eq(in(6), 0xb0);
 }
+
+static int batching = -1;
+static unsigned batching_calls;
+
+static void set_batching(void *opaque, bool on)
+{
+	(void)opaque;
+	batching = on;
+	batching_calls++;
+}
+
+Test(vmm_serial, thr_batching_only_without_thr_interrupts)
+{
+	s.set_batching = set_batching;
+	s.batching = true;		/* as the VMM starts it: IER 0 */
+	batching_calls = 0;
+	out(0, 'a');
+	cr_assert_eq(batching_calls, 0);
+	out(1, 0x02);			/* the tty driver wants THRI */
+	cr_assert_eq(batching, 0);
+	out(0, 'b');
+	cr_assert_eq(batching_calls, 1);
+	out(1, 0x00);			/* the console polls again */
+	cr_assert_eq(batching, 1);
+	cr_assert_eq(batching_calls, 2);
+}

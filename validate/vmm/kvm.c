@@ -165,6 +165,49 @@ static void kvm_lapic_virtual_wire(struct vmc_kvm *k)
 	ioctl(k->vcpu, KVM_SET_LAPIC, &l);
 }
 
+#define RING_PAGE 4096
+#define RING_MAX ((RING_PAGE - sizeof(struct kvm_coalesced_mmio_ring)) / \
+		  sizeof(struct kvm_coalesced_mmio))
+
+/* The serial port's THR as a coalesced PIO zone (KVM_CAP_COALESCED_PIO):
+ * KVM queues the writes in a ring shared with us instead of exiting. */
+static void kvm_set_batching(void *opaque, bool on)
+{
+	struct vmc_kvm *k = opaque;
+	struct kvm_coalesced_mmio_zone z = {
+		.addr = VMC_SERIAL_BASE, .size = 1, .pio = 1,
+	};
+
+	if (!k->ring_ok)
+		return;
+	ioctl(k->vm, on ? KVM_REGISTER_COALESCED_MMIO :
+	      KVM_UNREGISTER_COALESCED_MMIO, &z);
+}
+
+/* Replay the batched writes, in order, before anything else the guest
+ * did after them. */
+static void kvm_drain_ring(struct vmc_kvm *k, struct vmc_machine *m)
+{
+	struct kvm_coalesced_mmio_ring *r = k->ring;
+
+	if (!k->ring_ok)
+		return;
+	while (r->first != r->last) {
+		uint32_t i = r->first;
+		struct kvm_coalesced_mmio e;
+
+		if (i >= RING_MAX)
+			break;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		e = r->coalesced_mmio[i];
+		if (e.pio && e.len >= 1 && e.len <= 4 && e.phys_addr < 0x10000)
+			vmc_machine_pio(m, (uint16_t)e.phys_addr, true, e.data,
+					e.len);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		r->first = (uint32_t)((i + 1) % RING_MAX);
+	}
+}
+
 static void kvm_set_irq(void *opaque, unsigned gsi, int level)
 {
 	struct vmc_kvm *k = opaque;
@@ -357,6 +400,7 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 				    "KVM_RUN failed: %s", strerror(errno));
 			break;
 		}
+		kvm_drain_ring(k, m);
 		if (tick_flag) {
 			tick_flag = 0;
 			run->immediate_exit = 0;
@@ -427,6 +471,7 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 		}
 	}
 	tick_run = NULL;
+	kvm_drain_ring(k, m);
 	vmc_machine_flush(m);
 	vmc_machine_screen(m, true);
 	return 0;
@@ -529,6 +574,21 @@ static int vm_run(const struct vmc_vm_config *cfg,
 	}
 	if (vmc_kvm_create_vcpu(&k, err) < 0)
 		goto out_machine;
+	if (ioctl(k.kvm, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) > 0 &&
+	    ioctl(k.kvm, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO) ==
+	    KVM_COALESCED_MMIO_PAGE_OFFSET &&
+	    k.run_size >= (KVM_COALESCED_MMIO_PAGE_OFFSET + 1) * RING_PAGE &&
+	    sysconf(_SC_PAGESIZE) == RING_PAGE) {
+		k.ring = (struct kvm_coalesced_mmio_ring *)
+			 ((uint8_t *)k.run +
+			  KVM_COALESCED_MMIO_PAGE_OFFSET * RING_PAGE);
+		k.ring_ok = true;
+		m->serial.set_batching = kvm_set_batching;
+		m->serial.batching_opaque = &k;
+		/* IER is 0 at reset: THR-empty interrupts are off. */
+		m->serial.batching = true;
+		kvm_set_batching(&k, true);
+	}
 	kvm_lapic_virtual_wire(&k);
 	if (blobs) {
 		if (kvm_boot_code(&k, &m->vm.mem, blobs, nblobs, err) < 0)

@@ -14,6 +14,7 @@
 #define VMC_KVM_TICK_SIGNAL (SIGRTMIN + 4)
 
 struct vmc_machine;
+struct kvm_coalesced_mmio_ring;
 
 struct vmc_kvm {
 	int kvm, vm, vcpu;
@@ -21,6 +22,8 @@ struct vmc_kvm {
 	size_t run_size;
 	bool readonly_mem;
 	bool cpuid_fixed;		/* KVM refused our CPUID */
+	struct kvm_coalesced_mmio_ring *ring;	/* batched port writes */
+	bool ring_ok;
 	unsigned ticks;
 	unsigned stuck_ticks;		/* halted with an interrupt pending */
 	unsigned wakeups;		/* lost wake-ups repaired */

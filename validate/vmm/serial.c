@@ -68,6 +68,20 @@ static void serial_update_irq(struct vmc_serial *s)
 	}
 }
 
+/* Batched THR writes reach the device late (at the next exit), which is
+ * harmless unless the guest waits for the THR-empty interrupt they raise,
+ * so batching is on only while that interrupt is disabled: the kernel's
+ * console output, which polls LSR, is then one exit per byte, not two. */
+static void serial_update_batching(struct vmc_serial *s)
+{
+	bool want = !(s->ier & IER_THRI);
+
+	if (s->set_batching && want != s->batching) {
+		s->batching = want;
+		s->set_batching(s->batching_opaque, want);
+	}
+}
+
 static void serial_tx(struct vmc_serial *s, uint8_t c)
 {
 	if (s->mcr & MCR_LOOP) {
@@ -138,6 +152,7 @@ void vmc_serial_io(struct vmc_serial *s, uint16_t off, bool write,
 			break;
 		}
 		serial_update_irq(s);
+		serial_update_batching(s);
 		return;
 	}
 

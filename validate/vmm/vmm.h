@@ -77,6 +77,11 @@ struct vmc_serial {
 	int irq_level;
 	char out[512];			/* line buffer for on_console */
 	size_t out_len;
+	/* Asked to batch THR writes (no exit per byte) while nothing
+	 * depends on their timing: THR-empty interrupts off. */
+	void (*set_batching)(void *opaque, bool on);
+	void *batching_opaque;
+	bool batching;
 };
 
 void vmc_serial_init(struct vmc_serial *s, struct vmc_vmctx *vm,
