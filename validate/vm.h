@@ -6,6 +6,12 @@
  * resets, triple-faults, the console callback asks it to stop, the guest
  * misbehaves, or the timeout passes.  Guest misbehaviour is the guest's
  * failure (VMC_VM_GUEST_ERROR with a reason), never a crash of the VMM.
+ *
+ * The run happens on a thread of its own, under a seccomp allow-list
+ * (validate/vmm/seccomp.c) that binds only that thread; the callbacks
+ * below run there too, so they may compute, allocate and write to files
+ * already open, but not open files, start processes or use sockets
+ * (those calls fail with EPERM).
  */
 #ifndef VMC_VALIDATE_VM_H
 #define VMC_VALIDATE_VM_H

@@ -5,7 +5,15 @@
  * seccomp allow-list, installed before the first KVM_RUN, binds only that
  * thread and the rest of vmconv stays free to write its report.  A
  * per-thread POSIX timer kicks KVM_RUN out every 50 ms to check the
- * timeout and whether the guest halted for good.
+ * timeout, whether the guest halted for good (or lost a wake-up, see
+ * kvm_check_halt), and the VGA text screen.  Exits are what a nested run
+ * pays most for, so the serial port's THR writes are batched through a
+ * coalesced PIO ring while nothing waits on their interrupts.
+ *
+ * Measured in the nested appliance on this machine (QEMU TCG with SVM,
+ * kvm_amd inside), the tiny syslinux guest reaches its userspace marker
+ * in about 13 s both by direct kernel boot and by SeaBIOS through
+ * virtio-blk (tests/tools/vmm-run.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
