@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <isa-l/igzip_lib.h>
+
 #include "common/bytes.h"
 #include "formats/registry.h"
 #include "formats/vmdk.h"
@@ -74,6 +76,7 @@ static void state_free(struct vmdk_state *s)
 	}
 	free(s->ext);
 	free(s->cbuf);
+	free(s->inflate);
 	vmdk_desc_free(&s->desc);
 	vmc_image_close(s->parent);
 	free(s->parent_path);
@@ -534,50 +537,67 @@ static int vmdk_block_status(struct vmc_image *img, uint64_t off,
 	}
 }
 
-/* Read len bytes at extent-relative rel of a sparse extent, within one
- * grain. */
+/* Read from extent-relative rel of a sparse extent: the run of grains
+ * that map the same way (contiguous in the file for data), at most max
+ * bytes; *done says how much. */
 static int sparse_read(struct vmc_image *img, struct vmdk_state *s,
-		       struct vmdk_extent *e, uint8_t *buf, size_t len,
-		       uint64_t rel, struct vmc_error *err)
+		       struct vmdk_extent *e, uint8_t *buf, size_t max,
+		       uint64_t rel, size_t *done, struct vmc_error *err)
 {
-	enum vmdk_map_kind k;
-	uint64_t foff, in = rel % e->grain, g0 = rel - in;
+	enum vmdk_map_kind k, k2;
+	uint64_t foff, f2, in = rel % e->grain, g0 = rel - in;
+	size_t n = (size_t)VMC_MIN(max, e->grain - in);
 
+	(void)img;
 	if (vmdk_sparse_lookup(e, rel, &k, &foff, err) < 0)
 		return -1;
-	switch (k) {
-	case VMDK_MAP_ZERO:
-		memset(buf, 0, len);
-		return 0;
-	case VMDK_MAP_UNALLOC: {
-		uint64_t off = e->start + rel;
-		size_t n = 0;
-
-		if (s->parent && off < s->parent->size)
-			n = (size_t)VMC_MIN(len, s->parent->size - off);
-		if (n && vmc_image_pread(s->parent, buf, n, off, err) < 0)
-			return -1;
-		memset(buf + n, 0, len - n);
-		return 0;
-	}
-	case VMDK_MAP_COMPRESSED:
+	if (k == VMDK_MAP_COMPRESSED) {
 		if (!s->cbuf || s->cbuf_ext != e || s->cbuf_grain != g0) {
 			if (!s->cbuf && !(s->cbuf = malloc(s->max_grain)))
 				return vmc_error_set(err, ENOMEM,
 						     "out of memory");
+			if (!s->inflate &&
+			    !(s->inflate = malloc(sizeof(*s->inflate))))
+				return vmc_error_set(err, ENOMEM,
+						     "out of memory");
 			s->cbuf_ext = NULL;
 			if (vmdk_read_compressed(e, foff, e->start + g0,
-						 s->cbuf, err) < 0)
+						 s->cbuf, s->inflate, err) < 0)
 				return -1;
 			s->cbuf_ext = e;
 			s->cbuf_grain = g0;
 		}
-		memcpy(buf, s->cbuf + in, len);
+		memcpy(buf, s->cbuf + in, n);
+		*done = n;
 		return 0;
-	case VMDK_MAP_DATA:
-		break;
 	}
-	return vmc_pread_full(e->fd, buf, len, foff + in, e->path, err);
+	/* Whole grains that follow and map the same way join the run. */
+	while (n < max) {
+		if (vmdk_sparse_lookup(e, rel + n, &k2, &f2, err) < 0)
+			return -1;
+		if (k2 != k || (k == VMDK_MAP_DATA && f2 != foff + in + n))
+			break;
+		n += (size_t)VMC_MIN(e->grain, max - n);
+	}
+	*done = n;
+	switch (k) {
+	case VMDK_MAP_DATA:
+		return vmc_pread_full(e->fd, buf, n, foff + in, e->path, err);
+	case VMDK_MAP_UNALLOC: {
+		uint64_t off = e->start + rel;
+		size_t p = 0;
+
+		if (s->parent && off < s->parent->size)
+			p = (size_t)VMC_MIN(n, s->parent->size - off);
+		if (p && vmc_image_pread(s->parent, buf, p, off, err) < 0)
+			return -1;
+		memset(buf + p, 0, n - p);
+		return 0;
+	}
+	default:
+		memset(buf, 0, n);
+		return 0;
+	}
 }
 
 static int vmdk_pread(struct vmc_image *img, void *buf, size_t len,
@@ -605,8 +625,7 @@ static int vmdk_pread(struct vmc_image *img, void *buf, size_t len,
 					   e->path, err);
 			break;
 		default:
-			n = (size_t)VMC_MIN(n, e->grain - rel % e->grain);
-			r = sparse_read(img, s, e, p, n, rel, err);
+			r = sparse_read(img, s, e, p, n, rel, &n, err);
 			break;
 		}
 		p += n;

@@ -166,6 +166,7 @@ struct vmdk_state {
 	pthread_mutex_t lock;		/* grain table caches */
 	uint64_t max_grain;
 	uint8_t *cbuf;			/* the last inflated grain */
+	struct inflate_state *inflate;
 	struct vmdk_extent *cbuf_ext;
 	uint64_t cbuf_grain;
 	struct vmdk_writer *w;		/* create only */
@@ -203,10 +204,12 @@ int vmdk_sparse_lookup(struct vmdk_extent *e, uint64_t rel,
 		       enum vmdk_map_kind *kind, uint64_t *foff,
 		       struct vmc_error *err);
 
-/* Read one compressed grain (marker at foff) into grain-sized out. */
+/* Read one compressed grain (marker at foff) into grain-sized out,
+ * using st (ISA-L's inflate state) as scratch. */
+struct inflate_state;
 int vmdk_read_compressed(struct vmdk_extent *e, uint64_t foff,
 			 uint64_t rel_grain, uint8_t *out,
-			 struct vmc_error *err);
+			 struct inflate_state *st, struct vmc_error *err);
 
 struct vmc_check_result;
 int vmdk_check(struct vmc_image *img, struct vmc_check_result *res,

@@ -314,7 +314,7 @@ Test(vmdk, stream_corruptions)
 	/* garbage instead of zlib */
 	memset(z, 0xee, 1000);
 	make_stream("s.vmdk", z, 1000, 0);
-	read_fails("s.vmdk", "is corrupt (zlib");
+	read_fails("s.vmdk", "is corrupt (deflate");
 
 	/* a marker giving an absurd compressed size */
 	make_stream("s.vmdk", z, 100, 0);
