@@ -75,9 +75,12 @@ void vmdk_writer_free(struct vmdk_writer *w)
 	free(w);
 }
 
+/* Indexes matter: see the SUB_* names. */
 static const char *const subformats[] = { "monolithicSparse",
 	"monolithicFlat", "twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
-	"streamOptimized" };
+	"streamOptimized", "vmfs" };
+enum { SUB_MSPARSE, SUB_MFLAT, SUB_2GSPARSE, SUB_2GFLAT, SUB_STREAM,
+       SUB_VMFS };
 static const char *const adapters[] = { "ide", "lsilogic", "buslogic",
 	"pvscsi", "legacyESX" };
 
@@ -434,7 +437,7 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 		return vmc_error_set(err, EINVAL,
 			"%s: subformat '%s' not supported (monolithicSparse,"
 			" monolithicFlat, twoGbMaxExtentSparse,"
-			" twoGbMaxExtentFlat, streamOptimized)", filename,
+			" twoGbMaxExtentFlat, streamOptimized, vmfs)", filename,
 			sub);
 	fad = pick(adapters, VMC_ARRAY_SIZE(adapters),
 		   adapter ? adapter : "lsilogic");
@@ -447,8 +450,8 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 			"%s: hwversion %" PRIu64 " out of range (3..99)",
 			filename, hw);
 	sectors = VMC_DIV_ROUND_UP(size, VMDK_SECTOR);
-	flat = fsub == 1 || fsub == 3;
-	split_it = fsub == 2 || fsub == 3;
+	flat = fsub == SUB_MFLAT || fsub == SUB_2GFLAT || fsub == SUB_VMFS;
+	split_it = fsub == SUB_2GSPARSE || fsub == SUB_2GFLAT;
 	if (!split_it && !flat && sectors > SPARSE_MAX_SECTORS - (1u << 20))
 		return vmc_error_set(err, EFBIG,
 			"%s: %s disks hold less than 2 TiB; use"
@@ -472,7 +475,7 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 	pthread_mutex_init(&s->lock, NULL);
 	s->w = w;
 	img->opaque = s;
-	w->mode = fsub == 4 ? W_STREAM : flat ? W_FLAT : W_SPARSE;
+	w->mode = fsub == SUB_STREAM ? W_STREAM : flat ? W_FLAT : W_SPARSE;
 	w->grain = GRAIN_SECTORS * VMDK_SECTOR;
 	w->n_ext = (size_t)n_ext;
 	w->ext = calloc(n_ext, sizeof(*w->ext));
@@ -487,9 +490,10 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 
 		if (!sectors)
 			len = 0;
-		dx[i].access = fsub == 4 ? VMDK_RDONLY : VMDK_RW;
+		dx[i].access = fsub == SUB_STREAM ? VMDK_RDONLY : VMDK_RW;
 		dx[i].sectors = len;
-		dx[i].type = flat ? VMDK_EXT_FLAT : VMDK_EXT_SPARSE;
+		dx[i].type = fsub == SUB_VMFS ? VMDK_EXT_VMFS :
+			      flat ? VMDK_EXT_FLAT : VMDK_EXT_SPARSE;
 		if (!split_it && !flat)
 			dx[i].file = extent_name(filename, "");
 		else if (!split_it)
@@ -530,14 +534,14 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 	fd = vmc_output_open(img->out, filename, err);
 	if (fd < 0)
 		goto out;
-	if (fsub == 0 || fsub == 4) {
+	if (fsub == SUB_MSPARSE || fsub == SUB_STREAM) {
 		w->ext[0].fd = fd;
 		w->ext[0].path = strdup(filename);
 		if (!w->ext[0].path) {
 			vmc_error_set(err, ENOMEM, "out of memory");
 			goto out;
 		}
-		if (fsub == 0) {
+		if (fsub == SUB_MSPARSE) {
 			if (sparse_init(&w->ext[0], sectors, desc, err) < 0)
 				goto out;
 		} else {

@@ -562,7 +562,8 @@ char *vmdk_desc_format(const struct vmdk_desc_out *o)
 		sb_printf(&b, "%s %" PRIu64 " %s \"%s\"",
 			  access_names[x->access], x->sectors,
 			  type_names[x->type], x->file);
-		if (x->type == VMDK_EXT_FLAT || x->type == VMDK_EXT_VMFS)
+		/* ESXi writes VMFS extents without an offset. */
+		if (x->type == VMDK_EXT_FLAT)
 			sb_printf(&b, " %" PRIu64, x->offset);
 		sb_printf(&b, "\n");
 	}

@@ -248,6 +248,10 @@ int vmdk_sparse_open(struct vmdk_extent *e, char **desc_out,
 			e->path, h.compress);
 	if (vmdk_sparse_geometry(e, h.capacity, h.grain, h.gtes, err) < 0)
 		return -1;
+	if ((h.flags & VMDK4_FLAG_RGD) && h.rgd_off &&
+	    !vmc_mul_overflow(h.rgd_off, VMDK_SECTOR, &e->rgd_off) &&
+	    !in_file(e, e->rgd_off, e->n_gd * 4))
+		e->rgd_off = 0;
 	gd = h.gd_off;
 	if (gd == 0)
 		return vmc_error_set(err, EINVAL,

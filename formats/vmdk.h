@@ -149,6 +149,7 @@ struct vmdk_extent {
 	uint64_t capacity;		/* bytes the header covers */
 	uint64_t grains_off;		/* seSparse: grain area, bytes */
 	uint64_t se_gt_count;		/* seSparse: tables in the GT area */
+	uint64_t rgd_off;		/* redundant directory, bytes; 0 none */
 	bool compressed, markers, zero_grain;
 
 	uint64_t gt_off[VMDK_GT_CACHE];

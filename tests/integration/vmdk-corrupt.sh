@@ -53,6 +53,15 @@ expect_exit 2 "$VMCONV" check f.vmdk
 # two grains sharing one offset
 cp good.vmdk g.vmdk; put32 g.vmdk $((gt + 4)) "$(get32 g.vmdk $gt)"
 expect_exit 2 "$VMCONV" check g.vmdk
+# a grain table that differs from its redundant copy (qemu-img check
+# does not look; vmconv check does)
+rgd=$(( $(get32 good.vmdk 48) * 512 ))
+rgt=$(( $(get32 good.vmdk $rgd) * 512 ))
+cp good.vmdk r.vmdk; put32 r.vmdk $((rgt + 8)) 0
+run "$VMCONV" convert -O raw r.vmdk r.raw || fail "the primary table is fine"
+expect_exit 2 "$VMCONV" check r.vmdk
+"$VMCONV" check r.vmdk | grep -q "differs from its redundant copy" ||
+	fail "redundant table mismatch not named"
 # truncated in the middle of the grains
 head -c 200000 good.vmdk > h.vmdk
 fails h.vmdk "h.vmdk"

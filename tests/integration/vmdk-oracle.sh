@@ -150,4 +150,22 @@ run "$VMCONV" convert -O vmdk -o subformat=streamOptimized "$T/esx.vmdk" \
 	"$T/ova-disk.vmdk" || fail "vmfs to stream"
 qemu-img compare -q -f raw "$T/esx-flat.vmdk" "$T/ova-disk.vmdk" ||
 	fail "vmfs to stream"
+# vmconv writes ESXi's own layout too: createType vmfs, a VMFS extent
+run "$VMCONV" convert -O vmdk -o subformat=vmfs,adapter_type=pvscsi "$src" \
+	"$T/esxi.vmdk" || fail "write vmfs"
+grep -q '^createType="vmfs"$' "$T/esxi.vmdk" || fail "vmfs createType"
+grep -q '^RW 10485760 VMFS "esxi-flat.vmdk"$' "$T/esxi.vmdk" ||
+	fail "vmfs extent line"
+run qemu-img compare -f raw "$src" "$T/esxi.vmdk" || fail "vmfs compare"
+rm -f "$T"/esxi*
+
+# streamOptimized grains are compressed by the engine's worker threads
+# (the compress callback), not one by one in the writer: the summary
+# counts the bytes they produced
+"$VMCONV" convert --output=json -O vmdk -o subformat=streamOptimized \
+	"$T/esx-flat.vmdk" "$T/par.vmdk" > "$T/par.json" || fail "stream json"
+cat "$T/par.json"
+grep -q '"compressed-bytes": [1-9]' "$T/par.json" ||
+	fail "no grain went through the parallel compress path"
+qemu-img compare -q -f raw "$T/esx-flat.vmdk" "$T/par.vmdk" || fail "par"
 exit 0
