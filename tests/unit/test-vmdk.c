@@ -541,7 +541,7 @@ Test(vmdk, sesparse)
 Test(vmdk, create_options)
 {
 	static const char *const bad[][2] = {
-		{ "subformat=vmfs", "subformat 'vmfs' not supported" },
+		{ "subformat=vmfsThin", "subformat 'vmfsThin' not supported" },
 		{ "adapter_type=sata", "adapter_type 'sata'" },
 		{ "hwversion=1", "hwversion 1 out of range" },
 		{ "hwversion=x", "hwversion" },
