@@ -145,11 +145,11 @@ struct vmdk_extent {
 	uint32_t gtes;			/* entries per grain table */
 	uint32_t gte_bytes;		/* 4, or 8 for seSparse */
 	uint64_t n_gd;
-	uint64_t *gd;			/* grain table byte offsets; 0 none */
+	uint64_t *gd;			/* grain table offsets; 0 none */
 	uint64_t capacity;		/* bytes the header covers */
 	uint64_t grains_off;		/* seSparse: grain area, bytes */
-	uint64_t se_gt_count;		/* seSparse: tables in the GT area */
-	uint64_t rgd_off;		/* redundant directory, bytes; 0 none */
+	uint64_t se_gt_count;		/* seSparse: tables in GT area */
+	uint64_t rgd_off;		/* redundant GD; 0 none */
 	bool compressed, markers, zero_grain;
 
 	uint64_t gt_off[VMDK_GT_CACHE];
@@ -161,7 +161,7 @@ struct vmdk_state {
 	struct vmdk_desc desc;
 	struct vmdk_extent *ext;
 	size_t n_ext;
-	bool embedded;			/* descriptor inside a sparse extent */
+	bool embedded;			/* descriptor in the extent */
 	struct vmc_image *parent;
 	char *parent_path;
 	pthread_mutex_t lock;		/* grain table caches */

@@ -69,7 +69,8 @@ grep -q '^RW 4192256 SPARSE "split-s001.vmdk"$' "$T/split.vmdk" ||
 small=$T/small.raw
 qemu-img create -q -f raw "$small" 10M
 for a in ide lsilogic buslogic pvscsi legacyESX; do
-	run "$VMCONV" convert -O vmdk -o subformat=monolithicFlat,adapter_type=$a,hwversion=14 \
+	run "$VMCONV" convert -O vmdk \
+		-o subformat=monolithicFlat,adapter_type=$a,hwversion=14 \
 		"$small" "$T/a-$a.vmdk" || fail "adapter $a"
 	grep -q "^ddb.adapterType = \"$a\"$" "$T/a-$a.vmdk" ||
 		fail "adapterType $a not written"
@@ -143,7 +144,8 @@ DESC
 		qemu-img convert -O raw "$T/esx.vmdk" "$T/esx.q" || fail qemu
 		cmp "$T/esx.q" "$T/esx.v" || fail "vmfs differs from qemu-img"
 	fi
-	"$VMCONV" info --output=json "$T/esx.vmdk" | grep -q "\"create-type\": \"$t\"" ||
+	"$VMCONV" info --output=json "$T/esx.vmdk" |
+		grep -q "\"create-type\": \"$t\"" ||
 		fail "info $t"
 done
 run "$VMCONV" convert -O vmdk -o subformat=streamOptimized "$T/esx.vmdk" \
