@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -97,7 +98,9 @@ static int open_file(struct vmdk_extent *e, struct vmc_error *err)
 {
 	struct stat st;
 
-	e->fd = open(e->path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO named as an extent must not hang the open;
+	 * it is refused below as not a regular file. */
+	e->fd = open(e->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (e->fd < 0)
 		return vmc_error_errno(err, errno, "%s: cannot open extent",
 				       e->path);
@@ -136,6 +139,30 @@ static bool escapes(const char *name)
 			p++;
 	}
 	return false;
+}
+
+/* The same rule after symbolic links: the extent's real path must lie
+ * under the real folder of the descriptor. */
+static bool inside_folder(const char *desc, const char *path)
+{
+	char *copy = strdup(desc), *dir, *rd = NULL, *rp = NULL;
+	bool ok = false;
+	size_t n;
+
+	if (!copy)
+		return false;
+	dir = dirname(copy);
+	rd = realpath(dir, NULL);
+	rp = realpath(path, NULL);
+	if (rd && rp) {
+		n = strlen(rd);
+		ok = !strncmp(rp, rd, n) &&
+		     (rp[n] == '/' || (n == 1 && rd[0] == '/'));
+	}
+	free(rd);
+	free(rp);
+	free(copy);
+	return ok;
 }
 
 static struct vmdk_extent *add_extent(struct vmdk_state *s,
@@ -187,6 +214,10 @@ static int open_desc_extent(struct vmdk_state *s, const char *filename,
 		return vmc_error_set(err, ENOMEM, "out of memory");
 	if (open_file(e, err) < 0)
 		return -1;
+	if (!inside_folder(filename, e->path))
+		return vmc_error_set(err, EPERM,
+			"%s: resolves (through a symbolic link) outside the"
+			" descriptor's folder (refused)", e->path);
 	switch (d->type) {
 	case VMDK_EXT_FLAT:
 	case VMDK_EXT_VMFS:

@@ -355,6 +355,16 @@ Test(vmdk, descriptor_extent_problems)
 		 "RW 2048 FLAT \"sub/../../x\" 0\n");
 	open_fails("m.vmdk", "outside");
 
+	/* a symbolic link out of the folder, and a FIFO */
+	cr_assert_eq(symlink("/etc/passwd", path("link.vmdk")), 0);
+	put_text("m.vmdk", "version=1\ncreateType=\"monolithicFlat\"\n"
+		 "RW 1 FLAT \"link.vmdk\" 0\n");
+	open_fails("m.vmdk", "symbolic link");
+	cr_assert_eq(mkfifo(path("fifo.vmdk"), 0600), 0);
+	put_text("m.vmdk", "version=1\ncreateType=\"monolithicFlat\"\n"
+		 "RW 1 FLAT \"fifo.vmdk\" 0\n");
+	open_fails("m.vmdk", "not a regular file");
+
 	/* a flat extent shorter than the descriptor says */
 	put_file("m-flat.vmdk", buf, 4096);
 	put_text("m.vmdk", "version=1\ncreateType=\"monolithicFlat\"\n"
