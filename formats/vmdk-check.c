@@ -36,6 +36,12 @@ static int check_extent(struct vmdk_state *s, size_t xi,
 		uint64_t foff = 0, end;
 		struct vmc_error le;
 
+		if (g % e->gtes == 0 && g / e->gtes < e->n_gd &&
+		    !e->gd[g / e->gtes]) {
+			g += e->gtes - 1;	/* no table: nothing there */
+			continue;
+		}
+
 		if (vmdk_sparse_lookup(e, g * e->grain, &k, &foff, &le) < 0) {
 			res->corruptions++;
 			vmc_check_report(res, "ERROR: %s", le.msg);

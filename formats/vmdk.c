@@ -483,6 +483,18 @@ static int noaccess(struct vmc_image *img, struct vmdk_extent *e,
 		img->filename, e->name ? e->name : "", e->start);
 }
 
+/* The next grain after rel whose mapping may differ: a grain table that
+ * does not exist is skipped whole, so that a huge empty disk is walked
+ * in few steps. */
+static uint64_t next_grain(struct vmdk_extent *e, uint64_t rel)
+{
+	uint64_t span = e->grain * e->gtes, gdi = rel / span;
+
+	if (gdi < e->n_gd && !e->gd[gdi])
+		return (gdi + 1) * span;
+	return VMC_ALIGN_DOWN(rel, e->grain) + e->grain;
+}
+
 /* Block status inside one sparse extent from rel, at most max bytes. */
 static int sparse_status(struct vmc_image *img, struct vmdk_state *s,
 			 struct vmdk_extent *e, uint64_t rel, uint64_t max,
@@ -496,7 +508,7 @@ static int sparse_status(struct vmc_image *img, struct vmdk_state *s,
 		return -1;
 	if (k0 == VMDK_MAP_COMPRESSED)
 		k0 = VMDK_MAP_DATA;
-	p = VMC_ALIGN_DOWN(p, e->grain) + e->grain;
+	p = next_grain(e, p);
 	while (p < rel + max && steps++ < 65536) {
 		if (vmdk_sparse_lookup(e, p, &k, &foff, err) < 0)
 			return -1;
@@ -504,7 +516,7 @@ static int sparse_status(struct vmc_image *img, struct vmdk_state *s,
 			k = VMDK_MAP_DATA;
 		if (k != k0)
 			break;
-		p += e->grain;
+		p = next_grain(e, p);
 	}
 	len = VMC_MIN(p - rel, max);
 	ext->offset = e->start + rel;
