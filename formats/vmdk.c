@@ -684,6 +684,22 @@ static const char *kind_format(const struct vmdk_extent *e)
 	return vmdk_ext_type_name(e->dtype);
 }
 
+/* An extent opened on its own has no descriptor: name its kind. */
+static const char *create_type(const struct vmdk_state *s)
+{
+	const struct vmdk_extent *e = s->n_ext ? &s->ext[0] : NULL;
+
+	if (s->desc.create_type)
+		return s->desc.create_type;
+	if (e && e->kind == VMDK_K_SESPARSE)
+		return "seSparse";
+	if (e && e->kind == VMDK_K_COWD)
+		return "vmfsSparse";
+	if (e && e->compressed && e->markers)
+		return "streamOptimized";
+	return "monolithicSparse";
+}
+
 static int vmdk_info(struct vmc_image *img, json_t *obj,
 		     struct vmc_error *err)
 {
@@ -699,8 +715,7 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 	json_object_set_new(data, "parent-cid",
 			    json_integer(s->desc.parent_cid));
 	json_object_set_new(data, "create-type",
-		json_string(s->desc.create_type ? s->desc.create_type :
-			    "monolithicSparse"));
+			    json_string(create_type(s)));
 	if ((v = vmdk_desc_get(&s->desc, "ddb.adapterType")))
 		json_object_set_new(data, "adapter-type", json_string(v));
 	if ((v = vmdk_desc_get(&s->desc, "ddb.virtualHWVersion")))
