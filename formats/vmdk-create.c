@@ -450,6 +450,10 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 			"%s: hwversion %" PRIu64 " out of range (3..99)",
 			filename, hw);
 	sectors = VMC_DIV_ROUND_UP(size, VMDK_SECTOR);
+	if (sectors == 0)
+		return vmc_error_set(err, EINVAL,
+			"%s: a VMDK disk of 0 bytes is not supported (qemu and"
+			" VMware cannot open one)", filename);
 	flat = fsub == SUB_MFLAT || fsub == SUB_2GFLAT || fsub == SUB_VMFS;
 	split_it = fsub == SUB_2GSPARSE || fsub == SUB_2GFLAT;
 	if (!split_it && !flat && sectors > SPARSE_MAX_SECTORS - (1u << 20))

@@ -571,4 +571,14 @@ Test(vmdk, create_options)
 		vmc_opts_free(o);
 	}
 	cr_assert_neq(access(path("o.vmdk"), F_OK), 0);
+
+	{
+		struct vmc_output *out = vmc_output_new();
+		struct vmc_error e;
+
+		cr_assert_null(vmc_image_create(path("o.vmdk"), "vmdk", 0,
+						NULL, out, &e));
+		cr_assert(strstr(e.msg, "0 bytes"), "%s", e.msg);
+		vmc_output_free(out);
+	}
 }
