@@ -762,6 +762,40 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 	}
 	json_object_set_new(data, "extents", exts);
 	exts = NULL;
+	if (s->parent) {
+		/* The CID chain: each parent with the CIDs that tie it to
+		 * its child. */
+		json_t *chain = json_array();
+		struct vmc_image *p = s->parent;
+
+		if (!chain)
+			goto oom;
+		for (; p; p = p->drv == &vmc_vmdk_driver ?
+			   ((struct vmdk_state *)p->opaque)->parent : NULL) {
+			json_t *c = json_object();
+
+			if (!c) {
+				json_decref(chain);
+				goto oom;
+			}
+			json_object_set_new(c, "filename",
+					    json_string(p->filename));
+			json_object_set_new(c, "format",
+					    json_string(p->drv->name));
+			if (p->drv == &vmc_vmdk_driver) {
+				struct vmdk_state *ps = p->opaque;
+
+				json_object_set_new(c, "cid", json_integer(
+					ps->desc.have_cid ? ps->desc.cid : 0));
+				json_object_set_new(c, "parent-cid",
+					json_integer(ps->desc.parent_cid));
+				json_object_set_new(c, "create-type",
+					json_string(create_type(ps)));
+			}
+			json_array_append_new(chain, c);
+		}
+		json_object_set_new(data, "parents", chain);
+	}
 	fs = json_object();
 	if (!fs)
 		goto oom;

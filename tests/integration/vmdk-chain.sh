@@ -37,6 +37,16 @@ cmp -n 65536 -i 16777216:0 v-mid.vmdk.raw /dev/zero || fail "zeroed grain"
 "$VMCONV" info --output=json top.vmdk > info.json
 grep -q '"backing-filename": "mid.vmdk"' info.json || fail "info backing"
 grep -q '"parent-cid"' info.json || fail "info parent-cid"
+python3 - <<'PY' || fail "info: CID chain"
+import json
+d = json.load(open("info.json"))["format-specific"]["data"]
+chain = d["parents"]
+print([(c["filename"], c.get("cid"), c.get("parent-cid")) for c in chain])
+assert [c["filename"].split("/")[-1] for c in chain] == ["mid.vmdk",
+                                                        "base.vmdk"]
+assert d["parent-cid"] == chain[0]["cid"]
+assert chain[0]["parent-cid"] == chain[1]["cid"]
+PY
 
 # the chain through another folder: names are relative to the child
 mkdir sub && (cd / && "$VMCONV" compare "$T/top.vmdk" "$T/q-top.vmdk.raw") ||
