@@ -449,6 +449,15 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 		return vmc_error_set(err, EINVAL,
 			"%s: hwversion %" PRIu64 " out of range (3..99)",
 			filename, hw);
+	{
+		const char *b = strrchr(filename, '/');
+
+		b = b ? b + 1 : filename;
+		if (strpbrk(b, "\"\n\r"))
+			return vmc_error_set(err, EINVAL,
+				"%s: a VMDK descriptor cannot name a file"
+				" with quotes or line breaks", filename);
+	}
 	sectors = VMC_DIV_ROUND_UP(size, VMDK_SECTOR);
 	if (sectors == 0)
 		return vmc_error_set(err, EINVAL,
