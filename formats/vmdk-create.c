@@ -32,6 +32,7 @@
 /* Grain table entries are 32-bit sector numbers. */
 #define SPARSE_MAX_SECTORS 0xfffe0000ull
 #define DEFAULT_HWVERSION 11
+#define ZEROED_GTE	1
 
 enum wmode { W_FLAT, W_SPARSE, W_STREAM };
 
@@ -56,6 +57,7 @@ struct vmdk_writer {
 	uint8_t *pend;			/* a grain being assembled */
 	uint64_t pend_off;		/* its guest offset */
 	bool have_pend, done;
+	bool backed;			/* a snapshot: holes show the parent */
 	uint8_t *cbig;			/* stream: compression buffer */
 	size_t cbig_cap;
 };
@@ -124,7 +126,7 @@ static int wpwrite(struct wext *x, const void *buf, size_t len,
 /* Lay out and start one hosted sparse extent of cap sectors; the
  * descriptor, when given, is embedded. */
 static int sparse_init(struct wext *x, uint64_t cap, const char *desc,
-		       struct vmc_error *err)
+		       bool zero_grains, struct vmc_error *err)
 {
 	uint64_t grains = VMC_DIV_ROUND_UP(cap, GRAIN_SECTORS);
 	uint64_t n_gt = VMC_DIV_ROUND_UP(grains, GTES);
@@ -147,6 +149,12 @@ static int sparse_init(struct wext *x, uint64_t cap, const char *desc,
 	uint32_t *dir;
 	int r;
 
+	/* A child disk stores zeros as zeroed-grain entries (Virtual Disk
+	 * Format 5.0: version 2, flag bit 2), not as holes. */
+	if (zero_grains) {
+		h.version = 2;
+		h.flags |= VMDK4_FLAG_ZERO_GRAIN;
+	}
 	h.overhead = VMC_ALIGN_UP(gd + gd_secs + n_gt * gt_secs,
 				  GRAIN_SECTORS);
 	x->rgt_sec = rgd + gd_secs;
@@ -268,8 +276,13 @@ static int pend_flush(struct vmdk_writer *w, struct vmc_error *err)
 	if (!w->have_pend)
 		return 0;
 	w->have_pend = false;
-	if (vmc_is_zero(w->pend, w->grain))
-		return 0;
+	if (vmc_is_zero(w->pend, w->grain)) {
+		if (!w->backed)
+			return 0;
+		x = wfind(w, w->pend_off);
+		return gt_set(x, (w->pend_off - x->start) / w->grain,
+			      ZEROED_GTE, err);
+	}
 	if (w->mode == W_STREAM) {
 		if (vmdk_deflate(w->pend, w->grain, w->cbig, w->cbig_cap,
 				 &clen) < 0 || clen == 0)
@@ -353,9 +366,41 @@ int vmdk_write(struct vmc_image *img, const void *buf, size_t len,
 int vmdk_write_zeroes(struct vmc_image *img, uint64_t off, uint64_t len,
 		      struct vmc_error *err)
 {
-	/* A new image reads as zeros wherever nothing was written, and
-	 * each byte is written once. */
-	(void)img; (void)off; (void)len; (void)err;
+	struct vmdk_writer *w = ((struct vmdk_state *)img->opaque)->w;
+
+	if (!w || w->done)
+		return vmc_error_set(err, EROFS, "%s: not open for writing",
+				     img->filename);
+	/* A new image without a parent reads as zeros wherever nothing was
+	 * written, and each byte is written once. */
+	if (!w->backed)
+		return 0;
+	/* A child: whole grains become zeroed-grain entries, pieces join
+	 * the grain being assembled (already zero there). */
+	while (len > 0) {
+		struct wext *x = wfind(w, off);
+		uint64_t rel = off - x->start, in = rel % w->grain;
+		uint64_t g0 = off - in;
+		uint64_t n = VMC_MIN(len, w->grain - in);
+
+		if (w->have_pend && w->pend_off != g0 &&
+		    pend_flush(w, err) < 0)
+			return -1;
+		if (in == 0 && n == w->grain && !w->have_pend) {
+			if (gt_set(x, rel / w->grain, ZEROED_GTE, err) < 0)
+				return -1;
+		} else {
+			if (!w->have_pend) {
+				memset(w->pend, 0, w->grain);
+				w->pend_off = g0;
+				w->have_pend = true;
+			}
+			if (in + n == w->grain && pend_flush(w, err) < 0)
+				return -1;
+		}
+		off += n;
+		len -= n;
+	}
 	return 0;
 }
 
@@ -412,6 +457,49 @@ static int write_text(int fd, const char *path, const char *text,
 	return vmc_pwrite_full(fd, text, strlen(text), 0, path, err);
 }
 
+/* A snapshot child: its parent must be a VMDK (the CID ties them) and
+ * the child sparse.  The parent is found relative to the child, as
+ * readers will look for it. */
+static int parent_of(const char *filename, const char *bfile,
+		     const char *bfmt, int fsub, uint32_t *cid,
+		     struct vmc_error *err)
+{
+	struct vmc_image *p;
+	struct vmdk_state *ps;
+	char *path;
+	int r = 0;
+
+	if (fsub != SUB_MSPARSE && fsub != SUB_2GSPARSE)
+		return vmc_error_set(err, EINVAL,
+			"%s: a VMDK with a parent must be monolithicSparse or"
+			" twoGbMaxExtentSparse", filename);
+	if (bfmt && strcasecmp(bfmt, "vmdk"))
+		return vmc_error_set(err, EINVAL,
+			"%s: the parent of a VMDK must be a VMDK, not %s",
+			filename, bfmt);
+	if (strpbrk(bfile, "\"\n\r"))
+		return vmc_error_set(err, EINVAL,
+			"%s: parent name '%s' cannot be written into a"
+			" descriptor", filename, bfile);
+	path = vmc_path_relative_to(filename, bfile);
+	if (!path)
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	p = vmc_image_open(path, "vmdk", 0, NULL, err);
+	free(path);
+	if (!p) {
+		vmc_error_prefix(err, "%s: parent", filename);
+		return -1;
+	}
+	ps = p->opaque;
+	if (!ps->desc.have_cid)
+		r = vmc_error_set(err, EINVAL,
+			"%s: parent %s has no CID to refer to", filename,
+			bfile);
+	*cid = ps->desc.cid;
+	vmc_image_close(p);
+	return r;
+}
+
 int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 		struct vmc_opts *opts, struct vmc_error *err)
 {
@@ -427,6 +515,10 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 	char *desc = NULL;
 	bool flat, split_it;
 	int ret = -1;
+
+	const char *bfile = vmc_opts_get(opts, "backing_file");
+	const char *bfmt = vmc_opts_get(opts, "backing_fmt");
+	uint32_t parent_cid = VMDK_CID_NONE;
 
 	if (vmc_opts_get_uint(opts, "hwversion", DEFAULT_HWVERSION, &hw,
 			      err) < 0)
@@ -458,6 +550,9 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 				"%s: a VMDK descriptor cannot name a file"
 				" with quotes or line breaks", filename);
 	}
+	if (bfile && parent_of(filename, bfile, bfmt, fsub, &parent_cid,
+			       err) < 0)
+		return -1;
 	sectors = VMC_DIV_ROUND_UP(size, VMDK_SECTOR);
 	if (sectors == 0)
 		return vmc_error_set(err, EINVAL,
@@ -489,6 +584,7 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 	s->w = w;
 	img->opaque = s;
 	w->mode = fsub == SUB_STREAM ? W_STREAM : flat ? W_FLAT : W_SPARSE;
+	w->backed = bfile != NULL;
 	w->grain = GRAIN_SECTORS * VMDK_SECTOR;
 	w->n_ext = (size_t)n_ext;
 	w->ext = calloc(n_ext, sizeof(*w->ext));
@@ -536,6 +632,8 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 	o.ext = dx;
 	o.n_ext = (size_t)n_ext;
 	o.uuid = uuid;
+	o.parent_cid = parent_cid;
+	o.parent_hint = bfile;
 	desc = vmdk_desc_format(&o);
 	if (!desc) {
 		vmc_error_set(err, ENOMEM, "out of memory");
@@ -555,7 +653,8 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 			goto out;
 		}
 		if (fsub == SUB_MSPARSE) {
-			if (sparse_init(&w->ext[0], sectors, desc, err) < 0)
+			if (sparse_init(&w->ext[0], sectors, desc, w->backed,
+						err) < 0)
 				goto out;
 		} else {
 			w->cbig_cap = vmdk_deflate_bound(w->grain);
@@ -593,13 +692,13 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 					goto out;
 				}
 			} else if (sparse_init(x, dx[i].sectors, NULL,
-					       err) < 0) {
+					       w->backed, err) < 0) {
 				goto out;
 			}
 		}
 	}
 	img->size = sectors * VMDK_SECTOR;
-	img->zero_init = true;
+	img->zero_init = !w->backed;
 	img->granularity = (uint32_t)w->grain;
 	ret = 0;
 out:

@@ -551,11 +551,14 @@ char *vmdk_desc_format(const struct vmdk_desc_out *o)
 		cyl = cmax;
 	sb_printf(&b, "# Disk DescriptorFile\nversion=1\n"
 		  "encoding=\"UTF-8\"\nCID=%08" PRIx32 "\n"
-		  "parentCID=ffffffff\n", o->cid);
-	if (!strcmp(o->create_type, "streamOptimized"))
+		  "parentCID=%08" PRIx32 "\n", o->cid,
+		  o->parent_hint ? o->parent_cid : VMDK_CID_NONE);
+	if (!strcmp(o->create_type, "streamOptimized") || o->parent_hint)
 		sb_printf(&b, "isNativeSnapshot=\"no\"\n");
-	sb_printf(&b, "createType=\"%s\"\n\n# Extent description\n",
-		  o->create_type);
+	sb_printf(&b, "createType=\"%s\"\n", o->create_type);
+	if (o->parent_hint)
+		sb_printf(&b, "parentFileNameHint=\"%s\"\n", o->parent_hint);
+	sb_printf(&b, "\n# Extent description\n");
 	for (size_t i = 0; i < o->n_ext; i++) {
 		const struct vmdk_desc_extent *x = &o->ext[i];
 

@@ -109,6 +109,8 @@ struct vmdk_desc_out {
 	const struct vmdk_desc_extent *ext;
 	size_t n_ext;
 	const uint8_t *uuid;		/* 16 bytes */
+	uint32_t parent_cid;		/* VMDK_CID_NONE: no parent */
+	const char *parent_hint;	/* parentFileNameHint or NULL */
 	bool thin;			/* ddb.thinProvisioned */
 };
 
