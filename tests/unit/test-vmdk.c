@@ -547,6 +547,40 @@ Test(vmdk, sesparse)
 	open_fails("se.vmdk", "se.vmdk");
 }
 
+/* ESXi's snapshot layout: a vmfs base (descriptor and -flat file) and
+ * a seSparse child whose descriptor names it with parentCID. */
+Test(vmdk, esxi_sesparse_snapshot)
+{
+	static uint8_t f[100 * 512], flat[32 << 20], buf[32 << 20];
+
+	memset(flat, 0x42, sizeof(flat));
+	put_file("base-flat.vmdk", flat, sizeof(flat));
+	put_text("base.vmdk", "# Disk DescriptorFile\nversion=1\n"
+		 "encoding=\"UTF-8\"\nCID=0badf00d\nparentCID=ffffffff\n"
+		 "createType=\"vmfs\"\n"
+		 "RW 65536 VMFS \"base-flat.vmdk\"\n"
+		 "ddb.adapterType = \"pvscsi\"\n");
+	make_se(f, sizeof(f));
+	put_file("base-000001-sesparse.vmdk", f, sizeof(f));
+	put_text("base-000001.vmdk", "# Disk DescriptorFile\nversion=1\n"
+		 "encoding=\"UTF-8\"\nCID=12345678\nparentCID=0badf00d\n"
+		 "createType=\"seSparse\"\n"
+		 "parentFileNameHint=\"base.vmdk\"\n"
+		 "RW 65536 SESPARSE \"base-000001-sesparse.vmdk\"\n");
+	read_ok("base-000001.vmdk", buf, sizeof(buf));
+	cr_assert_eq(buf[0], 0x42);		/* from the parent */
+	cr_assert_eq(buf[4096], 0x61);		/* the child's grain */
+	cr_assert(vmc_is_zero(buf + 12288, 4096));	/* zeroed grain */
+	cr_assert_eq(buf[16384], 0x42);
+	cr_assert_eq(buf[sizeof(buf) - 1], 0x42);
+
+	/* the parent changed: its CID no longer matches */
+	put_text("base.vmdk", "version=1\nCID=0badf00e\n"
+		 "createType=\"vmfs\"\n"
+		 "RW 65536 VMFS \"base-flat.vmdk\"\n");
+	open_fails("base-000001.vmdk", "does not match the CID 0badf00e");
+}
+
 /* Options that are refused, naming what is accepted. */
 Test(vmdk, create_options)
 {
