@@ -33,10 +33,10 @@ static void inc(struct ck *k, uint64_t off, uint64_t size)
 	last = (off + size - 1) >> k->s->cluster_bits;
 	for (uint64_t c = first; c <= last; c++) {
 		if (c >= k->nb) {
-			vmc_check_report(k->res, "ERROR: cluster %" PRIu64
-					 " (offset 0x%" PRIx64 ") is beyond"
-					 " the end of the image file", c,
-					 c << k->s->cluster_bits);
+			vmc_check_report(k->res, "ERROR: counting reference"
+				" for region exceeding the end of the file by"
+				" one cluster or more: offset 0x%" PRIx64
+				" size 0x%" PRIx64, off, size);
 			k->res->corruptions++;
 			return;
 		}
@@ -93,12 +93,13 @@ static int check_l2(struct ck *k, uint64_t l2_off, bool active,
 		}
 		if (!off && !(s->data_file_name && (e & QCOW2_OFLAG_COPIED)))
 			continue;
+		/* qemu counts the reference even when the offset is
+		 * misaligned. */
 		if (off & (s->cluster_size - 1)) {
 			vmc_check_report(res, "ERROR offset=%" PRIx64 ":"
-				" Cluster is not properly aligned; L2 entry"
-				" corrupted.", off);
+				" Data cluster is not properly aligned; L2"
+				" entry corrupted.", off);
 			res->corruptions++;
-			continue;
 		}
 		if (active) {
 			res->allocated_clusters++;
@@ -226,6 +227,7 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 {
 	struct ck k = { .img = img, .s = s, .res = res };
 	uint64_t highest = 0;
+	bool overlap = false;
 	int ret = -1;
 
 	if (!s->reftable && s->reftable_clusters &&
@@ -257,9 +259,12 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 		uint64_t off = s->reftable[i] & QCOW2_REFT_OFFSET_MASK;
 		uint64_t c = off >> s->cluster_bits;
 
-		if (!off)
+		if (s->reftable[i] & ~QCOW2_REFT_OFFSET_MASK) {
+			vmc_check_report(res, "ERROR refcount table entry %"
+				PRIu64 " has reserved bits set", i);
+		} else if (!off) {
 			continue;
-		if (off & (s->cluster_size - 1)) {
+		} else if (off & (s->cluster_size - 1)) {
 			vmc_check_report(res, "ERROR refcount block %" PRIu64
 				" is not cluster aligned; refcount table"
 				" entry corrupted", i);
@@ -272,6 +277,7 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 				vmc_check_report(res, "ERROR refcount block %"
 					PRIu64 " refcount=%u", i, k.refs[c]);
 				res->corruptions++;
+				overlap = true;
 			}
 			continue;
 		}
@@ -281,6 +287,23 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 		} else {
 			res->corruptions++;
 		}
+	}
+
+	for (uint64_t i = 0; i < s->reftable_clusters; i++) {
+		uint64_t c = (s->reftable_offset >> s->cluster_bits) + i;
+
+		if (s->reftable_offset && c < k.nb && k.refs[c] != 1)
+			overlap = true;
+	}
+	/* Writing refcounts into blocks that are also something else would
+	 * destroy it: that needs a rebuild of the whole refcount structure,
+	 * which qemu-img check -r all does and vmconv does not. */
+	if (repair && overlap) {
+		vmc_error_set(err, ENOTSUP, "%s: the refcount structure"
+			      " overlaps other metadata; rebuilding it is not"
+			      " supported (nothing was written)",
+			      img->filename);
+		goto out;
 	}
 
 	for (uint64_t c = 0; c < k.nb; c++) {
@@ -334,13 +357,11 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 			uint64_t e = qcow2_l2_entry(s, k.l2, j);
 			uint64_t off = e & QCOW2_OFFSET_MASK;
 
-			if ((e & QCOW2_OFLAG_COMPRESSED) || !off ||
-			    (off & (s->cluster_size - 1)))
+			if ((e & QCOW2_OFLAG_COMPRESSED) || !off)
 				continue;
 			if (s->data_file_name)
 				rc = 1;
-			else if ((off >> s->cluster_bits) >= k.nb ||
-				 disk_refcount(&k, off >> s->cluster_bits,
+			else if (disk_refcount(&k, off >> s->cluster_bits,
 					       &rc) < 0)
 				continue;
 			if ((rc == 1) != !!(e & QCOW2_OFLAG_COPIED)) {

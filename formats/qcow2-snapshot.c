@@ -64,8 +64,7 @@ static int read_entry(struct vmc_image *img, struct qcow2_state *s,
 		goto fail;
 	}
 	if (sn->l1_size > QCOW2_MAX_L1_BYTES / 8 ||
-	    (sn->l1_offset & (s->cluster_size - 1)))
-		{
+	    (sn->l1_offset & (s->cluster_size - 1))) {
 		vmc_error_set(err, EINVAL, "%s: snapshot '%s' has a bad L1"
 			      " table (offset 0x%" PRIx64 ", %u entries)",
 			      img->filename, sn->name, sn->l1_offset,

@@ -24,14 +24,6 @@
 #include "common/bytes.h"
 #include "formats/qcow2.h"
 
-int qcow2_l2_new(struct vmc_image *img, struct qcow2_state *s,
-		 uint64_t l2_off, uint64_t l1_index, uint8_t **table,
-		 struct vmc_error *err);
-void qcow2_cache_mark_dirty(struct qcow2_state *s, struct qcow2_cache *c,
-			    const uint8_t *data);
-int qcow2_alloc_run(struct vmc_image *img, struct qcow2_state *s,
-		    uint64_t n, uint64_t *host, uint64_t *got,
-		    struct vmc_error *err);
 
 static int write_host(struct vmc_image *img, struct qcow2_state *s,
 		      const void *buf, uint64_t len, uint64_t off,

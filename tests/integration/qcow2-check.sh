@@ -61,4 +61,48 @@ damage ro grow
 sum=$(md5sum < ro.qcow2)
 "$VMCONV" check ro.qcow2 >/dev/null
 [ "$(md5sum < ro.qcow2)" = "$sum" ] || fail "check without --repair wrote"
+
+# Hostile metadata: refcount table over the header or over itself, an L1
+# entry pointing at the L1 table, L2 entries misaligned and past the end.
+python3 - <<'PY'
+import shutil, struct
+for n in range(1, 5):
+    shutil.copy('d.qcow2', 'h%d.qcow2' % n)
+def rd(f, off, fmt):
+    f.seek(off)
+    return struct.unpack(fmt, f.read(struct.calcsize(fmt)))[0]
+with open('h1.qcow2', 'r+b') as f:
+    f.seek(48); f.write(struct.pack('>Q', 0))
+with open('h2.qcow2', 'r+b') as f:
+    rt = rd(f, 48, '>Q'); f.seek(rt); f.write(struct.pack('>Q', rt))
+with open('h3.qcow2', 'r+b') as f:
+    l1 = rd(f, 40, '>Q'); f.seek(l1); f.write(struct.pack('>Q', l1 | 1 << 63))
+with open('h4.qcow2', 'r+b') as f:
+    l1 = rd(f, 40, '>Q'); l2 = rd(f, l1, '>Q') & 0x00fffffffffffe00
+    f.seek(l2); f.write(struct.pack('>Q', 1 << 63 | 0x12345600))
+    f.write(struct.pack('>Q', 1 << 63 | 0x7000000000))
+PY
+for img in h1 h2 h3 h4; do
+	q=$(counts qemu $img.qcow2)
+	v=$(counts vmconv $img.qcow2)
+	echo "$img: qemu-img '$q' vmconv '$v'"
+	[ "$q" = "$v" ] || fail "$img: vmconv check counts '$v', qemu-img '$q'"
+	if [ $img = h4 ]; then
+		# qemu-img fails on the misaligned entry too
+		expect_exit 1 "$VMCONV" convert -O raw $img.qcow2 x.raw
+		[ -e x.raw ] && fail "failed conversion of $img left x.raw"
+	else
+		run "$VMCONV" convert -O raw $img.qcow2 v.raw
+		qemu-img convert -O raw $img.qcow2 q.raw
+		cmp v.raw q.raw || fail "$img read differently from qemu-img"
+		rm -f v.raw q.raw
+	fi
+done
+# A refcount structure overlapping other metadata is not "repaired" into
+# something worse: vmconv refuses and writes nothing.
+for img in h1 h2; do
+	sum=$(md5sum < $img.qcow2)
+	expect_exit 1 "$VMCONV" check --repair $img.qcow2
+	[ "$(md5sum < $img.qcow2)" = "$sum" ] || fail "$img was modified"
+done
 echo ok
