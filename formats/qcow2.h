@@ -248,6 +248,9 @@ int qcow2_read_snapshots(struct vmc_image *img, struct qcow2_state *s,
 			 struct vmc_error *err);
 int qcow2_find_snapshot(const struct qcow2_state *s, const char *name);
 
+/* qcow2-bitmap.c: the bitmap list for info, or NULL */
+json_t *qcow2_bitmaps_json(struct vmc_image *img, struct qcow2_state *s);
+
 /* qcow2-check.c */
 int qcow2_check(struct vmc_image *img, struct vmc_check_result *res,
 		bool repair, struct vmc_error *err);
