@@ -271,8 +271,11 @@ int qcow2_create(struct vmc_image *img, const char *filename, uint64_t size,
 		goto fail;
 	}
 	s->virtual_size = VMC_ALIGN_UP(size, 512);
-	s->l1_size = (uint32_t)VMC_MIN(VMC_DIV_ROUND_UP(s->virtual_size,
-		1ull << (s->cluster_bits + s->l2_bits)), UINT32_MAX);
+	/* At least one entry, so that the L1 cluster is referenced even
+	 * for an empty disk. */
+	s->l1_size = (uint32_t)VMC_MIN(VMC_MAX(1, VMC_DIV_ROUND_UP(
+		s->virtual_size, 1ull << (s->cluster_bits + s->l2_bits))),
+		UINT32_MAX);
 	l1_bytes = (uint64_t)s->l1_size * 8;
 	if (l1_bytes > QCOW2_MAX_L1_BYTES) {
 		vmc_error_set(err, EFBIG, "%s: size too large for %" PRIu64
