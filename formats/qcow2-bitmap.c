@@ -19,7 +19,8 @@ json_t *qcow2_bitmaps_json(struct vmc_image *img, struct qcow2_state *s)
 	uint8_t *dir;
 
 	if (!s->has_bitmaps || !(s->autoclear & QCOW2_AUTOCLEAR_BITMAPS) ||
-	    !dsz || dsz > MAX_DIR_BYTES || s->bitmap_dir_offset > s->file_size ||
+	    !dsz || dsz > MAX_DIR_BYTES ||
+	    s->bitmap_dir_offset > s->file_size ||
 	    dsz > s->file_size - s->bitmap_dir_offset)
 		return NULL;
 	dir = malloc(dsz);

@@ -52,6 +52,13 @@ static int read_entry(struct vmc_image *img, struct qcow2_state *s,
 	if (extra >= 16) {
 		sn->disk_size = vmc_get_be64(var + 8);
 		sn->has_disk_size = true;
+		if (sn->disk_size > (1ull << 62)) {
+			vmc_error_set(err, EINVAL, "%s: snapshot %u at 0x%"
+				      PRIx64 " has a disk size of %" PRIu64
+				      " bytes", img->filename, idx, *off,
+				      sn->disk_size);
+			goto fail;
+		}
 	}
 	if (extra >= 24) {
 		sn->icount = vmc_get_be64(var + 16);

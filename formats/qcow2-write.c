@@ -253,7 +253,8 @@ int qcow2_create(struct vmc_image *img, const char *filename, uint64_t size,
 		 struct vmc_opts *opts, struct vmc_error *err)
 {
 	struct qcow2_state *s = calloc(1, sizeof(*s));
-	const char *prealloc = NULL, *bfile = vmc_opts_get(opts, "backing_file");
+	const char *bfile = vmc_opts_get(opts, "backing_file");
+	const char *prealloc = NULL;
 	const char *bfmt = vmc_opts_get(opts, "backing_fmt");
 	uint64_t l1_bytes;
 	bool lazy;
@@ -355,7 +356,8 @@ fail:
 	return -1;
 }
 
-static int not_writable(struct vmc_image *img)
+/* Only images created here are written (see the top of this file). */
+static bool not_writable(struct vmc_image *img)
 {
 	struct qcow2_state *s = img->opaque;
 
@@ -424,7 +426,8 @@ static int write_locked(struct vmc_image *img, struct qcow2_state *s,
 		/* Whole clusters that are not allocated yet go to new
 		 * clusters at the end, as many in one run as possible. */
 		while (in == 0 && i + n < per_l2) {
-			uint64_t cend = VMC_MIN((g + n + 1) * cs, s->virtual_size);
+			uint64_t cend = VMC_MIN((g + n + 1) * cs,
+						s->virtual_size);
 			uint64_t e = vmc_get_be64(t + (i + n) * 8);
 
 			if (cend > off + len || (e & ~QCOW2_OFLAG_ZERO))

@@ -452,8 +452,8 @@ Test(qcow2_hostile, backing_loop_is_refused)
 
 	if (!have_qemu_img())
 		cr_skip_test("qemu-img is not installed");
-	snprintf(cmd, sizeof(cmd), "cd %s && qemu-img create -q -f qcow2 a.qcow2"
-		 " 1M && qemu-img create -q -f qcow2 -b a.qcow2 -F qcow2"
+	snprintf(cmd, sizeof(cmd), "cd %s && qemu-img create -q -f qcow2"
+		 " a.qcow2 1M && qemu-img create -q -f qcow2 -b a.qcow2 -F qcow2"
 		 " b.qcow2 && qemu-img rebase -u -b b.qcow2 -F qcow2 a.qcow2",
 		 dir);
 	cr_assert_eq(system(cmd), 0);
