@@ -127,6 +127,35 @@ static int put_ext(uint8_t *buf, size_t cap, size_t *p, uint32_t type,
 	return 0;
 }
 
+/* The feature-name table, as qemu writes it, when the header cluster
+ * has room for it besides the backing file name (not with 512-byte
+ * clusters, like qemu). */
+static int add_feature_table(uint8_t *buf, size_t cap, size_t *p,
+			     size_t backing_len)
+{
+	static const struct { uint8_t type, bit; const char *name; } f[] = {
+		{ 0, 0, "dirty bit" },
+		{ 0, 1, "corrupt bit" },
+		{ 0, 2, "external data file" },
+		{ 0, 3, "compression type" },
+		{ 0, 4, "extended L2 entries" },
+		{ 1, 0, "lazy refcounts" },
+		{ 2, 0, "bitmaps" },
+		{ 2, 1, "raw external data" },
+	};
+	uint8_t t[VMC_ARRAY_SIZE(f) * 48];
+
+	if (cap < 4096 || *p + 8 + sizeof(t) + 8 + backing_len > cap)
+		return 0;
+	memset(t, 0, sizeof(t));
+	for (size_t i = 0; i < VMC_ARRAY_SIZE(f); i++) {
+		t[i * 48] = f[i].type;
+		t[i * 48 + 1] = f[i].bit;
+		memcpy(t + i * 48 + 2, f[i].name, strlen(f[i].name));
+	}
+	return put_ext(buf, cap, p, QCOW2_EXT_FEATURES, t, sizeof(t));
+}
+
 int qcow2_write_header(struct vmc_image *img, struct qcow2_state *s,
 		       struct vmc_error *err)
 {
@@ -167,6 +196,9 @@ int qcow2_write_header(struct vmc_image *img, struct qcow2_state *s,
 	if (s->backing_fmt && put_ext(h, cap, &p, QCOW2_EXT_BACKING_FMT,
 				      s->backing_fmt,
 				      (uint32_t)strlen(s->backing_fmt)) < 0)
+		goto toolong;
+	if (s->version >= 3 && add_feature_table(h, cap, &p, s->backing_name ?
+			strlen(s->backing_name) : 0) < 0)
 		goto toolong;
 	if (p + 8 > cap)
 		goto toolong;
