@@ -338,6 +338,7 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 		uint64_t l2 = l1e & QCOW2_OFFSET_MASK, rc;
 		uint64_t n = 1ull << s->l2_bits;
 		struct vmc_error e2;
+		uint8_t *t = k.l2;
 
 		if (!l2 || (l2 & (s->cluster_size - 1)) ||
 		    (l2 >> s->cluster_bits) >= k.nb)
@@ -345,16 +346,25 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 		if (disk_refcount(&k, l2 >> s->cluster_bits, &rc) < 0)
 			continue;
 		if ((rc == 1) != !!(l1e & QCOW2_OFLAG_COPIED)) {
-			vmc_check_report(res, "ERROR OFLAG_COPIED L2 cluster:"
+			vmc_check_report(res, "%s OFLAG_COPIED L2 cluster:"
 				" l1_index=%u l1_entry=%" PRIx64 " refcount=%"
-				PRIu64, i, l1e, rc);
-			res->corruptions++;
+				PRIu64, repair ? "Repairing" : "ERROR", i,
+				l1e, rc);
+			if (repair) {
+				s->l1[i] = rc == 1 ? l1e | QCOW2_OFLAG_COPIED :
+					   l1e & ~QCOW2_OFLAG_COPIED;
+				s->l1_dirty = true;
+				res->corruptions_fixed++;
+			} else {
+				res->corruptions++;
+			}
 		}
-		if (vmc_pread_full(s->fd, k.l2, s->cluster_size, l2,
+		if (repair ? qcow2_l2_get(img, s, l2, i, &t, &e2) < 0 :
+		    vmc_pread_full(s->fd, t, s->cluster_size, l2,
 				   img->filename, &e2) < 0)
 			continue;
 		for (uint64_t j = 0; j < n; j++) {
-			uint64_t e = qcow2_l2_entry(s, k.l2, j);
+			uint64_t e = qcow2_l2_entry(s, t, j);
 			uint64_t off = e & QCOW2_OFFSET_MASK;
 
 			if ((e & QCOW2_OFLAG_COMPRESSED) || !off)
@@ -364,12 +374,20 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 			else if (disk_refcount(&k, off >> s->cluster_bits,
 					       &rc) < 0)
 				continue;
-			if ((rc == 1) != !!(e & QCOW2_OFLAG_COPIED)) {
-				vmc_check_report(res, "ERROR OFLAG_COPIED"
-					" data cluster: l2_entry=%" PRIx64
-					" refcount=%" PRIu64, e, rc);
+			if ((rc == 1) == !!(e & QCOW2_OFLAG_COPIED))
+				continue;
+			vmc_check_report(res, "%s OFLAG_COPIED data cluster:"
+				" l2_entry=%" PRIx64 " refcount=%" PRIu64,
+				repair ? "Repairing" : "ERROR", e, rc);
+			if (!repair) {
 				res->corruptions++;
+				continue;
 			}
+			vmc_put_be64(t + j * s->l2_entry_size, rc == 1 ?
+				     e | QCOW2_OFLAG_COPIED :
+				     e & ~QCOW2_OFLAG_COPIED);
+			qcow2_cache_mark_dirty(s, &s->l2c, t);
+			res->corruptions_fixed++;
 		}
 	}
 	res->image_end_offset = (highest + 1) << s->cluster_bits;

@@ -689,8 +689,11 @@ out:
 static int write_l1(struct vmc_image *img, struct qcow2_state *s,
 		    struct vmc_error *err)
 {
-	uint64_t bytes = VMC_ALIGN_UP(VMC_MAX((uint64_t)s->l1_size * 8, 1),
-				      s->cluster_size);
+	/* A new image owns whole L1 clusters; in an existing one, touch
+	 * only the table itself. */
+	uint64_t bytes = s->creating ?
+		VMC_ALIGN_UP(VMC_MAX((uint64_t)s->l1_size * 8, 1),
+			     s->cluster_size) : (uint64_t)s->l1_size * 8;
 	uint8_t *buf = calloc(1, bytes);
 	int r;
 

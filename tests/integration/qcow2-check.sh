@@ -55,6 +55,27 @@ for img in leak leak2 high low mixed; do
 	qemu-img compare d.qcow2 $img.qcow2 || fail "--repair changed $img data"
 	[ "$(counts vmconv $img.qcow2)" = "0 0 0" ] || fail "$img still unclean"
 done
+# OFLAG_COPIED cleared on the L1 entry and on two L2 entries.
+cp d.qcow2 copied.qcow2
+python3 - <<'PY'
+import struct
+with open('copied.qcow2', 'r+b') as f:
+    f.seek(40); l1 = struct.unpack('>Q', f.read(8))[0]
+    f.seek(l1); l1e = struct.unpack('>Q', f.read(8))[0]
+    f.seek(l1); f.write(struct.pack('>Q', l1e & ~(1 << 63)))
+    l2 = l1e & 0x00fffffffffffe00
+    for j in (1, 3):
+        f.seek(l2 + 8 * j); e = struct.unpack('>Q', f.read(8))[0]
+        f.seek(l2 + 8 * j); f.write(struct.pack('>Q', e & ~(1 << 63)))
+PY
+q=$(counts qemu copied.qcow2)
+v=$(counts vmconv copied.qcow2)
+[ "$q" = "$v" ] || fail "copied: vmconv check counts '$v', qemu-img '$q'"
+[ "$v" = "0 3 2" ] || fail "copied: expected 3 corruptions, got '$v'"
+run "$VMCONV" check --repair copied.qcow2
+qemu-img check copied.qcow2 || fail "OFLAG_COPIED not repaired"
+qemu-img compare d.qcow2 copied.qcow2 || fail "repair changed the data"
+
 # Without --repair nothing is written.
 cp leak.qcow2 before.qcow2 2>/dev/null
 damage ro grow
