@@ -76,6 +76,24 @@ run "$VMCONV" check --repair copied.qcow2
 qemu-img check copied.qcow2 || fail "OFLAG_COPIED not repaired"
 qemu-img compare d.qcow2 copied.qcow2 || fail "repair changed the data"
 
+# A lazy-refcounts image left dirty by a crash (qemu-io abort): read as
+# it is, counted as qemu-img counts it, repaired and marked clean.
+run qemu-img create -q -f qcow2 -o lazy_refcounts=on lazy.qcow2 16M
+qemu-io -c 'write -P 1 0 1M' -c 'write -P 2 5M 64k' -c abort lazy.qcow2 \
+	>/dev/null 2>&1
+qemu-img info --output=json lazy.qcow2 | grep -q '"dirty-flag": true' ||
+	skip "qemu-io abort did not leave a dirty image"
+run "$VMCONV" convert -O raw lazy.qcow2 lazy.raw
+qemu-img compare -U lazy.raw lazy.qcow2 || fail "dirty image read wrong"
+q=$(counts qemu lazy.qcow2)
+v=$(counts vmconv lazy.qcow2)
+[ "$q" = "$v" ] || fail "lazy: vmconv check counts '$v', qemu-img '$q'"
+run "$VMCONV" check --repair lazy.qcow2
+qemu-img check lazy.qcow2 || fail "dirty image not repaired"
+qemu-img info --output=json lazy.qcow2 | grep -q '"dirty-flag": false' ||
+	fail "dirty flag not cleared by --repair"
+qemu-img compare lazy.raw lazy.qcow2 || fail "repair changed the data"
+
 # Without --repair nothing is written.
 cp leak.qcow2 before.qcow2 2>/dev/null
 damage ro grow
