@@ -45,9 +45,9 @@ static void inc(struct ck *k, uint64_t off, uint64_t size)
 	}
 }
 
-static int check_l2(struct ck *k, uint64_t l2_off, bool active,
-		    uint64_t *next_contig)
+static int check_l2(struct ck *k, uint64_t l2_off, bool active)
 {
+	uint64_t next = 0, *next_contig = &next;	/* per table, as qemu */
 	struct qcow2_state *s = k->s;
 	struct vmc_check_result *res = k->res;
 	uint64_t n = 1ull << s->l2_bits;
@@ -117,7 +117,7 @@ static void check_l1(struct ck *k, uint64_t l1_off, uint32_t l1_size,
 		     bool active)
 {
 	struct qcow2_state *s = k->s;
-	uint64_t *l1 = NULL, next = 0;
+	uint64_t *l1 = NULL;
 	struct vmc_error err;
 
 	if (!l1_size)
@@ -146,7 +146,7 @@ static void check_l1(struct ck *k, uint64_t l1_off, uint32_t l1_size,
 			continue;
 		}
 		inc(k, l2, s->cluster_size);
-		check_l2(k, l2, active, &next);
+		check_l2(k, l2, active);
 	}
 	free(l1);
 }

@@ -55,6 +55,29 @@ for img in leak leak2 high low mixed; do
 	qemu-img compare d.qcow2 $img.qcow2 || fail "--repair changed $img data"
 	[ "$(counts vmconv $img.qcow2)" = "0 0 0" ] || fail "$img still unclean"
 done
+# The statistics (allocated, fragmented, compressed clusters, image end
+# offset) agree with qemu-img's, on images written by both and with -c.
+stats() {	# TOOL IMG
+	if [ "$1" = qemu ]; then
+		qemu-img check --output=json "$2" > st.json 2>/dev/null
+	else
+		"$VMCONV" check --output=json "$2" > st.json
+	fi
+	python3 -c 'import json; d=json.load(open("st.json")); print([d.get(k, 0) for k in ("allocated-clusters", "total-clusters", "fragmented-clusters", "compressed-clusters", "image-end-offset")])'
+}
+head -c 3M /dev/urandom > st.raw
+python3 -c "import sys; sys.stdout.write('stats ' * 500000)" >> st.raw
+for o in cluster_size=4k cluster_size=64k; do
+	run qemu-img convert -O qcow2 -o $o st.raw sq.qcow2
+	run qemu-img convert -c -O qcow2 -o $o st.raw sqc.qcow2
+	run "$VMCONV" convert -O qcow2 -o $o st.raw sv.qcow2
+	run "$VMCONV" convert -c -O qcow2 -o $o st.raw svc.qcow2
+	for img in sq sqc sv svc d; do
+		[ "$(stats qemu $img.qcow2)" = "$(stats vmconv $img.qcow2)" ] ||
+			fail "$img ($o): statistics $(stats vmconv $img.qcow2), qemu-img $(stats qemu $img.qcow2)"
+	done
+done
+
 # OFLAG_COPIED cleared on the L1 entry and on two L2 entries.
 cp d.qcow2 copied.qcow2
 python3 - <<'PY'
