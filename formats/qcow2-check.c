@@ -209,8 +209,9 @@ static int disk_refcount(struct ck *k, uint64_t c, uint64_t *rc)
 	*rc = 0;
 	host = block < s->reftable_n ?
 	       s->reftable[block] & QCOW2_REFT_OFFSET_MASK : 0;
+	/* While repairing, new blocks may lie past the old end of file. */
 	if (!host || (host & (s->cluster_size - 1)) ||
-	    (host >> s->cluster_bits) >= k->nb)
+	    ((host >> s->cluster_bits) >= k->nb && !s->writable))
 		return 0;
 	if (qcow2_get_refcount(k->img, s, c, rc, &err) < 0) {
 		vmc_check_report(k->res, "Can't get refcount for cluster %"
@@ -424,6 +425,7 @@ int qcow2_check(struct vmc_image *img, struct vmc_check_result *res,
 		if (r == 0) {
 			res->corruptions = second.corruptions;
 			res->leaks = second.leaks;
+			res->image_end_offset = second.image_end_offset;
 			res->check_errors += second.check_errors;
 			if (!second.corruptions && !second.check_errors &&
 			    s->version >= 3 && (s->incompat &

@@ -117,6 +117,21 @@ qemu-img info --output=json lazy.qcow2 | grep -q '"dirty-flag": false' ||
 	fail "dirty flag not cleared by --repair"
 qemu-img compare lazy.raw lazy.qcow2 || fail "repair changed the data"
 
+# A missing refcount block: repair places a new one at the end.
+cp d.qcow2 noblock.qcow2
+python3 -c "
+import struct
+f = open('noblock.qcow2', 'r+b'); f.seek(48)
+rt = struct.unpack('>Q', f.read(8))[0]; f.seek(rt); f.write(bytes(8))"
+q=$(counts qemu noblock.qcow2)
+v=$(counts vmconv noblock.qcow2)
+[ "$q" = "$v" ] || fail "noblock: vmconv check counts '$v', qemu-img '$q'"
+run "$VMCONV" check --repair noblock.qcow2
+qemu-img check noblock.qcow2 || fail "missing refcount block not repaired"
+qemu-img compare d.qcow2 noblock.qcow2 || fail "repair changed the data"
+[ "$(stats qemu noblock.qcow2)" = "$(stats vmconv noblock.qcow2)" ] ||
+	fail "noblock: statistics differ after repair"
+
 # Without --repair nothing is written.
 cp leak.qcow2 before.qcow2 2>/dev/null
 damage ro grow
