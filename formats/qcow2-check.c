@@ -426,6 +426,9 @@ int qcow2_check(struct vmc_image *img, struct vmc_check_result *res,
 			res->corruptions = second.corruptions;
 			res->leaks = second.leaks;
 			res->image_end_offset = second.image_end_offset;
+			res->allocated_clusters = second.allocated_clusters;
+			res->fragmented_clusters = second.fragmented_clusters;
+			res->compressed_clusters = second.compressed_clusters;
 			res->check_errors += second.check_errors;
 			if (!second.corruptions && !second.check_errors &&
 			    s->version >= 3 && (s->incompat &
