@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -505,6 +506,49 @@ Test(vhdx_dirty, qemu_replay_agrees, .init = setup_dir, .fini = teardown_dir)
 	unlink(copy);
 }
 
+/* The same through the command line: check reports the dirty log
+ * (exit 2), --repair replays it (exit 0), and the repaired file matches
+ * what qemu-img makes of the same dirty file. */
+Test(vhdx_dirty, cli_check_repair, .init = setup_dir, .fini = teardown_dir)
+{
+	const char *b = getenv("VMCONV_BUILD");
+	char vmconv[512], cmd[2048], copy[300];
+	struct vmc_error err;
+	struct vmc_image *img;
+	int r;
+
+	snprintf(vmconv, sizeof(vmconv), "%s/vmconv", b ? b : "build");
+	if (access(vmconv, X_OK) < 0)
+		cr_skip_test("%s is not built", vmconv);
+	make_clean_image();
+	make_dirty(true);
+	snprintf(copy, sizeof(copy), "%s/copy.vhdx", dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", path, copy);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "'%s' check '%s' >/dev/null", vmconv,
+		 path);
+	r = system(cmd);
+	cr_assert(WIFEXITED(r) && WEXITSTATUS(r) == 2, "check: %d", r);
+	snprintf(cmd, sizeof(cmd), "'%s' check --repair '%s' >/dev/null 2>&1",
+		 vmconv, path);
+	r = system(cmd);
+	cr_assert(WIFEXITED(r) && WEXITSTATUS(r) == 0, "repair: %d", r);
+	snprintf(cmd, sizeof(cmd), "'%s' check '%s' >/dev/null", vmconv,
+		 path);
+	cr_assert_eq(system(cmd), 0);
+	img = vmc_image_open(path, NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	cr_assert(!((struct vhdx_state *)img->opaque)->log_dirty);
+	expect_content(img);
+	vmc_image_close(img);
+	if (system("command -v qemu-img >/dev/null 2>&1") == 0) {
+		snprintf(cmd, sizeof(cmd), "qemu-img check -q -r all '%s' &&"
+			 " qemu-img compare -q '%s' '%s'", copy, copy, path);
+		cr_assert_eq(system(cmd), 0, "%s", cmd);
+	}
+	unlink(copy);
+}
+
 /* ---- corrupt headers ---- */
 
 static void corrupt(uint64_t off, uint8_t x)
@@ -605,6 +649,23 @@ Test(vhdx_corrupt, bat_entry_into_metadata, .init = setup_dir,
 	cr_assert_eq(pwrite(fd, e, 8, 3 * MiB + 16), 8);
 	close(fd);
 	expect_open_error("points into the metadata region");
+}
+
+Test(vhdx_corrupt, metadata_item_outside_region, .init = setup_dir,
+     .fini = teardown_dir)
+{
+	uint8_t v[4];
+	int fd;
+
+	make_clean_image();
+	fd = open(path, O_RDWR);
+	/* entry 1 (virtual disk size): offset field past the 1 MiB region */
+	vmc_put_le32(v, 0xF0000);
+	cr_assert_eq(pwrite(fd, v, 4, 2 * MiB + 32 + 32 + 16), 4);
+	vmc_put_le32(v, 0x20000);
+	cr_assert_eq(pwrite(fd, v, 4, 2 * MiB + 32 + 32 + 20), 4);
+	close(fd);
+	expect_open_error("outside the metadata region");
 }
 
 Test(vhdx_corrupt, bad_block_size, .init = setup_dir, .fini = teardown_dir)
