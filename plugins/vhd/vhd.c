@@ -231,6 +231,11 @@ static int read_dynamic(struct vhd_state *s, struct vmc_error *err)
 			return vmc_error_set(err, EINVAL,
 				"%s: BAT entry %" PRIu32 " points into the BAT"
 				" (offset 0x%" PRIx64 ")", s->path, i, boff);
+		if (boff < off + VHD_DYN_HEADER_SIZE && off < bend)
+			return vmc_error_set(err, EINVAL,
+				"%s: BAT entry %" PRIu32 " points into the"
+				" dynamic disk header (offset 0x%" PRIx64 ")",
+				s->path, i, boff);
 	}
 	return 0;
 }

@@ -615,6 +615,46 @@ static void rewrite_region_tables(uint64_t bat_off, uint32_t bat_len,
 	close(fd);
 }
 
+/* A region vmconv does not know is fine unless it is marked required. */
+static void add_unknown_region(bool required)
+{
+	static uint8_t rt[65536];
+	int fd = open(path, O_RDWR);
+
+	vhdx_region_table_encode(rt, 3 * MiB, MiB, 2 * MiB, MiB);
+	vmc_put_le32(rt + 8, 3);
+	memset(rt + 80, 0x77, 16);
+	vmc_put_le64(rt + 96, 5 * MiB);
+	vmc_put_le32(rt + 104, MiB);
+	vmc_put_le32(rt + 108, required);
+	memset(rt + 4, 0, 4);
+	vmc_put_le32(rt + 4, vmc_crc32c(0, rt, sizeof(rt)));
+	cr_assert_eq(pwrite(fd, rt, sizeof(rt), 192 * 1024), 65536);
+	cr_assert_eq(pwrite(fd, rt, sizeof(rt), 256 * 1024), 65536);
+	close(fd);
+}
+
+Test(vhdx_corrupt, unknown_optional_region, .init = setup_dir,
+     .fini = teardown_dir)
+{
+	struct vmc_error err;
+	struct vmc_image *img;
+
+	make_clean_image();
+	add_unknown_region(false);
+	img = vmc_image_open(path, NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	vmc_image_close(img);
+}
+
+Test(vhdx_corrupt, unknown_required_region, .init = setup_dir,
+     .fini = teardown_dir)
+{
+	make_clean_image();
+	add_unknown_region(true);
+	expect_open_error("unknown region");
+}
+
 Test(vhdx_corrupt, metadata_region_past_end, .init = setup_dir,
      .fini = teardown_dir)
 {
