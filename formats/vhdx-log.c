@@ -182,9 +182,10 @@ static int collect(struct log_ctx *c, uint32_t off, struct vhdx_log *log,
 			if (!data)
 				return vmc_error_set(err, ENOMEM,
 						     "out of memory");
-			memcpy(data, d + 8, 8);		/* LeadingBytes */
+			memcpy(data, d + 8, 8);	/* LeadingBytes */
 			memcpy(data + 8, sec + 8, 4084);
-			memcpy(data + 4092, d + 4, 4);	/* TrailingBytes */
+			/* TrailingBytes */
+			memcpy(data + 4092, d + 4, 4);
 		}
 		if (add_write(log, foff, len, data) < 0) {
 			free(data);

@@ -96,7 +96,8 @@ for k in '"subformat": "dynamic"' '"block-size": 1048576' \
 	 '"logical-sector-size": 512' '"log": "clean"' '"type": "vhdx"'; do
 	grep -q "$k" "$T/info.json" || fail "info lacks $k"
 done
-qemu-img info --output=json "$T/d.vhdx" | grep -q '"virtual-size": 4404019200' ||
+qemu-img info --output=json "$T/d.vhdx" |
+	grep -q '"virtual-size": 4404019200' ||
 	fail "qemu-img sees another size"
 
 # 4096-byte logical sectors: qemu-img does not support them (it refuses
@@ -104,7 +105,8 @@ qemu-img info --output=json "$T/d.vhdx" | grep -q '"virtual-size": 4404019200' |
 run "$VMCONV" convert -O vhdx -o logical_sector_size=4096,block_size=1M \
 	"$src" "$T/4k.vhdx" || fail "4k convert"
 "$VMCONV" compare "$src" "$T/4k.vhdx" || fail "4k compare"
-"$VMCONV" info --output=json "$T/4k.vhdx" | grep -q '"logical-sector-size": 4096' ||
+"$VMCONV" info --output=json "$T/4k.vhdx" |
+	grep -q '"logical-sector-size": 4096' ||
 	fail "4k info"
 
 # Bad options are refused by name

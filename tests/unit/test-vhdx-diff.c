@@ -103,7 +103,8 @@ static void set_data_write_guid(const char *path, const uint8_t *g)
 
 /* The parent: the pattern over the blocks listed (2 MiB each). */
 static void make_parent_at(const char *at, uint64_t size,
-			   const uint64_t *blocks, size_t n, const uint8_t *guid)
+			   const uint64_t *blocks, size_t n,
+			   const uint8_t *guid)
 {
 	struct vmc_error err;
 	struct vmc_output *out = vmc_output_new();
