@@ -174,6 +174,12 @@ static int collect(struct log_ctx *c, uint32_t off, struct vhdx_log *log,
 				"): descriptor %" PRIu32 " writes 0x%" PRIx64
 				" bytes at bad file offset 0x%" PRIx64, path,
 				ei->seq, log_off + off, i, len, foff);
+		if (log->n >= VHDX_LOG_MAX_WRITES)
+			return vmc_error_set(err, EFBIG,
+				"%s: log entry %" PRIu64 " (offset 0x%" PRIx64
+				"): the active sequence has more than %u"
+				" descriptors", path, ei->seq, log_off + off,
+				VHDX_LOG_MAX_WRITES);
 		if (is_data) {
 			const uint8_t *sec = log_at(c, off +
 						    (dsec + di++) * SECTOR);

@@ -35,6 +35,8 @@
 /* Caps on what a file may make us allocate. */
 #define VHDX_BAT_MAX_BYTES	(1024 * VHDX_MiB)
 #define VHDX_LOG_MAX_BYTES	(256 * VHDX_MiB)
+/* Every read walks the replayed writes: keep their number sane. */
+#define VHDX_LOG_MAX_WRITES	(1u << 17)
 
 /* 2.5.1 BAT entry states */
 enum {
