@@ -607,7 +607,23 @@ static int vhd_block_status(struct vmc_image *img, uint64_t off,
 	struct vmc_extent next;
 
 	if (s->type == VHD_TYPE_FIXED) {
+		off_t data, hole;
+
+		/* holes of a sparse fixed disk read as zeros */
 		*ext = (struct vmc_extent){ off, max_len, VMC_EXTENT_DATA };
+		data = lseek(s->fd, (off_t)off, SEEK_DATA);
+		if (data < 0 || (uint64_t)data > off) {
+			if (data >= 0 || errno == ENXIO) {
+				ext->kind = VMC_EXTENT_ZERO;
+				if (data >= 0)
+					ext->length = VMC_MIN(max_len,
+						(uint64_t)data - off);
+			}
+			return 0;
+		}
+		hole = lseek(s->fd, (off_t)off, SEEK_HOLE);
+		if (hole > data)
+			ext->length = VMC_MIN(max_len, (uint64_t)hole - off);
 		return 0;
 	}
 	if (piece_status(s, off, max_len, ext, err) < 0)
