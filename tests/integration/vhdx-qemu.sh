@@ -90,6 +90,11 @@ grep -c '"data": true' "$T/map.json" >/dev/null || fail "no data in map"
 [ "$(stat -c %s "$T/d.vhdx")" -lt $((64 * 1024 * 1024)) ] ||
 	fail "dynamic VHDX allocated blocks of zeros"
 
+# A sparse fixed image: its holes are reported as zeros, not data
+"$VMCONV" convert -O vhdx -o subformat=fixed,block_size=1M "$small" \
+	"$T/f.vhdx" || fail "fixed"
+"$VMCONV" map "$T/f.vhdx" | grep -q ' zero$' || fail "fixed: no zero runs"
+
 # info names the properties, qemu-img agrees on size and block size
 "$VMCONV" info --output=json "$T/d.vhdx" >"$T/info.json" || fail info
 for k in '"subformat": "dynamic"' '"block-size": 1048576' \
