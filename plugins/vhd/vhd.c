@@ -690,9 +690,9 @@ static int vhd_info(struct vmc_image *img, json_t *obj,
 		json_object_set_new(obj, "full-backing-filename",
 				    json_string(s->parent_path));
 		json_object_set_new(obj, "backing-filename-format",
-				    json_string("vpc"));
+				    json_string("vhd"));
 	}
-	json_object_set_new(fs, "type", json_string("vpc"));
+	json_object_set_new(fs, "type", json_string("vhd"));
 	json_object_set_new(fs, "data", data);
 	json_object_set_new(obj, "format-specific", fs);
 	return 0;
