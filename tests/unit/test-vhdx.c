@@ -269,6 +269,7 @@ Test(vhdx_log, sequence_gap_is_refused)
 	cr_assert(strstr(err.msg, "no valid sequence"), "%s", err.msg);
 }
 
+/* Entries of an older log (another LogGuid) are not replayed. */
 Test(vhdx_log, other_guid_is_ignored)
 {
 	static const vhdx_guid other = { 9 };
@@ -279,8 +280,24 @@ Test(vhdx_log, other_guid_is_ignored)
 	memset(logbuf, 0, sizeof(logbuf));
 	make_entry(logbuf, 1, 0, other, &a, 1, 0, 0);
 	cr_assert_eq(vhdx_log_parse(logbuf, sizeof(logbuf), log_guid, &log,
+				    "t", 0, &err), 0, "%s", err.msg);
+	cr_assert_eq(log.n, 0);
+	cr_assert_eq(log.entries, 0);
+	vhdx_log_free(&log);
+}
+
+/* A valid entry whose tail points outside its run: incomplete. */
+Test(vhdx_log, incomplete_sequence_is_refused)
+{
+	struct desc a = { false, 0x200000, 0, 1 };
+	struct vhdx_log log;
+	struct vmc_error err;
+
+	memset(logbuf, 0, sizeof(logbuf));
+	make_entry(logbuf, 1, 0x8000, log_guid, &a, 1, 0, 0);
+	cr_assert_eq(vhdx_log_parse(logbuf, sizeof(logbuf), log_guid, &log,
 				    "t", 0, &err), -1);
-	cr_assert(strstr(err.msg, "LogGuid"), "%s", err.msg);
+	cr_assert(strstr(err.msg, "no complete sequence"), "%s", err.msg);
 }
 
 Test(vhdx_log, unaligned_write_is_refused)
@@ -722,14 +739,51 @@ Test(vhdx_corrupt, bad_block_size, .init = setup_dir, .fini = teardown_dir)
 	expect_open_error("block size");
 }
 
-Test(vhdx_corrupt, dirty_log_with_bad_entry, .init = setup_dir,
+/* LogGuid set, but no entry of that log written yet (a crash between
+ * the header update and the first entry): nothing to replay; check
+ * reports it and --repair clears the LogGuid. */
+Test(vhdx_corrupt, dirty_log_without_entries, .init = setup_dir,
      .fini = teardown_dir)
 {
+	struct vmc_error err;
+	struct vmc_image *img;
+	struct vmc_check_result res = { 0 };
 	int fd;
 
 	make_clean_image();
 	fd = open(path, O_RDWR);
 	set_log_guid(fd, log_guid);	/* log area is all zeros */
 	close(fd);
-	expect_open_error("no valid sequence");
+	img = vmc_image_open(path, NULL, VMC_OPEN_RDWR, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	cr_assert_eq(vmc_image_check(img, &res, true, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(res.corruptions_fixed, 1);
+	vmc_check_result_free(&res);
+	vmc_image_close(img);
+	img = vmc_image_open(path, NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	cr_assert(!((struct vhdx_state *)img->opaque)->log_dirty);
+	vmc_image_close(img);
+}
+
+/* A damaged entry of the current log is an error, not silently skipped
+ * when nothing else is valid. */
+Test(vhdx_corrupt, dirty_log_with_bad_entry, .init = setup_dir,
+     .fini = teardown_dir)
+{
+	struct desc d = { false, 2 * MiB, 0, 1 };
+	uint8_t *e = calloc(1, 8 * 4096);
+	uint32_t len;
+	int fd;
+
+	make_clean_image();
+	len = make_entry(e, 1, 0, log_guid, &d, 1, 0, 0);
+	e[100] ^= 1;
+	fd = open(path, O_RDWR);
+	cr_assert_eq(pwrite(fd, e, len, MiB), (ssize_t)len);
+	set_log_guid(fd, log_guid);
+	close(fd);
+	free(e);
+	expect_open_error("checksum mismatch");
 }
