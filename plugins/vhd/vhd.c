@@ -320,14 +320,18 @@ static int open_parent(struct vmc_image *img, struct vhd_state *s,
 		if ((!rel && !abs) || len == 0)
 			continue;
 		if (len > 65536 || vmc_add_overflow(off, len, &end) ||
-		    end > s->file_size)
-			return vmc_error_set(err, EINVAL,
+		    end > s->file_size) {
+			vmc_error_set(err, EINVAL,
 				"%s: parent locator %d (offset 0x%" PRIx64 ","
 				" %" PRIu32 " bytes) is outside the file",
 				s->path, i, off, len);
+			goto out;
+		}
 		buf = malloc(len);
-		if (!buf)
-			return vmc_error_set(err, ENOMEM, "out of memory");
+		if (!buf) {
+			vmc_error_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
 		if (vmc_pread_full(s->fd, buf, len, off, s->path, err) < 0) {
 			free(buf);
 			goto out;
