@@ -114,6 +114,12 @@ run "$VMCONV" convert -O vhdx -o logical_sector_size=4096,block_size=1M \
 	grep -q '"logical-sector-size": 4096' ||
 	fail "4k info"
 
+# A source that is not whole sectors grows to the next sector
+head -c 1000003 /dev/urandom >"$T/odd.raw"
+"$VMCONV" convert -O vhdx "$T/odd.raw" "$T/odd.vhdx" || fail "odd size"
+qemu-img compare -q -f raw -F vhdx "$T/odd.raw" "$T/odd.vhdx" ||
+	fail "odd size: content"
+
 # Bad options are refused by name
 expect_exit 1 "$VMCONV" convert -O vhdx -o block_size=3M "$src" "$T/x.vhdx"
 expect_exit 1 "$VMCONV" convert -O vhdx -o log_size=100k "$src" "$T/x.vhdx"
