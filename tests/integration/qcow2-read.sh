@@ -117,6 +117,8 @@ same_as_qemu snap.qcow2
 same_as_qemu snap.qcow2 -l first
 same_as_qemu snap.qcow2 -l second
 same_as_qemu snap.qcow2 -l 1
+same_as_qemu snap.qcow2 -l snapshot.id=2
+same_as_qemu snap.qcow2 -l snapshot.name=first
 "$VMCONV" info --output=json snap.qcow2 | grep -q '"name": "second"' ||
 	fail "info does not list the snapshots"
 expect_exit 1 "$VMCONV" convert -l nosuch -O raw snap.qcow2 x.raw
