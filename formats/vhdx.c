@@ -372,6 +372,32 @@ static int vhdx_pread(struct vmc_image *img, void *buf, size_t len,
 	return 0;
 }
 
+/* Holes of the host file inside a present block read as zeros: report
+ * them as ZERO so that sparse fixed images convert without reading them.
+ * Not when a replayed log may have written into the range. */
+static void host_holes(struct vhdx_state *s, uint64_t fo,
+		       struct vmc_extent *ext)
+{
+	off_t data, hole;
+
+	if (s->log.n)
+		return;
+	data = lseek(s->fd, (off_t)fo, SEEK_DATA);
+	if (data < 0) {
+		if (errno == ENXIO)
+			ext->kind = VMC_EXTENT_ZERO;
+		return;
+	}
+	if ((uint64_t)data > fo) {
+		ext->kind = VMC_EXTENT_ZERO;
+		ext->length = VMC_MIN(ext->length, (uint64_t)data - fo);
+		return;
+	}
+	hole = lseek(s->fd, (off_t)fo, SEEK_HOLE);
+	if (hole > data)
+		ext->length = VMC_MIN(ext->length, (uint64_t)hole - fo);
+}
+
 /* Kind of the run at off, within one block, at most max bytes. */
 static int piece_status(struct vhdx_state *s, uint64_t off, uint64_t max,
 			struct vmc_extent *ext, struct vmc_error *err)
@@ -392,8 +418,12 @@ static int piece_status(struct vhdx_state *s, uint64_t off, uint64_t max,
 			ext->length = bitmap_run(s, off, n, &present);
 			from_parent = !present;
 		}
+		if (!from_parent)
+			host_holes(s, VHDX_BAT_OFFSET(e) + off % s->block_size,
+				   ext);
 		break;
 	case VHDX_PAYLOAD_FULLY_PRESENT:
+		host_holes(s, VHDX_BAT_OFFSET(e) + off % s->block_size, ext);
 		break;
 	case VHDX_PAYLOAD_NOT_PRESENT:
 		if (s->has_parent)
@@ -587,7 +617,7 @@ const struct vmc_driver vmc_vhdx_driver = {
 	.abi_version = VMC_DRIVER_ABI_VERSION,
 	.struct_size = sizeof(struct vmc_driver),
 	.name = "vhdx",
-	.description = "Hyper-V VHDX (fixed, dynamic, differencing; log replay)",
+	.description = "Hyper-V VHDX (fixed, dynamic, differencing, log)",
 	.extension = "vhdx",
 	.probe = vhdx_probe,
 	.open = vhdx_open,

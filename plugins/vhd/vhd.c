@@ -231,6 +231,11 @@ static int read_dynamic(struct vhd_state *s, struct vmc_error *err)
 			return vmc_error_set(err, EINVAL,
 				"%s: BAT entry %" PRIu32 " points into the BAT"
 				" (offset 0x%" PRIx64 ")", s->path, i, boff);
+		if (boff < off + VHD_DYN_HEADER_SIZE && off < bend)
+			return vmc_error_set(err, EINVAL,
+				"%s: BAT entry %" PRIu32 " points into the"
+				" dynamic disk header (offset 0x%" PRIx64 ")",
+				s->path, i, boff);
 	}
 	return 0;
 }
@@ -315,14 +320,18 @@ static int open_parent(struct vmc_image *img, struct vhd_state *s,
 		if ((!rel && !abs) || len == 0)
 			continue;
 		if (len > 65536 || vmc_add_overflow(off, len, &end) ||
-		    end > s->file_size)
-			return vmc_error_set(err, EINVAL,
+		    end > s->file_size) {
+			vmc_error_set(err, EINVAL,
 				"%s: parent locator %d (offset 0x%" PRIx64 ","
 				" %" PRIu32 " bytes) is outside the file",
 				s->path, i, off, len);
+			goto out;
+		}
 		buf = malloc(len);
-		if (!buf)
-			return vmc_error_set(err, ENOMEM, "out of memory");
+		if (!buf) {
+			vmc_error_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
 		if (vmc_pread_full(s->fd, buf, len, off, s->path, err) < 0) {
 			free(buf);
 			goto out;
@@ -602,7 +611,23 @@ static int vhd_block_status(struct vmc_image *img, uint64_t off,
 	struct vmc_extent next;
 
 	if (s->type == VHD_TYPE_FIXED) {
+		off_t data, hole;
+
+		/* holes of a sparse fixed disk read as zeros */
 		*ext = (struct vmc_extent){ off, max_len, VMC_EXTENT_DATA };
+		data = lseek(s->fd, (off_t)off, SEEK_DATA);
+		if (data < 0 || (uint64_t)data > off) {
+			if (data >= 0 || errno == ENXIO) {
+				ext->kind = VMC_EXTENT_ZERO;
+				if (data >= 0)
+					ext->length = VMC_MIN(max_len,
+						(uint64_t)data - off);
+			}
+			return 0;
+		}
+		hole = lseek(s->fd, (off_t)off, SEEK_HOLE);
+		if (hole > data)
+			ext->length = VMC_MIN(max_len, (uint64_t)hole - off);
 		return 0;
 	}
 	if (piece_status(s, off, max_len, ext, err) < 0)
@@ -669,9 +694,9 @@ static int vhd_info(struct vmc_image *img, json_t *obj,
 		json_object_set_new(obj, "full-backing-filename",
 				    json_string(s->parent_path));
 		json_object_set_new(obj, "backing-filename-format",
-				    json_string("vpc"));
+				    json_string("vhd"));
 	}
-	json_object_set_new(fs, "type", json_string("vpc"));
+	json_object_set_new(fs, "type", json_string("vhd"));
 	json_object_set_new(fs, "data", data);
 	json_object_set_new(obj, "format-specific", fs);
 	return 0;

@@ -332,3 +332,28 @@ Test(vhd, differencing_read, .init = setup, .fini = teardown)
 	cr_assert(strstr(err.msg, ppath), "%s", err.msg);
 	free(buf);
 }
+
+/* A parent locator pointing outside the file, after a good one. */
+Test(vhd, parent_locator_outside_file, .init = setup, .fini = teardown)
+{
+	uint8_t f[512], h[1024], *e;
+	int fd;
+
+	make_vhd(path, "subformat=dynamic", 4 * MiB, 1, 0);
+	read_footer(path, f);
+	fd = open(path, O_RDWR);
+	cr_assert_eq(pread(fd, h, sizeof(h), 512), 1024);
+	e = h + 576;
+	memcpy(e, "W2ru", 4);
+	vmc_put_be32(e + 8, 8);
+	vmc_put_be64(e + 16, 512 + 64);		/* inside the header */
+	memcpy(e + 24, "W2ku", 4);
+	vmc_put_be32(e + 24 + 8, 512);
+	vmc_put_be64(e + 24 + 16, 1ull << 40);
+	vmc_put_be32(h + 36, checksum(h, 1024, 36));
+	cr_assert_eq(pwrite(fd, h, sizeof(h), 512), 1024);
+	close(fd);
+	vmc_put_be32(f + 60, 4);
+	write_footer(path, f, true);
+	expect_open_error(path, "parent locator 1");
+}
