@@ -313,7 +313,7 @@ static int open_parent(struct vmc_image *img, struct vmdk_state *s,
 	const char *base;
 	struct vmdk_state *ps;
 
-	if (!hint || (img->flags & VMC_OPEN_NO_BACKING))
+	if (!hint)
 		return 0;
 	if (escapes(hint) && hint[0] != '/') {
 		/* A Windows path: try its last component beside us. */
@@ -339,6 +339,9 @@ static int open_parent(struct vmc_image *img, struct vmdk_state *s,
 			free(alt);
 		}
 	}
+	/* Without the parent (info): the name, resolved, is all. */
+	if (img->flags & VMC_OPEN_NO_BACKING)
+		return 0;
 	s->parent = vmc_image_open(s->parent_path, NULL,
 				   img->flags & ~VMC_OPEN_RDWR, NULL, err);
 	if (!s->parent) {
@@ -772,6 +775,7 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 {
 	struct vmdk_state *s = img->opaque;
 	json_t *data = json_object(), *exts = json_array(), *fs;
+	struct vmc_image *tmp_parent = NULL;
 	const char *v;
 	int64_t actual = 0;
 
@@ -829,11 +833,23 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 	}
 	json_object_set_new(data, "extents", exts);
 	exts = NULL;
-	if (s->parent) {
+	if (!s->parent && s->parent_path) {
+		/* Opened without its parents (as info does): look at the
+		 * chain now if it is there; a missing parent is no error
+		 * for info. */
+		struct vmc_error perr;
+
+		tmp_parent = vmc_image_open(s->parent_path, NULL, 0, NULL,
+					    &perr);
+		if (!tmp_parent)
+			json_object_set_new(data, "parent-error",
+					    json_string(perr.msg));
+	}
+	if (s->parent || tmp_parent) {
 		/* The CID chain: each parent with the CIDs that tie it to
 		 * its child. */
 		json_t *chain = json_array();
-		struct vmc_image *p = s->parent;
+		struct vmc_image *p = s->parent ? s->parent : tmp_parent;
 
 		if (!chain)
 			goto oom;
@@ -863,6 +879,8 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 		}
 		json_object_set_new(data, "parents", chain);
 	}
+	vmc_image_close(tmp_parent);
+	tmp_parent = NULL;
 	fs = json_object();
 	if (!fs)
 		goto oom;
@@ -881,12 +899,12 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 		if (s->parent_path)
 			json_object_set_new(obj, "full-backing-filename",
 					    json_string(s->parent_path));
-		if (s->parent)
-			json_object_set_new(obj, "backing-filename-format",
-				json_string(s->parent->drv->name));
+		json_object_set_new(obj, "backing-filename-format",
+				    json_string("vmdk"));
 	}
 	return 0;
 oom:
+	vmc_image_close(tmp_parent);
 	json_decref(data);
 	json_decref(exts);
 	return vmc_error_set(err, ENOMEM, "out of memory");
