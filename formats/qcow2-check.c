@@ -33,10 +33,10 @@ static void inc(struct ck *k, uint64_t off, uint64_t size)
 	last = (off + size - 1) >> k->s->cluster_bits;
 	for (uint64_t c = first; c <= last; c++) {
 		if (c >= k->nb) {
-			vmc_check_report(k->res, "ERROR: cluster %" PRIu64
-					 " (offset 0x%" PRIx64 ") is beyond"
-					 " the end of the image file", c,
-					 c << k->s->cluster_bits);
+			vmc_check_report(k->res, "ERROR: counting reference"
+				" for region exceeding the end of the file by"
+				" one cluster or more: offset 0x%" PRIx64
+				" size 0x%" PRIx64, off, size);
 			k->res->corruptions++;
 			return;
 		}
@@ -45,9 +45,9 @@ static void inc(struct ck *k, uint64_t off, uint64_t size)
 	}
 }
 
-static int check_l2(struct ck *k, uint64_t l2_off, bool active,
-		    uint64_t *next_contig)
+static int check_l2(struct ck *k, uint64_t l2_off, bool active)
 {
+	uint64_t next = 0, *next_contig = &next;	/* per table, as qemu */
 	struct qcow2_state *s = k->s;
 	struct vmc_check_result *res = k->res;
 	uint64_t n = 1ull << s->l2_bits;
@@ -93,12 +93,13 @@ static int check_l2(struct ck *k, uint64_t l2_off, bool active,
 		}
 		if (!off && !(s->data_file_name && (e & QCOW2_OFLAG_COPIED)))
 			continue;
+		/* qemu counts the reference even when the offset is
+		 * misaligned. */
 		if (off & (s->cluster_size - 1)) {
 			vmc_check_report(res, "ERROR offset=%" PRIx64 ":"
-				" Cluster is not properly aligned; L2 entry"
-				" corrupted.", off);
+				" Data cluster is not properly aligned; L2"
+				" entry corrupted.", off);
 			res->corruptions++;
-			continue;
 		}
 		if (active) {
 			res->allocated_clusters++;
@@ -116,7 +117,7 @@ static void check_l1(struct ck *k, uint64_t l1_off, uint32_t l1_size,
 		     bool active)
 {
 	struct qcow2_state *s = k->s;
-	uint64_t *l1 = NULL, next = 0;
+	uint64_t *l1 = NULL;
 	struct vmc_error err;
 
 	if (!l1_size)
@@ -145,7 +146,7 @@ static void check_l1(struct ck *k, uint64_t l1_off, uint32_t l1_size,
 			continue;
 		}
 		inc(k, l2, s->cluster_size);
-		check_l2(k, l2, active, &next);
+		check_l2(k, l2, active);
 	}
 	free(l1);
 }
@@ -208,8 +209,9 @@ static int disk_refcount(struct ck *k, uint64_t c, uint64_t *rc)
 	*rc = 0;
 	host = block < s->reftable_n ?
 	       s->reftable[block] & QCOW2_REFT_OFFSET_MASK : 0;
+	/* While repairing, new blocks may lie past the old end of file. */
 	if (!host || (host & (s->cluster_size - 1)) ||
-	    (host >> s->cluster_bits) >= k->nb)
+	    ((host >> s->cluster_bits) >= k->nb && !s->writable))
 		return 0;
 	if (qcow2_get_refcount(k->img, s, c, rc, &err) < 0) {
 		vmc_check_report(k->res, "Can't get refcount for cluster %"
@@ -226,6 +228,7 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 {
 	struct ck k = { .img = img, .s = s, .res = res };
 	uint64_t highest = 0;
+	bool overlap = false;
 	int ret = -1;
 
 	if (!s->reftable && s->reftable_clusters &&
@@ -257,9 +260,12 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 		uint64_t off = s->reftable[i] & QCOW2_REFT_OFFSET_MASK;
 		uint64_t c = off >> s->cluster_bits;
 
-		if (!off)
+		if (s->reftable[i] & ~QCOW2_REFT_OFFSET_MASK) {
+			vmc_check_report(res, "ERROR refcount table entry %"
+				PRIu64 " has reserved bits set", i);
+		} else if (!off) {
 			continue;
-		if (off & (s->cluster_size - 1)) {
+		} else if (off & (s->cluster_size - 1)) {
 			vmc_check_report(res, "ERROR refcount block %" PRIu64
 				" is not cluster aligned; refcount table"
 				" entry corrupted", i);
@@ -272,6 +278,7 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 				vmc_check_report(res, "ERROR refcount block %"
 					PRIu64 " refcount=%u", i, k.refs[c]);
 				res->corruptions++;
+				overlap = true;
 			}
 			continue;
 		}
@@ -281,6 +288,23 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 		} else {
 			res->corruptions++;
 		}
+	}
+
+	for (uint64_t i = 0; i < s->reftable_clusters; i++) {
+		uint64_t c = (s->reftable_offset >> s->cluster_bits) + i;
+
+		if (s->reftable_offset && c < k.nb && k.refs[c] != 1)
+			overlap = true;
+	}
+	/* Writing refcounts into blocks that are also something else would
+	 * destroy it: that needs a rebuild of the whole refcount structure,
+	 * which qemu-img check -r all does and vmconv does not. */
+	if (repair && overlap) {
+		vmc_error_set(err, ENOTSUP, "%s: the refcount structure"
+			      " overlaps other metadata; rebuilding it is not"
+			      " supported (nothing was written)",
+			      img->filename);
+		goto out;
 	}
 
 	for (uint64_t c = 0; c < k.nb; c++) {
@@ -315,6 +339,7 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 		uint64_t l2 = l1e & QCOW2_OFFSET_MASK, rc;
 		uint64_t n = 1ull << s->l2_bits;
 		struct vmc_error e2;
+		uint8_t *t = k.l2;
 
 		if (!l2 || (l2 & (s->cluster_size - 1)) ||
 		    (l2 >> s->cluster_bits) >= k.nb)
@@ -322,33 +347,48 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 		if (disk_refcount(&k, l2 >> s->cluster_bits, &rc) < 0)
 			continue;
 		if ((rc == 1) != !!(l1e & QCOW2_OFLAG_COPIED)) {
-			vmc_check_report(res, "ERROR OFLAG_COPIED L2 cluster:"
+			vmc_check_report(res, "%s OFLAG_COPIED L2 cluster:"
 				" l1_index=%u l1_entry=%" PRIx64 " refcount=%"
-				PRIu64, i, l1e, rc);
-			res->corruptions++;
+				PRIu64, repair ? "Repairing" : "ERROR", i,
+				l1e, rc);
+			if (repair) {
+				s->l1[i] = rc == 1 ? l1e | QCOW2_OFLAG_COPIED :
+					   l1e & ~QCOW2_OFLAG_COPIED;
+				s->l1_dirty = true;
+				res->corruptions_fixed++;
+			} else {
+				res->corruptions++;
+			}
 		}
-		if (vmc_pread_full(s->fd, k.l2, s->cluster_size, l2,
+		if (repair ? qcow2_l2_get(img, s, l2, i, &t, &e2) < 0 :
+		    vmc_pread_full(s->fd, t, s->cluster_size, l2,
 				   img->filename, &e2) < 0)
 			continue;
 		for (uint64_t j = 0; j < n; j++) {
-			uint64_t e = qcow2_l2_entry(s, k.l2, j);
+			uint64_t e = qcow2_l2_entry(s, t, j);
 			uint64_t off = e & QCOW2_OFFSET_MASK;
 
-			if ((e & QCOW2_OFLAG_COMPRESSED) || !off ||
-			    (off & (s->cluster_size - 1)))
+			if ((e & QCOW2_OFLAG_COMPRESSED) || !off)
 				continue;
 			if (s->data_file_name)
 				rc = 1;
-			else if ((off >> s->cluster_bits) >= k.nb ||
-				 disk_refcount(&k, off >> s->cluster_bits,
+			else if (disk_refcount(&k, off >> s->cluster_bits,
 					       &rc) < 0)
 				continue;
-			if ((rc == 1) != !!(e & QCOW2_OFLAG_COPIED)) {
-				vmc_check_report(res, "ERROR OFLAG_COPIED"
-					" data cluster: l2_entry=%" PRIx64
-					" refcount=%" PRIu64, e, rc);
+			if ((rc == 1) == !!(e & QCOW2_OFLAG_COPIED))
+				continue;
+			vmc_check_report(res, "%s OFLAG_COPIED data cluster:"
+				" l2_entry=%" PRIx64 " refcount=%" PRIu64,
+				repair ? "Repairing" : "ERROR", e, rc);
+			if (!repair) {
 				res->corruptions++;
+				continue;
 			}
+			vmc_put_be64(t + j * s->l2_entry_size, rc == 1 ?
+				     e | QCOW2_OFLAG_COPIED :
+				     e & ~QCOW2_OFLAG_COPIED);
+			qcow2_cache_mark_dirty(s, &s->l2c, t);
+			res->corruptions_fixed++;
 		}
 	}
 	res->image_end_offset = (highest + 1) << s->cluster_bits;
@@ -385,6 +425,10 @@ int qcow2_check(struct vmc_image *img, struct vmc_check_result *res,
 		if (r == 0) {
 			res->corruptions = second.corruptions;
 			res->leaks = second.leaks;
+			res->image_end_offset = second.image_end_offset;
+			res->allocated_clusters = second.allocated_clusters;
+			res->fragmented_clusters = second.fragmented_clusters;
+			res->compressed_clusters = second.compressed_clusters;
 			res->check_errors += second.check_errors;
 			if (!second.corruptions && !second.check_errors &&
 			    s->version >= 3 && (s->incompat &

@@ -52,6 +52,13 @@ static int read_entry(struct vmc_image *img, struct qcow2_state *s,
 	if (extra >= 16) {
 		sn->disk_size = vmc_get_be64(var + 8);
 		sn->has_disk_size = true;
+		if (sn->disk_size > (1ull << 62)) {
+			vmc_error_set(err, EINVAL, "%s: snapshot %u at 0x%"
+				      PRIx64 " has a disk size of %" PRIu64
+				      " bytes", img->filename, idx, *off,
+				      sn->disk_size);
+			goto fail;
+		}
 	}
 	if (extra >= 24) {
 		sn->icount = vmc_get_be64(var + 16);
@@ -64,8 +71,7 @@ static int read_entry(struct vmc_image *img, struct qcow2_state *s,
 		goto fail;
 	}
 	if (sn->l1_size > QCOW2_MAX_L1_BYTES / 8 ||
-	    (sn->l1_offset & (s->cluster_size - 1)))
-		{
+	    (sn->l1_offset & (s->cluster_size - 1))) {
 		vmc_error_set(err, EINVAL, "%s: snapshot '%s' has a bad L1"
 			      " table (offset 0x%" PRIx64 ", %u entries)",
 			      img->filename, sn->name, sn->l1_offset,

@@ -703,6 +703,12 @@ static int qcow2_info(struct vmc_image *img, json_t *obj,
 	if (s->version >= 3)
 		json_object_set_new(d, "lazy-refcounts", json_boolean(
 			s->compat & QCOW2_COMPAT_LAZY_REFCOUNTS));
+	if (s->version >= 3) {
+		json_t *bm = qcow2_bitmaps_json(img, s);
+
+		if (bm)
+			json_object_set_new(d, "bitmaps", bm);
+	}
 	json_object_set_new(d, "refcount-bits",
 			    json_integer(s->refcount_bits));
 	if (s->data_file_name) {

@@ -200,6 +200,15 @@ static int bad(struct vmc_error *err, const char *name, unsigned no,
 			     no, what);
 }
 
+/* Room for element n of an array of n elements: capacities are powers
+ * of two, so a descriptor of many lines costs linear time. */
+static void *grow(void *a, size_t n, size_t size)
+{
+	if (n && (n & (n - 1)))
+		return a;
+	return realloc(a, (n ? 2 * n : 1) * size);
+}
+
 /* RW 4192256 SPARSE "disk-s001.vmdk" [offset] */
 static int parse_extent(struct vmdk_desc *d, struct line *l,
 			const char *name, struct vmc_error *err)
@@ -291,7 +300,7 @@ static int parse_extent(struct vmdk_desc *d, struct line *l,
 		free(x.file);
 		return bad(err, name, l->no, "too many extents");
 	}
-	nx = realloc(d->ext, (d->n_ext + 1) * sizeof(*d->ext));
+	nx = grow(d->ext, d->n_ext, sizeof(*d->ext));
 	if (!nx) {
 		free(x.file);
 		return vmc_error_set(err, ENOMEM, "out of memory");
@@ -326,7 +335,7 @@ static int add_kv(struct vmdk_desc *d, struct line *l, const char *eq,
 	}
 	kv.key = dup_n(k, (size_t)(ke - k));
 	kv.value = dup_n(v, (size_t)(ve - v));
-	nkv = realloc(d->kv, (d->n_kv + 1) * sizeof(*d->kv));
+	nkv = grow(d->kv, d->n_kv, sizeof(*d->kv));
 	if (!kv.key || !kv.value || !nkv) {
 		free(kv.key);
 		free(kv.value);
@@ -551,18 +560,22 @@ char *vmdk_desc_format(const struct vmdk_desc_out *o)
 		cyl = cmax;
 	sb_printf(&b, "# Disk DescriptorFile\nversion=1\n"
 		  "encoding=\"UTF-8\"\nCID=%08" PRIx32 "\n"
-		  "parentCID=ffffffff\n", o->cid);
-	if (!strcmp(o->create_type, "streamOptimized"))
+		  "parentCID=%08" PRIx32 "\n", o->cid,
+		  o->parent_hint ? o->parent_cid : VMDK_CID_NONE);
+	if (!strcmp(o->create_type, "streamOptimized") || o->parent_hint)
 		sb_printf(&b, "isNativeSnapshot=\"no\"\n");
-	sb_printf(&b, "createType=\"%s\"\n\n# Extent description\n",
-		  o->create_type);
+	sb_printf(&b, "createType=\"%s\"\n", o->create_type);
+	if (o->parent_hint)
+		sb_printf(&b, "parentFileNameHint=\"%s\"\n", o->parent_hint);
+	sb_printf(&b, "\n# Extent description\n");
 	for (size_t i = 0; i < o->n_ext; i++) {
 		const struct vmdk_desc_extent *x = &o->ext[i];
 
 		sb_printf(&b, "%s %" PRIu64 " %s \"%s\"",
 			  access_names[x->access], x->sectors,
 			  type_names[x->type], x->file);
-		if (x->type == VMDK_EXT_FLAT || x->type == VMDK_EXT_VMFS)
+		/* ESXi writes VMFS extents without an offset. */
+		if (x->type == VMDK_EXT_FLAT)
 			sb_printf(&b, " %" PRIu64, x->offset);
 		sb_printf(&b, "\n");
 	}

@@ -30,7 +30,7 @@ struct vmdk_stream {
 	int fd;
 	const char *path;
 	uint64_t capacity;		/* sectors */
-	uint64_t pos;			/* next free byte, sector-aligned */
+	uint64_t pos;			/* next free byte (aligned) */
 	uint64_t n_gt;
 	uint32_t *gd;
 	uint32_t gt[GTES];

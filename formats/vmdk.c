@@ -10,11 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <isa-l/igzip_lib.h>
 
 #include "common/bytes.h"
 #include "formats/registry.h"
@@ -74,6 +77,7 @@ static void state_free(struct vmdk_state *s)
 	}
 	free(s->ext);
 	free(s->cbuf);
+	free(s->inflate);
 	vmdk_desc_free(&s->desc);
 	vmc_image_close(s->parent);
 	free(s->parent_path);
@@ -94,7 +98,9 @@ static int open_file(struct vmdk_extent *e, struct vmc_error *err)
 {
 	struct stat st;
 
-	e->fd = open(e->path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO named as an extent must not hang the open;
+	 * it is refused below as not a regular file. */
+	e->fd = open(e->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (e->fd < 0)
 		return vmc_error_errno(err, errno, "%s: cannot open extent",
 				       e->path);
@@ -133,6 +139,30 @@ static bool escapes(const char *name)
 			p++;
 	}
 	return false;
+}
+
+/* The same rule after symbolic links: the extent's real path must lie
+ * under the real folder of the descriptor. */
+static bool inside_folder(const char *desc, const char *path)
+{
+	char *copy = strdup(desc), *dir, *rd = NULL, *rp = NULL;
+	bool ok = false;
+	size_t n;
+
+	if (!copy)
+		return false;
+	dir = dirname(copy);
+	rd = realpath(dir, NULL);
+	rp = realpath(path, NULL);
+	if (rd && rp) {
+		n = strlen(rd);
+		ok = !strncmp(rp, rd, n) &&
+		     (rp[n] == '/' || (n == 1 && rd[0] == '/'));
+	}
+	free(rd);
+	free(rp);
+	free(copy);
+	return ok;
 }
 
 static struct vmdk_extent *add_extent(struct vmdk_state *s,
@@ -184,6 +214,10 @@ static int open_desc_extent(struct vmdk_state *s, const char *filename,
 		return vmc_error_set(err, ENOMEM, "out of memory");
 	if (open_file(e, err) < 0)
 		return -1;
+	if (!inside_folder(filename, e->path))
+		return vmc_error_set(err, EPERM,
+			"%s: resolves (through a symbolic link) outside the"
+			" descriptor's folder (refused)", e->path);
 	switch (d->type) {
 	case VMDK_EXT_FLAT:
 	case VMDK_EXT_VMFS:
@@ -449,6 +483,18 @@ static int noaccess(struct vmc_image *img, struct vmdk_extent *e,
 		img->filename, e->name ? e->name : "", e->start);
 }
 
+/* The next grain after rel whose mapping may differ: a grain table that
+ * does not exist is skipped whole, so that a huge empty disk is walked
+ * in few steps. */
+static uint64_t next_grain(struct vmdk_extent *e, uint64_t rel)
+{
+	uint64_t span = e->grain * e->gtes, gdi = rel / span;
+
+	if (gdi < e->n_gd && !e->gd[gdi])
+		return (gdi + 1) * span;
+	return VMC_ALIGN_DOWN(rel, e->grain) + e->grain;
+}
+
 /* Block status inside one sparse extent from rel, at most max bytes. */
 static int sparse_status(struct vmc_image *img, struct vmdk_state *s,
 			 struct vmdk_extent *e, uint64_t rel, uint64_t max,
@@ -462,7 +508,7 @@ static int sparse_status(struct vmc_image *img, struct vmdk_state *s,
 		return -1;
 	if (k0 == VMDK_MAP_COMPRESSED)
 		k0 = VMDK_MAP_DATA;
-	p = VMC_ALIGN_DOWN(p, e->grain) + e->grain;
+	p = next_grain(e, p);
 	while (p < rel + max && steps++ < 65536) {
 		if (vmdk_sparse_lookup(e, p, &k, &foff, err) < 0)
 			return -1;
@@ -470,7 +516,7 @@ static int sparse_status(struct vmc_image *img, struct vmdk_state *s,
 			k = VMDK_MAP_DATA;
 		if (k != k0)
 			break;
-		p += e->grain;
+		p = next_grain(e, p);
 	}
 	len = VMC_MIN(p - rel, max);
 	ext->offset = e->start + rel;
@@ -534,50 +580,67 @@ static int vmdk_block_status(struct vmc_image *img, uint64_t off,
 	}
 }
 
-/* Read len bytes at extent-relative rel of a sparse extent, within one
- * grain. */
+/* Read from extent-relative rel of a sparse extent: the run of grains
+ * that map the same way (contiguous in the file for data), at most max
+ * bytes; *done says how much. */
 static int sparse_read(struct vmc_image *img, struct vmdk_state *s,
-		       struct vmdk_extent *e, uint8_t *buf, size_t len,
-		       uint64_t rel, struct vmc_error *err)
+		       struct vmdk_extent *e, uint8_t *buf, size_t max,
+		       uint64_t rel, size_t *done, struct vmc_error *err)
 {
-	enum vmdk_map_kind k;
-	uint64_t foff, in = rel % e->grain, g0 = rel - in;
+	enum vmdk_map_kind k, k2;
+	uint64_t foff, f2, in = rel % e->grain, g0 = rel - in;
+	size_t n = (size_t)VMC_MIN(max, e->grain - in);
 
+	(void)img;
 	if (vmdk_sparse_lookup(e, rel, &k, &foff, err) < 0)
 		return -1;
-	switch (k) {
-	case VMDK_MAP_ZERO:
-		memset(buf, 0, len);
-		return 0;
-	case VMDK_MAP_UNALLOC: {
-		uint64_t off = e->start + rel;
-		size_t n = 0;
-
-		if (s->parent && off < s->parent->size)
-			n = (size_t)VMC_MIN(len, s->parent->size - off);
-		if (n && vmc_image_pread(s->parent, buf, n, off, err) < 0)
-			return -1;
-		memset(buf + n, 0, len - n);
-		return 0;
-	}
-	case VMDK_MAP_COMPRESSED:
+	if (k == VMDK_MAP_COMPRESSED) {
 		if (!s->cbuf || s->cbuf_ext != e || s->cbuf_grain != g0) {
 			if (!s->cbuf && !(s->cbuf = malloc(s->max_grain)))
 				return vmc_error_set(err, ENOMEM,
 						     "out of memory");
+			if (!s->inflate &&
+			    !(s->inflate = malloc(sizeof(*s->inflate))))
+				return vmc_error_set(err, ENOMEM,
+						     "out of memory");
 			s->cbuf_ext = NULL;
 			if (vmdk_read_compressed(e, foff, e->start + g0,
-						 s->cbuf, err) < 0)
+						 s->cbuf, s->inflate, err) < 0)
 				return -1;
 			s->cbuf_ext = e;
 			s->cbuf_grain = g0;
 		}
-		memcpy(buf, s->cbuf + in, len);
+		memcpy(buf, s->cbuf + in, n);
+		*done = n;
 		return 0;
-	case VMDK_MAP_DATA:
-		break;
 	}
-	return vmc_pread_full(e->fd, buf, len, foff + in, e->path, err);
+	/* Whole grains that follow and map the same way join the run. */
+	while (n < max) {
+		if (vmdk_sparse_lookup(e, rel + n, &k2, &f2, err) < 0)
+			return -1;
+		if (k2 != k || (k == VMDK_MAP_DATA && f2 != foff + in + n))
+			break;
+		n += (size_t)VMC_MIN(e->grain, max - n);
+	}
+	*done = n;
+	switch (k) {
+	case VMDK_MAP_DATA:
+		return vmc_pread_full(e->fd, buf, n, foff + in, e->path, err);
+	case VMDK_MAP_UNALLOC: {
+		uint64_t off = e->start + rel;
+		size_t p = 0;
+
+		if (s->parent && off < s->parent->size)
+			p = (size_t)VMC_MIN(n, s->parent->size - off);
+		if (p && vmc_image_pread(s->parent, buf, p, off, err) < 0)
+			return -1;
+		memset(buf + p, 0, n - p);
+		return 0;
+	}
+	default:
+		memset(buf, 0, n);
+		return 0;
+	}
 }
 
 static int vmdk_pread(struct vmc_image *img, void *buf, size_t len,
@@ -605,8 +668,7 @@ static int vmdk_pread(struct vmc_image *img, void *buf, size_t len,
 					   e->path, err);
 			break;
 		default:
-			n = (size_t)VMC_MIN(n, e->grain - rel % e->grain);
-			r = sparse_read(img, s, e, p, n, rel, err);
+			r = sparse_read(img, s, e, p, n, rel, &n, err);
 			break;
 		}
 		p += n;
@@ -620,6 +682,22 @@ static int vmdk_pread(struct vmc_image *img, void *buf, size_t len,
 static const char *kind_format(const struct vmdk_extent *e)
 {
 	return vmdk_ext_type_name(e->dtype);
+}
+
+/* An extent opened on its own has no descriptor: name its kind. */
+static const char *create_type(const struct vmdk_state *s)
+{
+	const struct vmdk_extent *e = s->n_ext ? &s->ext[0] : NULL;
+
+	if (s->desc.create_type)
+		return s->desc.create_type;
+	if (e && e->kind == VMDK_K_SESPARSE)
+		return "seSparse";
+	if (e && e->kind == VMDK_K_COWD)
+		return "vmfsSparse";
+	if (e && e->compressed && e->markers)
+		return "streamOptimized";
+	return "monolithicSparse";
 }
 
 static int vmdk_info(struct vmc_image *img, json_t *obj,
@@ -637,8 +715,7 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 	json_object_set_new(data, "parent-cid",
 			    json_integer(s->desc.parent_cid));
 	json_object_set_new(data, "create-type",
-		json_string(s->desc.create_type ? s->desc.create_type :
-			    "monolithicSparse"));
+			    json_string(create_type(s)));
 	if ((v = vmdk_desc_get(&s->desc, "ddb.adapterType")))
 		json_object_set_new(data, "adapter-type", json_string(v));
 	if ((v = vmdk_desc_get(&s->desc, "ddb.virtualHWVersion")))
@@ -685,6 +762,40 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 	}
 	json_object_set_new(data, "extents", exts);
 	exts = NULL;
+	if (s->parent) {
+		/* The CID chain: each parent with the CIDs that tie it to
+		 * its child. */
+		json_t *chain = json_array();
+		struct vmc_image *p = s->parent;
+
+		if (!chain)
+			goto oom;
+		for (; p; p = p->drv == &vmc_vmdk_driver ?
+			   ((struct vmdk_state *)p->opaque)->parent : NULL) {
+			json_t *c = json_object();
+
+			if (!c) {
+				json_decref(chain);
+				goto oom;
+			}
+			json_object_set_new(c, "filename",
+					    json_string(p->filename));
+			json_object_set_new(c, "format",
+					    json_string(p->drv->name));
+			if (p->drv == &vmc_vmdk_driver) {
+				struct vmdk_state *ps = p->opaque;
+
+				json_object_set_new(c, "cid", json_integer(
+					ps->desc.have_cid ? ps->desc.cid : 0));
+				json_object_set_new(c, "parent-cid",
+					json_integer(ps->desc.parent_cid));
+				json_object_set_new(c, "create-type",
+					json_string(create_type(ps)));
+			}
+			json_array_append_new(chain, c);
+		}
+		json_object_set_new(data, "parents", chain);
+	}
 	fs = json_object();
 	if (!fs)
 		goto oom;

@@ -109,6 +109,8 @@ struct vmdk_desc_out {
 	const struct vmdk_desc_extent *ext;
 	size_t n_ext;
 	const uint8_t *uuid;		/* 16 bytes */
+	uint32_t parent_cid;		/* VMDK_CID_NONE: no parent */
+	const char *parent_hint;	/* parentFileNameHint or NULL */
 	bool thin;			/* ddb.thinProvisioned */
 };
 
@@ -145,10 +147,11 @@ struct vmdk_extent {
 	uint32_t gtes;			/* entries per grain table */
 	uint32_t gte_bytes;		/* 4, or 8 for seSparse */
 	uint64_t n_gd;
-	uint64_t *gd;			/* grain table byte offsets; 0 none */
+	uint64_t *gd;			/* grain table offsets; 0 none */
 	uint64_t capacity;		/* bytes the header covers */
 	uint64_t grains_off;		/* seSparse: grain area, bytes */
-	uint64_t se_gt_count;		/* seSparse: tables in the GT area */
+	uint64_t se_gt_count;		/* seSparse: tables in GT area */
+	uint64_t rgd_off;		/* redundant GD; 0 none */
 	bool compressed, markers, zero_grain;
 
 	uint64_t gt_off[VMDK_GT_CACHE];
@@ -160,12 +163,13 @@ struct vmdk_state {
 	struct vmdk_desc desc;
 	struct vmdk_extent *ext;
 	size_t n_ext;
-	bool embedded;			/* descriptor inside a sparse extent */
+	bool embedded;			/* descriptor in the extent */
 	struct vmc_image *parent;
 	char *parent_path;
 	pthread_mutex_t lock;		/* grain table caches */
 	uint64_t max_grain;
 	uint8_t *cbuf;			/* the last inflated grain */
+	struct inflate_state *inflate;
 	struct vmdk_extent *cbuf_ext;
 	uint64_t cbuf_grain;
 	struct vmdk_writer *w;		/* create only */
@@ -203,10 +207,12 @@ int vmdk_sparse_lookup(struct vmdk_extent *e, uint64_t rel,
 		       enum vmdk_map_kind *kind, uint64_t *foff,
 		       struct vmc_error *err);
 
-/* Read one compressed grain (marker at foff) into grain-sized out. */
+/* Read one compressed grain (marker at foff) into grain-sized out,
+ * using st (ISA-L's inflate state) as scratch. */
+struct inflate_state;
 int vmdk_read_compressed(struct vmdk_extent *e, uint64_t foff,
 			 uint64_t rel_grain, uint8_t *out,
-			 struct vmc_error *err);
+			 struct inflate_state *st, struct vmc_error *err);
 
 struct vmc_check_result;
 int vmdk_check(struct vmc_image *img, struct vmc_check_result *res,

@@ -132,4 +132,26 @@ f.seek(72); f.write(struct.pack('>Q', v))"
 same_as_qemu dirty.qcow2
 "$VMCONV" info --output=json dirty.qcow2 | grep -q '"dirty-flag": true' ||
 	fail "info does not show the dirty flag"
+# The corrupt bit: read-only opens work, as with qemu.
+cp l.qcow2 corrupt.qcow2
+python3 -c "
+import struct
+f = open('corrupt.qcow2', 'r+b'); f.seek(72)
+v = struct.unpack('>Q', f.read(8))[0] | 2
+f.seek(72); f.write(struct.pack('>Q', v))"
+same_as_qemu corrupt.qcow2
+"$VMCONV" info corrupt.qcow2 | grep -q 'corrupt: true' ||
+	fail "info does not show the corrupt bit"
+
+# A missing backing file and a loop in the chain are errors naming them.
+run qemu-img create -q -f qcow2 -b gone.qcow2 -F qcow2 -u orphan.qcow2 1M
+out=$("$VMCONV" convert -O raw orphan.qcow2 x.raw 2>&1) &&
+	fail "an image with a missing backing file was read"
+echo "$out" | grep -q 'gone.qcow2' || fail "missing backing not named: $out"
+run qemu-img create -q -f qcow2 loop-a.qcow2 1M
+run qemu-img create -q -f qcow2 -b loop-a.qcow2 -F qcow2 loop-b.qcow2
+run qemu-img rebase -u -b loop-b.qcow2 -F qcow2 loop-a.qcow2
+out=$("$VMCONV" info loop-b.qcow2 2>&1) && fail "a backing loop was opened"
+echo "$out" | grep -q 'loop' || fail "loop not reported: $out"
+[ -e x.raw ] && fail "a failed conversion left x.raw"
 echo "all $n+ variants read bit-exact"
