@@ -613,6 +613,53 @@ Test(vhdx_corrupt, one_header_bad_other_used, .init = setup_dir,
 	vmc_image_close(img);
 }
 
+/* One damaged copy of the header and of the region table: the image
+ * opens from the other copies, check counts both, --repair rewrites them
+ * and the image is clean afterwards. */
+Test(vhdx_corrupt, check_repairs_damaged_copies, .init = setup_dir,
+     .fini = teardown_dir)
+{
+	struct vmc_error err;
+	struct vmc_image *img;
+	struct vmc_check_result res = { 0 };
+
+	make_clean_image();
+	corrupt(64 * 1024 + 300, 4);		/* header 1 */
+	corrupt(256 * 1024 + 60, 4);		/* region table 2 */
+	img = vmc_image_open(path, NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	cr_assert_eq(vmc_image_check(img, &res, false, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(res.corruptions, 2);
+	vmc_check_result_free(&res);
+	vmc_image_close(img);
+
+	img = vmc_image_open(path, NULL, VMC_OPEN_RDWR, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(vmc_image_check(img, &res, true, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(res.corruptions_fixed, 2);
+	cr_assert_eq(res.corruptions, 0);
+	vmc_check_result_free(&res);
+	vmc_image_close(img);
+
+	img = vmc_image_open(path, NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(vmc_image_check(img, &res, false, &err), 0);
+	cr_assert_eq(res.corruptions, 0);
+	cr_assert_null(((struct vhdx_state *)img->opaque)->hdr_problem[0]);
+	vmc_check_result_free(&res);
+	vmc_image_close(img);
+	if (system("command -v qemu-img >/dev/null 2>&1") == 0) {
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "qemu-img check -q '%s'", path);
+		cr_assert_eq(system(cmd), 0);
+	}
+}
+
 Test(vhdx_corrupt, both_headers_bad, .init = setup_dir, .fini = teardown_dir)
 {
 	make_clean_image();
