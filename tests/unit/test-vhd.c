@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 #include <zlib.h>
 
+#include <vmconv/check.h>
 #include <vmconv/image.h>
 #include <vmconv/output.h>
 #include <vmconv/plugin.h>
@@ -245,6 +246,53 @@ Test(vhd, footer_copy_used, .init = setup, .fini = teardown)
 	cr_assert_eq(pwrite(fd, z, 512, file_size(path) - 512), 512);
 	close(fd);
 	cr_assert_geq(open_size(path), 4 * MiB);
+}
+
+/* check: the copy at 0 damaged is found and repaired from the end;
+ * overlapping blocks are found. */
+Test(vhd, check_and_repair, .init = setup, .fini = teardown)
+{
+	struct vmc_error err;
+	struct vmc_image *img;
+	struct vmc_check_result res = { 0 };
+	uint8_t z = 0x55, e[8];
+	int fd;
+
+	make_vhd(path, "subformat=dynamic", 8 * MiB, 4, 0);
+	img = vmc_image_open(path, NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	cr_assert_eq(vmc_image_check(img, &res, false, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(res.corruptions, 0);
+	cr_assert_eq(res.allocated_clusters, 2);
+	vmc_check_result_free(&res);
+	vmc_image_close(img);
+
+	fd = open(path, O_RDWR);
+	cr_assert_eq(pwrite(fd, &z, 1, 100), 1);
+	close(fd);
+	img = vmc_image_open(path, NULL, VMC_OPEN_RDWR, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(vmc_image_check(img, &res, true, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(res.corruptions_fixed, 1);
+	vmc_check_result_free(&res);
+	vmc_image_close(img);
+
+	/* block 1 made to start inside block 0 */
+	fd = open(path, O_RDWR);
+	cr_assert_eq(pread(fd, e, 8, 1536), 8);
+	vmc_put_be32(e + 4, vmc_get_be32(e) + 8);
+	cr_assert_eq(pwrite(fd, e, 8, 1536), 8);
+	close(fd);
+	img = vmc_image_open(path, NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(vmc_image_check(img, &res, false, &err), 0);
+	cr_assert_eq(res.corruptions, 1);
+	vmc_check_result_free(&res);
+	vmc_image_close(img);
 }
 
 Test(vhd, bad_dynamic_header, .init = setup, .fini = teardown)
