@@ -187,6 +187,7 @@ int vmc_validate(const struct vmc_validate_opts *oin, json_t **report,
 	} else if (default_log(o.image, log, sizeof(log), err) < 0) {
 		goto out;
 	}
+	r.log_path = log;
 	r.log = fopen(log, "w");
 	if (!r.log) {
 		vmc_error_errno(err, errno, "console log %s", log);

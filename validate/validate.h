@@ -121,6 +121,7 @@ struct vmc_engine_run {
 	struct vmc_image *img;		/* opened by the caller */
 	struct vmc_watch *watch;
 	FILE *log;			/* console log */
+	const char *log_path;
 	FILE *fwlog;			/* firmware debug-port log, or NULL */
 	FILE *echo;			/* NULL or stderr (--verbose) */
 	json_t *extra;			/* engine-specific report keys */
@@ -149,8 +150,8 @@ int vmc_validate(const struct vmc_validate_opts *o, json_t **report,
 /* The appliance for the nested engine: kernel and initramfs in the cache
  * (built on first use).  Paths are filled in. */
 struct vmc_appliance {
-	char kernel[4096];
-	char initrd[4096];
+	char kernel[4096 + 64];
+	char initrd[4096 + 128];
 	char kver[128];
 	bool built;		/* built now rather than found in the cache */
 };
