@@ -127,7 +127,7 @@ check-run: all $(UNIT_BINS)
 	@tests/run-tests $(BUILD)
 
 check-asan: deps
-	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check-run
+	@VMCONV_SANITIZE=1 $(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check-run
 
 fuzz: $(FUZZ_BINS)
 

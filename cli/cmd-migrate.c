@@ -79,12 +79,14 @@ int vmc_cmd_migrate(int argc, char **argv)
 		default: goto out_usage;
 		}
 	}
-	if (argc - optind != 1 || !c.dst_fmt) {
-		if (argc - optind == 1 && !c.dst_fmt)
-			vmc_cli_errorf("'%s' is not a command; to migrate an"
-				       " image, say --to FORMAT", argv[optind]);
-		goto out_usage;
+	if (argc - optind == 1 && !c.dst_fmt) {
+		vmc_cli_errorf("'%s' is not a command; to migrate an image,"
+			       " say --to FORMAT (vmconv --help)",
+			       argv[optind]);
+		goto out;
 	}
+	if (argc - optind != 1 || !c.dst_fmt)
+		goto out_usage;
 	if (validate) {
 		vmc_cli_errorf("--validate: the boot validator is not part of"
 			       " this build yet");

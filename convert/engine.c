@@ -267,10 +267,10 @@ static int write_zeros(struct engine *e, uint64_t off, uint64_t len,
 static int write_job(struct engine *e, struct job *j, EVP_MD_CTX *md,
 		     struct vmc_error *err)
 {
-	size_t n;
-	uint64_t run = 0;		/* pending plain data run */
-	uint64_t zrun = 0;		/* pending zero run */
 	const uint8_t *in;
+	uint64_t run = 0, run_at = 0;	/* pending plain data run */
+	uint64_t zrun = 0, zrun_at = 0;	/* pending zero run */
+	size_t n;
 
 	if (md && (j->hole ? hash_zeros(md, j->len) :
 		   !EVP_DigestUpdate(md, e->buf[j->buf], j->len)))
@@ -281,29 +281,29 @@ static int write_job(struct engine *e, struct job *j, EVP_MD_CTX *md,
 	in = e->buf[j->buf];
 	n = VMC_DIV_ROUND_UP(j->len, e->unit);
 	for (size_t u = 0; u <= n; u++) {
-		uint64_t uoff = u * e->unit;
+		uint64_t uoff = VMC_MIN(u * e->unit, j->len);
 		size_t ulen = u < n ? VMC_MIN(e->unit, j->len - uoff) : 0;
 		bool zero = u < n && j->zero[u];
 		bool comp = u < n && !zero && j->clen[u] > 0;
 
 		/* Flush the pending runs that this unit does not extend. */
 		if (run && (u == n || zero || comp)) {
-			uint64_t roff = uoff - run;
-
-			if (vmc_image_pwrite(e->dst, in + roff, (size_t)run,
-					     j->off + roff, err) < 0)
+			if (vmc_image_pwrite(e->dst, in + run_at, (size_t)run,
+					     j->off + run_at, err) < 0)
 				return -1;
 			e->st->written_bytes += run;
 			run = 0;
 		}
 		if (zrun && (u == n || !zero)) {
-			if (write_zeros(e, j->off + uoff - zrun, zrun, err) < 0)
+			if (write_zeros(e, j->off + zrun_at, zrun, err) < 0)
 				return -1;
 			zrun = 0;
 		}
 		if (u == n)
 			break;
 		if (zero) {
+			if (!zrun)
+				zrun_at = uoff;
 			zrun += ulen;
 			e->st->zero_bytes += ulen;
 		} else if (comp) {
@@ -314,6 +314,8 @@ static int write_job(struct engine *e, struct job *j, EVP_MD_CTX *md,
 			e->st->written_bytes += ulen;
 			e->st->compressed_bytes += j->clen[u];
 		} else {
+			if (!run)
+				run_at = uoff;
 			run += ulen;
 		}
 	}

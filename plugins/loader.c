@@ -118,13 +118,22 @@ static void load_all(void)
 		free(copy);
 		return;
 	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 16);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 32);
 	if (n > 0) {
 		exe[n] = '\0';
 		slash = strrchr(exe, '/');
 		if (slash) {
+			/* build tree: build/plugins beside build/vmconv */
 			strcpy(slash, "/plugins");
 			load_dir(exe);
+			/* installed: PREFIX/bin/vmconv and
+			 * PREFIX/lib/vmconv/plugins, whatever PREFIX was */
+			strcpy(slash, "/../lib/vmconv/plugins");
+			if (access(exe, F_OK) == 0 &&
+			    strcmp(exe, VMC_PLUGIN_DIR) != 0) {
+				load_dir(exe);
+				return;
+			}
 		}
 	}
 	load_dir(VMC_PLUGIN_DIR);

@@ -11,9 +11,10 @@
  *   static const struct vmc_driver drv = { VMC_DRIVER_INIT, .name = ... };
  *   VMC_REGISTER_PLUGIN(drv)
  *
- * Plugins are searched in $VMCONV_PLUGIN_PATH (colon-separated folders),
- * then in a "plugins" folder beside the vmconv binary, then in
- * $(PREFIX)/lib/vmconv/plugins.
+ * Plugins are searched in $VMCONV_PLUGIN_PATH (colon-separated folders)
+ * alone when it is set; otherwise in a "plugins" folder beside the vmconv
+ * binary (the build tree), then in ../lib/vmconv/plugins relative to the
+ * binary (an installed vmconv), else in the compiled-in plugin folder.
  */
 #ifndef VMCONV_PLUGIN_H
 #define VMCONV_PLUGIN_H

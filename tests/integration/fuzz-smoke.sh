@@ -1,0 +1,33 @@
+# Every libFuzzer target builds and survives a short run from seeds made
+# here with qemu-img (small images of each format qemu-img writes).  The
+# corpus is left in build/fuzz/corpus/ for longer runs:
+#   build/fuzz/fuzz-NAME -max_total_time=600 build/fuzz/corpus/NAME
+. "$(dirname "$0")/lib.sh"
+requires clang qemu-img
+[ -n "${VMCONV_SANITIZE:-}" ] && skip "fuzz targets are built once, not under check-asan"
+
+make -s -C "$VMCONV_TOP" fuzz >/dev/null || fail "make fuzz"
+seeds=$VMCONV_TOP/build/fuzz/seeds
+rm -rf "$seeds"; mkdir -p "$seeds"
+for f in qcow2:compat=0.10 qcow2:compat=1.1 qcow2:cluster_size=4096 \
+	 vmdk:subformat=monolithicSparse vmdk:subformat=streamOptimized \
+	 vhdx:subformat=dynamic vpc:subformat=dynamic; do
+	fmt=${f%%:*} opt=${f#*:}
+	name=$fmt-${opt#*=}
+	qemu-img create -q -f "$fmt" -o "$opt" "$T/$name" 4M || continue
+	qemu-io -f "$fmt" -c 'write -P 0x5a 0 64k' -c 'write -z 1M 64k' "$T/$name" >/dev/null
+	# only the metadata matters to a fuzzer: keep the first 256 KiB
+	head -c 262144 "$T/$name" > "$seeds/$name"
+done
+ls -l "$seeds"
+for t in "$VMCONV_TOP"/build/fuzz/fuzz-*; do
+	name=$(basename "$t")
+	corpus=$VMCONV_TOP/build/fuzz/corpus/$name
+	mkdir -p "$corpus"
+	echo "+ $name"
+	"$t" -max_total_time=15 -timeout=10 -rss_limit_mb=2048 \
+		-artifact_prefix="$T/" "$corpus" "$seeds" > "$T/$name.log" 2>&1 ||
+		{ tail -40 "$T/$name.log"; fail "$name found a crash"; }
+	tail -1 "$T/$name.log"
+done
+exit 0
