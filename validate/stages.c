@@ -633,10 +633,17 @@ void vmc_watch_finish(struct vmc_watch *w, const struct vmc_run_end *end)
 	}
 	switch (end->exit) {
 	case VMC_VM_POWEROFF:
-		if (user)
+		if (user) {
 			conclude(w, true, "reached userspace; the guest then"
 				 " powered off");
-		else if (w->v.stage < 0)
+		} else if (w->v.reached[VMC_STAGE_ROOT]) {
+			/* only userspace asks for a power-off: the init of
+			 * the mounted root did */
+			reach(w, VMC_STAGE_USERSPACE, end->elapsed_ms);
+			conclude(w, true, "reached userspace: the guest's init"
+				 " powered it off after its root filesystem was"
+				 " mounted");
+		} else if (w->v.stage < 0)
 			conclude(w, false, "the guest powered off before"
 				 " printing anything");
 		else
