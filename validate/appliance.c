@@ -484,7 +484,7 @@ static unsigned long long appliance_key(const char *kver,
 int vmc_appliance_get(struct vmc_appliance *a, struct vmc_error *err)
 {
 	char cache[PATH_MAX], moddir[PATH_MAX], dir[PATH_MAX + 64];
-	char tmp[PATH_MAX + 128], kdir[PATH_MAX + 16];
+	char tmp[sizeof(a->initrd) + 32], kdir[PATH_MAX + 16];
 	const char *force = getenv("VMCONV_APPLIANCE_DOWNLOAD");
 	bool host;
 

@@ -8,6 +8,11 @@
  * through vmconv's own drivers first.  The serial port and SeaBIOS's debug
  * port come back through pipes, QMP on stdin/stdout says whether the guest
  * powered off or reset.
+ *
+ * Guests whose console is only on the screen: the machine has a VGA card,
+ * and its text buffer is read through QMP twice a second into a watcher of
+ * its own (validate/screen.c), whose verdict counts when the serial port
+ * never showed the kernel.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +28,7 @@
 #include <vmconv/vmconv.h>
 
 #include "validate/process.h"
+#include "validate/screen.h"
 #include "validate/validate.h"
 
 #define QEMU "qemu-system-x86_64"
@@ -106,15 +112,78 @@ static int make_disk(struct vmc_engine_run *r, const char *dir, char *disk,
 	return 0;
 }
 
-/* QMP lines: remember why the guest stopped. */
+#define SCREEN_POLL_MS 250
+/* Linux's vgacon scrolls by moving the CRT start address through the
+ * whole 32 KiB of text memory: read it (CRTC registers 0x0C/0x0D through
+ * ports 0x3D4/0x3D5; every writer sets the index before the data) and
+ * then the 80x25 cells the card shows from there. */
+static const char screen_start_cmd[] =
+	"{\"execute\":\"human-monitor-command\",\"arguments\":"
+	"{\"command-line\":\"o /b 0x3d4 0x0c\"},\"id\":\"o1\"}\n"
+	"{\"execute\":\"human-monitor-command\",\"arguments\":"
+	"{\"command-line\":\"i /b 0x3d5\"},\"id\":\"hi\"}\n"
+	"{\"execute\":\"human-monitor-command\",\"arguments\":"
+	"{\"command-line\":\"o /b 0x3d4 0x0d\"},\"id\":\"o2\"}\n"
+	"{\"execute\":\"human-monitor-command\",\"arguments\":"
+	"{\"command-line\":\"i /b 0x3d5\"},\"id\":\"lo\"}\n";
+static const char quit_cmd[] = "{\"execute\":\"quit\"}\n";
+
+struct screen_state {
+	struct vmc_screen s;
+	struct vmc_watch *w;
+	uint16_t cells[VMC_SCREEN_ROWS * VMC_SCREEN_COLS];
+	unsigned hi;
+	bool busy;		/* a read is under way */
+	bool quit;		/* quit after this read */
+	int fd;			/* QMP input */
+};
+
+static void qmp_send(struct screen_state *scr, const char *s, size_t n)
+{
+	/* QEMU went away: its end is seen on the other pipes (the
+	 * descriptor is closed with the others by vmc_proc_end) */
+	if (scr->fd >= 0 && write(scr->fd, s, n) != (ssize_t)n)
+		scr->fd = -1;
+}
+
+/* QMP lines: remember why the guest stopped; read the screen. */
 static void qmp_line(const char *line, enum vmc_vm_exit *exit_kind,
-		     bool *shutdown)
+		     bool *shutdown, struct screen_state *scr, unsigned ms)
 {
 	json_t *j = json_loads(line, 0, NULL);
-	const char *ev, *why;
+	const char *ev, *why, *ret, *id, *eq;
 
 	if (!j)
 		return;
+	ret = json_string_value(json_object_get(j, "return"));
+	id = json_string_value(json_object_get(j, "id"));
+	if (ret && id && (eq = strstr(ret, "= 0x"))) {
+		unsigned v = (unsigned)strtoul(eq + 4, NULL, 16) & 0xff;
+
+		if (!strcmp(id, "hi")) {
+			scr->hi = v;
+		} else if (!strcmp(id, "lo")) {
+			unsigned start = (scr->hi << 8 | v) & 0x3fff;
+			char cmd[256];
+			int n;
+
+			/* 80x25 from the start address, within the 32 KiB */
+			if (start > 0x4000 - 2000)
+				start = 0;
+			n = snprintf(cmd, sizeof(cmd), "{\"execute\":"
+				     "\"human-monitor-command\",\"arguments\":"
+				     "{\"command-line\":\"xp /2000hx 0x%x\"},"
+				     "\"id\":\"scr\"}\n", 0xb8000 + 2 * start);
+			qmp_send(scr, cmd, (size_t)n);
+		}
+	} else if (ret && id && !strcmp(id, "scr")) {
+		if (vmc_screen_parse_xp(ret, scr->cells, 2000) == 2000)
+			vmc_screen_feed(&scr->s, scr->cells, scr->w, ms,
+					scr->quit);
+		scr->busy = false;
+		if (scr->quit)
+			qmp_send(scr, quit_cmd, sizeof(quit_cmd) - 1);
+	}
 	ev = json_string_value(json_object_get(j, "event"));
 	if (ev && !strcmp(ev, "SHUTDOWN")) {
 		why = json_string_value(json_object_get(
@@ -145,18 +214,39 @@ int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err)
 	enum vmc_vm_exit exit_kind = VMC_VM_TIMEOUT;
 	bool shutdown = false, kvm;
 	struct vmc_proc p;
-	char qbuf[8192];
+	static char qbuf[1 << 16];
 	size_t qlen = 0;
-	unsigned long long start;
+	unsigned long long start, last_poll = 0;
+	struct screen_state *scr;
 	unsigned timeout_s = o->timeout_s ? o->timeout_s :
 			     VMC_VALIDATE_TIMEOUT;
 	int n = 0, status, ret = -1;
-	bool stopped = false;
+	bool stopped = false, quit_sent = false;
 
 	snprintf(dir, sizeof(dir), "%s/vmconv-qemu.XXXXXX",
 		 tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir))
 		return vmc_error_errno(err, errno, "%s", dir);
+	scr = calloc(1, sizeof(*scr));
+	if (scr)
+		scr->fd = -1;
+	if (!scr) {
+		vmc_error_set(err, ENOMEM, "out of memory");
+		goto out_dir;
+	}
+	scr->w = vmc_watch_new(o->bus, o->expect, err);
+	if (!scr->w)
+		goto out_dir;
+	vmc_watch_set_screen(scr->w);
+	if (strncmp(r->log_path, "/dev/", 5)) {
+		char sp[PATH_MAX + 16];
+
+		snprintf(sp, sizeof(sp), "%s.screen", r->log_path);
+		scr->s.log = fopen(sp, "w");
+		if (scr->s.log)
+			json_object_set_new(r->extra, "screen_log",
+					    json_string(sp));
+	}
 	if (make_disk(r, dir, disk, sizeof(disk), &fmt, err) < 0)
 		goto out_dir;
 
@@ -180,7 +270,12 @@ int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err)
 	/* -nographic: no display, and SeaBIOS mirrors the BIOS text screen
 	 * (its own messages, the boot loader's menus) to the serial port */
 	argv[n++] = "-nographic";
-	argv[n++] = "-no-reboot";
+	argv[n++] = "-device";
+	argv[n++] = "VGA";
+	/* a power-off or reset pauses the VM: the screen is read once more,
+	 * then QEMU is told to quit */
+	argv[n++] = "-action";
+	argv[n++] = "reboot=shutdown,shutdown=pause";
 	argv[n++] = "-qmp";
 	argv[n++] = "stdio";
 	argv[n++] = "-chardev";
@@ -219,9 +314,8 @@ int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err)
 
 	if (vmc_proc_spawn(&p, (char *const *)argv, 2, err) < 0)
 		goto out_dir;
-	if (write(p.in, "{\"execute\":\"qmp_capabilities\"}\n", 31) < 0) {
-		/* QEMU died at once; its stderr says why */
-	}
+	scr->fd = p.in;
+	qmp_send(scr, "{\"execute\":\"qmp_capabilities\"}\n", 31);
 	start = vmc_now_ms();
 	for (;;) {
 		struct pollfd pf[4] = {
@@ -244,6 +338,21 @@ int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err)
 		if (poll(pf, 4, 200) < 0 && errno != EINTR)
 			break;
 		ms = (unsigned)(vmc_now_ms() - start);
+		if (shutdown && !quit_sent) {
+			/* one last look at the screen, then quit */
+			quit_sent = true;
+			scr->quit = true;
+			if (!scr->busy)
+				qmp_send(scr, screen_start_cmd,
+					 sizeof(screen_start_cmd) - 1);
+			scr->busy = true;
+		} else if (!shutdown && !scr->busy &&
+			   ms - last_poll >= SCREEN_POLL_MS) {
+			last_poll = ms;
+			scr->busy = true;
+			qmp_send(scr, screen_start_cmd,
+				 sizeof(screen_start_cmd) - 1);
+		}
 		for (int i = 0; i < 4; i++) {
 			if (pf[i].fd < 0 || !pf[i].revents)
 				continue;
@@ -279,7 +388,7 @@ int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err)
 					    qlen + 1 >= sizeof(qbuf)) {
 						qbuf[qlen] = 0;
 						qmp_line(qbuf, &exit_kind,
-							 &shutdown);
+							 &shutdown, scr, ms);
 						qlen = 0;
 					} else {
 						qbuf[qlen++] = buf[j];
@@ -290,7 +399,12 @@ int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err)
 				vmc_proc_take_stderr(&p, buf, (size_t)k);
 			}
 		}
-		if (vmc_watch_done(r->watch)) {
+		/* the screen decides only for a kernel the serial port
+		 * never showed */
+		if (vmc_watch_done(r->watch) ||
+		    (vmc_watch_done(scr->w) &&
+		     vmc_watch_verdict(scr->w)->reached[VMC_STAGE_KERNEL] &&
+		     !vmc_watch_verdict(r->watch)->reached[VMC_STAGE_KERNEL])) {
 			exit_kind = VMC_VM_STOPPED;
 			stopped = true;
 			break;
@@ -317,9 +431,30 @@ int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err)
 		}
 		end.reason = NULL;
 		vmc_watch_finish(r->watch, &end);
+		vmc_watch_finish(scr->w, &end);
+		{
+			const struct vmc_verdict *sv, *vv;
+
+			sv = vmc_watch_verdict(r->watch);
+			vv = vmc_watch_verdict(scr->w);
+			/* the serial port never showed the kernel, the screen
+			 * got further: the console is on the screen */
+			if (!sv->reached[VMC_STAGE_KERNEL] &&
+			    vv->stage > sv->stage) {
+				r->screen = scr->w;
+				r->use_screen = true;
+				scr->w = NULL;
+			}
+		}
 	}
 	ret = 0;
 out_dir:
+	if (scr) {
+		vmc_watch_free(scr->w);
+		if (scr->s.log)
+			fclose(scr->s.log);
+	}
+	free(scr);
 	rm_rf_dir(dir);
 	return ret;
 }

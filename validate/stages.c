@@ -33,6 +33,7 @@ struct vmc_watch {
 	char dline[LINE_MAX_LEN];	/* debug-port line */
 	size_t dlen;
 
+	bool screen;			/* fed from screen reads */
 	bool sig_known, sig_present;
 	bool fw_not_bootable;		/* "Boot failed: not a bootable disk" */
 	bool fw_read_error;		/* "could not read the boot disk" */
@@ -92,6 +93,11 @@ void vmc_watch_free(struct vmc_watch *w)
 	if (w->have_expect)
 		regfree(&w->expect);
 	free(w);
+}
+
+void vmc_watch_set_screen(struct vmc_watch *w)
+{
+	w->screen = true;
 }
 
 void vmc_watch_set_boot_signature(struct vmc_watch *w, bool present)
@@ -288,7 +294,9 @@ static void firmware_line(struct vmc_watch *w, const char *q, unsigned ms)
 {
 	if (strstr(q, "SeaBIOS (version")) {
 		w->fw_banners++;
-		if (w->fw_banners > 1 && w->v.stage >= VMC_STAGE_BOOTLOADER) {
+		/* (a screen read again after it was redrawn repeats it) */
+		if (w->fw_banners > 1 && !w->screen &&
+		    w->v.stage >= VMC_STAGE_BOOTLOADER) {
 			conclude(w, false, "the guest rebooted during stage %s"
 				 " instead of booting (on the target it would"
 				 " keep rebooting)",
@@ -526,6 +534,19 @@ static void partial_line(struct vmc_watch *w, const char *q, unsigned ms)
 	}
 }
 
+/* "[    1.234567] ": only the Linux kernel prints that. */
+static bool printk_time(const char *s)
+{
+	const char *e;
+
+	while (*s == ' ')
+		s++;
+	if (*s != '[' || !(e = strchr(s, ']')) || e - s < 4 || e - s > 20)
+		return false;
+	return strspn(s + 1, " 0123456789.") == (size_t)(e - s - 1) &&
+	       memchr(s, '.', (size_t)(e - s));
+}
+
 static void console_line(struct vmc_watch *w, const char *line, unsigned ms)
 {
 	char q[LINE_MAX_LEN];
@@ -533,6 +554,9 @@ static void console_line(struct vmc_watch *w, const char *line, unsigned ms)
 	quote(q, line);
 	if (w->done || !q[0])
 		return;
+	/* a screen read now and then may miss "Linux version" */
+	if (printk_time(line))
+		reach(w, VMC_STAGE_KERNEL, ms);
 	firmware_line(w, q, ms);
 	loader_line(w, q, ms);
 	kernel_line(w, q, ms);
@@ -584,6 +608,15 @@ bool vmc_watch_console(struct vmc_watch *w, const char *buf, size_t len,
 		quote(q, w->line);
 		partial_line(w, q, ms);
 	}
+	return w->done;
+}
+
+bool vmc_watch_prompt(struct vmc_watch *w, const char *text, unsigned ms)
+{
+	char q[LINE_MAX_LEN];
+
+	quote(q, text);
+	partial_line(w, q, ms);
 	return w->done;
 }
 
@@ -669,6 +702,9 @@ void vmc_watch_finish(struct vmc_watch *w, const struct vmc_run_end *end)
 			 "(no details)");
 		return;
 	case VMC_VM_STOPPED:
+		conclude(w, false, "stopped in stage %s (the verdict came from"
+			 " another console)", st);
+		return;
 	case VMC_VM_TIMEOUT:
 		break;
 	}

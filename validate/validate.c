@@ -221,6 +221,20 @@ int vmc_validate(const struct vmc_validate_opts *oin, json_t **report,
 	rep = json_object();
 	if (inner) {
 		merge_inner(rep, inner);
+	} else if (r.use_screen) {
+		json_t *v = vmc_verdict_json(vmc_watch_verdict(r.screen));
+		char *why2 = NULL;
+
+		json_object_update(rep, v);
+		json_decref(v);
+		if (asprintf(&why2, "%s (read from the VGA text screen: the"
+			     " guest's console is not on its serial port)",
+			     json_string_value(json_object_get(rep,
+							       "reason"))) > 0)
+			json_object_set_new(rep, "reason", json_string(why2));
+		free(why2);
+		json_object_set_new(rep, "console_source",
+				    json_string("screen"));
 	} else {
 		json_t *v = vmc_verdict_json(vmc_watch_verdict(r.watch));
 
@@ -253,6 +267,7 @@ out:
 	if (r.fwlog)
 		fclose(r.fwlog);
 	vmc_watch_free(r.watch);
+	vmc_watch_free(r.screen);
 	vmc_image_close(r.img);
 	return ret;
 }

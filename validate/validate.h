@@ -57,6 +57,9 @@ struct vmc_watch *vmc_watch_new(enum vmc_vm_bus bus, const char *expect,
 				struct vmc_error *err);
 void vmc_watch_free(struct vmc_watch *w);
 
+/* The watcher reads a screen now and then: lines may come twice. */
+void vmc_watch_set_screen(struct vmc_watch *w);
+
 /* What the validator found on the disk before booting it: false when
  * sector 0 has no 0x55AA signature. */
 void vmc_watch_set_boot_signature(struct vmc_watch *w, bool present);
@@ -68,6 +71,10 @@ bool vmc_watch_console(struct vmc_watch *w, const char *buf, size_t len,
 		       unsigned ms);
 bool vmc_watch_debug(struct vmc_watch *w, const char *buf, size_t len,
 		     unsigned ms);
+
+/* Text on the line where the cursor waits (a screen's last row): checked
+ * for prompts only ("login:", "(initramfs)", "grub rescue>"). */
+bool vmc_watch_prompt(struct vmc_watch *w, const char *text, unsigned ms);
 
 /* True once the verdict is final. */
 bool vmc_watch_done(const struct vmc_watch *w);
@@ -125,6 +132,10 @@ struct vmc_engine_run {
 	FILE *fwlog;			/* firmware debug-port log, or NULL */
 	FILE *echo;			/* NULL or stderr (--verbose) */
 	json_t *extra;			/* engine-specific report keys */
+	/* The VGA text screen's own watcher, for guests whose console is
+	 * only on the screen; its verdict counts when use_screen is set. */
+	struct vmc_watch *screen;
+	bool use_screen;
 };
 
 int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err);
