@@ -14,7 +14,8 @@ static const char usage[] =
 "usage: vmconv validate [--engine=auto|direct|nested|qemu] [--bus=virtio|ide]\n"
 "                       [--boot=firmware|kernel] [--kernel K [--initrd I]\n"
 "                       [--append A]] [--timeout=S] [--expect=REGEX]\n"
-"                       [--console-log=PATH] [--memory=MIB] [-f FMT] [-v]\n"
+"                       [--console-log=PATH] [--firmware-log=PATH]\n"
+"                       [--memory=MIB] [-f FMT] [-v]\n"
 "                       [--output=human|json] IMG\n"
 "\n"
 "Boot the disk image IMG with the target's virtual hardware and report the\n"
@@ -109,7 +110,8 @@ int vmc_cli_validate(const struct vmc_validate_opts *o, bool json,
 int vmc_cmd_validate(int argc, char **argv)
 {
 	enum { O_ENGINE = 256, O_BUS, O_BOOT, O_KERNEL, O_INITRD, O_APPEND,
-	       O_TIMEOUT, O_EXPECT, O_OUTPUT, O_LOG, O_MEM, O_NOSELF };
+	       O_TIMEOUT, O_EXPECT, O_OUTPUT, O_LOG, O_FWLOG, O_MEM,
+	       O_NOSELF };
 	static const struct option lo[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "engine", required_argument, NULL, O_ENGINE },
@@ -122,6 +124,7 @@ int vmc_cmd_validate(int argc, char **argv)
 		{ "expect", required_argument, NULL, O_EXPECT },
 		{ "output", required_argument, NULL, O_OUTPUT },
 		{ "console-log", required_argument, NULL, O_LOG },
+		{ "firmware-log", required_argument, NULL, O_FWLOG },
 		{ "memory", required_argument, NULL, O_MEM },
 		/* used by the nested engine's appliance, whose KVM is run
 		 * by software and fails the speed part of the self-test */
@@ -187,6 +190,7 @@ int vmc_cmd_validate(int argc, char **argv)
 			break;
 		case O_EXPECT: o.expect = optarg; break;
 		case O_LOG: o.console_log = optarg; break;
+		case O_FWLOG: o.firmware_log = optarg; break;
 		case O_NOSELF: o.no_selftest = true; break;
 		case O_OUTPUT:
 			if (vmc_cli_output_format(optarg, &json) < 0)

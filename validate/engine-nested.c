@@ -10,6 +10,7 @@
  *   ttyS0  its own console ("VMCONV-START", "VMCONV-RC=N", errors)
  *   ttyS1  the guest's console, as the inner VMM sees it
  *   ttyS2  the inner report (JSON), then "VMCONV-END"
+ *   ttyS3  the firmware's debug port, as the inner VMM sees it
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -290,13 +291,17 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 	argv[n++] = "file,id=s2,path=/dev/fd/5";
 	argv[n++] = "-serial";
 	argv[n++] = "chardev:s2";
+	argv[n++] = "-chardev";
+	argv[n++] = "file,id=s3,path=/dev/fd/6";
+	argv[n++] = "-serial";
+	argv[n++] = "chardev:s3";
 	argv[n++] = "-drive";
 	argv[n++] = drive;
 	argv[n++] = "-device";
 	argv[n++] = "virtio-blk-pci,drive=img";
 	argv[n] = NULL;
 
-	if (vmc_proc_spawn(&p, (char *const *)argv, 3, err) < 0)
+	if (vmc_proc_spawn(&p, (char *const *)argv, 4, err) < 0)
 		goto out;
 	close(p.in);
 	p.in = -1;
@@ -311,16 +316,16 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 				    json_string(applog));
 	start = vmc_now_ms();
 	for (;;) {
-		struct pollfd pf[5] = {
+		struct pollfd pf[6] = {
 			{ p.extra[0], POLLIN, 0 }, { p.extra[1], POLLIN, 0 },
 			{ p.extra[2], POLLIN, 0 }, { p.out, POLLIN, 0 },
-			{ p.errfd, POLLIN, 0 },
+			{ p.errfd, POLLIN, 0 }, { p.extra[3], POLLIN, 0 },
 		};
 		char buf[8192];
 		bool any = false;
 		ssize_t k;
 
-		for (int i = 0; i < 5; i++)
+		for (int i = 0; i < 6; i++)
 			any |= pf[i].fd >= 0;
 		if (!any)
 			break;
@@ -328,11 +333,11 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 			timed_out = true;
 			break;
 		}
-		if (poll(pf, 5, 200) < 0 && errno != EINTR)
+		if (poll(pf, 6, 200) < 0 && errno != EINTR)
 			break;
-		for (int i = 0; i < 5; i++) {
+		for (int i = 0; i < 6; i++) {
 			int *fd = i < 3 ? &p.extra[i] : i == 3 ? &p.out :
-				  &p.errfd;
+				  i == 4 ? &p.errfd : &p.extra[3];
 
 			if (*fd < 0 || !pf[i].revents)
 				continue;
@@ -379,6 +384,8 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 					ended = true;
 			} else if (i == 4) {
 				vmc_proc_take_stderr(&p, buf, (size_t)k);
+			} else if (r->fwlog) {
+				fwrite(buf, 1, (size_t)k, r->fwlog);
 			}
 		}
 		if (ended)

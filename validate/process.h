@@ -10,7 +10,7 @@
 
 #include <vmconv/error.h>
 
-#define VMC_PROC_EXTRA 3
+#define VMC_PROC_EXTRA 4
 
 struct vmc_proc {
 	pid_t pid;

@@ -104,7 +104,7 @@ static int default_log(const char *image, char *buf, size_t len,
 static void merge_inner(json_t *report, json_t *inner)
 {
 	static const char *const keys[] = { "booted", "stage", "reason",
-					    "stages" };
+					    "stages", "vmm_reason" };
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		json_t *v = json_object_get(inner, keys[i]);
@@ -195,7 +195,10 @@ int vmc_validate(const struct vmc_validate_opts *oin, json_t **report,
 	}
 	/* a console log on a device (the appliance's serial port) gets no
 	 * firmware log beside it */
-	if (strncmp(log, "/dev/", 5)) {
+	if (o.firmware_log) {
+		snprintf(fwlog, sizeof(fwlog), "%s", o.firmware_log);
+		r.fwlog = fopen(fwlog, "w");
+	} else if (strncmp(log, "/dev/", 5)) {
 		snprintf(fwlog, sizeof(fwlog), "%s.firmware", log);
 		r.fwlog = fopen(fwlog, "w");
 	}

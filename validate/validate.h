@@ -114,6 +114,7 @@ struct vmc_validate_opts {
 	unsigned timeout_s;		/* 0: VMC_VALIDATE_TIMEOUT */
 	const char *expect;
 	const char *console_log;	/* NULL: a file in the cache */
+	const char *firmware_log;	/* NULL: beside the console log */
 	unsigned mem_mib;		/* 0: 512 */
 	bool no_selftest;		/* direct engine: trust /dev/kvm */
 	bool verbose;			/* stream the console to stderr */
