@@ -19,7 +19,21 @@
 
 #define SEABIOS "/usr/share/seabios/bios.bin"
 
+/* The self-test takes seconds where KVM is slow: once per process. */
+static int tested;		/* 0 not yet, 1 usable, -1 not */
+static char tested_why[512];
+
+static bool selftest(char *why, size_t len);
+
 bool vmc_direct_usable(char *why, size_t len)
+{
+	if (!tested)
+		tested = selftest(tested_why, sizeof(tested_why)) ? 1 : -1;
+	snprintf(why, len, "%s", tested_why);
+	return tested > 0;
+}
+
+static bool selftest(char *why, size_t len)
 {
 	struct vmc_error err = { 0 };
 	bool usable = false;
