@@ -45,7 +45,7 @@ static bool selftest(char *why, size_t len)
 		return false;
 	}
 	if (vmc_vm_selftest(&usable, reason, sizeof(reason), &err) < 0) {
-		snprintf(why, len, "%s", err.msg[0] ? err.msg :
+		snprintf(why, len, "%.400s", err.msg[0] ? err.msg :
 			 "/dev/kvm is not usable");
 		return false;
 	}
