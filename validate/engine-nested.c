@@ -226,6 +226,7 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 	struct vmc_appliance ap;
 	char dir[PATH_MAX], initrd[PATH_MAX + 32], mem[32], why[512];
 	char applog[PATH_MAX + 16], *drive = NULL, *report = NULL;
+	char raw[PATH_MAX + 16] = "";
 	const char *tmp = getenv("TMPDIR"), *argv[48];
 	size_t rlen = 0;
 	struct linebuf con = { .n = 0 };
@@ -247,9 +248,21 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 	if (!mkdtemp(dir))
 		return vmc_error_errno(err, errno, "%s", dir);
 	snprintf(initrd, sizeof(initrd), "%s/initrd.cpio", dir);
-	if (run_initrd(&ap, o, r->img->drv->name, initrd, err) < 0)
+	if (r->img_files > 1) {
+		/* the appliance sees one disk: the whole chain as raw */
+		snprintf(raw, sizeof(raw), "%s/disk.raw", dir);
+		if (vmc_export_raw(r->img, raw, err) < 0) {
+			vmc_error_prefix(err, "exporting %s for the appliance",
+					 o->image);
+			goto out;
+		}
+		json_object_set_new(r->extra, "appliance_disk", json_string(
+			"raw export (the image is made of several files)"));
+	}
+	if (run_initrd(&ap, o, raw[0] ? "raw" : r->img->drv->name, initrd,
+		       err) < 0)
 		goto out;
-	drive = drive_arg(o->image);
+	drive = drive_arg(raw[0] ? raw : o->image);
 	report = malloc(REPORT_MAX + 1);
 	if (!drive || !report) {
 		vmc_error_set(err, ENOMEM, "out of memory");

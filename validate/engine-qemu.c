@@ -48,9 +48,8 @@ static const char *qemu_format(const char *drv)
 	return NULL;
 }
 
-/* The guest content as a sparse raw file, through vmconv's drivers. */
-static int export_raw(struct vmc_image *img, const char *path,
-		      struct vmc_error *err)
+int vmc_export_raw(struct vmc_image *img, const char *path,
+		   struct vmc_error *err)
 {
 	struct vmc_output *out = vmc_output_new();
 	struct vmc_convert_params cp = { 0 };
@@ -102,7 +101,7 @@ static int make_disk(struct vmc_engine_run *r, const char *dir, char *disk,
 		 * read-only: vmconv replays it in memory */
 	}
 	snprintf(disk, len, "%s/disk.raw", dir);
-	if (export_raw(r->img, disk, err) < 0) {
+	if (vmc_export_raw(r->img, disk, err) < 0) {
 		vmc_error_prefix(err, "exporting %s for QEMU", r->o->image);
 		return -1;
 	}

@@ -1,6 +1,7 @@
 /* vmc_validate: pick the engine, boot the image, save the console log,
  * build the report. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -100,6 +101,28 @@ static int default_log(const char *image, char *buf, size_t len,
 	return 0;
 }
 
+/* Open regular files of this process: an image made of several files
+ * (a backing chain, VMDK extents, a VHDX parent) opens several. */
+static int count_files(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		struct stat st;
+		int fd = atoi(de->d_name);
+
+		if (de->d_name[0] != '.' && fd != dirfd(d) &&
+		    fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
 /* Copy the inner (appliance) report's verdict into ours. */
 static void merge_inner(json_t *report, json_t *inner)
 {
@@ -124,7 +147,7 @@ int vmc_validate(const struct vmc_validate_opts *oin, json_t **report,
 	json_t *rep = NULL, *inner = NULL;
 	unsigned long long t0 = vmc_now_ms();
 	bool sig = true;
-	int ret = -1;
+	int ret = -1, nfd;
 
 	*report = NULL;
 	if (!o.timeout_s)
@@ -145,9 +168,11 @@ int vmc_validate(const struct vmc_validate_opts *oin, json_t **report,
 		o.append = append;
 	}
 	r.o = &o;
+	nfd = count_files();
 	r.img = vmc_image_open(o.image, o.format, 0, NULL, err);
 	if (!r.img)
 		return -1;
+	r.img_files = count_files() - nfd;
 	r.watch = vmc_watch_new(o.bus, o.expect, err);
 	if (!r.watch)
 		goto out;

@@ -127,6 +127,7 @@ struct vmc_validate_opts {
 struct vmc_engine_run {
 	const struct vmc_validate_opts *o;
 	struct vmc_image *img;		/* opened by the caller */
+	unsigned img_files;		/* files it opened (backing, extents) */
 	struct vmc_watch *watch;
 	FILE *log;			/* console log */
 	const char *log_path;
@@ -140,6 +141,12 @@ struct vmc_engine_run {
 };
 
 int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err);
+
+/* The guest content of img as a sparse raw file at path, through vmconv's
+ * own drivers (for formats QEMU cannot read, and for images made of
+ * several files, which the appliance cannot see). */
+int vmc_export_raw(struct vmc_image *img, const char *path,
+		   struct vmc_error *err);
 int vmc_engine_direct_run(struct vmc_engine_run *r, struct vmc_error *err);
 /* The nested engine returns the inner run's report (JSON) instead of
  * filling r->watch itself. */
