@@ -432,7 +432,7 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 		if (!*inner) {
 			vmc_error_set(err, EIO, "the appliance's report is not"
 				      " JSON: %s", je.text);
-			goto out_log;
+			goto out;
 		}
 		ret = 0;
 		goto out;
@@ -451,8 +451,19 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 
 			tail[got] = 0;
 			for (char *c = tail; *c; c++)
-				if (*c == '\r')
+				if (*c == '\r' || *c == '\033')
 					*c = ' ';
+			/* the inner vmconv's own error, when it gave one */
+			char *v = strstr(tail, "vmconv: "), *nl;
+
+			while (v && strstr(v + 1, "vmconv: "))
+				v = strstr(v + 1, "vmconv: ");
+			if (v) {
+				nl = strchr(v, '\n');
+				if (nl)
+					*nl = 0;
+				memmove(tail, v + 8, strlen(v + 8) + 1);
+			}
 		}
 		if (timed_out)
 			vmc_error_set(err, ETIMEDOUT, "the nested engine's"
@@ -469,8 +480,6 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 				      " %s", p.errlen ? ": " : "", p.errbuf,
 				      tail);
 	}
-out_log:
-	;
 out:
 	if (alog)
 		fclose(alog);
