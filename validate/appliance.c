@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -483,6 +484,30 @@ static unsigned long long appliance_key(const char *kver,
 	return h;
 }
 
+/* Appliances of other vmconv builds, unused for an hour, go: each is tens
+ * of MiB. */
+static void prune(const char *dir, const char *keep)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	time_t now = time(NULL);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char p[PATH_MAX + 300];
+		struct stat st;
+
+		if (strncmp(de->d_name, "initrd-", 7))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		if (strcmp(p, keep) && stat(p, &st) == 0 &&
+		    st.st_atime < now - 3600 && st.st_mtime < now - 3600)
+			unlink(p);
+	}
+	closedir(d);
+}
+
 int vmc_appliance_get(struct vmc_appliance *a, struct vmc_error *err)
 {
 	char cache[PATH_MAX], moddir[PATH_MAX], dir[PATH_MAX + 64];
@@ -529,5 +554,6 @@ int vmc_appliance_get(struct vmc_appliance *a, struct vmc_error *err)
 		return -1;
 	}
 	a->built = true;
+	prune(dir, a->initrd);
 	return 0;
 }
