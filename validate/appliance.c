@@ -495,7 +495,7 @@ static void prune(const char *dir, const char *keep)
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
-		char p[PATH_MAX + 300];
+		char p[PATH_MAX + 512];
 		struct stat st;
 
 		if (strncmp(de->d_name, "initrd-", 7))
