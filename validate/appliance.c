@@ -133,6 +133,11 @@ static int download_kernel(const char *cache, struct vmc_error *err)
 		"apt-get download \"$pkg\" >/dev/null\n"
 		"dpkg-deb -x ./*.deb root\n"
 		"rm -f ./*.deb\n"
+		/* the package has no modules.dep: depmod writes it at install */
+		"for m in root/lib/modules/* root/usr/lib/modules/*; do\n"
+		"	[ -d \"$m/kernel\" ] || continue\n"
+		"	depmod -b \"${m%/lib/modules/*}\" \"${m##*/}\"\n"
+		"done\n"
 		"rm -rf \"$1/kernel\" && mv \"$1/kernel.tmp\" \"$1/kernel\"\n";
 	char *argv[] = { "sh", "-c", (char *)script, "sh", (char *)cache,
 			 NULL };
