@@ -33,8 +33,7 @@
 
 #define QEMU "qemu-system-x86_64"
 
-/* vmconv's driver names and QEMU's for the formats both read. */
-static const char *qemu_format(const char *drv)
+const char *vmc_qemu_format(const char *drv)
 {
 	static const char *const map[][2] = {
 		{ "raw", "raw" }, { "qcow2", "qcow2" }, { "vmdk", "vmdk" },
@@ -82,7 +81,7 @@ out:
 static int make_disk(struct vmc_engine_run *r, const char *dir, char *disk,
 		     size_t len, const char **fmt, struct vmc_error *err)
 {
-	const char *qf = qemu_format(r->img->drv->name);
+	const char *qf = vmc_qemu_format(r->img->drv->name);
 	char abs[PATH_MAX];
 
 	if (qf && realpath(r->o->image, abs)) {

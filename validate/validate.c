@@ -146,18 +146,50 @@ int vmc_validate(const struct vmc_validate_opts *oin, json_t **report,
 	enum vmc_engine engine = o.engine;
 	json_t *rep = NULL, *inner = NULL;
 	unsigned long long t0 = vmc_now_ms();
-	bool sig = true;
+	char kdir[PATH_MAX] = "", gkernel[PATH_MAX + 32], ginitrd[PATH_MAX + 32];
+	char gappend[PATH_MAX + 32];
+	bool sig = true, kernel_from_guest = false;
 	int ret = -1, nfd;
 
 	*report = NULL;
 	if (!o.timeout_s)
 		o.timeout_s = VMC_VALIDATE_TIMEOUT;
+	r.o = &o;
+	nfd = count_files();
+	r.img = vmc_image_open(o.image, o.format, 0, NULL, err);
+	if (!r.img)
+		return -1;
+	r.img_files = count_files() - nfd;
+	if (o.boot == VMC_BOOT_KERNEL && !o.kernel) {
+		const char *qf = vmc_qemu_format(r.img->drv->name);
+		const char *tmp = getenv("TMPDIR");
+		char src[PATH_MAX + 16];
+
+		snprintf(kdir, sizeof(kdir), "%s/vmconv-kernel.XXXXXX",
+			 tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(kdir)) {
+			vmc_error_errno(err, errno, "%s", kdir);
+			kdir[0] = 0;
+			goto out;
+		}
+		snprintf(src, sizeof(src), "%s", o.image);
+		if (!qf || r.img_files > 1) {
+			snprintf(src, sizeof(src), "%s/disk.raw", kdir);
+			if (vmc_export_raw(r.img, src, err) < 0)
+				goto out;
+			qf = "raw";
+		}
+		if (vmc_guest_kernel(src, qf, vmc_direct_usable(why,
+				     sizeof(why)), kdir, gkernel, ginitrd,
+				     gappend, sizeof(gkernel), err) < 0)
+			goto out;
+		o.kernel = gkernel;
+		o.initrd = ginitrd[0] ? ginitrd : NULL;
+		if (!o.append)
+			o.append = gappend;
+		kernel_from_guest = true;
+	}
 	if (o.boot == VMC_BOOT_KERNEL) {
-		if (!o.kernel)
-			return vmc_error_set(err, ENOTSUP, "--boot=kernel"
-					     " needs --kernel (taking the"
-					     " kernel from the guest's /boot"
-					     " is not supported yet)");
 		/* serial console on this run's command line only, never in
 		 * the image */
 		snprintf(append, sizeof(append), "%s%s%s",
@@ -167,12 +199,6 @@ int vmc_validate(const struct vmc_validate_opts *oin, json_t **report,
 			 "console=ttyS0");
 		o.append = append;
 	}
-	r.o = &o;
-	nfd = count_files();
-	r.img = vmc_image_open(o.image, o.format, 0, NULL, err);
-	if (!r.img)
-		return -1;
-	r.img_files = count_files() - nfd;
 	r.watch = vmc_watch_new(o.bus, o.expect, err);
 	if (!r.watch)
 		goto out;
@@ -282,6 +308,10 @@ int vmc_validate(const struct vmc_validate_opts *oin, json_t **report,
 	json_object_set_new(rep, "image", json_string(o.image));
 	json_object_set_new(rep, "format", json_string(r.img->drv->name));
 	json_object_set_new(rep, "boot_signature", json_boolean(sig));
+	if (o.boot == VMC_BOOT_KERNEL)
+		json_object_set_new(rep, "kernel_source", json_string(
+			kernel_from_guest ? "the guest's boot loader"
+			" configuration" : "--kernel"));
 	json_object_set_new(rep, "seconds", json_real(
 		(double)(vmc_now_ms() - t0) / 1000.0));
 	json_object_update(rep, r.extra);
@@ -297,5 +327,10 @@ out:
 	vmc_watch_free(r.watch);
 	vmc_watch_free(r.screen);
 	vmc_image_close(r.img);
+	if (kdir[0]) {
+		char *rm[] = { "rm", "-rf", kdir, NULL };
+
+		vmc_proc_run(rm, NULL);
+	}
 	return ret;
 }

@@ -142,6 +142,23 @@ struct vmc_engine_run {
 
 int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err);
 
+/* QEMU's name for a vmconv format both read, or NULL. */
+const char *vmc_qemu_format(const char *drv);
+
+/* The kernel, initramfs and command line the guest's own boot loader
+ * configuration names (GRUB, SYSLINUX, EXTLINUX), copied into dir with
+ * libguestfs; *initrd is "" when there is none. */
+int vmc_guest_kernel(const char *image, const char *qfmt, bool kvm,
+		     const char *dir, char *kernel, char *initrd,
+		     char *append, size_t len, struct vmc_error *err);
+
+/* Parse a boot loader configuration (GRUB when the path says grub, else
+ * SYSLINUX/EXTLINUX) found at cfgpath; text is modified.  The default (or
+ * first) entry's kernel and initrd as paths in that file system (initrd
+ * "" if none) and its arguments without initrd= and BOOT_IMAGE=. */
+int vmc_bootcfg_parse(const char *cfgpath, char *text, char *kernel,
+		      char *initrd, char *append, size_t len);
+
 /* The guest content of img as a sparse raw file at path, through vmconv's
  * own drivers (for formats QEMU cannot read, and for images made of
  * several files, which the appliance cannot see). */

@@ -32,6 +32,15 @@ verdict kernel 0 true userspace "login prompt"
 grep -q 'console=ttyS0' "$T/kernel.console" ||
 	fail "console=ttyS0 was not added to the run's command line"
 
+# direct kernel boot of what the guest's syslinux.cfg names, found by
+# vmconv itself (libguestfs, read-only)
+validate guestkernel --engine=qemu --boot=kernel --timeout=90 "$GUEST"
+verdict guestkernel 0 true userspace "login prompt"
+[ "$(field guestkernel .kernel_source)" = "the guest's boot loader configuration" ] ||
+	fail "kernel_source"
+grep -q 'root=LABEL=vmcroot ro console=ttyS0' "$T/guestkernel.console" ||
+	fail "the guest's own command line was not used"
+
 [ "$(sha256sum <"$GUEST")" = "$before" ] || fail "the raw image changed"
 
 # a qcow2 (written by qemu-img) goes to QEMU through a throw-away overlay,

@@ -532,3 +532,69 @@ Test(bootsector, signature_read_through_the_driver)
 	unlink(p);
 	rmdir(dir);
 }
+
+/* ---- boot loader configurations (validate/guest-kernel.c) ---- */
+
+Test(bootcfg, syslinux_default_label)
+{
+	char cfg[] = "SERIAL 0 115200\nDEFAULT second\nPROMPT 0\n"
+		     "LABEL first\n  KERNEL /old/vmlinuz\n  APPEND root=/dev/x\n"
+		     "LABEL second\n  LINUX vmlinuz-6.1\n"
+		     "  APPEND root=LABEL=r ro initrd=initrd-6.1 quiet\n";
+	char k[256], i[256], a[256];
+
+	cr_assert_eq(vmc_bootcfg_parse("/syslinux/syslinux.cfg", cfg, k, i, a,
+				       sizeof(k)), 0);
+	cr_assert_str_eq(k, "/syslinux/vmlinuz-6.1");
+	cr_assert_str_eq(i, "/syslinux/initrd-6.1");
+	cr_assert_str_eq(a, "root=LABEL=r ro quiet");
+}
+
+Test(bootcfg, syslinux_first_label_without_default)
+{
+	char cfg[] = "LABEL linux\n  KERNEL vmlinuz\n  INITRD initrd.img\n"
+		     "  APPEND root=LABEL=vmcroot ro\nLABEL other\n"
+		     "  KERNEL x\n";
+	char k[256], i[256], a[256];
+
+	cr_assert_eq(vmc_bootcfg_parse("/syslinux.cfg", cfg, k, i, a,
+				       sizeof(k)), 0);
+	cr_assert_str_eq(k, "/vmlinuz");
+	cr_assert_str_eq(i, "/initrd.img");
+	cr_assert_str_eq(a, "root=LABEL=vmcroot ro");
+}
+
+Test(bootcfg, grub_first_menuentry)
+{
+	char cfg[] =
+		"set default=\"0\"\n"
+		"menuentry 'Debian GNU/Linux' --class debian {\n"
+		"\tload_video\n"
+		"\tinsmod ext2\n"
+		"\tsearch --no-floppy --fs-uuid --set=root 1234-abcd\n"
+		"\techo\t'Loading Linux 6.1.0-13-amd64 ...'\n"
+		"\tlinux\t/boot/vmlinuz-6.1.0-13-amd64 root=UUID=1234-abcd ro"
+		"  quiet\n"
+		"\tinitrd\t/boot/initrd.img-6.1.0-13-amd64\n"
+		"}\n"
+		"menuentry 'older' {\n\tlinux /boot/vmlinuz-old root=/dev/sda1\n}\n";
+	char k[256], i[256], a[256];
+
+	cr_assert_eq(vmc_bootcfg_parse("/boot/grub/grub.cfg", cfg, k, i, a,
+				       sizeof(k)), 0);
+	cr_assert_str_eq(k, "/boot/vmlinuz-6.1.0-13-amd64");
+	cr_assert_str_eq(i, "/boot/initrd.img-6.1.0-13-amd64");
+	cr_assert_str_eq(a, "root=UUID=1234-abcd ro quiet");
+}
+
+Test(bootcfg, nothing_to_boot)
+{
+	char cfg[] = "# empty\nset timeout=5\n";
+	char cfg2[] = "PROMPT 1\nTIMEOUT 50\n";
+	char k[256], i[256], a[256];
+
+	cr_assert_eq(vmc_bootcfg_parse("/boot/grub/grub.cfg", cfg, k, i, a,
+				       sizeof(k)), -1);
+	cr_assert_eq(vmc_bootcfg_parse("/extlinux.conf", cfg2, k, i, a,
+				       sizeof(k)), -1);
+}
