@@ -15,6 +15,9 @@
 /* Built-in formats, in one explicit table (no constructor tricks). */
 static const struct vmc_driver *const builtin[] = {
 	&vmc_raw_driver,
+	&vmc_qcow2_driver,
+	&vmc_vmdk_driver,
+	&vmc_vhdx_driver,
 };
 
 #define MAX_PLUGINS 64

@@ -5,6 +5,9 @@
 #include <vmconv/image.h>
 
 extern const struct vmc_driver vmc_raw_driver;
+extern const struct vmc_driver vmc_qcow2_driver;
+extern const struct vmc_driver vmc_vmdk_driver;
+extern const struct vmc_driver vmc_vhdx_driver;
 
 /* Add a copy of the first size bytes of d (a plugin's table). */
 int vmc_registry_add(const struct vmc_driver *d, size_t size,

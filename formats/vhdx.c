@@ -1,0 +1,633 @@
+/* VHDX: Hyper-V's disk format, read side.  [MS-VHDX] v20240423: 2.1 layout,
+ * 2.5 BAT and payload block states (2.5.1.1), 2.6.2.6 parent locator and
+ * differencing reads through sector bitmaps (2.5.1.2), 2.3.3 log replay
+ * (in memory on read-only opens, on disk by check --repair).  Headers and
+ * region tables are in vhdx-header.c, metadata in vhdx-metadata.c, the
+ * BAT in vhdx-bat.c, the log in vhdx-log.c, the writer in vhdx-create.c. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vmconv/check.h>
+#include <vmconv/image.h>
+
+#include "common/bytes.h"
+#include "formats/registry.h"
+#include "formats/vhdx.h"
+
+static int vhdx_probe(const uint8_t *buf, size_t len, const char *filename)
+{
+	(void)filename;
+	return len >= 8 && !memcmp(buf, "vhdxfile", 8) ? 100 : 0;
+}
+
+int vhdx_file_pread(struct vhdx_state *s, void *buf, size_t len,
+		    uint64_t off, struct vmc_error *err)
+{
+	uint8_t *p = buf;
+	uint64_t end;
+
+	if (vmc_add_overflow(off, len, &end) || end > s->file_size)
+		return vmc_error_set(err, EIO,
+			"%s: read of %zu bytes at offset 0x%" PRIx64 " is past"
+			" the end of the file (0x%" PRIx64 ")", s->path, len,
+			off, s->file_size);
+	if (off < s->phys_size) {
+		size_t n = (size_t)VMC_MIN((uint64_t)len, s->phys_size - off);
+
+		if (vmc_pread_full(s->fd, p, n, off, s->path, err) < 0)
+			return -1;
+		if (n < len)
+			memset(p + n, 0, len - n);
+	} else {
+		memset(p, 0, len);
+	}
+	/* Later log writes win over earlier ones: apply them in order. */
+	for (size_t i = 0; i < s->log.n; i++) {
+		const struct vhdx_log_write *w = &s->log.w[i];
+		uint64_t a = VMC_MAX(off, w->off);
+		uint64_t b = VMC_MIN(end, w->off + w->len);
+
+		if (a >= b)
+			continue;
+		if (w->data)
+			memcpy(p + (a - off), w->data + (a - w->off), b - a);
+		else
+			memset(p + (a - off), 0, b - a);
+	}
+	return 0;
+}
+
+/* ---- parent ---- */
+
+static char *win_to_local(const char *win)
+{
+	char *p, *q;
+
+	while (win[0] == '.' && win[1] == '\\')
+		win += 2;
+	p = strdup(win);
+	if (!p)
+		return NULL;
+	for (q = p; *q; q++)
+		if (*q == '\\')
+			*q = '/';
+	return p;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+static int check_linkage(struct vhdx_state *s, struct vmc_image *parent,
+			 struct vmc_error *err)
+{
+	const struct vhdx_state *ps;
+	char g[39];
+
+	if (parent->drv != &vmc_vhdx_driver)
+		return vmc_error_set(err, EINVAL,
+			"%s: parent %s is %s, not VHDX", s->path,
+			parent->filename, parent->drv->name);
+	ps = parent->opaque;
+	vhdx_guid_format(ps->hdr.data_write_guid, g);
+	if (!strcasecmp(g, s->loc.parent_linkage) ||
+	    (s->loc.parent_linkage2 &&
+	     !strcasecmp(g, s->loc.parent_linkage2)))
+		return 0;
+	return vmc_error_set(err, EINVAL,
+		"%s: parent %s has DataWriteGuid %s, but the parent locator's"
+		" parent_linkage is %s (the parent changed after this"
+		" differencing disk was made)", s->path, parent->filename, g,
+		s->loc.parent_linkage);
+}
+
+static int open_parent(struct vmc_image *img, struct vhdx_state *s,
+		       struct vmc_error *err)
+{
+	char *cand[3] = { NULL, NULL, NULL }, tried[VMC_ERROR_MSG_MAX / 2];
+	size_t nc = 0, tl = 0;
+	int ret = -1;
+
+	if (s->loc.relative_path) {
+		char *w = win_to_local(s->loc.relative_path);
+
+		if (!w)
+			goto nomem;
+		cand[nc] = vmc_path_relative_to(img->filename, w);
+		free(w);
+		if (!cand[nc++])
+			goto nomem;
+	}
+	/* A Windows absolute path means nothing here: look for the same
+	 * file name beside the child, where copied chains usually are. */
+	if (s->loc.absolute_win32_path) {
+		char *w = win_to_local(s->loc.absolute_win32_path);
+
+		if (!w)
+			goto nomem;
+		cand[nc] = vmc_path_relative_to(img->filename, base_name(w));
+		free(w);
+		if (!cand[nc++])
+			goto nomem;
+	}
+	tried[0] = '\0';
+	for (size_t i = 0; i < nc; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < i; j++)
+			dup |= !strcmp(cand[i], cand[j]);
+		if (dup)
+			continue;
+		if (access(cand[i], F_OK) < 0) {
+			tl += (size_t)snprintf(tried + tl,
+				tl < sizeof(tried) ? sizeof(tried) - tl : 0,
+				"%s%s", tl ? ", " : "", cand[i]);
+			if (tl >= sizeof(tried))
+				tl = sizeof(tried) - 1;
+			continue;
+		}
+		s->parent = vmc_image_open(cand[i], NULL,
+					   img->flags & ~VMC_OPEN_RDWR, NULL,
+					   err);
+		if (!s->parent) {
+			vmc_error_prefix(err, "%s: parent", img->filename);
+			goto out;
+		}
+		if (check_linkage(s, s->parent, err) < 0)
+			goto out;
+		s->parent_path = cand[i];
+		cand[i] = NULL;
+		ret = 0;
+		goto out;
+	}
+	if (nc == 0)
+		vmc_error_set(err, ENOENT,
+			"%s: differencing disk whose parent locator has"
+			" neither relative_path nor absolute_win32_path",
+			img->filename);
+	else
+		vmc_error_set(err, ENOENT,
+			"%s: parent disk not found (parent locator"
+			" relative_path '%s', absolute_win32_path '%s'); tried:"
+			" %s", img->filename,
+			s->loc.relative_path ? s->loc.relative_path : "",
+			s->loc.absolute_win32_path ?
+				s->loc.absolute_win32_path : "", tried);
+	goto out;
+nomem:
+	vmc_error_set(err, ENOMEM, "out of memory");
+out:
+	for (size_t i = 0; i < nc; i++)
+		free(cand[i]);
+	return ret;
+}
+
+/* ---- open / close ---- */
+
+static void vhdx_close(struct vmc_image *img)
+{
+	struct vhdx_state *s = img->opaque;
+
+	if (!s)
+		return;
+	if (!s->creating && s->fd >= 0)
+		close(s->fd);
+	free(s->bat);
+	free(s->sb_buf);
+	vhdx_log_free(&s->log);
+	vhdx_locator_free(&s->loc);
+	vmc_image_close(s->parent);
+	free(s->parent_path);
+	free(s);
+	img->opaque = NULL;
+}
+
+static int vhdx_open(struct vmc_image *img, const char *filename,
+		     struct vmc_opts *opts, struct vmc_error *err)
+{
+	struct vhdx_state *s = calloc(1, sizeof(*s));
+	int flags = (img->flags & VMC_OPEN_RDWR) ? O_RDWR : O_RDONLY;
+	struct stat st;
+
+	(void)opts;
+	if (!s)
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	img->opaque = s;
+	s->path = img->filename;
+	s->fd = open(filename, flags | O_CLOEXEC);
+	if (s->fd < 0) {
+		vmc_error_errno(err, errno, "%s: cannot open", filename);
+		goto fail;
+	}
+	if (fstat(s->fd, &st) < 0) {
+		vmc_error_errno(err, errno, "%s: cannot stat", filename);
+		goto fail;
+	}
+	s->phys_size = s->file_size = (uint64_t)st.st_size;
+	if (vhdx_read_headers(s, err) < 0)
+		goto fail;
+	if (!vhdx_guid_is_zero(s->hdr.log_guid)) {
+		s->log_dirty = true;
+		if (vhdx_log_load(s, err) < 0)
+			goto fail;
+	}
+	if (vhdx_read_regions(s, err) < 0 || vhdx_read_metadata(s, err) < 0 ||
+	    vhdx_compute_geometry(s, err) < 0 || vhdx_read_bat(s, err) < 0)
+		goto fail;
+	img->size = s->disk_size;
+	if (s->has_parent && !(img->flags & VMC_OPEN_NO_BACKING) &&
+	    open_parent(img, s, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	vhdx_close(img);
+	return -1;
+}
+
+/* ---- reads ---- */
+
+static uint64_t bat_payload(const struct vhdx_state *s, uint64_t block)
+{
+	return s->bat[vhdx_payload_index(block, s->chunk_ratio)];
+}
+
+static int parent_read(struct vhdx_state *s, uint8_t *buf, uint64_t len,
+		       uint64_t off, struct vmc_error *err)
+{
+	uint64_t n = 0;
+
+	if (s->parent && off < s->parent->size) {
+		n = VMC_MIN(len, s->parent->size - off);
+		if (vmc_image_pread(s->parent, buf, (size_t)n, off, err) < 0)
+			return -1;
+	}
+	memset(buf + n, 0, (size_t)(len - n));
+	return 0;
+}
+
+static int load_bitmap(struct vhdx_state *s, uint64_t block,
+		       struct vmc_error *err)
+{
+	uint64_t chunk = block / s->chunk_ratio;
+	uint64_t e = s->bat[vhdx_bitmap_index(chunk, s->chunk_ratio)];
+
+	if (s->sb_valid && s->sb_chunk == chunk)
+		return 0;
+	if (VHDX_BAT_STATE(e) != VHDX_SB_PRESENT)
+		return vmc_error_set(err, EINVAL,
+			"%s: block %" PRIu64 " is partially present but its"
+			" sector bitmap (BAT entry %" PRIu64 ") is not",
+			s->path, block, vhdx_bitmap_index(chunk,
+							  s->chunk_ratio));
+	if (!s->sb_buf && !(s->sb_buf = malloc(VHDX_BITMAP_BLOCK)))
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	s->sb_valid = false;
+	if (vhdx_file_pread(s, s->sb_buf, VHDX_BITMAP_BLOCK,
+			    VHDX_BAT_OFFSET(e), err) < 0)
+		return -1;
+	s->sb_chunk = chunk;
+	s->sb_valid = true;
+	return 0;
+}
+
+/* The run of sectors at off (inside one partially present block, at most
+ * len bytes) that all have the same bitmap bit: its length and bit. */
+static uint64_t bitmap_run(struct vhdx_state *s, uint64_t off, uint64_t len,
+			   bool *present)
+{
+	uint64_t ss = s->logical_ss;
+	uint64_t sec = off / ss - (off / s->block_size / s->chunk_ratio) *
+				  ((uint64_t)1 << 23);
+	uint64_t first = sec, last = (off + len - 1) / ss - off / ss + sec;
+	bool bit = (s->sb_buf[sec / 8] >> (sec % 8)) & 1;
+	uint64_t run;
+
+	while (sec + 1 <= last &&
+	       (((s->sb_buf[(sec + 1) / 8] >> ((sec + 1) % 8)) & 1) == bit))
+		sec++;
+	*present = bit;
+	/* Bytes from off to the end of sector sec. */
+	run = (sec + 1 - first) * ss - off % ss;
+	return VMC_MIN(run, len);
+}
+
+static int vhdx_pread(struct vmc_image *img, void *buf, size_t len,
+		      uint64_t off, struct vmc_error *err)
+{
+	struct vhdx_state *s = img->opaque;
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		uint64_t block = off / s->block_size;
+		uint64_t in = off % s->block_size;
+		uint64_t n = VMC_MIN((uint64_t)len, s->block_size - in);
+		uint64_t e = bat_payload(s, block);
+
+		switch (VHDX_BAT_STATE(e)) {
+		case VHDX_PAYLOAD_PARTIALLY_PRESENT:
+			if (s->has_parent) {
+				bool present;
+
+				if (load_bitmap(s, block, err) < 0)
+					return -1;
+				n = bitmap_run(s, off, n, &present);
+				if (!present) {
+					if (parent_read(s, p, n, off, err) < 0)
+						return -1;
+					break;
+				}
+			}
+			/* fall through */
+		case VHDX_PAYLOAD_FULLY_PRESENT:
+			if (vhdx_file_pread(s, p, (size_t)n,
+					    VHDX_BAT_OFFSET(e) + in, err) < 0)
+				return -1;
+			break;
+		case VHDX_PAYLOAD_NOT_PRESENT:
+			if (s->has_parent) {
+				if (parent_read(s, p, n, off, err) < 0)
+					return -1;
+				break;
+			}
+			/* fall through */
+		default:	/* ZERO, UNMAPPED, UNDEFINED */
+			memset(p, 0, (size_t)n);
+			break;
+		}
+		p += n;
+		off += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Holes of the host file inside a present block read as zeros: report
+ * them as ZERO so that sparse fixed images convert without reading them.
+ * Not when a replayed log may have written into the range. */
+static void host_holes(struct vhdx_state *s, uint64_t fo,
+		       struct vmc_extent *ext)
+{
+	off_t data, hole;
+
+	if (s->log.n)
+		return;
+	data = lseek(s->fd, (off_t)fo, SEEK_DATA);
+	if (data < 0) {
+		if (errno == ENXIO)
+			ext->kind = VMC_EXTENT_ZERO;
+		return;
+	}
+	if ((uint64_t)data > fo) {
+		ext->kind = VMC_EXTENT_ZERO;
+		ext->length = VMC_MIN(ext->length, (uint64_t)data - fo);
+		return;
+	}
+	hole = lseek(s->fd, (off_t)fo, SEEK_HOLE);
+	if (hole > data)
+		ext->length = VMC_MIN(ext->length, (uint64_t)hole - fo);
+}
+
+/* Kind of the run at off, within one block, at most max bytes. */
+static int piece_status(struct vhdx_state *s, uint64_t off, uint64_t max,
+			struct vmc_extent *ext, struct vmc_error *err)
+{
+	uint64_t block = off / s->block_size;
+	uint64_t n = VMC_MIN(max, s->block_size - off % s->block_size);
+	uint64_t e = bat_payload(s, block);
+	bool from_parent = false;
+
+	*ext = (struct vmc_extent){ off, n, VMC_EXTENT_DATA };
+	switch (VHDX_BAT_STATE(e)) {
+	case VHDX_PAYLOAD_PARTIALLY_PRESENT:
+		if (s->has_parent) {
+			bool present;
+
+			if (load_bitmap(s, block, err) < 0)
+				return -1;
+			ext->length = bitmap_run(s, off, n, &present);
+			from_parent = !present;
+		}
+		if (!from_parent)
+			host_holes(s, VHDX_BAT_OFFSET(e) + off % s->block_size,
+				   ext);
+		break;
+	case VHDX_PAYLOAD_FULLY_PRESENT:
+		host_holes(s, VHDX_BAT_OFFSET(e) + off % s->block_size, ext);
+		break;
+	case VHDX_PAYLOAD_NOT_PRESENT:
+		if (s->has_parent)
+			from_parent = true;
+		else
+			ext->kind = VMC_EXTENT_UNALLOCATED;
+		break;
+	default:
+		ext->kind = VMC_EXTENT_ZERO;
+		break;
+	}
+	if (!from_parent)
+		return 0;
+	if (!s->parent || off >= s->parent->size) {
+		ext->kind = VMC_EXTENT_UNALLOCATED;
+		return 0;
+	}
+	n = VMC_MIN(ext->length, s->parent->size - off);
+	return vmc_image_block_status(s->parent, off, n, ext, err);
+}
+
+static int vhdx_block_status(struct vmc_image *img, uint64_t off,
+			     uint64_t max_len, struct vmc_extent *ext,
+			     struct vmc_error *err)
+{
+	struct vhdx_state *s = img->opaque;
+	struct vmc_extent next;
+
+	if (piece_status(s, off, max_len, ext, err) < 0)
+		return -1;
+	/* Merge following runs of the same kind so that the engine sees
+	 * long extents; stop after a few MiB of bookkeeping. */
+	for (int i = 0; i < 4096 && ext->length < max_len; i++) {
+		if (piece_status(s, off + ext->length, max_len - ext->length,
+				 &next, err) < 0)
+			return -1;
+		if (next.kind != ext->kind)
+			break;
+		ext->length += next.length;
+	}
+	return 0;
+}
+
+/* ---- info ---- */
+
+static const char *subformat(const struct vhdx_state *s)
+{
+	if (s->has_parent)
+		return "differencing";
+	return s->leave_blocks_allocated ? "fixed" : "dynamic";
+}
+
+static int vhdx_info(struct vmc_image *img, json_t *obj,
+		     struct vmc_error *err)
+{
+	struct vhdx_state *s = img->opaque;
+	json_t *data = json_object(), *fs = json_object();
+	char g[39];
+
+	if (!data || !fs) {
+		json_decref(data);
+		json_decref(fs);
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	}
+	json_object_set_new(obj, "cluster-size", json_integer(s->block_size));
+	json_object_set_new(obj, "dirty-flag", json_boolean(s->log_dirty));
+	json_object_set_new(data, "subformat", json_string(subformat(s)));
+	json_object_set_new(data, "block-size", json_integer(s->block_size));
+	json_object_set_new(data, "logical-sector-size",
+			    json_integer(s->logical_ss));
+	json_object_set_new(data, "physical-sector-size",
+			    json_integer(s->physical_ss));
+	json_object_set_new(data, "leave-blocks-allocated",
+			    json_boolean(s->leave_blocks_allocated));
+	json_object_set_new(data, "chunk-ratio", json_integer(s->chunk_ratio));
+	json_object_set_new(data, "log-size",
+			    json_integer(s->hdr.log_length));
+	json_object_set_new(data, "log",
+		json_string(!s->log_dirty ? "clean" :
+			    s->log.n || s->log.entries ?
+			    "dirty (replayed in memory)" : "dirty"));
+	if (s->log_dirty) {
+		json_object_set_new(data, "log-entries",
+				    json_integer(s->log.entries));
+		json_object_set_new(data, "log-head-sequence",
+				    json_integer((json_int_t)s->log.head_seq));
+	}
+	if (s->creator[0])
+		json_object_set_new(data, "creator", json_string(s->creator));
+	vhdx_guid_format(s->hdr.data_write_guid, g);
+	json_object_set_new(data, "data-write-guid", json_string(g));
+	vhdx_guid_format(s->page83, g);
+	json_object_set_new(data, "page83-guid", json_string(g));
+	if (s->has_parent) {
+		json_t *p = json_object();
+
+		if (!p) {
+			json_decref(data);
+			json_decref(fs);
+			return vmc_error_set(err, ENOMEM, "out of memory");
+		}
+#define LOC(k, v) if (v) json_object_set_new(p, k, json_string(v))
+		LOC("parent-linkage", s->loc.parent_linkage);
+		LOC("parent-linkage2", s->loc.parent_linkage2);
+		LOC("relative-path", s->loc.relative_path);
+		LOC("volume-path", s->loc.volume_path);
+		LOC("absolute-win32-path", s->loc.absolute_win32_path);
+#undef LOC
+		json_object_set_new(data, "parent", p);
+		if (s->parent_path) {
+			json_object_set_new(obj, "backing-filename",
+				json_string(s->parent_path));
+			json_object_set_new(obj, "full-backing-filename",
+				json_string(s->parent_path));
+			json_object_set_new(obj, "backing-filename-format",
+				json_string(s->parent->drv->name));
+		}
+	}
+	json_object_set_new(fs, "type", json_string("vhdx"));
+	json_object_set_new(fs, "data", data);
+	json_object_set_new(obj, "format-specific", fs);
+	return 0;
+}
+
+/* ---- check ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int vhdx_check(struct vmc_image *img, struct vmc_check_result *res,
+		      bool repair, struct vmc_error *err)
+{
+	struct vhdx_state *s = img->opaque;
+	uint64_t *offs, n = 0, end = 0;
+
+	if (s->log_dirty) {
+		if (repair) {
+			if (vhdx_log_replay_on_disk(s, err) < 0)
+				return -1;
+			res->corruptions_fixed++;
+		} else {
+			res->corruptions++;
+			vmc_check_report(res,
+				"log is dirty: %" PRIu32 " entries (head"
+				" sequence %" PRIu64 ") not yet replayed to"
+				" the file; --repair replays them",
+				s->log.entries, s->log.head_seq);
+		}
+	}
+	offs = malloc((s->bat_entries ? s->bat_entries : 1) * sizeof(*offs));
+	if (!offs)
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	res->total_clusters = s->data_blocks;
+	for (uint64_t i = 0; i < s->bat_entries; i++) {
+		unsigned st = VHDX_BAT_STATE(s->bat[i]);
+		bool bm = (i + 1) % ((uint64_t)s->chunk_ratio + 1) == 0;
+		uint64_t len = bm ? VHDX_BITMAP_BLOCK : s->block_size;
+
+		if (bm ? st != VHDX_SB_PRESENT :
+		    (st != VHDX_PAYLOAD_FULLY_PRESENT &&
+		     st != VHDX_PAYLOAD_PARTIALLY_PRESENT))
+			continue;
+		if (!bm)
+			res->allocated_clusters++;
+		offs[n++] = VHDX_BAT_OFFSET(s->bat[i]) * 2 + bm;
+		end = VMC_MAX(end, VHDX_BAT_OFFSET(s->bat[i]) + len);
+	}
+	qsort(offs, n, sizeof(*offs), cmp_u64);
+	for (uint64_t i = 1; i < n; i++) {
+		uint64_t prev = offs[i - 1] / 2, cur = offs[i] / 2;
+		uint64_t plen = offs[i - 1] % 2 ? VHDX_BITMAP_BLOCK
+						: s->block_size;
+
+		if (prev + plen > cur) {
+			res->corruptions++;
+			vmc_check_report(res,
+				"blocks at file offsets 0x%" PRIx64 " and 0x%"
+				PRIx64 " overlap", prev, cur);
+		}
+	}
+	free(offs);
+	res->image_end_offset = VMC_MAX(end, s->file_size);
+	return 0;
+}
+
+const struct vmc_driver vmc_vhdx_driver = {
+	.abi_version = VMC_DRIVER_ABI_VERSION,
+	.struct_size = sizeof(struct vmc_driver),
+	.name = "vhdx",
+	.description = "Hyper-V VHDX (fixed, dynamic, differencing, log)",
+	.extension = "vhdx",
+	.probe = vhdx_probe,
+	.open = vhdx_open,
+	.close = vhdx_close,
+	.pread = vhdx_pread,
+	.block_status = vhdx_block_status,
+	.create = vhdx_create,
+	.pwrite = vhdx_pwrite,
+	.pwrite_zeroes = vhdx_pwrite_zeroes,
+	.flush = vhdx_flush,
+	.check = vhdx_check,
+	.info = vhdx_info,
+};

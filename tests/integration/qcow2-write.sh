@@ -1,0 +1,107 @@
+#!/bin/bash
+# Images vmconv writes pass qemu-img check clean and qemu-img compare
+# identical to the source, for every create option; vmconv's own check
+# agrees.
+. "$(dirname "$0")/lib.sh"
+requires qemu-img qemu-io python3
+
+cd "$T"
+python3 - <<'PY'
+import os, random
+random.seed(11)
+with open('src.raw', 'wb') as f:
+    f.truncate(5 * 1024 * 1024 + 3 * 512)
+    for _ in range(30):
+        f.seek(random.randrange(0, 5 * 1024 * 1024))
+        f.write(os.urandom(random.randrange(1, 150000)))
+    f.seek(2 * 1024 * 1024)
+    f.write(b'\0' * 200000)
+    f.seek(3 * 1024 * 1024)
+    f.write(b'compressible' * 30000)
+PY
+
+verify() {	# IMG SRC
+	qemu-img check "$1" || fail "qemu-img check $1 is not clean"
+	qemu-img compare "$2" "$1" || fail "qemu-img compare $2 $1 differs"
+	"$VMCONV" check "$1" >/dev/null || fail "vmconv check $1 is not clean"
+	"$VMCONV" compare "$2" "$1" >/dev/null || fail "vmconv compare $1"
+}
+
+opts=(
+	"" compat=0.10 compat=1.1
+	cluster_size=512 cluster_size=1k cluster_size=4k cluster_size=1M
+	cluster_size=2M cluster_size=512,compat=0.10 cluster_size=2M,compat=0.10
+	refcount_bits=1 refcount_bits=2 refcount_bits=4 refcount_bits=8
+	refcount_bits=32 refcount_bits=64 cluster_size=512,refcount_bits=1
+	lazy_refcounts=on compression_type=zstd compression_type=zlib
+	preallocation=off preallocation=metadata preallocation=falloc
+	preallocation=full cluster_size=4k,preallocation=metadata,compat=0.10
+)
+for o in "${opts[@]}"; do
+	run "$VMCONV" convert -O qcow2 ${o:+-o "$o"} src.raw out.qcow2 ||
+		fail "convert -o $o"
+	verify out.qcow2 src.raw
+	case $o in *preallocation=*|*refcount_bits=1*) ;; *)
+		run "$VMCONV" convert -c -O qcow2 ${o:+-o "$o"} src.raw outc.qcow2 ||
+			fail "convert -c -o $o"
+		verify outc.qcow2 src.raw
+		c=$(qemu-img check --output=json outc.qcow2 |
+		    python3 -c 'import json,sys; print(json.load(sys.stdin)["compressed-clusters"])')
+		[ "$c" -gt 0 ] || fail "-c -o $o wrote no compressed clusters"
+	esac
+done
+run "$VMCONV" convert -c -O qcow2 -o refcount_bits=1 src.raw outc.qcow2
+verify outc.qcow2 src.raw
+
+# Edge sizes: empty, not a multiple of 512, smaller than a cluster.
+for sz in 0 1000 70000; do
+	head -c $sz /dev/urandom > e.raw
+	for o in cluster_size=2M cluster_size=512,compat=0.10; do
+		run "$VMCONV" convert -O qcow2 -o $o e.raw e.qcow2
+		verify e.qcow2 e.raw
+		run "$VMCONV" convert -c -O qcow2 -o $o e.raw e.qcow2
+		verify e.qcow2 e.raw
+	done
+done
+
+# Options as qemu-img names them show up in qemu-img info.
+run "$VMCONV" convert -O qcow2 -o compat=1.1,cluster_size=4k,refcount_bits=32,lazy_refcounts=on,compression_type=zstd src.raw o.qcow2
+qemu-img info --output=json o.qcow2 > info.json
+for want in '"cluster-size": 4096' '"refcount-bits": 32' \
+	    '"lazy-refcounts": true' '"compression-type": "zstd"' \
+	    '"compat": "1.1"'; do
+	grep -q "$want" info.json || fail "qemu-img info lacks $want"
+done
+
+# Backing files (-B/-F): the new image reads through to its backing file.
+run qemu-img convert -f raw -O qcow2 src.raw base.qcow2
+run qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 top.qcow2
+run qemu-io -c 'write -P 0x5a 64k 200k' -c 'write -z 1M 300k' \
+	-c 'discard 3M 64k' top.qcow2
+for o in compat=1.1 compat=0.10 cluster_size=2M cluster_size=512; do
+	run "$VMCONV" convert -O qcow2 -o $o -B base.qcow2 -F qcow2 \
+		top.qcow2 ov.qcow2 || fail "convert -B -o $o"
+	qemu-img info ov.qcow2 | grep -q 'backing file: base.qcow2' ||
+		fail "ov.qcow2 does not name its backing file"
+	verify ov.qcow2 top.qcow2
+done
+# vmconv create with a backing file, written to by qemu-io afterwards.
+run "$VMCONV" create -f qcow2 -b base.qcow2 -F qcow2 c.qcow2
+qemu-img check c.qcow2 || fail "created overlay not clean"
+qemu-img compare base.qcow2 c.qcow2 || fail "created overlay differs"
+run qemu-io -c 'write -P 0x11 0 64k' c.qcow2
+qemu-img check c.qcow2 || fail "qemu-io write broke the created image"
+for o in compat=0.10 cluster_size=512,preallocation=metadata preallocation=full refcount_bits=64; do
+	run "$VMCONV" create -f qcow2 -o $o e.qcow2 3M
+	qemu-img check e.qcow2 || fail "create -o $o not clean"
+	run qemu-io -c 'write -P 0x12 1M 128k' e.qcow2
+	qemu-img check e.qcow2 || fail "qemu-io write after create -o $o"
+	rm -f e.qcow2
+done
+
+# Bad options are refused by name; nothing is left behind.
+expect_exit 1 "$VMCONV" convert -O qcow2 -o cluster_size=3k src.raw bad.qcow2
+expect_exit 1 "$VMCONV" convert -O qcow2 -o compat=0.10,compression_type=zstd src.raw bad.qcow2
+expect_exit 1 "$VMCONV" convert -O qcow2 -o nosuch=1 src.raw bad.qcow2
+ls -A | grep -q 'bad.qcow2' && fail "a refused conversion left a file"
+echo ok
