@@ -16,6 +16,19 @@ cat "$T/good.json"
 	fail "a raw (KVM) target is validated on virtio"
 cmp "$GUEST" "$T/good.raw" || fail "the output changed"
 
+# to Hyper-V: a VHDX, validated on IDE (generation 1), QEMU reading it
+# through its overlay
+if "$VMCONV" formats | grep -q '^vhdx '; then
+	"$VMCONV" "$GUEST" --to vhdx --out "$T/good.vhdx" --validate=qemu \
+		--timeout=120 --output=json -q >"$T/vhdx.json"; rc=$?
+	cat "$T/vhdx.json"
+	[ $rc -eq 0 ] || fail "migrate --to vhdx --validate: exit $rc"
+	[ "$(jq -r .validation.bus "$T/vhdx.json")" = ide ] ||
+		fail "a vhdx (Hyper-V) target is validated on IDE"
+	[ "$(jq -r .validation.format "$T/vhdx.json")" = vhdx ] ||
+		fail "format"
+fi
+
 guest nosig
 "$VMCONV" "$GUEST" --to raw --out "$T/nosig.raw" --validate=qemu \
 	--timeout=60 >"$T/nosig.out"; rc=$?
