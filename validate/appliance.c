@@ -37,6 +37,8 @@ static const char *const wanted[] = {
 	"kernel/arch/x86/kvm/kvm-intel.ko",
 	"kernel/drivers/virtio/virtio_pci.ko",
 	"kernel/drivers/block/virtio_blk.ko",
+	"kernel/net/9p/9pnet_virtio.ko",
+	"kernel/fs/9p/9p.ko",
 };
 
 static const char init_script[] =
@@ -47,7 +49,9 @@ static const char init_script[] =
 "mount -t sysfs sys /sys\n"
 "mount -t devtmpfs dev /dev\n"
 "while read m; do insmod /lib/modules/$m 2>/dev/null; done </modules\n"
-"for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; sleep 0.2; done\n"
+"mkdir -p /img\n"
+"mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 vmcimg /img ||\n"
+"	echo 'vmconv-appliance: cannot mount the image folder (9p)'\n"
 "stty -F /dev/ttyS1 raw -echo 2>/dev/null\n"
 "stty -F /dev/ttyS2 raw -echo 2>/dev/null\n"
 "stty -F /dev/ttyS3 raw -echo 2>/dev/null\n"

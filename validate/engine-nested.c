@@ -4,8 +4,10 @@
  * AMD CPU with SVM (-accel tcg -cpu qemu64,+svm) and kvm_amd loads inside
  * the appliance, so the guest is validated on a real KVM either way.
  *
- * The image is the appliance's virtio disk, read-only, opened there by
- * vmconv's own format drivers.  The appliance runs
+ * The image's folder is shared with the appliance read-only (virtio 9p),
+ * so vmconv's own format drivers open the image there as a file, with the
+ * backing files and extents beside it; an image made of files elsewhere is
+ * exported to one raw file first.  The appliance runs
  * `vmconv validate --engine=direct` and talks back over serial ports:
  *   ttyS0  its own console ("VMCONV-START", "VMCONV-RC=N", errors)
  *   ttyS1  the guest's console, as the inner VMM sees it
@@ -14,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -97,7 +100,8 @@ out:
  * unpacks concatenated archives in order. */
 static int run_initrd(const struct vmc_appliance *ap,
 		      const struct vmc_validate_opts *o, const char *fmt,
-		      const char *path, struct vmc_error *err)
+		      const char *name, const char *path,
+		      struct vmc_error *err)
 {
 	char *args = NULL, tmo[32], mem[32];
 	size_t alen = 0;
@@ -134,7 +138,7 @@ static int run_initrd(const struct vmc_appliance *ap,
 			v[n++] = "--expect";
 			v[n++] = o->expect;
 		}
-		v[n++] = "/dev/vda";
+		v[n++] = name;
 		for (int i = 0; i < n; i++) {
 			fputc(' ', f);
 			shell_quote(f, v[i]);
@@ -195,22 +199,22 @@ out:
 	return ret;
 }
 
-/* "file=PATH" with QEMU's comma escaping. */
-static char *drive_arg(const char *image)
+/* "local,...,path=DIR,..." with QEMU's comma escaping. */
+static char *fsdev_arg(const char *dir)
 {
-	size_t n = strlen(image);
-	char *s = malloc(2 * n + 96), *p;
+	size_t n = strlen(dir);
+	char *s = malloc(2 * n + 128), *p;
 
 	if (!s)
 		return NULL;
-	p = s + sprintf(s, "file=");
-	for (const char *c = image; *c; c++) {
+	p = s + sprintf(s, "local,id=imgfs,security_model=none,readonly=on,"
+			"path=");
+	for (const char *c = dir; *c; c++) {
 		*p++ = *c;
 		if (*c == ',')
 			*p++ = ',';
 	}
-	strcpy(p, ",format=raw,if=none,id=img,readonly=on,cache=none,"
-	       "aio=threads");
+	*p = 0;
 	return s;
 }
 
@@ -226,7 +230,7 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 	struct vmc_appliance ap;
 	char dir[PATH_MAX], initrd[PATH_MAX + 32], mem[32], why[512];
 	char applog[PATH_MAX + 16], *drive = NULL, *report = NULL;
-	char raw[PATH_MAX + 16] = "";
+	char raw[PATH_MAX + 16] = "", share[PATH_MAX], name[PATH_MAX + 8];
 	const char *tmp = getenv("TMPDIR"), *argv[48];
 	size_t rlen = 0;
 	struct linebuf con = { .n = 0 };
@@ -259,10 +263,24 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 		json_object_set_new(r->extra, "appliance_disk", json_string(
 			"raw export (the image is made of several files)"));
 	}
-	if (run_initrd(&ap, o, raw[0] ? "raw" : r->img->drv->name, initrd,
-		       err) < 0)
+	{
+		const char *img = raw[0] ? raw : o->image;
+		char *copy = strdup(img), *copy2 = strdup(img);
+
+		if (!copy || !copy2 || !realpath(dirname(copy), share)) {
+			vmc_error_errno(err, copy ? errno : ENOMEM, "%s", img);
+			free(copy);
+			free(copy2);
+			goto out;
+		}
+		snprintf(name, sizeof(name), "/img/%s", basename(copy2));
+		free(copy);
+		free(copy2);
+	}
+	if (run_initrd(&ap, o, raw[0] ? "raw" : r->img->drv->name, name,
+		       initrd, err) < 0)
 		goto out;
-	drive = drive_arg(raw[0] ? raw : o->image);
+	drive = fsdev_arg(share);
 	report = malloc(REPORT_MAX + 1);
 	if (!drive || !report) {
 		vmc_error_set(err, ENOMEM, "out of memory");
@@ -308,10 +326,10 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 	argv[n++] = "file,id=s3,path=/dev/fd/6";
 	argv[n++] = "-serial";
 	argv[n++] = "chardev:s3";
-	argv[n++] = "-drive";
+	argv[n++] = "-fsdev";
 	argv[n++] = drive;
 	argv[n++] = "-device";
-	argv[n++] = "virtio-blk-pci,drive=img";
+	argv[n++] = "virtio-9p-pci,fsdev=imgfs,mount_tag=vmcimg";
 	argv[n] = NULL;
 
 	if (vmc_proc_spawn(&p, (char *const *)argv, 4, err) < 0)
