@@ -18,6 +18,14 @@ int vmc_cmd_create(int argc, char **argv);
 int vmc_cmd_map(int argc, char **argv);
 int vmc_cmd_formats(int argc, char **argv);
 int vmc_cmd_migrate(int argc, char **argv);
+int vmc_cmd_validate(int argc, char **argv);
+
+/* Boot-validate as `vmconv validate` does (validate/validate.h): prints
+ * the report unless report_out takes it; returns the exit code (0 booted,
+ * 1 not booted, 2 could not run). */
+struct vmc_validate_opts;
+int vmc_cli_validate(const struct vmc_validate_opts *o, bool json,
+		     json_t **report_out);
 
 /* Print "vmconv: <message>" on stderr. */
 void vmc_cli_error(const struct vmc_error *err);
