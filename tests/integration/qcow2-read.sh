@@ -164,7 +164,7 @@ echo "$out" | grep -q 'gone.qcow2' || fail "missing backing not named: $out"
 run qemu-img create -q -f qcow2 loop-a.qcow2 1M
 run qemu-img create -q -f qcow2 -b loop-a.qcow2 -F qcow2 loop-b.qcow2
 run qemu-img rebase -u -b loop-b.qcow2 -F qcow2 loop-a.qcow2
-out=$("$VMCONV" info loop-b.qcow2 2>&1) && fail "a backing loop was opened"
+out=$("$VMCONV" map loop-b.qcow2 2>&1) && fail "a backing loop was opened"
 echo "$out" | grep -q 'loop' || fail "loop not reported: $out"
 [ -e x.raw ] && fail "a failed conversion left x.raw"
 echo "all $n+ variants read bit-exact"

@@ -40,7 +40,7 @@ for f in image image-differential; do
 	grep -q "footer checksum mismatch" "$T/out" || fail "$f: unclear"
 done
 
-"$VMCONV" info "$T/fat-differential.vhd" >"$T/out" 2>&1 &&
+"$VMCONV" map "$T/fat-differential.vhd" >"$T/out" 2>&1 &&
 	fail "missing parent accepted"
 cat "$T/out"
 grep -q "parent disk not found" "$T/out" || fail "unclear"

@@ -38,7 +38,7 @@ grep -q '"block-size": 2097152' "$T/fixed.json" || fail "2 MiB blocks"
 cmp "$T/fixed.raw" "$T/dynamic.raw" && echo "(fixed and dynamic hold the same)"
 
 # The checkpoint's parent is not included: clear error, both paths named
-"$VMCONV" info "$T/differencing.avhdx" >"$T/out" 2>&1 && fail "no error"
+"$VMCONV" map "$T/differencing.avhdx" >"$T/out" 2>&1 && fail "no error"
 cat "$T/out"
 grep -q "parent disk not found" "$T/out" || fail "unclear error"
 grep -q "tried: $T/Generation 1_49C4BAF3" "$T/out" || fail "paths not named"
