@@ -42,6 +42,8 @@ done
 
 "$VMCONV" info "$T/fat-differential.vhd" |
 	grep -q "subformat: differencing" || fail "info of a differencing disk"
+"$VMCONV" info "$T/fat-differential.vhd" |
+	grep -q "backing file: .*fat-parent.vhd" || fail "backing file"
 "$VMCONV" convert -O raw "$T/fat-differential.vhd" "$T/fd.raw" \
 	>"$T/out" 2>&1 && fail "missing parent accepted"
 cat "$T/out"

@@ -45,6 +45,8 @@ grep -q '"subformat": "differencing"' "$T/diff.json" || fail "subformat"
 grep -q '"relative-path": ".\\\\Generation 1_49C4BAF3' "$T/diff.json" ||
 	fail "relative path"
 grep -q '"virtual-size": 8589934592' "$T/diff.json" || fail "8 GiB"
+grep -q '"backing-filename": ".\\\\Generation 1_' "$T/diff.json" ||
+	fail "backing-filename"
 
 # Reading needs it, and it is not included: clear error, paths named
 "$VMCONV" convert -O raw "$T/differencing.avhdx" "$T/d.raw" \
