@@ -533,7 +533,17 @@ static int vhdx_info(struct vmc_image *img, json_t *obj,
 		LOC("absolute-win32-path", s->loc.absolute_win32_path);
 #undef LOC
 		json_object_set_new(data, "parent", p);
-		if (s->parent_path) {
+		if (!s->parent_path) {
+			/* not opened (info opens without parents): the
+			 * name as stored, as qemu-img info shows it */
+			const char *b = s->loc.relative_path ?
+					s->loc.relative_path :
+					s->loc.absolute_win32_path;
+
+			if (b)
+				json_object_set_new(obj, "backing-filename",
+						    json_string(b));
+		} else {
 			json_object_set_new(obj, "backing-filename",
 				json_string(s->parent_path));
 			json_object_set_new(obj, "full-backing-filename",

@@ -690,6 +690,16 @@ static int vhd_info(struct vmc_image *img, json_t *obj,
 	if (s->type != VHD_TYPE_FIXED)
 		json_object_set_new(data, "block-size",
 				    json_integer(s->block_size));
+	if (s->type == VHD_TYPE_DIFF && !s->parent_path) {
+		/* not opened (info opens without parents): the name the
+		 * dynamic header records */
+		char *name = utf16_to_utf8(s->dyn + 64, 512, true);
+
+		if (name && *name)
+			json_object_set_new(obj, "backing-filename",
+					    json_string(name));
+		free(name);
+	}
 	if (s->parent_path) {
 		json_object_set_new(obj, "backing-filename",
 				    json_string(s->parent_path));
@@ -798,5 +808,4 @@ static const struct vmc_driver vhd_driver = {
 	.info = vhd_info,
 };
 
-const struct vmc_driver *VMC_PLUGIN_ENTRY(void);
 VMC_REGISTER_PLUGIN(vhd_driver)
