@@ -148,7 +148,10 @@ int vmc_cmd_info(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return vmc_cli_usage(usage, false);
-	img = vmc_image_open(argv[optind], fmt, 0, NULL, &err);
+	/* Like qemu-img info: the image itself, even when its backing file
+	 * is missing. */
+	img = vmc_image_open(argv[optind], fmt, VMC_OPEN_NO_BACKING, NULL,
+			     &err);
 	if (!img) {
 		vmc_cli_error(&err);
 		return 1;

@@ -112,13 +112,23 @@ int qcow2_read_snapshots(struct vmc_image *img, struct qcow2_state *s,
 	return 0;
 }
 
-/* By id or by name, as qemu-img's -l takes either. */
+/* By id or by name, as qemu-img's -l takes either ("snapshot.id=ID" and
+ * "snapshot.name=NAME" say which). */
 int qcow2_find_snapshot(const struct qcow2_state *s, const char *name)
 {
-	for (uint32_t i = 0; i < s->nb_snapshots; i++)
+	bool by_id = true, by_name = true;
+
+	if (!strncmp(name, "snapshot.id=", 12)) {
+		name += 12;
+		by_name = false;
+	} else if (!strncmp(name, "snapshot.name=", 14)) {
+		name += 14;
+		by_id = false;
+	}
+	for (uint32_t i = 0; by_id && i < s->nb_snapshots; i++)
 		if (!strcmp(s->snaps[i].id, name))
 			return (int)i;
-	for (uint32_t i = 0; i < s->nb_snapshots; i++)
+	for (uint32_t i = 0; by_name && i < s->nb_snapshots; i++)
 		if (!strcmp(s->snaps[i].name, name))
 			return (int)i;
 	return -1;

@@ -557,17 +557,88 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Both copies of the headers and region tables should be valid; one bad
+ * copy is found here (open used the other) and rewritten by --repair. */
+static int check_copies(struct vhdx_state *s, struct vmc_check_result *res,
+			bool repair, bool headers_rewritten,
+			struct vmc_error *err)
+{
+	static const uint64_t rt_off[2] = { VHDX_REGION1_OFF,
+					    VHDX_REGION2_OFF };
+	uint8_t *rt[2] = { malloc(VHDX_REGION_SIZE), malloc(VHDX_REGION_SIZE) };
+	bool ok[2], bad_hdr = false;
+	int ret = -1;
+
+	if (!rt[0] || !rt[1]) {
+		vmc_error_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (!s->hdr_problem[i] || headers_rewritten)
+			continue;
+		bad_hdr = true;
+		if (!repair) {
+			res->corruptions++;
+			vmc_check_report(res, "header %d (offset 0x%llx): %s",
+				i + 1, i ? VHDX_HEADER2_OFF : VHDX_HEADER1_OFF,
+				s->hdr_problem[i]);
+		}
+	}
+	if (bad_hdr && repair) {
+		if (vhdx_write_headers(s, err) < 0)
+			goto out;
+		res->corruptions_fixed++;
+		s->hdr_problem[0] = s->hdr_problem[1] = NULL;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (vhdx_file_pread(s, rt[i], VHDX_REGION_SIZE, rt_off[i],
+				    err) < 0)
+			goto out;
+		ok[i] = vhdx_region_table_valid(rt[i]);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (ok[i] || !ok[1 - i])
+			continue;
+		if (!repair) {
+			res->corruptions++;
+			vmc_check_report(res,
+				"region table %d (offset 0x%" PRIx64 ") is"
+				" damaged", i + 1, rt_off[i]);
+			continue;
+		}
+		/* the good copy, read back with its checksum in place */
+		if (vhdx_file_pread(s, rt[1 - i], VHDX_REGION_SIZE,
+				    rt_off[1 - i], err) < 0 ||
+		    vmc_pwrite_full(s->fd, rt[1 - i], VHDX_REGION_SIZE,
+				    rt_off[i], s->path, err) < 0)
+			goto out;
+		if (fdatasync(s->fd) < 0) {
+			vmc_error_errno(err, errno, "%s: flush failed",
+					s->path);
+			goto out;
+		}
+		res->corruptions_fixed++;
+	}
+	ret = 0;
+out:
+	free(rt[0]);
+	free(rt[1]);
+	return ret;
+}
+
 static int vhdx_check(struct vmc_image *img, struct vmc_check_result *res,
 		      bool repair, struct vmc_error *err)
 {
 	struct vhdx_state *s = img->opaque;
 	uint64_t *offs, n = 0, end = 0;
+	bool replayed = false;
 
 	if (s->log_dirty) {
 		if (repair) {
 			if (vhdx_log_replay_on_disk(s, err) < 0)
 				return -1;
 			res->corruptions_fixed++;
+			replayed = true;
 		} else {
 			res->corruptions++;
 			vmc_check_report(res,
@@ -577,6 +648,8 @@ static int vhdx_check(struct vmc_image *img, struct vmc_check_result *res,
 				s->log.entries, s->log.head_seq);
 		}
 	}
+	if (check_copies(s, res, repair, replayed, err) < 0)
+		return -1;
 	offs = malloc((s->bat_entries ? s->bat_entries : 1) * sizeof(*offs));
 	if (!offs)
 		return vmc_error_set(err, ENOMEM, "out of memory");

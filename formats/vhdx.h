@@ -113,6 +113,7 @@ struct vhdx_state {
 
 	struct vhdx_header hdr;		/* the current header */
 	int cur_hdr;			/* 0 or 1 */
+	const char *hdr_problem[2];	/* why a header is invalid, or NULL */
 	char creator[512];		/* UTF-8 from the file identifier */
 
 	uint64_t bat_off, meta_off;
@@ -156,6 +157,7 @@ int vhdx_read_headers(struct vhdx_state *s, struct vmc_error *err);
 int vhdx_read_regions(struct vhdx_state *s, struct vmc_error *err);
 void vhdx_header_encode(const struct vhdx_header *h, uint8_t buf[4096]);
 int vhdx_header_decode(const uint8_t buf[4096], struct vhdx_header *h);
+bool vhdx_region_table_valid(uint8_t buf[65536]);
 void vhdx_region_table_encode(uint8_t buf[65536], uint64_t bat_off,
 			      uint32_t bat_len, uint64_t meta_off,
 			      uint32_t meta_len);

@@ -59,7 +59,8 @@ static int check_extent(struct vmdk_state *s, size_t xi,
 			if (e->markers) {
 				uint8_t m[12];
 
-				if (vmc_pread_full(e->fd, m, sizeof(m), foff,
+				if (vmdk_ext_fd(e, err) < 0 ||
+				    vmc_pread_full(e->fd, m, sizeof(m), foff,
 						   e->path, err) < 0) {
 					ret = -1;
 					break;
@@ -107,7 +108,8 @@ static int check_redundant(struct vmdk_extent *e,
 		vmc_error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	if (vmc_pread_full(e->fd, rgd, e->n_gd * 4, e->rgd_off, e->path,
+	if (vmdk_ext_fd(e, err) < 0 ||
+	    vmc_pread_full(e->fd, rgd, e->n_gd * 4, e->rgd_off, e->path,
 			   err) < 0)
 		goto out;
 	for (uint64_t i = 0; i < e->n_gd; i++) {
@@ -123,7 +125,8 @@ static int check_redundant(struct vmdk_extent *e,
 				e->path, i, e->gd[i], r);
 			continue;
 		}
-		if (vmc_pread_full(e->fd, a, gt_bytes, e->gd[i], e->path,
+		if (vmdk_ext_fd(e, err) < 0 ||
+		    vmc_pread_full(e->fd, a, gt_bytes, e->gd[i], e->path,
 				   err) < 0 ||
 		    vmc_pread_full(e->fd, b, gt_bytes, r, e->path, err) < 0)
 			goto out;

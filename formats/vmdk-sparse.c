@@ -319,7 +319,8 @@ static int load_gt(struct vmdk_extent *e, uint64_t off, const uint8_t **gt,
 	if (!e->gt[slot] && !(e->gt[slot] = malloc(bytes)))
 		return vmc_error_set(err, ENOMEM, "out of memory");
 	e->gt_off[slot] = 0;
-	if (vmc_pread_full(e->fd, e->gt[slot], bytes, off, e->path, err) < 0)
+	if (vmdk_ext_fd(e, err) < 0 ||
+	    vmc_pread_full(e->fd, e->gt[slot], bytes, off, e->path, err) < 0)
 		return -1;
 	e->gt_off[slot] = off;
 	*gt = e->gt[slot];
@@ -384,6 +385,8 @@ int vmdk_read_compressed(struct vmdk_extent *e, uint64_t foff,
 	uint8_t *cbuf;
 	int r, ret = -1;
 
+	if (vmdk_ext_fd(e, err) < 0)
+		return -1;
 	if (e->markers) {
 		if (vmc_pread_full(e->fd, hdr, sizeof(hdr), foff, e->path,
 				   err) < 0)

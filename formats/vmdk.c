@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -94,6 +95,48 @@ static void vmdk_close(struct vmc_image *img)
 	state_free(s);
 }
 
+static void close_lru(struct vmdk_state *s)
+{
+	if (!s->max_open) {
+		struct rlimit rl;
+		rlim_t m = VMDK_MAX_OPEN_FDS;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 4 < m)
+			m = rl.rlim_cur / 4;
+		s->max_open = m < 4 ? 4 : (unsigned)m;
+	}
+	while (s->n_open > s->max_open) {
+		struct vmdk_extent *old = NULL;
+
+		for (size_t i = 0; i < s->n_ext; i++)
+			if (s->ext[i].fd >= 0 && (!old ||
+			    s->ext[i].last_use < old->last_use))
+				old = &s->ext[i];
+		if (!old)
+			return;
+		close(old->fd);
+		old->fd = -1;
+		s->n_open--;
+	}
+}
+
+int vmdk_ext_fd(struct vmdk_extent *e, struct vmc_error *err)
+{
+	struct vmdk_state *s = e->st;
+
+	e->last_use = ++s->tick;
+	if (e->fd >= 0)
+		return e->fd;
+	e->fd = open(e->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (e->fd < 0)
+		return vmc_error_errno(err, errno, "%s: cannot reopen extent",
+				       e->path);
+	s->n_open++;
+	close_lru(s);
+	return e->fd;
+}
+
 static int open_file(struct vmdk_extent *e, struct vmc_error *err)
 {
 	struct stat st;
@@ -104,6 +147,8 @@ static int open_file(struct vmdk_extent *e, struct vmc_error *err)
 	if (e->fd < 0)
 		return vmc_error_errno(err, errno, "%s: cannot open extent",
 				       e->path);
+	e->st->n_open++;
+	e->last_use = ++e->st->tick;
 	if (fstat(e->fd, &st) < 0)
 		return vmc_error_errno(err, errno, "%s: cannot stat",
 				       e->path);
@@ -168,8 +213,12 @@ static bool inside_folder(const char *desc, const char *path)
 static struct vmdk_extent *add_extent(struct vmdk_state *s,
 				      struct vmc_error *err)
 {
-	struct vmdk_extent *n = realloc(s->ext, (s->n_ext + 1) * sizeof(*n));
+	struct vmdk_extent *n = s->ext;
 
+	/* Powers of two: tens of thousands of extents in linear time. */
+	if (!s->n_ext || !(s->n_ext & (s->n_ext - 1)))
+		n = realloc(s->ext, (s->n_ext ? 2 * s->n_ext : 1) *
+				    sizeof(*n));
 	if (!n) {
 		vmc_error_set(err, ENOMEM, "out of memory");
 		return NULL;
@@ -178,6 +227,7 @@ static struct vmdk_extent *add_extent(struct vmdk_state *s,
 	n = &s->ext[s->n_ext++];
 	memset(n, 0, sizeof(*n));
 	n->fd = -1;
+	n->st = s;
 	return n;
 }
 
@@ -263,7 +313,7 @@ static int open_parent(struct vmc_image *img, struct vmdk_state *s,
 	const char *base;
 	struct vmdk_state *ps;
 
-	if (!hint || (img->flags & VMC_OPEN_NO_BACKING))
+	if (!hint)
 		return 0;
 	if (escapes(hint) && hint[0] != '/') {
 		/* A Windows path: try its last component beside us. */
@@ -289,6 +339,9 @@ static int open_parent(struct vmc_image *img, struct vmdk_state *s,
 			free(alt);
 		}
 	}
+	/* Without the parent (info): the name, resolved, is all. */
+	if (img->flags & VMC_OPEN_NO_BACKING)
+		return 0;
 	s->parent = vmc_image_open(s->parent_path, NULL,
 				   img->flags & ~VMC_OPEN_RDWR, NULL, err);
 	if (!s->parent) {
@@ -435,6 +488,7 @@ static int vmdk_open(struct vmc_image *img, const char *filename,
 					 i + 1);
 			goto fail;
 		}
+		close_lru(s);
 		if (vmc_add_overflow(off, len, &off) || off > INT64_MAX) {
 			vmc_error_set(err, EFBIG,
 				"%s: extents add up to more than 2^63 bytes",
@@ -558,18 +612,28 @@ static int vmdk_block_status(struct vmc_image *img, uint64_t off,
 		return noaccess(img, e, err);
 	case VMDK_K_FLAT: {
 		off_t a = (off_t)(e->flat_off + rel), d, h;
+		int fd;
 
-		d = lseek(e->fd, a, SEEK_DATA);
+		/* The lock keeps fd from being closed for another extent
+		 * while it is in use. */
+		pthread_mutex_lock(&s->lock);
+		fd = vmdk_ext_fd(e, err);
+		if (fd < 0) {
+			pthread_mutex_unlock(&s->lock);
+			return -1;
+		}
+		d = lseek(fd, a, SEEK_DATA);
 		if (d < 0 && errno == ENXIO) {
 			ext->kind = VMC_EXTENT_ZERO;
 		} else if (d > a) {
 			ext->kind = VMC_EXTENT_ZERO;
 			ext->length = VMC_MIN(max, (uint64_t)(d - a));
 		} else if (d == a) {
-			h = lseek(e->fd, a, SEEK_HOLE);
+			h = lseek(fd, a, SEEK_HOLE);
 			if (h > a)
 				ext->length = VMC_MIN(max, (uint64_t)(h - a));
 		}
+		pthread_mutex_unlock(&s->lock);
 		return 0;
 	}
 	default:
@@ -624,8 +688,12 @@ static int sparse_read(struct vmc_image *img, struct vmdk_state *s,
 	}
 	*done = n;
 	switch (k) {
-	case VMDK_MAP_DATA:
-		return vmc_pread_full(e->fd, buf, n, foff + in, e->path, err);
+	case VMDK_MAP_DATA: {
+		int fd = vmdk_ext_fd(e, err);
+
+		return fd < 0 ? -1 : vmc_pread_full(fd, buf, n, foff + in,
+						    e->path, err);
+	}
 	case VMDK_MAP_UNALLOC: {
 		uint64_t off = e->start + rel;
 		size_t p = 0;
@@ -664,8 +732,10 @@ static int vmdk_pread(struct vmc_image *img, void *buf, size_t len,
 			r = noaccess(img, e, err);
 			break;
 		case VMDK_K_FLAT:
-			r = vmc_pread_full(e->fd, p, n, e->flat_off + rel,
-					   e->path, err);
+			r = vmdk_ext_fd(e, err);
+			if (r >= 0)
+				r = vmc_pread_full(r, p, n, e->flat_off + rel,
+						   e->path, err);
 			break;
 		default:
 			r = sparse_read(img, s, e, p, n, rel, &n, err);
@@ -705,6 +775,7 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 {
 	struct vmdk_state *s = img->opaque;
 	json_t *data = json_object(), *exts = json_array(), *fs;
+	struct vmc_image *tmp_parent = NULL;
 	const char *v;
 	int64_t actual = 0;
 
@@ -757,16 +828,28 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 		for (size_t j = 0; j < i; j++)
 			seen |= s->ext[j].path && e->path &&
 				!strcmp(s->ext[j].path, e->path);
-		if (!seen && e->fd >= 0 && fstat(e->fd, &st) == 0)
+		if (!seen && e->path && stat(e->path, &st) == 0)
 			actual += (int64_t)st.st_blocks * 512;
 	}
 	json_object_set_new(data, "extents", exts);
 	exts = NULL;
-	if (s->parent) {
+	if (!s->parent && s->parent_path) {
+		/* Opened without its parents (as info does): look at the
+		 * chain now if it is there; a missing parent is no error
+		 * for info. */
+		struct vmc_error perr;
+
+		tmp_parent = vmc_image_open(s->parent_path, NULL, 0, NULL,
+					    &perr);
+		if (!tmp_parent)
+			json_object_set_new(data, "parent-error",
+					    json_string(perr.msg));
+	}
+	if (s->parent || tmp_parent) {
 		/* The CID chain: each parent with the CIDs that tie it to
 		 * its child. */
 		json_t *chain = json_array();
-		struct vmc_image *p = s->parent;
+		struct vmc_image *p = s->parent ? s->parent : tmp_parent;
 
 		if (!chain)
 			goto oom;
@@ -796,6 +879,8 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 		}
 		json_object_set_new(data, "parents", chain);
 	}
+	vmc_image_close(tmp_parent);
+	tmp_parent = NULL;
 	fs = json_object();
 	if (!fs)
 		goto oom;
@@ -814,12 +899,12 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 		if (s->parent_path)
 			json_object_set_new(obj, "full-backing-filename",
 					    json_string(s->parent_path));
-		if (s->parent)
-			json_object_set_new(obj, "backing-filename-format",
-				json_string(s->parent->drv->name));
+		json_object_set_new(obj, "backing-filename-format",
+				    json_string("vmdk"));
 	}
 	return 0;
 oom:
+	vmc_image_close(tmp_parent);
 	json_decref(data);
 	json_decref(exts);
 	return vmc_error_set(err, ENOMEM, "out of memory");

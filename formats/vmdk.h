@@ -136,7 +136,9 @@ struct vmdk_extent {
 	uint64_t start, len;		/* guest bytes */
 	char *name;			/* as in the descriptor */
 	char *path;			/* resolved */
-	int fd;
+	int fd;				/* -1 while closed: vmdk_ext_fd */
+	struct vmdk_state *st;
+	uint64_t last_use;
 	uint64_t file_size;
 	uint64_t flat_off;		/* bytes */
 
@@ -173,7 +175,20 @@ struct vmdk_state {
 	struct vmdk_extent *cbuf_ext;
 	uint64_t cbuf_grain;
 	struct vmdk_writer *w;		/* create only */
+	unsigned n_open;		/* extent descriptors open */
+	unsigned max_open;
+	uint64_t tick;
 };
+
+/* Extent files stay open up to this many (or a quarter of the process's
+ * descriptor limit, if lower); beyond, the least recently used are
+ * closed and reopened on demand, so a split disk of thousands of extents
+ * fits in the limit. */
+#define VMDK_MAX_OPEN_FDS	256
+
+/* The extent's descriptor, reopened if it was closed (call with the
+ * state's lock held, or during open). */
+int vmdk_ext_fd(struct vmdk_extent *e, struct vmc_error *err);
 
 /* What a guest run maps to, from a sparse extent's tables. */
 enum vmdk_map_kind { VMDK_MAP_DATA, VMDK_MAP_COMPRESSED, VMDK_MAP_ZERO,

@@ -1,6 +1,6 @@
 /* The built-in VMM's interface, between the VM (validate/vmm/, the machine
- * and its devices) and the validator (validate/*.c: engines, stages,
- * verdicts, the `vmconv validate` command).
+ * and its devices) and the validator (the other validate/ files: engines,
+ * stages, verdicts, the `vmconv validate` command).
  *
  * vmc_vm_run() boots one guest on /dev/kvm and returns when it powers off,
  * resets, triple-faults, the console callback asks it to stop, the guest
@@ -37,6 +37,12 @@ struct vmc_vm_config {
 	void *ctx;
 	/* SeaBIOS debug port 0x402 output, or NULL. */
 	void (*on_debug)(void *ctx, const char *buf, size_t len);
+	/* Optional: the VGA text screen (80x25 character/attribute cells at
+	 * 0xb8000, low byte the character) whenever it changed, checked
+	 * every 250 ms, and once more with final set when the VM stopped;
+	 * return true to stop the VM.  For guests whose console is only on
+	 * the screen. */
+	bool (*on_screen)(void *ctx, const uint16_t *cells, bool final);
 };
 
 enum vmc_vm_exit {

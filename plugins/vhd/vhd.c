@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <vmconv/check.h>
 #include <vmconv/plugin.h>
 
 #include "common/bytes.h"
@@ -142,6 +143,7 @@ static int read_footer(struct vhd_state *s, struct vmc_error *err)
 		return -1;
 	if (at > 0 && footer_ok(head)) {
 		memcpy(s->footer, head, sizeof(head));
+		s->footer_from_copy = true;
 		return 0;
 	}
 	if (memcmp(s->footer, "conectix", 8))
@@ -702,6 +704,79 @@ static int vhd_info(struct vmc_image *img, json_t *obj,
 	return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The two footers of a dynamic disk, and blocks that overlap.  --repair
+ * rewrites a damaged copy at offset 0 from the footer at the end (the
+ * other way round could overwrite data of a truncated file). */
+static int vhd_check(struct vmc_image *img, struct vmc_check_result *res,
+		     bool repair, struct vmc_error *err)
+{
+	struct vhd_state *s = img->opaque;
+	uint8_t head[VHD_FOOTER_SIZE];
+	uint64_t *offs, n = 0, end = s->size + VHD_FOOTER_SIZE;
+
+	if (s->type == VHD_TYPE_FIXED) {
+		res->image_end_offset = end;
+		return 0;
+	}
+	if (s->footer_from_copy) {
+		res->corruptions++;
+		vmc_check_report(res, "footer at the end of the file is"
+				 " damaged (the copy at offset 0 was used);"
+				 " not repaired");
+	} else {
+		if (vmc_pread_full(s->fd, head, sizeof(head), 0, s->path,
+				   err) < 0)
+			return -1;
+		if (memcmp(head, s->footer, sizeof(head))) {
+			if (repair) {
+				if (vmc_pwrite_full(s->fd, s->footer,
+						    VHD_FOOTER_SIZE, 0,
+						    s->path, err) < 0)
+					return -1;
+				if (fdatasync(s->fd) < 0)
+					return vmc_error_errno(err, errno,
+						"%s: flush failed", s->path);
+				res->corruptions_fixed++;
+			} else {
+				res->corruptions++;
+				vmc_check_report(res, "footer copy at offset 0"
+						 " differs from the footer");
+			}
+		}
+	}
+	offs = malloc(((size_t)s->max_entries + 1) * sizeof(*offs));
+	if (!offs)
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	res->total_clusters = s->max_entries;
+	for (uint32_t i = 0; i < s->max_entries; i++)
+		if (s->bat[i] != VHD_UNUSED)
+			offs[n++] = (uint64_t)s->bat[i] * 512;
+	res->allocated_clusters = n;
+	qsort(offs, n, sizeof(*offs), cmp_u64);
+	end = s->table_off + (uint64_t)s->max_entries * 4;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t bend = offs[i] + s->bitmap_size + s->block_size;
+
+		if (i + 1 < n && bend > offs[i + 1]) {
+			res->corruptions++;
+			vmc_check_report(res, "blocks at file offsets 0x%"
+					 PRIx64 " and 0x%" PRIx64 " overlap",
+					 offs[i], offs[i + 1]);
+		}
+		end = VMC_MAX(end, bend);
+	}
+	free(offs);
+	res->image_end_offset = end + VHD_FOOTER_SIZE;
+	return 0;
+}
+
 static const char *const vhd_aliases[] = { "vpc", NULL };
 
 static const struct vmc_driver vhd_driver = {
@@ -719,6 +794,7 @@ static const struct vmc_driver vhd_driver = {
 	.pwrite = vhd_pwrite,
 	.pwrite_zeroes = vhd_pwrite_zeroes,
 	.flush = vhd_flush,
+	.check = vhd_check,
 	.info = vhd_info,
 };
 

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <vmconv/check.h>
 #include <vmconv/image.h>
 
 #include "formats/registry.h"
@@ -78,6 +79,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		img->drv->info(img, j, &err);
 		json_decref(j);
+		{
+			struct vmc_check_result res = { 0 };
+
+			vmc_image_check(img, &res, false, &err);
+			vmc_check_result_free(&res);
+		}
 		vmc_image_close(img);
 	}
 	close(fd);

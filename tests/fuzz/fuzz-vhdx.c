@@ -72,8 +72,8 @@ static void make_template(void)
 	img = vmc_image_create(path, "vhdx", 4 * MiB, o, out, &err);
 	if (!img)
 		abort();
-	memset(buf, 'A', MiB);
-	vmc_image_pwrite(img, buf, MiB, 0, &err);
+	memset(buf, 'A', 65536);
+	vmc_image_pwrite(img, buf, 65536, 0, &err);
 	vmc_image_flush(img, &err);
 	vmc_image_close(img);
 	vmc_output_commit(out, &err);
@@ -218,10 +218,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fd = memfd_create("fuzz-vhdx", 0);
 	if (fd < 0)
 		abort();
-	/* flags bit 3: a truncated file */
-	if (write(fd, f, (flags & 8) ? TEMPLATE_SIZE - (flags >> 4) * 65536 :
-		  TEMPLATE_SIZE) < 0)
-		abort();
+	/* flags bit 3: a truncated file.  Only the windows that hold data
+	 * or patches are written; the rest stays a hole (zeros). */
+	{
+		uint64_t fsize = (flags & 8) ? TEMPLATE_SIZE -
+				 (uint64_t)(flags >> 4) * 65536 : TEMPLATE_SIZE;
+
+		if (ftruncate(fd, (off_t)fsize) < 0)
+			abort();
+		for (size_t i = 0; i < VMC_ARRAY_SIZE(bases); i++) {
+			uint64_t a = bases[i];
+			uint64_t b = VMC_MIN(a + 65536 + 4 + 256, fsize);
+
+			if (a < b && pwrite(fd, f + a, b - a, (off_t)a) < 0)
+				abort();
+		}
+	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	exercise(path, flags & 0x80 ? false : (flags & 0x40) != 0);
 	close(fd);

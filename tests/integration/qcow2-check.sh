@@ -22,6 +22,14 @@ counts() {	# TOOL IMG -> "leaks corruptions exit"
 	echo $rc
 }
 
+stats() {	# TOOL IMG
+	if [ "$1" = qemu ]; then
+		qemu-img check --output=json "$2" > st.json 2>/dev/null
+	else
+		"$VMCONV" check --output=json "$2" > st.json
+	fi
+	python3 -c 'import json; d=json.load(open("st.json")); print([d.get(k, 0) for k in ("allocated-clusters", "total-clusters", "fragmented-clusters", "compressed-clusters", "image-end-offset")])'
+}
 damage() {	# NAME OPS...
 	local name=$1; shift
 	cp d.qcow2 "$name.qcow2"
@@ -57,14 +65,6 @@ for img in leak leak2 high low mixed; do
 done
 # The statistics (allocated, fragmented, compressed clusters, image end
 # offset) agree with qemu-img's, on images written by both and with -c.
-stats() {	# TOOL IMG
-	if [ "$1" = qemu ]; then
-		qemu-img check --output=json "$2" > st.json 2>/dev/null
-	else
-		"$VMCONV" check --output=json "$2" > st.json
-	fi
-	python3 -c 'import json; d=json.load(open("st.json")); print([d.get(k, 0) for k in ("allocated-clusters", "total-clusters", "fragmented-clusters", "compressed-clusters", "image-end-offset")])'
-}
 head -c 3M /dev/urandom > st.raw
 python3 -c "import sys; sys.stdout.write('stats ' * 500000)" >> st.raw
 for o in cluster_size=4k cluster_size=64k; do
@@ -77,6 +77,21 @@ for o in cluster_size=4k cluster_size=64k; do
 			fail "$img ($o): statistics $(stats vmconv $img.qcow2), qemu-img $(stats qemu $img.qcow2)"
 	done
 done
+
+# Internal snapshots share clusters and L2 tables: counted as qemu does.
+run qemu-img convert -O qcow2 st.raw snap.qcow2
+run qemu-img snapshot -c one snap.qcow2
+run qemu-io -c 'write -P 9 0 256k' -c 'write -z 1M 64k' snap.qcow2
+run qemu-img snapshot -c two snap.qcow2
+run qemu-io -c 'write -P 8 128k 256k' snap.qcow2
+[ "$(counts qemu snap.qcow2)" = "$(counts vmconv snap.qcow2)" ] ||
+	fail "snapshot image counted differently"
+[ "$(stats qemu snap.qcow2)" = "$(stats vmconv snap.qcow2)" ] ||
+	fail "snapshot image statistics differ"
+python3 "$D" snap.qcow2 grow
+[ "$(counts vmconv snap.qcow2)" = "1 0 3" ] || fail "snapshot leak missed"
+run "$VMCONV" check --repair snap.qcow2
+qemu-img check snap.qcow2 || fail "snapshot image not repaired"
 
 # OFLAG_COPIED cleared on the L1 entry and on two L2 entries.
 cp d.qcow2 copied.qcow2
@@ -159,11 +174,25 @@ with open('h4.qcow2', 'r+b') as f:
     f.seek(l2); f.write(struct.pack('>Q', 1 << 63 | 0x12345600))
     f.write(struct.pack('>Q', 1 << 63 | 0x7000000000))
 PY
-for img in h1 h2 h3 h4; do
+# h5: a 4 TiB disk whose 8192 L1 entries all point at one L2 table.
+run qemu-img create -q -f qcow2 h5.qcow2 4T
+run qemu-io -c 'write -P 7 0 128k' h5.qcow2
+python3 - <<'PY'
+import struct
+with open('h5.qcow2', 'r+b') as f:
+    f.seek(36); n = struct.unpack('>I', f.read(4))[0]
+    f.seek(40); l1 = struct.unpack('>Q', f.read(8))[0]
+    f.seek(l1); e = f.read(8)
+    f.seek(l1); f.write(e * n)
+PY
+for img in h1 h2 h3 h4 h5; do
 	q=$(counts qemu $img.qcow2)
 	v=$(counts vmconv $img.qcow2)
 	echo "$img: qemu-img '$q' vmconv '$v'"
 	[ "$q" = "$v" ] || fail "$img: vmconv check counts '$v', qemu-img '$q'"
+	[ "$(stats qemu $img.qcow2)" = "$(stats vmconv $img.qcow2)" ] ||
+		fail "$img: statistics differ from qemu-img's"
+	[ $img = h5 ] && continue
 	if [ $img = h4 ]; then
 		# qemu-img fails on the misaligned entry too
 		expect_exit 1 "$VMCONV" convert -O raw $img.qcow2 x.raw

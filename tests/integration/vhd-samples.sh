@@ -27,6 +27,9 @@ for f in fixed dynamic; do
 	"$VMCONV" info "$T/$f.vhd" | grep -q "subformat: $f" ||
 		fail "$f: info"
 done
+for f in fixed dynamic ext2; do
+	run "$VMCONV" check "$T/$f.vhd" || fail "$f.vhd: check"
+done
 # the fixed disk is found by its footer, not by its first bytes
 "$VMCONV" info "$T/fixed.vhd" | grep -q 'file format: vhd' ||
 	fail "fixed VHD not probed"
@@ -37,7 +40,7 @@ for f in image image-differential; do
 	grep -q "footer checksum mismatch" "$T/out" || fail "$f: unclear"
 done
 
-"$VMCONV" info "$T/fat-differential.vhd" >"$T/out" 2>&1 &&
+"$VMCONV" map "$T/fat-differential.vhd" >"$T/out" 2>&1 &&
 	fail "missing parent accepted"
 cat "$T/out"
 grep -q "parent disk not found" "$T/out" || fail "unclear"

@@ -30,12 +30,15 @@ for f in fixed dynamic; do
 		fail "$f: creator"
 done
 grep -q '"block-size": 33554432' "$T/dynamic.json" || fail "32 MiB blocks"
+for f in fixed dynamic; do
+	run "$VMCONV" check "$T/$f.vhdx" || fail "$f.vhdx: check"
+done
 grep -q '"chunk-ratio": 128' "$T/dynamic.json" || fail "chunk ratio 128"
 grep -q '"block-size": 2097152' "$T/fixed.json" || fail "2 MiB blocks"
 cmp "$T/fixed.raw" "$T/dynamic.raw" && echo "(fixed and dynamic hold the same)"
 
 # The checkpoint's parent is not included: clear error, both paths named
-"$VMCONV" info "$T/differencing.avhdx" >"$T/out" 2>&1 && fail "no error"
+"$VMCONV" map "$T/differencing.avhdx" >"$T/out" 2>&1 && fail "no error"
 cat "$T/out"
 grep -q "parent disk not found" "$T/out" || fail "unclear error"
 grep -q "tried: $T/Generation 1_49C4BAF3" "$T/out" || fail "paths not named"

@@ -66,17 +66,23 @@ grep -q 'parentCID' err.txt || fail "CID mismatch not named"
 [ ! -e bad.raw ] || fail "failed convert left a file"
 mv mid.orig mid.vmdk
 
-# a missing parent is a clear error
+# a missing parent is a clear error when reading; info still shows the
+# image and names its parent, as qemu-img info does
 mv base.vmdk base.moved
-expect_exit 1 "$VMCONV" info mid.vmdk 2> err.txt
+expect_exit 1 "$VMCONV" convert -O raw mid.vmdk bad.raw 2> err.txt
 cat err.txt
 grep -q 'base.vmdk' err.txt || fail "missing parent not named"
+run "$VMCONV" info --output=json mid.vmdk > info2.json || fail "info"
+grep -q '"backing-filename": "base.vmdk"' info2.json || fail "info hint"
+grep -q '"parent-error": ".*base.vmdk' info2.json || fail "parent-error"
 mv base.moved base.vmdk
 
 # a loop: a parent hint naming the child itself
 sed 's/parentFileNameHint="base.vmdk"/parentFileNameHint="loop.vmdk"/' \
 	mid.vmdk > loop.vmdk
-expect_exit 1 "$VMCONV" info loop.vmdk
+expect_exit 1 "$VMCONV" convert -O raw loop.vmdk bad.raw
+"$VMCONV" info loop.vmdk | grep -q 'parent-error: .*loops' ||
+	fail "info does not name the loop"
 # vmconv writes snapshot children too: a sparse child whose zeros are
 # zeroed grains (the parent's data must not show through), tied to its
 # parent by parentCID, read by qemu-img through the chain

@@ -170,4 +170,19 @@ cat "$T/par.json"
 grep -q '"compressed-bytes": [1-9]' "$T/par.json" ||
 	fail "no grain went through the parallel compress path"
 qemu-img compare -q -f raw "$T/esx-flat.vmdk" "$T/par.vmdk" || fail "par"
+# a split disk of more extents than the process may hold open: extent
+# files are opened on demand (as twoGbMaxExtent disks of many TiB need)
+mkdir "$T/many" && cd "$T/many" || fail cd
+{ echo 'version=1'; echo 'createType="twoGbMaxExtentFlat"'; } > many.vmdk
+for i in $(seq 1 300); do
+	yes "$i" | head -c 4096 > "f$i.bin"
+	echo "RW 8 FLAT \"f$i.bin\" 0" >> many.vmdk
+	cat "f$i.bin" >> all.raw
+done
+(ulimit -n 64 && "$VMCONV" compare many.vmdk all.raw) ||
+	fail "300 extents under a limit of 64 descriptors"
+(ulimit -n 64 && "$VMCONV" convert -O vmdk many.vmdk one.vmdk) ||
+	fail "convert of 300 extents"
+qemu-img compare -q -f raw all.raw one.vmdk || fail "300 extents"
+cd "$T" || fail cd
 exit 0

@@ -529,7 +529,7 @@ Test(vhdx_dirty, qemu_replay_agrees, .init = setup_dir, .fini = teardown_dir)
 Test(vhdx_dirty, cli_check_repair, .init = setup_dir, .fini = teardown_dir)
 {
 	const char *b = getenv("VMCONV_BUILD");
-	char vmconv[512], cmd[2048], copy[300];
+	char vmconv[512], cmd[4096], copy[300];
 	struct vmc_error err;
 	struct vmc_image *img;
 	int r;
@@ -546,6 +546,16 @@ Test(vhdx_dirty, cli_check_repair, .init = setup_dir, .fini = teardown_dir)
 		 path);
 	r = system(cmd);
 	cr_assert(WIFEXITED(r) && WEXITSTATUS(r) == 2, "check: %d", r);
+	/* convert reads the dirty image as the log says, leaving it as is */
+	snprintf(cmd, sizeof(cmd), "'%s' convert -O raw '%s' '%s/out.raw' &&"
+		 " cmp -s '%s' '%s' && qemu-img check -q -r all '%s' &&"
+		 " qemu-img compare -q -F vhdx '%s/out.raw' '%s' &&"
+		 " cp '%s' '%s'", vmconv, path, dir, path, copy, copy, dir,
+		 copy, path, copy);
+	if (system("command -v qemu-img >/dev/null 2>&1") == 0)
+		cr_assert_eq(system(cmd), 0, "%s", cmd);
+	snprintf(cmd, sizeof(cmd), "%s/out.raw", dir);
+	unlink(cmd);
 	snprintf(cmd, sizeof(cmd), "'%s' check --repair '%s' >/dev/null 2>&1",
 		 vmconv, path);
 	r = system(cmd);
@@ -601,6 +611,53 @@ Test(vhdx_corrupt, one_header_bad_other_used, .init = setup_dir,
 	cr_assert_not_null(img, "%s", err.msg);
 	cr_assert_eq(((struct vhdx_state *)img->opaque)->cur_hdr, 0);
 	vmc_image_close(img);
+}
+
+/* One damaged copy of the header and of the region table: the image
+ * opens from the other copies, check counts both, --repair rewrites them
+ * and the image is clean afterwards. */
+Test(vhdx_corrupt, check_repairs_damaged_copies, .init = setup_dir,
+     .fini = teardown_dir)
+{
+	struct vmc_error err;
+	struct vmc_image *img;
+	struct vmc_check_result res = { 0 };
+
+	make_clean_image();
+	corrupt(64 * 1024 + 300, 4);		/* header 1 */
+	corrupt(256 * 1024 + 60, 4);		/* region table 2 */
+	img = vmc_image_open(path, NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	cr_assert_eq(vmc_image_check(img, &res, false, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(res.corruptions, 2);
+	vmc_check_result_free(&res);
+	vmc_image_close(img);
+
+	img = vmc_image_open(path, NULL, VMC_OPEN_RDWR, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(vmc_image_check(img, &res, true, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(res.corruptions_fixed, 2);
+	cr_assert_eq(res.corruptions, 0);
+	vmc_check_result_free(&res);
+	vmc_image_close(img);
+
+	img = vmc_image_open(path, NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(vmc_image_check(img, &res, false, &err), 0);
+	cr_assert_eq(res.corruptions, 0);
+	cr_assert_null(((struct vhdx_state *)img->opaque)->hdr_problem[0]);
+	vmc_check_result_free(&res);
+	vmc_image_close(img);
+	if (system("command -v qemu-img >/dev/null 2>&1") == 0) {
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "qemu-img check -q '%s'", path);
+		cr_assert_eq(system(cmd), 0);
+	}
 }
 
 Test(vhdx_corrupt, both_headers_bad, .init = setup_dir, .fini = teardown_dir)

@@ -1,0 +1,41 @@
+/* /dev/kvm plumbing shared by the VM run (kvm.c) and the self-test
+ * (selftest.c). */
+#ifndef VMC_VALIDATE_VMM_KVM_H
+#define VMC_VALIDATE_VMM_KVM_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <vmconv/error.h>
+
+#define VMC_KVM_TICK_SIGNAL (SIGRTMIN + 4)
+
+struct vmc_machine;
+
+struct vmc_kvm {
+	int kvm, vm, vcpu;
+	struct kvm_run *run;
+	size_t run_size;
+	bool readonly_mem;
+	bool cpuid_fixed;		/* KVM refused our CPUID */
+	unsigned ticks;
+	unsigned stuck_ticks;		/* halted with an interrupt pending */
+	unsigned wakeups;		/* lost wake-ups repaired */
+	timer_t timer;
+	bool timer_ok;
+};
+
+int vmc_kvm_open(struct vmc_kvm *k, struct vmc_error *err);
+void vmc_kvm_close(struct vmc_kvm *k);
+int vmc_kvm_map(struct vmc_kvm *k, unsigned slot, uint64_t gpa, void *host,
+		uint64_t size, bool readonly, struct vmc_error *err);
+int vmc_kvm_create_vcpu(struct vmc_kvm *k, struct vmc_error *err);
+int vmc_kvm_start_ticker(struct vmc_kvm *k, struct vmc_error *err);
+void vmc_kvm_stop_ticker(struct vmc_kvm *k);
+int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
+		 unsigned timeout_ms, const struct timespec *t0);
+
+#endif
