@@ -96,8 +96,10 @@ static int default_log(const char *image, char *buf, size_t len,
 	snprintf(base, sizeof(base), "%s", b ? b + 1 : image);
 	localtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	snprintf(buf, len, "%s/%s-%s-%d.console.log", dir, base, stamp,
-		 (int)getpid());
+	if ((size_t)snprintf(buf, len, "%s/%s-%s-%d.console.log", dir, base,
+			     stamp, (int)getpid()) >= len)
+		return vmc_error_set(err, ENAMETOOLONG, "%s: path too long",
+				     dir);
 	return 0;
 }
 
