@@ -133,6 +133,7 @@ fuzz: $(FUZZ_BINS)
 
 bench: all
 	@bench/run $(BUILD)
+	@bench/boot $(BUILD)
 
 # ---- install ----
 
