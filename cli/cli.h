@@ -59,6 +59,11 @@ struct vmc_progress *vmc_progress_new(bool enabled, const char *label);
 void vmc_progress_update(void *ctx, uint64_t done, uint64_t total);
 void vmc_progress_finish(struct vmc_progress *p);
 
+/* Parse "[-f FMT] [--output=human|json] IMG" (info, map).  Returns -1
+ * with *fmt, *json and *path set, or the exit code to return. */
+int vmc_cli_image_args(int argc, char **argv, const char *usage,
+		       const char **fmt, bool *json, const char **path);
+
 /* Common usage printing: prints text and returns exit code 1 (or 0 when
  * help was asked for). */
 int vmc_cli_usage(const char *text, bool asked);

@@ -17,23 +17,10 @@
 
 #include <vmconv/vmconv.h>
 
+#include "tests/unit/scratch.h"
+
 #include "common/bytes.h"
 
-static char dir[64];
-
-static void setup(void)
-{
-	strcpy(dir, "/tmp/vmconv-qcow2-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
-}
 
 static char *path(const char *name)
 {
@@ -41,7 +28,7 @@ static char *path(const char *name)
 	static int k;
 
 	k = (k + 1) % 4;
-	snprintf(p[k], sizeof(p[k]), "%s/%s", dir, name);
+	snprintf(p[k], sizeof(p[k]), "%s/%s", scratch_dir, name);
 	return p[k];
 }
 
@@ -244,8 +231,8 @@ ParameterizedTestParameters(qcow2, roundtrip)
 				   VMC_ARRAY_SIZE(variants));
 }
 
-ParameterizedTest(struct variant *v, qcow2, roundtrip, .init = setup,
-		  .fini = teardown)
+ParameterizedTest(struct variant *v, qcow2, roundtrip, .init = scratch_setup,
+		  .fini = scratch_teardown)
 {
 	uint64_t size = disk_size(v);
 	uint8_t *exp = malloc(size);
@@ -268,7 +255,7 @@ ParameterizedTestParameters(qcow2, read_qemu_written)
 }
 
 ParameterizedTest(struct variant *v, qcow2, read_qemu_written,
-		  .init = setup, .fini = teardown)
+		  .init = scratch_setup, .fini = scratch_teardown)
 {
 	uint64_t size = disk_size(v);
 	uint8_t *exp = malloc(size);
@@ -334,7 +321,7 @@ static void expect_refused(const uint8_t *h, size_t len, const char *want)
 		  err.msg);
 }
 
-TestSuite(qcow2_hostile, .init = setup, .fini = teardown);
+TestSuite(qcow2_hostile, .init = scratch_setup, .fini = scratch_teardown);
 
 Test(qcow2_hostile, valid_base_opens)
 {
@@ -457,7 +444,7 @@ Test(qcow2_hostile, backing_loop_is_refused)
 	snprintf(cmd, sizeof(cmd), "cd %s && qemu-img create -q -f qcow2"
 		 " a.qcow2 1M && qemu-img create -q -f qcow2 -b a.qcow2 -F qcow2"
 		 " b.qcow2 && qemu-img rebase -u -b b.qcow2 -F qcow2 a.qcow2",
-		 dir);
+		 scratch_dir);
 	cr_assert_eq(system(cmd), 0);
 	struct vmc_error err;
 	struct vmc_image *img = vmc_image_open(path("b.qcow2"), NULL, 0, NULL,
