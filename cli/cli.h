@@ -18,6 +18,14 @@ int vmc_cmd_create(int argc, char **argv);
 int vmc_cmd_map(int argc, char **argv);
 int vmc_cmd_formats(int argc, char **argv);
 int vmc_cmd_migrate(int argc, char **argv);
+int vmc_cmd_validate(int argc, char **argv);
+
+/* Boot-validate as `vmconv validate` does (validate/validate.h): prints
+ * the report unless report_out takes it; returns the exit code (0 booted,
+ * 1 not booted, 2 could not run). */
+struct vmc_validate_opts;
+int vmc_cli_validate(const struct vmc_validate_opts *o, bool json,
+		     json_t **report_out);
 
 /* Print "vmconv: <message>" on stderr. */
 void vmc_cli_error(const struct vmc_error *err);
@@ -50,6 +58,11 @@ struct vmc_progress;
 struct vmc_progress *vmc_progress_new(bool enabled, const char *label);
 void vmc_progress_update(void *ctx, uint64_t done, uint64_t total);
 void vmc_progress_finish(struct vmc_progress *p);
+
+/* Parse "[-f FMT] [--output=human|json] IMG" (info, map).  Returns -1
+ * with *fmt, *json and *path set, or the exit code to return. */
+int vmc_cli_image_args(int argc, char **argv, const char *usage,
+		       const char **fmt, bool *json, const char **path);
 
 /* Common usage printing: prints text and returns exit code 1 (or 0 when
  * help was asked for). */

@@ -118,8 +118,9 @@ int vmc_cmd_check(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return vmc_cli_usage(usage, false);
-	img = vmc_image_open(argv[optind], fmt,
-			     repair ? VMC_OPEN_RDWR : 0, NULL, &err);
+	/* The image's own metadata: its backing files are not needed. */
+	img = vmc_image_open(argv[optind], fmt, VMC_OPEN_NO_BACKING |
+			     (repair ? VMC_OPEN_RDWR : 0), NULL, &err);
 	if (!img) {
 		vmc_cli_error(&err);
 		return 1;

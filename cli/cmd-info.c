@@ -1,5 +1,4 @@
 /* vmconv info: what an image is, in qemu-img info's words. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,32 +122,22 @@ static void print_human(json_t *info)
 
 int vmc_cmd_info(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "output", required_argument, NULL, 'J' },
-		{ 0 }
-	};
 	const char *fmt = NULL;
 	struct vmc_error err;
 	struct vmc_image *img;
 	bool json = false;
 	json_t *info;
-	int opt, ret = 1;
+	const char *path;
+	int ret;
 
-	while ((opt = getopt_long(argc, argv, "hf:", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'h': return vmc_cli_usage(usage, true);
-		case 'f': fmt = optarg; break;
-		case 'J':
-			if (vmc_cli_output_format(optarg, &json) < 0)
-				return 1;
-			break;
-		default: return vmc_cli_usage(usage, false);
-		}
-	}
-	if (argc - optind != 1)
-		return vmc_cli_usage(usage, false);
-	img = vmc_image_open(argv[optind], fmt, 0, NULL, &err);
+	ret = vmc_cli_image_args(argc, argv, usage, &fmt, &json, &path);
+	if (ret >= 0)
+		return ret;
+	ret = 1;
+	/* Like qemu-img info: the image itself, even when its backing file
+	 * is missing. */
+	img = vmc_image_open(path, fmt, VMC_OPEN_NO_BACKING, NULL,
+			     &err);
 	if (!img) {
 		vmc_cli_error(&err);
 		return 1;

@@ -1,5 +1,4 @@
 /* vmconv map: which ranges of the guest disk hold data, zeros, nothing. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -32,11 +31,6 @@ static void emit(bool json, json_t *arr, const struct vmc_extent *x)
 
 int vmc_cmd_map(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "output", required_argument, NULL, 'J' },
-		{ 0 }
-	};
 	struct vmc_extent run = { 0 }, x;
 	const char *fmt = NULL;
 	struct vmc_image *img;
@@ -44,22 +38,14 @@ int vmc_cmd_map(int argc, char **argv)
 	bool json = false;
 	json_t *arr = NULL;
 	uint64_t off = 0;
-	int opt, ret = 1;
+	const char *path;
+	int ret;
 
-	while ((opt = getopt_long(argc, argv, "hf:", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'h': return vmc_cli_usage(usage, true);
-		case 'f': fmt = optarg; break;
-		case 'J':
-			if (vmc_cli_output_format(optarg, &json) < 0)
-				return 1;
-			break;
-		default: return vmc_cli_usage(usage, false);
-		}
-	}
-	if (argc - optind != 1)
-		return vmc_cli_usage(usage, false);
-	img = vmc_image_open(argv[optind], fmt, 0, NULL, &err);
+	ret = vmc_cli_image_args(argc, argv, usage, &fmt, &json, &path);
+	if (ret >= 0)
+		return ret;
+	ret = 1;
+	img = vmc_image_open(path, fmt, 0, NULL, &err);
 	if (!img) {
 		vmc_cli_error(&err);
 		return 1;

@@ -1,7 +1,8 @@
 /* The one-shot migration form: vmconv SRC --to FMT [--out PATH] ...
- * Converts SRC to FMT beside it (or at --out).  Driver injection and boot
- * validation hook in here as they are built; until then the flags that
- * ask for them fail with a message saying so. */
+ * Converts SRC to FMT beside it (or at --out) and, with --validate, boots
+ * the converted output with the target's disk controller and reports
+ * whether it reaches userspace (validate/validate.h).  Driver injection
+ * hooks in here as it is built. */
 #include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -9,13 +10,31 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "validate/validate.h"
 
 static const char usage[] =
 "usage: vmconv SRC --to FMT [--out PATH] [-o KEY=VALUE,...] [-c] [-p]\n"
-"              [--digest] [--no-inject] [--validate] [--output=json]\n"
+"              [--digest] [--no-inject] [--output=json]\n"
+"              [--validate[=ENGINE]] [--bus=virtio|ide] [--timeout=S]\n"
+"              [--expect=REGEX]\n"
 "\n"
 "Migrate the disk image SRC to format FMT, written beside SRC with FMT's\n"
-"extension unless --out names the target.\n";
+"extension unless --out names the target.  --validate then boots the\n"
+"converted disk (vmconv validate, ENGINE auto by default) on the target's\n"
+"disk controller: virtio for raw and qcow2 (KVM), IDE for vhd, vhdx and\n"
+"vmdk, unless --bus says otherwise.  The exit status is 1 when the\n"
+"converted guest does not reach userspace.\n";
+
+/* The disk controller a guest meets on the hypervisor a format is for. */
+static enum vmc_vm_bus target_bus(const char *fmt)
+{
+	static const char *const ide[] = { "vhd", "vpc", "vhdx", "vmdk" };
+
+	for (size_t i = 0; i < sizeof(ide) / sizeof(ide[0]); i++)
+		if (!strcmp(fmt, ide[i]))
+			return VMC_BUS_IDE;
+	return VMC_BUS_VIRTIO;
+}
 
 /* SRC's path with its extension replaced by the driver's. */
 static char *default_target(const char *src, const char *fmt)
@@ -39,7 +58,10 @@ int vmc_cmd_migrate(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "to", required_argument, NULL, 'T' },
 		{ "out", required_argument, NULL, 'O' },
-		{ "validate", no_argument, NULL, 'V' },
+		{ "validate", optional_argument, NULL, 'V' },
+		{ "bus", required_argument, NULL, 'B' },
+		{ "timeout", required_argument, NULL, 'M' },
+		{ "expect", required_argument, NULL, 'E' },
 		{ "no-inject", no_argument, NULL, 'N' },
 		{ "digest", no_argument, NULL, 'D' },
 		{ "output", required_argument, NULL, 'J' },
@@ -49,7 +71,9 @@ int vmc_cmd_migrate(int argc, char **argv)
 	struct vmc_error err;
 	json_t *summary = NULL;
 	char *target = NULL;
-	bool validate = false, no_inject = false;
+	struct vmc_validate_opts vo = { 0 };
+	bool validate = false, no_inject = false, bus_set = false;
+	json_t *vrep = NULL;
 	int opt, ret = 1;
 
 	c.create_opts = vmc_opts_new();
@@ -69,7 +93,40 @@ int vmc_cmd_migrate(int argc, char **argv)
 		case 'c': c.compress = true; break;
 		case 'p': c.progress = true; break;
 		case 'q': c.quiet = true; c.progress = false; break;
-		case 'V': validate = true; break;
+		case 'V':
+			validate = true;
+			if (optarg && vmc_engine_parse(optarg, &vo.engine) < 0) {
+				vmc_cli_errorf("--validate=ENGINE: auto, direct,"
+					       " nested or qemu, not '%s'",
+					       optarg);
+				goto out;
+			}
+			break;
+		case 'B':
+			bus_set = true;
+			if (!strcmp(optarg, "ide"))
+				vo.bus = VMC_BUS_IDE;
+			else if (!strcmp(optarg, "virtio"))
+				vo.bus = VMC_BUS_VIRTIO;
+			else {
+				vmc_cli_errorf("--bus must be virtio or ide,"
+					       " not '%s'", optarg);
+				goto out;
+			}
+			break;
+		case 'M': {
+			char *end;
+			unsigned long t = strtoul(optarg, &end, 10);
+
+			if (!*optarg || *end || t == 0 || t > 86400) {
+				vmc_cli_errorf("--timeout must be a number of"
+					       " seconds, not '%s'", optarg);
+				goto out;
+			}
+			vo.timeout_s = (unsigned)t;
+			break;
+		}
+		case 'E': vo.expect = optarg; break;
 		case 'N': no_inject = true; break;
 		case 'D': c.digest = true; break;
 		case 'J':
@@ -87,9 +144,9 @@ int vmc_cmd_migrate(int argc, char **argv)
 	}
 	if (argc - optind != 1 || !c.dst_fmt)
 		goto out_usage;
-	if (validate) {
-		vmc_cli_errorf("--validate: the boot validator is not part of"
-			       " this build yet");
+	if (!validate && (bus_set || vo.timeout_s || vo.expect)) {
+		vmc_cli_errorf("--bus, --timeout and --expect go with"
+			       " --validate");
 		goto out;
 	}
 	c.src_path = argv[optind];
@@ -105,6 +162,20 @@ int vmc_cmd_migrate(int argc, char **argv)
 		goto out;
 	json_object_set_new(summary, "injection", json_string(no_inject ?
 		"skipped (--no-inject)" : "not available in this build"));
+	if (validate) {
+		/* the converted output, as the target will boot it */
+		vo.image = c.dst_path;
+		vo.format = c.dst_fmt;
+		vo.boot = VMC_BOOT_FIRMWARE;
+		if (!bus_set)
+			vo.bus = target_bus(c.dst_fmt);
+		ret = vmc_cli_validate(&vo, c.json, &vrep);
+		if (vrep)
+			json_object_set(summary, "validation", vrep);
+		else
+			json_object_set_new(summary, "validation",
+					    json_string("could not run"));
+	}
 	if (c.json) {
 		vmc_cli_print_json(summary);
 	} else if (!c.quiet) {
@@ -124,11 +195,34 @@ int vmc_cmd_migrate(int argc, char **argv)
 		if (!no_inject)
 			printf("guest unchanged: driver injection is not"
 			       " available in this build\n");
+		if (vrep) {
+			json_t *st = json_object_get(vrep, "stages"), *e;
+			size_t i;
+
+			printf("validation: %s (stage %s, engine %s, bus %s)\n",
+			       json_is_true(json_object_get(vrep, "booted")) ?
+			       "BOOTED" : "DID NOT BOOT",
+			       json_string_value(json_object_get(vrep,
+								 "stage")),
+			       json_string_value(json_object_get(vrep,
+								 "engine")),
+			       json_string_value(json_object_get(vrep, "bus")));
+			printf("  reason:  %s\n", json_string_value(
+				json_object_get(vrep, "reason")));
+			json_array_foreach(st, i, e)
+				printf("  %-10s %8.3f s\n", json_string_value(
+					json_object_get(e, "stage")),
+				       (double)json_integer_value(
+					json_object_get(e, "ms")) / 1000.0);
+			printf("  console: %s\n", json_string_value(
+				json_object_get(vrep, "console_log")));
+		}
 	}
 	goto out;
 out_usage:
 	ret = vmc_cli_usage(usage, false);
 out:
+	json_decref(vrep);
 	json_decref(summary);
 	free(target);
 	vmc_opts_free(c.create_opts);

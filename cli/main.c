@@ -33,6 +33,7 @@ static const struct {
 	{ "create", vmc_cmd_create },
 	{ "map", vmc_cmd_map },
 	{ "formats", vmc_cmd_formats },
+	{ "validate", vmc_cmd_validate },
 };
 
 int main(int argc, char **argv)

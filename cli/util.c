@@ -1,4 +1,5 @@
 /* Helpers shared by the subcommands: error and JSON printing, sizes. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,4 +64,31 @@ int vmc_cli_usage(const char *text, bool asked)
 {
 	fputs(text, asked ? stdout : stderr);
 	return asked ? 0 : 1;
+}
+
+int vmc_cli_image_args(int argc, char **argv, const char *usage,
+		       const char **fmt, bool *json, const char **path)
+{
+	static const struct option lo[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "output", required_argument, NULL, 'J' },
+		{ 0 }
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "hf:", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'h': return vmc_cli_usage(usage, true);
+		case 'f': *fmt = optarg; break;
+		case 'J':
+			if (vmc_cli_output_format(optarg, json) < 0)
+				return 1;
+			break;
+		default: return vmc_cli_usage(usage, false);
+		}
+	}
+	if (argc - optind != 1)
+		return vmc_cli_usage(usage, false);
+	*path = argv[optind];
+	return -1;
 }

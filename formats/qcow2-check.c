@@ -12,55 +12,69 @@
 #include "common/bytes.h"
 #include "formats/qcow2.h"
 
-#define MAX_CHECK_CLUSTERS (256ull << 20)	/* 1 GiB of counters */
+#define MAX_CHECK_CLUSTERS (64ull << 20)	/* 16 bytes each */
 
+/* L2 tables are walked once each, however many L1 entries point to them
+ * (snapshots share tables; hostile images may point every entry at one
+ * table): the references a table holds are added once per L1 entry, as
+ * qemu's walk adds them, without reading the table again. */
 struct ck {
 	struct vmc_image *img;
 	struct qcow2_state *s;
 	struct vmc_check_result *res;
 	uint32_t *refs;
+	uint32_t *l2_refs;	/* L1 entries pointing at cluster c */
+	uint32_t *l2_active;	/* of those, in the active L1 table */
+	uint32_t *l2_copied;	/* OFLAG pass: 1 + problems found, 0 */
 	uint64_t nb;
+	uint64_t l1_budget;	/* L1 bytes left to read */
 	uint8_t *l2;		/* one table */
 };
 
-static void inc(struct ck *k, uint64_t off, uint64_t size)
+static void inc_n(struct ck *k, uint64_t off, uint64_t size, uint32_t n)
 {
 	uint64_t first, last;
 
-	if (size == 0)
+	if (size == 0 || n == 0)
 		return;
 	first = off >> k->s->cluster_bits;
 	last = (off + size - 1) >> k->s->cluster_bits;
 	for (uint64_t c = first; c <= last; c++) {
 		if (c >= k->nb) {
-			vmc_check_report(k->res, "ERROR: cluster %" PRIu64
-					 " (offset 0x%" PRIx64 ") is beyond"
-					 " the end of the image file", c,
-					 c << k->s->cluster_bits);
-			k->res->corruptions++;
+			vmc_check_report(k->res, "ERROR: counting reference"
+				" for region exceeding the end of the file by"
+				" one cluster or more: offset 0x%" PRIx64
+				" size 0x%" PRIx64, off, size);
+			k->res->corruptions += n;
 			return;
 		}
-		if (k->refs[c] != UINT32_MAX)
-			k->refs[c]++;
+		k->refs[c] = k->refs[c] > UINT32_MAX - n ? UINT32_MAX :
+			     k->refs[c] + n;
 	}
 }
 
-static int check_l2(struct ck *k, uint64_t l2_off, bool active,
-		    uint64_t *next_contig)
+static void inc(struct ck *k, uint64_t off, uint64_t size)
+{
+	inc_n(k, off, size, 1);
+}
+
+/* One L2 table referenced n times, act of them from the active L1. */
+static void check_l2(struct ck *k, uint64_t l2_off, uint32_t n,
+		     uint32_t act)
 {
 	struct qcow2_state *s = k->s;
 	struct vmc_check_result *res = k->res;
-	uint64_t n = 1ull << s->l2_bits;
+	uint64_t entries = 1ull << s->l2_bits, next = 0;
 	struct vmc_error err;
 
 	if (vmc_pread_full(s->fd, k->l2, s->cluster_size, l2_off,
 			   k->img->filename, &err) < 0) {
 		vmc_check_report(res, "ERROR: I/O error in check_refcounts_l2"
 				 " (%s)", err.msg);
-		res->check_errors++;
-		return 0;
+		res->check_errors += n;
+		return;
 	}
-	for (uint64_t i = 0; i < n; i++) {
+	for (uint64_t i = 0; i < entries; i++) {
 		uint64_t e = qcow2_l2_entry(s, k->l2, i);
 		uint64_t off = e & QCOW2_OFFSET_MASK;
 
@@ -71,7 +85,7 @@ static int check_l2(struct ck *k, uint64_t l2_off, bool active,
 				vmc_check_report(res, "ERROR compressed"
 					" cluster %" PRIu64 " with data file",
 					i);
-				res->corruptions++;
+				res->corruptions += n;
 				continue;
 			}
 			if (e & QCOW2_OFLAG_COPIED) {
@@ -79,49 +93,57 @@ static int check_l2(struct ck *k, uint64_t l2_off, bool active,
 					PRIx64 ": copied flag must never be"
 					" set for compressed clusters",
 					e & s->coffset_mask);
-				res->corruptions++;
+				res->corruptions += n;
 				e &= ~QCOW2_OFLAG_COPIED;
 			}
 			qcow2_parse_compressed(s, e, &coff, &csize);
-			if (active) {
-				res->allocated_clusters++;
-				res->compressed_clusters++;
-				res->fragmented_clusters++;
-			}
-			inc(k, coff, csize);
+			res->allocated_clusters += act;
+			res->compressed_clusters += act;
+			res->fragmented_clusters += act;
+			inc_n(k, coff, csize, n);
 			continue;
 		}
 		if (!off && !(s->data_file_name && (e & QCOW2_OFLAG_COPIED)))
 			continue;
+		/* qemu counts the reference even when the offset is
+		 * misaligned. */
 		if (off & (s->cluster_size - 1)) {
 			vmc_check_report(res, "ERROR offset=%" PRIx64 ":"
-				" Cluster is not properly aligned; L2 entry"
-				" corrupted.", off);
-			res->corruptions++;
-			continue;
+				" Data cluster is not properly aligned; L2"
+				" entry corrupted.", off);
+			res->corruptions += n;
 		}
-		if (active) {
-			res->allocated_clusters++;
-			if (*next_contig && off != *next_contig)
-				res->fragmented_clusters++;
-			*next_contig = off + s->cluster_size;
-		}
+		/* Fragmentation restarts with each table, as in qemu. */
+		res->allocated_clusters += act;
+		if (next && off != next)
+			res->fragmented_clusters += act;
+		next = off + s->cluster_size;
 		if (!s->data_file_name)
-			inc(k, off, s->cluster_size);
+			inc_n(k, off, s->cluster_size, n);
 	}
-	return 0;
 }
 
 static void check_l1(struct ck *k, uint64_t l1_off, uint32_t l1_size,
 		     bool active)
 {
 	struct qcow2_state *s = k->s;
-	uint64_t *l1 = NULL, next = 0;
+	uint64_t *l1 = NULL, bytes = (uint64_t)l1_size * 8;
 	struct vmc_error err;
 
 	if (!l1_size)
 		return;
-	inc(k, l1_off, (uint64_t)l1_size * 8);
+	inc(k, l1_off, bytes);
+	/* Snapshots never share L1 tables: more L1 bytes than the file
+	 * holds means tables overlap, and reading them all could take
+	 * forever. */
+	if (bytes > k->l1_budget) {
+		vmc_check_report(k->res, "ERROR: L1 table at 0x%" PRIx64
+				 " not checked: the L1 tables overlap",
+				 l1_off);
+		k->res->check_errors++;
+		return;
+	}
+	k->l1_budget -= bytes;
 	if (qcow2_read_l1(k->img, s, l1_off, l1_size, &l1, &err) < 0) {
 		vmc_check_report(k->res, "ERROR: cannot read L1 table (%s)",
 				 err.msg);
@@ -129,7 +151,7 @@ static void check_l1(struct ck *k, uint64_t l1_off, uint32_t l1_size,
 		return;
 	}
 	for (uint32_t i = 0; i < l1_size; i++) {
-		uint64_t l2 = l1[i] & QCOW2_OFFSET_MASK;
+		uint64_t l2 = l1[i] & QCOW2_OFFSET_MASK, c;
 
 		if (!l2)
 			continue;
@@ -140,12 +162,14 @@ static void check_l1(struct ck *k, uint64_t l1_off, uint32_t l1_size,
 			k->res->corruptions++;
 			continue;
 		}
-		if ((l2 >> s->cluster_bits) >= k->nb) {
-			inc(k, l2, s->cluster_size);
-			continue;
-		}
 		inc(k, l2, s->cluster_size);
-		check_l2(k, l2, active, &next);
+		c = l2 >> s->cluster_bits;
+		if (c >= k->nb)
+			continue;
+		if (k->l2_refs[c] != UINT32_MAX)
+			k->l2_refs[c]++;
+		if (active && k->l2_active[c] != UINT32_MAX)
+			k->l2_active[c]++;
 	}
 	free(l1);
 }
@@ -208,8 +232,9 @@ static int disk_refcount(struct ck *k, uint64_t c, uint64_t *rc)
 	*rc = 0;
 	host = block < s->reftable_n ?
 	       s->reftable[block] & QCOW2_REFT_OFFSET_MASK : 0;
+	/* While repairing, new blocks may lie past the old end of file. */
 	if (!host || (host & (s->cluster_size - 1)) ||
-	    (host >> s->cluster_bits) >= k->nb)
+	    ((host >> s->cluster_bits) >= k->nb && !s->writable))
 		return 0;
 	if (qcow2_get_refcount(k->img, s, c, rc, &err) < 0) {
 		vmc_check_report(k->res, "Can't get refcount for cluster %"
@@ -226,6 +251,7 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 {
 	struct ck k = { .img = img, .s = s, .res = res };
 	uint64_t highest = 0;
+	bool overlap = false;
 	int ret = -1;
 
 	if (!s->reftable && s->reftable_clusters &&
@@ -237,8 +263,12 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 				     " check (%" PRIu64 ")", img->filename,
 				     k.nb);
 	k.refs = calloc(k.nb ? k.nb : 1, sizeof(*k.refs));
+	k.l2_refs = calloc(k.nb ? k.nb : 1, sizeof(*k.l2_refs));
+	k.l2_active = calloc(k.nb ? k.nb : 1, sizeof(*k.l2_active));
+	k.l2_copied = calloc(k.nb ? k.nb : 1, sizeof(*k.l2_copied));
 	k.l2 = malloc(s->cluster_size);
-	if (!k.refs || !k.l2) {
+	k.l1_budget = 2 * s->file_size + (16u << 20);
+	if (!k.refs || !k.l2_refs || !k.l2_active || !k.l2_copied || !k.l2) {
 		vmc_error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -249,6 +279,10 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 	for (uint32_t i = 0; i < s->nb_snapshots; i++)
 		check_l1(&k, s->snaps[i].l1_offset, s->snaps[i].l1_size,
 			 false);
+	for (uint64_t c = 0; c < k.nb; c++)
+		if (k.l2_refs[c])
+			check_l2(&k, c << s->cluster_bits, k.l2_refs[c],
+				 k.l2_active[c]);
 	inc(&k, s->snapshots_offset, s->snapshots_bytes);
 	inc(&k, s->reftable_offset,
 	    (uint64_t)s->reftable_clusters << s->cluster_bits);
@@ -257,9 +291,12 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 		uint64_t off = s->reftable[i] & QCOW2_REFT_OFFSET_MASK;
 		uint64_t c = off >> s->cluster_bits;
 
-		if (!off)
+		if (s->reftable[i] & ~QCOW2_REFT_OFFSET_MASK) {
+			vmc_check_report(res, "ERROR refcount table entry %"
+				PRIu64 " has reserved bits set", i);
+		} else if (!off) {
 			continue;
-		if (off & (s->cluster_size - 1)) {
+		} else if (off & (s->cluster_size - 1)) {
 			vmc_check_report(res, "ERROR refcount block %" PRIu64
 				" is not cluster aligned; refcount table"
 				" entry corrupted", i);
@@ -272,6 +309,7 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 				vmc_check_report(res, "ERROR refcount block %"
 					PRIu64 " refcount=%u", i, k.refs[c]);
 				res->corruptions++;
+				overlap = true;
 			}
 			continue;
 		}
@@ -283,13 +321,30 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 		}
 	}
 
+	for (uint64_t i = 0; i < s->reftable_clusters; i++) {
+		uint64_t c = (s->reftable_offset >> s->cluster_bits) + i;
+
+		if (s->reftable_offset && c < k.nb && k.refs[c] != 1)
+			overlap = true;
+	}
+	/* Writing refcounts into blocks that are also something else would
+	 * destroy it: that needs a rebuild of the whole refcount structure,
+	 * which qemu-img check -r all does and vmconv does not. */
+	if (repair && overlap) {
+		vmc_error_set(err, ENOTSUP, "%s: the refcount structure"
+			      " overlaps other metadata; rebuilding it is not"
+			      " supported (nothing was written)",
+			      img->filename);
+		goto out;
+	}
+
 	for (uint64_t c = 0; c < k.nb; c++) {
 		uint64_t r1, r2 = k.refs[c];
 
-		if (r2)
-			highest = c;
 		if (disk_refcount(&k, c, &r1) < 0)
 			continue;
+		if (r1 || r2)
+			highest = c;
 		if (r1 == r2)
 			continue;
 		vmc_check_report(res, "%s cluster %" PRIu64 " refcount=%"
@@ -312,9 +367,10 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 	/* OFLAG_COPIED must be set exactly where the refcount is 1. */
 	for (uint32_t i = 0; i < s->header_l1_size && s->l1; i++) {
 		uint64_t l1e = s->snapshot < 0 ? s->l1[i] : 0;
-		uint64_t l2 = l1e & QCOW2_OFFSET_MASK, rc;
+		uint64_t l2 = l1e & QCOW2_OFFSET_MASK, rc, c2;
 		uint64_t n = 1ull << s->l2_bits;
 		struct vmc_error e2;
+		uint8_t *t = k.l2;
 
 		if (!l2 || (l2 & (s->cluster_size - 1)) ||
 		    (l2 >> s->cluster_bits) >= k.nb)
@@ -322,39 +378,68 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 		if (disk_refcount(&k, l2 >> s->cluster_bits, &rc) < 0)
 			continue;
 		if ((rc == 1) != !!(l1e & QCOW2_OFLAG_COPIED)) {
-			vmc_check_report(res, "ERROR OFLAG_COPIED L2 cluster:"
+			vmc_check_report(res, "%s OFLAG_COPIED L2 cluster:"
 				" l1_index=%u l1_entry=%" PRIx64 " refcount=%"
-				PRIu64, i, l1e, rc);
-			res->corruptions++;
+				PRIu64, repair ? "Repairing" : "ERROR", i,
+				l1e, rc);
+			if (repair) {
+				s->l1[i] = rc == 1 ? l1e | QCOW2_OFLAG_COPIED :
+					   l1e & ~QCOW2_OFLAG_COPIED;
+				s->l1_dirty = true;
+				res->corruptions_fixed++;
+			} else {
+				res->corruptions++;
+			}
 		}
-		if (vmc_pread_full(s->fd, k.l2, s->cluster_size, l2,
+		/* A table seen before (only in corrupt images): its
+		 * problems counted again without reading it again. */
+		c2 = l2 >> s->cluster_bits;
+		if (k.l2_copied[c2]) {
+			if (!repair)
+				res->corruptions += k.l2_copied[c2] - 1;
+			continue;
+		}
+		k.l2_copied[c2] = 1;
+		if (repair ? qcow2_l2_get(img, s, l2, i, &t, &e2) < 0 :
+		    vmc_pread_full(s->fd, t, s->cluster_size, l2,
 				   img->filename, &e2) < 0)
 			continue;
 		for (uint64_t j = 0; j < n; j++) {
-			uint64_t e = qcow2_l2_entry(s, k.l2, j);
+			uint64_t e = qcow2_l2_entry(s, t, j);
 			uint64_t off = e & QCOW2_OFFSET_MASK;
 
-			if ((e & QCOW2_OFLAG_COMPRESSED) || !off ||
-			    (off & (s->cluster_size - 1)))
+			if ((e & QCOW2_OFLAG_COMPRESSED) || !off)
 				continue;
 			if (s->data_file_name)
 				rc = 1;
-			else if ((off >> s->cluster_bits) >= k.nb ||
-				 disk_refcount(&k, off >> s->cluster_bits,
+			else if (disk_refcount(&k, off >> s->cluster_bits,
 					       &rc) < 0)
 				continue;
-			if ((rc == 1) != !!(e & QCOW2_OFLAG_COPIED)) {
-				vmc_check_report(res, "ERROR OFLAG_COPIED"
-					" data cluster: l2_entry=%" PRIx64
-					" refcount=%" PRIu64, e, rc);
+			if ((rc == 1) == !!(e & QCOW2_OFLAG_COPIED))
+				continue;
+			vmc_check_report(res, "%s OFLAG_COPIED data cluster:"
+				" l2_entry=%" PRIx64 " refcount=%" PRIu64,
+				repair ? "Repairing" : "ERROR", e, rc);
+			if (!repair) {
 				res->corruptions++;
+				if (k.l2_copied[c2] != UINT32_MAX)
+					k.l2_copied[c2]++;
+				continue;
 			}
+			vmc_put_be64(t + j * s->l2_entry_size, rc == 1 ?
+				     e | QCOW2_OFLAG_COPIED :
+				     e & ~QCOW2_OFLAG_COPIED);
+			qcow2_cache_mark_dirty(s, &s->l2c, t);
+			res->corruptions_fixed++;
 		}
 	}
 	res->image_end_offset = (highest + 1) << s->cluster_bits;
 	ret = 0;
 out:
 	free(k.refs);
+	free(k.l2_refs);
+	free(k.l2_active);
+	free(k.l2_copied);
 	free(k.l2);
 	return ret;
 }
@@ -385,6 +470,10 @@ int qcow2_check(struct vmc_image *img, struct vmc_check_result *res,
 		if (r == 0) {
 			res->corruptions = second.corruptions;
 			res->leaks = second.leaks;
+			res->image_end_offset = second.image_end_offset;
+			res->allocated_clusters = second.allocated_clusters;
+			res->fragmented_clusters = second.fragmented_clusters;
+			res->compressed_clusters = second.compressed_clusters;
 			res->check_errors += second.check_errors;
 			if (!second.corruptions && !second.check_errors &&
 			    s->version >= 3 && (s->incompat &

@@ -117,17 +117,11 @@ int qcow2_l2_get(struct vmc_image *img, struct qcow2_state *s,
 /* For the writer: a zeroed L2 table for l1_index at l2_off. */
 int qcow2_l2_new(struct vmc_image *img, struct qcow2_state *s,
 		 uint64_t l2_off, uint64_t l1_index, uint8_t **table,
-		 struct vmc_error *err);
-int qcow2_l2_new(struct vmc_image *img, struct qcow2_state *s,
-		 uint64_t l2_off, uint64_t l1_index, uint8_t **table,
 		 struct vmc_error *err)
 {
 	return cache_get(img, s, &s->l2c, l1_index, l2_off, true, table, err);
 }
 
-int qcow2_rb_get(struct vmc_image *img, struct qcow2_state *s,
-		 uint64_t block, uint64_t host, bool fresh, uint8_t **data,
-		 struct vmc_error *err);
 int qcow2_rb_get(struct vmc_image *img, struct qcow2_state *s,
 		 uint64_t block, uint64_t host, bool fresh, uint8_t **data,
 		 struct vmc_error *err)
@@ -136,8 +130,6 @@ int qcow2_rb_get(struct vmc_image *img, struct qcow2_state *s,
 }
 
 /* Mark the cached table holding data dirty. */
-void qcow2_cache_mark_dirty(struct qcow2_state *s, struct qcow2_cache *c,
-			    const uint8_t *data);
 void qcow2_cache_mark_dirty(struct qcow2_state *s, struct qcow2_cache *c,
 			    const uint8_t *data)
 {

@@ -78,11 +78,6 @@ int qcow2_load_reftable(struct vmc_image *img, struct qcow2_state *s,
 	return 0;
 }
 
-int qcow2_rb_get(struct vmc_image *img, struct qcow2_state *s,
-		 uint64_t block, uint64_t host, bool fresh, uint8_t **data,
-		 struct vmc_error *err);
-void qcow2_cache_mark_dirty(struct qcow2_state *s, struct qcow2_cache *c,
-			    const uint8_t *data);
 
 static int block_host(struct vmc_image *img, struct qcow2_state *s,
 		      uint64_t block, uint64_t *host, struct vmc_error *err)
@@ -199,9 +194,6 @@ static bool covered(const struct qcow2_state *s, uint64_t c)
 
 /* Up to n contiguous clusters at the end of the file, refcount 1; *got
  * says how many (at least 1). */
-int qcow2_alloc_run(struct vmc_image *img, struct qcow2_state *s,
-		    uint64_t n, uint64_t *host, uint64_t *got,
-		    struct vmc_error *err);
 int qcow2_alloc_run(struct vmc_image *img, struct qcow2_state *s,
 		    uint64_t n, uint64_t *host, uint64_t *got,
 		    struct vmc_error *err)

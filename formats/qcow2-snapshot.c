@@ -52,6 +52,13 @@ static int read_entry(struct vmc_image *img, struct qcow2_state *s,
 	if (extra >= 16) {
 		sn->disk_size = vmc_get_be64(var + 8);
 		sn->has_disk_size = true;
+		if (sn->disk_size > (1ull << 62)) {
+			vmc_error_set(err, EINVAL, "%s: snapshot %u at 0x%"
+				      PRIx64 " has a disk size of %" PRIu64
+				      " bytes", img->filename, idx, *off,
+				      sn->disk_size);
+			goto fail;
+		}
 	}
 	if (extra >= 24) {
 		sn->icount = vmc_get_be64(var + 16);
@@ -64,8 +71,7 @@ static int read_entry(struct vmc_image *img, struct qcow2_state *s,
 		goto fail;
 	}
 	if (sn->l1_size > QCOW2_MAX_L1_BYTES / 8 ||
-	    (sn->l1_offset & (s->cluster_size - 1)))
-		{
+	    (sn->l1_offset & (s->cluster_size - 1))) {
 		vmc_error_set(err, EINVAL, "%s: snapshot '%s' has a bad L1"
 			      " table (offset 0x%" PRIx64 ", %u entries)",
 			      img->filename, sn->name, sn->l1_offset,
@@ -106,13 +112,23 @@ int qcow2_read_snapshots(struct vmc_image *img, struct qcow2_state *s,
 	return 0;
 }
 
-/* By id or by name, as qemu-img's -l takes either. */
+/* By id or by name, as qemu-img's -l takes either ("snapshot.id=ID" and
+ * "snapshot.name=NAME" say which). */
 int qcow2_find_snapshot(const struct qcow2_state *s, const char *name)
 {
-	for (uint32_t i = 0; i < s->nb_snapshots; i++)
+	bool by_id = true, by_name = true;
+
+	if (!strncmp(name, "snapshot.id=", 12)) {
+		name += 12;
+		by_name = false;
+	} else if (!strncmp(name, "snapshot.name=", 14)) {
+		name += 14;
+		by_id = false;
+	}
+	for (uint32_t i = 0; by_id && i < s->nb_snapshots; i++)
 		if (!strcmp(s->snaps[i].id, name))
 			return (int)i;
-	for (uint32_t i = 0; i < s->nb_snapshots; i++)
+	for (uint32_t i = 0; by_name && i < s->nb_snapshots; i++)
 		if (!strcmp(s->snaps[i].name, name))
 			return (int)i;
 	return -1;

@@ -24,14 +24,6 @@
 #include "common/bytes.h"
 #include "formats/qcow2.h"
 
-int qcow2_l2_new(struct vmc_image *img, struct qcow2_state *s,
-		 uint64_t l2_off, uint64_t l1_index, uint8_t **table,
-		 struct vmc_error *err);
-void qcow2_cache_mark_dirty(struct qcow2_state *s, struct qcow2_cache *c,
-			    const uint8_t *data);
-int qcow2_alloc_run(struct vmc_image *img, struct qcow2_state *s,
-		    uint64_t n, uint64_t *host, uint64_t *got,
-		    struct vmc_error *err);
 
 static int write_host(struct vmc_image *img, struct qcow2_state *s,
 		      const void *buf, uint64_t len, uint64_t off,
@@ -135,6 +127,35 @@ static int put_ext(uint8_t *buf, size_t cap, size_t *p, uint32_t type,
 	return 0;
 }
 
+/* The feature-name table, as qemu writes it, when the header cluster
+ * has room for it besides the backing file name (not with 512-byte
+ * clusters, like qemu). */
+static int add_feature_table(uint8_t *buf, size_t cap, size_t *p,
+			     size_t backing_len)
+{
+	static const struct { uint8_t type, bit; const char *name; } f[] = {
+		{ 0, 0, "dirty bit" },
+		{ 0, 1, "corrupt bit" },
+		{ 0, 2, "external data file" },
+		{ 0, 3, "compression type" },
+		{ 0, 4, "extended L2 entries" },
+		{ 1, 0, "lazy refcounts" },
+		{ 2, 0, "bitmaps" },
+		{ 2, 1, "raw external data" },
+	};
+	uint8_t t[VMC_ARRAY_SIZE(f) * 48];
+
+	if (cap < 4096 || *p + 8 + sizeof(t) + 8 + backing_len > cap)
+		return 0;
+	memset(t, 0, sizeof(t));
+	for (size_t i = 0; i < VMC_ARRAY_SIZE(f); i++) {
+		t[i * 48] = f[i].type;
+		t[i * 48 + 1] = f[i].bit;
+		memcpy(t + i * 48 + 2, f[i].name, strlen(f[i].name));
+	}
+	return put_ext(buf, cap, p, QCOW2_EXT_FEATURES, t, sizeof(t));
+}
+
 int qcow2_write_header(struct vmc_image *img, struct qcow2_state *s,
 		       struct vmc_error *err)
 {
@@ -175,6 +196,9 @@ int qcow2_write_header(struct vmc_image *img, struct qcow2_state *s,
 	if (s->backing_fmt && put_ext(h, cap, &p, QCOW2_EXT_BACKING_FMT,
 				      s->backing_fmt,
 				      (uint32_t)strlen(s->backing_fmt)) < 0)
+		goto toolong;
+	if (s->version >= 3 && add_feature_table(h, cap, &p, s->backing_name ?
+			strlen(s->backing_name) : 0) < 0)
 		goto toolong;
 	if (p + 8 > cap)
 		goto toolong;
@@ -261,7 +285,8 @@ int qcow2_create(struct vmc_image *img, const char *filename, uint64_t size,
 		 struct vmc_opts *opts, struct vmc_error *err)
 {
 	struct qcow2_state *s = calloc(1, sizeof(*s));
-	const char *prealloc = NULL, *bfile = vmc_opts_get(opts, "backing_file");
+	const char *bfile = vmc_opts_get(opts, "backing_file");
+	const char *prealloc = NULL;
 	const char *bfmt = vmc_opts_get(opts, "backing_fmt");
 	uint64_t l1_bytes;
 	bool lazy;
@@ -279,8 +304,11 @@ int qcow2_create(struct vmc_image *img, const char *filename, uint64_t size,
 		goto fail;
 	}
 	s->virtual_size = VMC_ALIGN_UP(size, 512);
-	s->l1_size = (uint32_t)VMC_MIN(VMC_DIV_ROUND_UP(s->virtual_size,
-		1ull << (s->cluster_bits + s->l2_bits)), UINT32_MAX);
+	/* At least one entry, so that the L1 cluster is referenced even
+	 * for an empty disk. */
+	s->l1_size = (uint32_t)VMC_MIN(VMC_MAX(1, VMC_DIV_ROUND_UP(
+		s->virtual_size, 1ull << (s->cluster_bits + s->l2_bits))),
+		UINT32_MAX);
 	l1_bytes = (uint64_t)s->l1_size * 8;
 	if (l1_bytes > QCOW2_MAX_L1_BYTES) {
 		vmc_error_set(err, EFBIG, "%s: size too large for %" PRIu64
@@ -360,7 +388,8 @@ fail:
 	return -1;
 }
 
-static int not_writable(struct vmc_image *img)
+/* Only images created here are written (see the top of this file). */
+static bool not_writable(struct vmc_image *img)
 {
 	struct qcow2_state *s = img->opaque;
 
@@ -429,7 +458,8 @@ static int write_locked(struct vmc_image *img, struct qcow2_state *s,
 		/* Whole clusters that are not allocated yet go to new
 		 * clusters at the end, as many in one run as possible. */
 		while (in == 0 && i + n < per_l2) {
-			uint64_t cend = VMC_MIN((g + n + 1) * cs, s->virtual_size);
+			uint64_t cend = VMC_MIN((g + n + 1) * cs,
+						s->virtual_size);
 			uint64_t e = vmc_get_be64(t + (i + n) * 8);
 
 			if (cend > off + len || (e & ~QCOW2_OFLAG_ZERO))
@@ -659,8 +689,11 @@ out:
 static int write_l1(struct vmc_image *img, struct qcow2_state *s,
 		    struct vmc_error *err)
 {
-	uint64_t bytes = VMC_ALIGN_UP(VMC_MAX((uint64_t)s->l1_size * 8, 1),
-				      s->cluster_size);
+	/* A new image owns whole L1 clusters; in an existing one, touch
+	 * only the table itself. */
+	uint64_t bytes = s->creating ?
+		VMC_ALIGN_UP(VMC_MAX((uint64_t)s->l1_size * 8, 1),
+			     s->cluster_size) : (uint64_t)s->l1_size * 8;
 	uint8_t *buf = calloc(1, bytes);
 	int r;
 

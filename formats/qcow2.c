@@ -564,20 +564,30 @@ static int read_locked(struct vmc_image *img, struct qcow2_state *s,
 		case QCOW2_ZERO:
 			memset(buf, 0, (size_t)n);
 			break;
-		case QCOW2_NORMAL:
-			if (m.host > s->data_file_size ||
-			    n > s->data_file_size - m.host)
+		case QCOW2_NORMAL: {
+			/* A cluster the file ends inside reads as zeros
+			 * after the end, as with qemu; one that starts
+			 * past the end is an error. */
+			uint64_t cstart = VMC_ALIGN_DOWN(m.host,
+							 s->cluster_size);
+			uint64_t have;
+
+			if (cstart >= s->data_file_size)
 				return vmc_error_set(err, EINVAL, "%s: data"
 					" cluster for guest offset 0x%" PRIx64
 					" at host offset 0x%" PRIx64 " is past"
 					" the end of the %s", img->filename,
 					off, m.host, s->data_path ?
 					"data file" : "file");
-			if (vmc_pread_full(s->data_fd, buf, (size_t)n, m.host,
-					   s->data_path ? s->data_path :
-					   img->filename, err) < 0)
+			have = m.host >= s->data_file_size ? 0 :
+			       VMC_MIN(n, s->data_file_size - m.host);
+			if (have && vmc_pread_full(s->data_fd, buf,
+					(size_t)have, m.host, s->data_path ?
+					s->data_path : img->filename, err) < 0)
 				return -1;
+			memset(buf + have, 0, (size_t)(n - have));
 			break;
+		}
 		case QCOW2_COMPRESSED:
 			if (qcow2_read_compressed(img, s, m.host, &c, err) < 0)
 				return -1;
@@ -703,6 +713,12 @@ static int qcow2_info(struct vmc_image *img, json_t *obj,
 	if (s->version >= 3)
 		json_object_set_new(d, "lazy-refcounts", json_boolean(
 			s->compat & QCOW2_COMPAT_LAZY_REFCOUNTS));
+	if (s->version >= 3) {
+		json_t *bm = qcow2_bitmaps_json(img, s);
+
+		if (bm)
+			json_object_set_new(d, "bitmaps", bm);
+	}
 	json_object_set_new(d, "refcount-bits",
 			    json_integer(s->refcount_bits));
 	if (s->data_file_name) {

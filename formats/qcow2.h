@@ -168,7 +168,7 @@ int qcow2_read_l1(struct vmc_image *img, struct qcow2_state *s,
 		  struct vmc_error *err);
 void qcow2_state_free(struct qcow2_state *s);
 
-/* qcow2-cache.c */
+/* qcow2-cluster.c: caches */
 int qcow2_cache_init(struct qcow2_cache *c, size_t n, uint64_t bytes);
 void qcow2_cache_free(struct qcow2_cache *c);
 
@@ -189,6 +189,14 @@ uint64_t qcow2_l2_bitmap(const struct qcow2_state *s, const uint8_t *t,
 			 uint64_t i);
 int qcow2_cache_flush(struct vmc_image *img, struct qcow2_state *s,
 		      struct qcow2_cache *c, struct vmc_error *err);
+void qcow2_cache_mark_dirty(struct qcow2_state *s, struct qcow2_cache *c,
+			    const uint8_t *data);
+int qcow2_l2_new(struct vmc_image *img, struct qcow2_state *s,
+		 uint64_t l2_off, uint64_t l1_index, uint8_t **table,
+		 struct vmc_error *err);
+int qcow2_rb_get(struct vmc_image *img, struct qcow2_state *s,
+		 uint64_t block, uint64_t host, bool fresh, uint8_t **data,
+		 struct vmc_error *err);
 
 /* qcow2-compress.c */
 int qcow2_decompress(struct qcow2_state *s, const uint8_t *in, size_t inlen,
@@ -210,6 +218,9 @@ int qcow2_set_refcount(struct vmc_image *img, struct qcow2_state *s,
 		       uint64_t cluster, uint64_t rc, struct vmc_error *err);
 int qcow2_alloc_clusters(struct vmc_image *img, struct qcow2_state *s,
 			 uint64_t n, uint64_t *host, struct vmc_error *err);
+int qcow2_alloc_run(struct vmc_image *img, struct qcow2_state *s,
+		    uint64_t n, uint64_t *host, uint64_t *got,
+		    struct vmc_error *err);
 int qcow2_write_reftable(struct vmc_image *img, struct qcow2_state *s,
 			 struct vmc_error *err);
 
@@ -236,6 +247,9 @@ int qcow2_writeback(struct vmc_image *img, struct qcow2_state *s,
 int qcow2_read_snapshots(struct vmc_image *img, struct qcow2_state *s,
 			 struct vmc_error *err);
 int qcow2_find_snapshot(const struct qcow2_state *s, const char *name);
+
+/* qcow2-bitmap.c: the bitmap list for info, or NULL */
+json_t *qcow2_bitmaps_json(struct vmc_image *img, struct qcow2_state *s);
 
 /* qcow2-check.c */
 int qcow2_check(struct vmc_image *img, struct vmc_check_result *res,

@@ -164,13 +164,15 @@ int vhdx_create(struct vmc_image *img, const char *filename, uint64_t size,
 	s->path = img->filename;
 	if (get_options(s, filename, opts, err) < 0)
 		goto fail;
-	if (size > VHDX_MAX_DISK_SIZE || size % s->logical_ss) {
-		vmc_error_set(err, EINVAL,
-			"%s: size %" PRIu64 " is over 64 TiB or not a multiple"
-			" of the logical sector size %" PRIu32, filename, size,
-			s->logical_ss);
+	/* The disk is whole sectors: a source of another size grows to the
+	 * next one, which reads as zeros (qemu-img rounds up likewise). */
+	if (size > VHDX_MAX_DISK_SIZE) {
+		vmc_error_set(err, EFBIG,
+			"%s: size %" PRIu64 " is over the 64 TiB VHDX limit",
+			filename, size);
 		goto fail;
 	}
+	size = VMC_ALIGN_UP(size, s->logical_ss);
 	s->disk_size = size;
 	s->leave_blocks_allocated = s->fixed;
 	if (vhdx_compute_geometry(s, err) < 0)

@@ -175,6 +175,7 @@ int vhdx_read_headers(struct vhdx_state *s, struct vmc_error *err)
 		memset(&h[i], 0, sizeof(h[i]));
 		r = vhdx_header_decode(buf, &h[i]);
 		why[i] = header_problem(r, &h[i]);
+		s->hdr_problem[i] = why[i];
 	}
 	if (why[0] && why[1])
 		return vmc_error_set(err, EINVAL,
@@ -335,6 +336,16 @@ check:
 out:
 	free(buf);
 	return ret;
+}
+
+/* Signature and checksum (the checksum field is zeroed on the way). */
+bool vhdx_region_table_valid(uint8_t buf[65536])
+{
+	uint32_t crc = vmc_get_le32(buf + 4);
+
+	memset(buf + 4, 0, 4);
+	return !memcmp(buf, "regi", 4) &&
+	       vmc_crc32c(0, buf, VHDX_REGION_SIZE) == crc;
 }
 
 void vhdx_region_table_encode(uint8_t buf[65536], uint64_t bat_off,

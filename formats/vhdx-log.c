@@ -174,6 +174,12 @@ static int collect(struct log_ctx *c, uint32_t off, struct vhdx_log *log,
 				"): descriptor %" PRIu32 " writes 0x%" PRIx64
 				" bytes at bad file offset 0x%" PRIx64, path,
 				ei->seq, log_off + off, i, len, foff);
+		if (log->n >= VHDX_LOG_MAX_WRITES)
+			return vmc_error_set(err, EFBIG,
+				"%s: log entry %" PRIu64 " (offset 0x%" PRIx64
+				"): the active sequence has more than %u"
+				" descriptors", path, ei->seq, log_off + off,
+				VHDX_LOG_MAX_WRITES);
 		if (is_data) {
 			const uint8_t *sec = log_at(c, off +
 						    (dsec + di++) * SECTOR);
@@ -182,9 +188,10 @@ static int collect(struct log_ctx *c, uint32_t off, struct vhdx_log *log,
 			if (!data)
 				return vmc_error_set(err, ENOMEM,
 						     "out of memory");
-			memcpy(data, d + 8, 8);		/* LeadingBytes */
+			memcpy(data, d + 8, 8);	/* LeadingBytes */
 			memcpy(data + 8, sec + 8, 4084);
-			memcpy(data + 4092, d + 4, 4);	/* TrailingBytes */
+			/* TrailingBytes */
+			memcpy(data + 4092, d + 4, 4);
 		}
 		if (add_write(log, foff, len, data) < 0) {
 			free(data);
@@ -211,6 +218,7 @@ int vhdx_log_parse(const uint8_t *logbuf, uint32_t log_len,
 	uint64_t best_seq = 0;
 	bool found = false;
 	const char *first_why = NULL;
+	bool any_valid = false;
 	uint32_t first_bad = 0;
 	int ret = -1;
 
@@ -231,8 +239,12 @@ int vhdx_log_parse(const uint8_t *logbuf, uint32_t log_len,
 		while (used < log_len) {
 			ei = entry_check(&c, pos);
 			if (ei->state < 0) {
-				if (!first_why && memcmp(log_at(&c, pos),
-							 "loge", 4) == 0) {
+				/* Entries of another LogGuid are old: only
+				 * damaged ones of this log are errors. */
+				if (!first_why && !memcmp(log_at(&c, pos),
+							  "loge", 4) &&
+				    !memcmp(log_at(&c, pos) + 32, log_guid,
+					    16)) {
 					first_why = ei->why;
 					first_bad = pos;
 				}
@@ -247,6 +259,7 @@ int vhdx_log_parse(const uint8_t *logbuf, uint32_t log_len,
 			}
 			if (used + ei->len > log_len)
 				break;
+			any_valid = true;
 			if (cnt % 64 == 0) {
 				uint32_t *o = realloc(offs, (cnt + 64) *
 						      sizeof(*o));
@@ -289,16 +302,19 @@ int vhdx_log_parse(const uint8_t *logbuf, uint32_t log_len,
 			 log_len ? (uint32_t)(used / SECTOR) : 1;
 	}
 	if (!found) {
+		/* No entry of this log at all: the header was updated but no
+		 * entry was written before the crash.  Nothing to replay. */
+		ret = 0;
 		if (first_why)
-			vmc_error_set(err, EINVAL,
+			ret = vmc_error_set(err, EINVAL,
 				"%s: log (offset 0x%" PRIx64 ") has no valid"
 				" sequence: entry at 0x%" PRIx64 ": %s", path,
 				log_off, log_off + first_bad, first_why);
-		else
-			vmc_error_set(err, EINVAL,
-				"%s: log (offset 0x%" PRIx64 ") has no valid"
-				" sequence although the header's LogGuid is"
-				" set", path, log_off);
+		else if (any_valid)
+			ret = vmc_error_set(err, EINVAL,
+				"%s: log (offset 0x%" PRIx64 ") has no complete"
+				" sequence (no head entry's tail is part of its"
+				" sequence)", path, log_off);
 		goto out;
 	}
 	{

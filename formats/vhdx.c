@@ -372,6 +372,32 @@ static int vhdx_pread(struct vmc_image *img, void *buf, size_t len,
 	return 0;
 }
 
+/* Holes of the host file inside a present block read as zeros: report
+ * them as ZERO so that sparse fixed images convert without reading them.
+ * Not when a replayed log may have written into the range. */
+static void host_holes(struct vhdx_state *s, uint64_t fo,
+		       struct vmc_extent *ext)
+{
+	off_t data, hole;
+
+	if (s->log.n)
+		return;
+	data = lseek(s->fd, (off_t)fo, SEEK_DATA);
+	if (data < 0) {
+		if (errno == ENXIO)
+			ext->kind = VMC_EXTENT_ZERO;
+		return;
+	}
+	if ((uint64_t)data > fo) {
+		ext->kind = VMC_EXTENT_ZERO;
+		ext->length = VMC_MIN(ext->length, (uint64_t)data - fo);
+		return;
+	}
+	hole = lseek(s->fd, (off_t)fo, SEEK_HOLE);
+	if (hole > data)
+		ext->length = VMC_MIN(ext->length, (uint64_t)hole - fo);
+}
+
 /* Kind of the run at off, within one block, at most max bytes. */
 static int piece_status(struct vhdx_state *s, uint64_t off, uint64_t max,
 			struct vmc_extent *ext, struct vmc_error *err)
@@ -392,8 +418,12 @@ static int piece_status(struct vhdx_state *s, uint64_t off, uint64_t max,
 			ext->length = bitmap_run(s, off, n, &present);
 			from_parent = !present;
 		}
+		if (!from_parent)
+			host_holes(s, VHDX_BAT_OFFSET(e) + off % s->block_size,
+				   ext);
 		break;
 	case VHDX_PAYLOAD_FULLY_PRESENT:
+		host_holes(s, VHDX_BAT_OFFSET(e) + off % s->block_size, ext);
 		break;
 	case VHDX_PAYLOAD_NOT_PRESENT:
 		if (s->has_parent)
@@ -503,7 +533,17 @@ static int vhdx_info(struct vmc_image *img, json_t *obj,
 		LOC("absolute-win32-path", s->loc.absolute_win32_path);
 #undef LOC
 		json_object_set_new(data, "parent", p);
-		if (s->parent_path) {
+		if (!s->parent_path) {
+			/* not opened (info opens without parents): the
+			 * name as stored, as qemu-img info shows it */
+			const char *b = s->loc.relative_path ?
+					s->loc.relative_path :
+					s->loc.absolute_win32_path;
+
+			if (b)
+				json_object_set_new(obj, "backing-filename",
+						    json_string(b));
+		} else {
 			json_object_set_new(obj, "backing-filename",
 				json_string(s->parent_path));
 			json_object_set_new(obj, "full-backing-filename",
@@ -527,17 +567,88 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Both copies of the headers and region tables should be valid; one bad
+ * copy is found here (open used the other) and rewritten by --repair. */
+static int check_copies(struct vhdx_state *s, struct vmc_check_result *res,
+			bool repair, bool headers_rewritten,
+			struct vmc_error *err)
+{
+	static const uint64_t rt_off[2] = { VHDX_REGION1_OFF,
+					    VHDX_REGION2_OFF };
+	uint8_t *rt[2] = { malloc(VHDX_REGION_SIZE), malloc(VHDX_REGION_SIZE) };
+	bool ok[2], bad_hdr = false;
+	int ret = -1;
+
+	if (!rt[0] || !rt[1]) {
+		vmc_error_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (!s->hdr_problem[i] || headers_rewritten)
+			continue;
+		bad_hdr = true;
+		if (!repair) {
+			res->corruptions++;
+			vmc_check_report(res, "header %d (offset 0x%llx): %s",
+				i + 1, i ? VHDX_HEADER2_OFF : VHDX_HEADER1_OFF,
+				s->hdr_problem[i]);
+		}
+	}
+	if (bad_hdr && repair) {
+		if (vhdx_write_headers(s, err) < 0)
+			goto out;
+		res->corruptions_fixed++;
+		s->hdr_problem[0] = s->hdr_problem[1] = NULL;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (vhdx_file_pread(s, rt[i], VHDX_REGION_SIZE, rt_off[i],
+				    err) < 0)
+			goto out;
+		ok[i] = vhdx_region_table_valid(rt[i]);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (ok[i] || !ok[1 - i])
+			continue;
+		if (!repair) {
+			res->corruptions++;
+			vmc_check_report(res,
+				"region table %d (offset 0x%" PRIx64 ") is"
+				" damaged", i + 1, rt_off[i]);
+			continue;
+		}
+		/* the good copy, read back with its checksum in place */
+		if (vhdx_file_pread(s, rt[1 - i], VHDX_REGION_SIZE,
+				    rt_off[1 - i], err) < 0 ||
+		    vmc_pwrite_full(s->fd, rt[1 - i], VHDX_REGION_SIZE,
+				    rt_off[i], s->path, err) < 0)
+			goto out;
+		if (fdatasync(s->fd) < 0) {
+			vmc_error_errno(err, errno, "%s: flush failed",
+					s->path);
+			goto out;
+		}
+		res->corruptions_fixed++;
+	}
+	ret = 0;
+out:
+	free(rt[0]);
+	free(rt[1]);
+	return ret;
+}
+
 static int vhdx_check(struct vmc_image *img, struct vmc_check_result *res,
 		      bool repair, struct vmc_error *err)
 {
 	struct vhdx_state *s = img->opaque;
 	uint64_t *offs, n = 0, end = 0;
+	bool replayed = false;
 
 	if (s->log_dirty) {
 		if (repair) {
 			if (vhdx_log_replay_on_disk(s, err) < 0)
 				return -1;
 			res->corruptions_fixed++;
+			replayed = true;
 		} else {
 			res->corruptions++;
 			vmc_check_report(res,
@@ -547,6 +658,8 @@ static int vhdx_check(struct vmc_image *img, struct vmc_check_result *res,
 				s->log.entries, s->log.head_seq);
 		}
 	}
+	if (check_copies(s, res, repair, replayed, err) < 0)
+		return -1;
 	offs = malloc((s->bat_entries ? s->bat_entries : 1) * sizeof(*offs));
 	if (!offs)
 		return vmc_error_set(err, ENOMEM, "out of memory");
@@ -587,7 +700,7 @@ const struct vmc_driver vmc_vhdx_driver = {
 	.abi_version = VMC_DRIVER_ABI_VERSION,
 	.struct_size = sizeof(struct vmc_driver),
 	.name = "vhdx",
-	.description = "Hyper-V VHDX (fixed, dynamic, differencing; log replay)",
+	.description = "Hyper-V VHDX (fixed, dynamic, differencing, log)",
 	.extension = "vhdx",
 	.probe = vhdx_probe,
 	.open = vhdx_open,

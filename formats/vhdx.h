@@ -35,6 +35,8 @@
 /* Caps on what a file may make us allocate. */
 #define VHDX_BAT_MAX_BYTES	(1024 * VHDX_MiB)
 #define VHDX_LOG_MAX_BYTES	(256 * VHDX_MiB)
+/* Every read walks the replayed writes: keep their number sane. */
+#define VHDX_LOG_MAX_WRITES	(1u << 17)
 
 /* 2.5.1 BAT entry states */
 enum {
@@ -89,7 +91,7 @@ struct vhdx_log_write {
 struct vhdx_log {
 	struct vhdx_log_write *w;
 	size_t n;
-	uint64_t head_seq;		/* sequence number of the head entry */
+	uint64_t head_seq;		/* of the head entry */
 	uint32_t entries;		/* entries in the active sequence */
 	uint64_t flushed_file_offset;
 	uint64_t last_file_offset;
@@ -107,10 +109,11 @@ struct vhdx_state {
 	int fd;
 	const char *path;		/* img->filename */
 	uint64_t phys_size;		/* size of the file on disk */
-	uint64_t file_size;		/* after log replay (LastFileOffset) */
+	uint64_t file_size;		/* after replay (LastFileOffset) */
 
 	struct vhdx_header hdr;		/* the current header */
 	int cur_hdr;			/* 0 or 1 */
+	const char *hdr_problem[2];	/* why a header is invalid, or NULL */
 	char creator[512];		/* UTF-8 from the file identifier */
 
 	uint64_t bat_off, meta_off;
@@ -131,7 +134,7 @@ struct vhdx_state {
 	uint64_t *bat;
 
 	struct vhdx_log log;
-	bool log_dirty;			/* LogGuid was not zero at open */
+	bool log_dirty;			/* LogGuid was set at open */
 
 	struct vmc_image *parent;
 	char *parent_path;
@@ -145,7 +148,7 @@ struct vhdx_state {
 	bool creating;
 	bool fixed;
 	uint64_t data_start;		/* first payload byte offset */
-	uint64_t next_alloc;		/* dynamic: where the next block goes */
+	uint64_t next_alloc;		/* dynamic: the next block here */
 	uint32_t log_size;
 };
 
@@ -154,6 +157,7 @@ int vhdx_read_headers(struct vhdx_state *s, struct vmc_error *err);
 int vhdx_read_regions(struct vhdx_state *s, struct vmc_error *err);
 void vhdx_header_encode(const struct vhdx_header *h, uint8_t buf[4096]);
 int vhdx_header_decode(const uint8_t buf[4096], struct vhdx_header *h);
+bool vhdx_region_table_valid(uint8_t buf[65536]);
 void vhdx_region_table_encode(uint8_t buf[65536], uint64_t bat_off,
 			      uint32_t bat_len, uint64_t meta_off,
 			      uint32_t meta_len);

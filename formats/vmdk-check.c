@@ -36,6 +36,12 @@ static int check_extent(struct vmdk_state *s, size_t xi,
 		uint64_t foff = 0, end;
 		struct vmc_error le;
 
+		if (g % e->gtes == 0 && g / e->gtes < e->n_gd &&
+		    !e->gd[g / e->gtes]) {
+			g += e->gtes - 1;	/* no table: nothing there */
+			continue;
+		}
+
 		if (vmdk_sparse_lookup(e, g * e->grain, &k, &foff, &le) < 0) {
 			res->corruptions++;
 			vmc_check_report(res, "ERROR: %s", le.msg);
@@ -53,7 +59,8 @@ static int check_extent(struct vmdk_state *s, size_t xi,
 			if (e->markers) {
 				uint8_t m[12];
 
-				if (vmc_pread_full(e->fd, m, sizeof(m), foff,
+				if (vmdk_ext_fd(e, err) < 0 ||
+				    vmc_pread_full(e->fd, m, sizeof(m), foff,
 						   e->path, err) < 0) {
 					ret = -1;
 					break;
@@ -87,6 +94,58 @@ static int check_extent(struct vmdk_state *s, size_t xi,
 	return ret;
 }
 
+/* Hosted sparse extents keep every grain table twice; the copies must
+ * agree. */
+static int check_redundant(struct vmdk_extent *e,
+			   struct vmc_check_result *res, struct vmc_error *err)
+{
+	size_t gt_bytes = (size_t)e->gtes * 4;
+	uint8_t *rgd = malloc(e->n_gd * 4 + 1), *a = malloc(gt_bytes);
+	uint8_t *b = malloc(gt_bytes);
+	int ret = -1;
+
+	if (!rgd || !a || !b) {
+		vmc_error_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if (vmdk_ext_fd(e, err) < 0 ||
+	    vmc_pread_full(e->fd, rgd, e->n_gd * 4, e->rgd_off, e->path,
+			   err) < 0)
+		goto out;
+	for (uint64_t i = 0; i < e->n_gd; i++) {
+		uint64_t r = (uint64_t)vmc_get_le32(rgd + i * 4) * VMDK_SECTOR;
+
+		if (!e->gd[i] && !r)
+			continue;
+		if (!e->gd[i] || !r || r + gt_bytes > e->file_size) {
+			res->corruptions++;
+			vmc_check_report(res, "ERROR: %s: grain table %" PRIu64
+				" and its redundant copy disagree on"
+				" existing (0x%" PRIx64 " / 0x%" PRIx64 ")",
+				e->path, i, e->gd[i], r);
+			continue;
+		}
+		if (vmdk_ext_fd(e, err) < 0 ||
+		    vmc_pread_full(e->fd, a, gt_bytes, e->gd[i], e->path,
+				   err) < 0 ||
+		    vmc_pread_full(e->fd, b, gt_bytes, r, e->path, err) < 0)
+			goto out;
+		if (memcmp(a, b, gt_bytes)) {
+			res->corruptions++;
+			vmc_check_report(res, "ERROR: %s: grain table %" PRIu64
+				" at 0x%" PRIx64 " differs from its"
+				" redundant copy at 0x%" PRIx64, e->path, i,
+				e->gd[i], r);
+		}
+	}
+	ret = 0;
+out:
+	free(rgd);
+	free(a);
+	free(b);
+	return ret;
+}
+
 int vmdk_check(struct vmc_image *img, struct vmc_check_result *res,
 	       bool repair, struct vmc_error *err)
 {
@@ -102,8 +161,12 @@ int vmdk_check(struct vmc_image *img, struct vmc_check_result *res,
 				     img->filename);
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < s->n_ext && ret == 0; i++)
-		if (s->ext[i].gd)
+		if (s->ext[i].gd) {
 			ret = check_extent(s, i, res, err);
+			if (ret == 0 && s->ext[i].rgd_off &&
+			    s->ext[i].kind == VMDK_K_SPARSE)
+				ret = check_redundant(&s->ext[i], res, err);
+		}
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }

@@ -32,6 +32,7 @@
 /* Grain table entries are 32-bit sector numbers. */
 #define SPARSE_MAX_SECTORS 0xfffe0000ull
 #define DEFAULT_HWVERSION 11
+#define ZEROED_GTE	1
 
 enum wmode { W_FLAT, W_SPARSE, W_STREAM };
 
@@ -56,6 +57,7 @@ struct vmdk_writer {
 	uint8_t *pend;			/* a grain being assembled */
 	uint64_t pend_off;		/* its guest offset */
 	bool have_pend, done;
+	bool backed;			/* a snapshot: holes show the parent */
 	uint8_t *cbig;			/* stream: compression buffer */
 	size_t cbig_cap;
 };
@@ -75,9 +77,12 @@ void vmdk_writer_free(struct vmdk_writer *w)
 	free(w);
 }
 
+/* Indexes matter: see the SUB_* names. */
 static const char *const subformats[] = { "monolithicSparse",
 	"monolithicFlat", "twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
-	"streamOptimized" };
+	"streamOptimized", "vmfs" };
+enum { SUB_MSPARSE, SUB_MFLAT, SUB_2GSPARSE, SUB_2GFLAT, SUB_STREAM,
+       SUB_VMFS };
 static const char *const adapters[] = { "ide", "lsilogic", "buslogic",
 	"pvscsi", "legacyESX" };
 
@@ -121,7 +126,7 @@ static int wpwrite(struct wext *x, const void *buf, size_t len,
 /* Lay out and start one hosted sparse extent of cap sectors; the
  * descriptor, when given, is embedded. */
 static int sparse_init(struct wext *x, uint64_t cap, const char *desc,
-		       struct vmc_error *err)
+		       bool zero_grains, struct vmc_error *err)
 {
 	uint64_t grains = VMC_DIV_ROUND_UP(cap, GRAIN_SECTORS);
 	uint64_t n_gt = VMC_DIV_ROUND_UP(grains, GTES);
@@ -144,6 +149,12 @@ static int sparse_init(struct wext *x, uint64_t cap, const char *desc,
 	uint32_t *dir;
 	int r;
 
+	/* A child disk stores zeros as zeroed-grain entries (Virtual Disk
+	 * Format 5.0: version 2, flag bit 2), not as holes. */
+	if (zero_grains) {
+		h.version = 2;
+		h.flags |= VMDK4_FLAG_ZERO_GRAIN;
+	}
 	h.overhead = VMC_ALIGN_UP(gd + gd_secs + n_gt * gt_secs,
 				  GRAIN_SECTORS);
 	x->rgt_sec = rgd + gd_secs;
@@ -265,8 +276,13 @@ static int pend_flush(struct vmdk_writer *w, struct vmc_error *err)
 	if (!w->have_pend)
 		return 0;
 	w->have_pend = false;
-	if (vmc_is_zero(w->pend, w->grain))
-		return 0;
+	if (vmc_is_zero(w->pend, w->grain)) {
+		if (!w->backed)
+			return 0;
+		x = wfind(w, w->pend_off);
+		return gt_set(x, (w->pend_off - x->start) / w->grain,
+			      ZEROED_GTE, err);
+	}
 	if (w->mode == W_STREAM) {
 		if (vmdk_deflate(w->pend, w->grain, w->cbig, w->cbig_cap,
 				 &clen) < 0 || clen == 0)
@@ -350,9 +366,41 @@ int vmdk_write(struct vmc_image *img, const void *buf, size_t len,
 int vmdk_write_zeroes(struct vmc_image *img, uint64_t off, uint64_t len,
 		      struct vmc_error *err)
 {
-	/* A new image reads as zeros wherever nothing was written, and
-	 * each byte is written once. */
-	(void)img; (void)off; (void)len; (void)err;
+	struct vmdk_writer *w = ((struct vmdk_state *)img->opaque)->w;
+
+	if (!w || w->done)
+		return vmc_error_set(err, EROFS, "%s: not open for writing",
+				     img->filename);
+	/* A new image without a parent reads as zeros wherever nothing was
+	 * written, and each byte is written once. */
+	if (!w->backed)
+		return 0;
+	/* A child: whole grains become zeroed-grain entries, pieces join
+	 * the grain being assembled (already zero there). */
+	while (len > 0) {
+		struct wext *x = wfind(w, off);
+		uint64_t rel = off - x->start, in = rel % w->grain;
+		uint64_t g0 = off - in;
+		uint64_t n = VMC_MIN(len, w->grain - in);
+
+		if (w->have_pend && w->pend_off != g0 &&
+		    pend_flush(w, err) < 0)
+			return -1;
+		if (in == 0 && n == w->grain && !w->have_pend) {
+			if (gt_set(x, rel / w->grain, ZEROED_GTE, err) < 0)
+				return -1;
+		} else {
+			if (!w->have_pend) {
+				memset(w->pend, 0, w->grain);
+				w->pend_off = g0;
+				w->have_pend = true;
+			}
+			if (in + n == w->grain && pend_flush(w, err) < 0)
+				return -1;
+		}
+		off += n;
+		len -= n;
+	}
 	return 0;
 }
 
@@ -409,6 +457,49 @@ static int write_text(int fd, const char *path, const char *text,
 	return vmc_pwrite_full(fd, text, strlen(text), 0, path, err);
 }
 
+/* A snapshot child: its parent must be a VMDK (the CID ties them) and
+ * the child sparse.  The parent is found relative to the child, as
+ * readers will look for it. */
+static int parent_of(const char *filename, const char *bfile,
+		     const char *bfmt, int fsub, uint32_t *cid,
+		     struct vmc_error *err)
+{
+	struct vmc_image *p;
+	struct vmdk_state *ps;
+	char *path;
+	int r = 0;
+
+	if (fsub != SUB_MSPARSE && fsub != SUB_2GSPARSE)
+		return vmc_error_set(err, EINVAL,
+			"%s: a VMDK with a parent must be monolithicSparse or"
+			" twoGbMaxExtentSparse", filename);
+	if (bfmt && strcasecmp(bfmt, "vmdk"))
+		return vmc_error_set(err, EINVAL,
+			"%s: the parent of a VMDK must be a VMDK, not %s",
+			filename, bfmt);
+	if (strpbrk(bfile, "\"\n\r"))
+		return vmc_error_set(err, EINVAL,
+			"%s: parent name '%s' cannot be written into a"
+			" descriptor", filename, bfile);
+	path = vmc_path_relative_to(filename, bfile);
+	if (!path)
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	p = vmc_image_open(path, "vmdk", 0, NULL, err);
+	free(path);
+	if (!p) {
+		vmc_error_prefix(err, "%s: parent", filename);
+		return -1;
+	}
+	ps = p->opaque;
+	if (!ps->desc.have_cid)
+		r = vmc_error_set(err, EINVAL,
+			"%s: parent %s has no CID to refer to", filename,
+			bfile);
+	*cid = ps->desc.cid;
+	vmc_image_close(p);
+	return r;
+}
+
 int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 		struct vmc_opts *opts, struct vmc_error *err)
 {
@@ -425,6 +516,10 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 	bool flat, split_it;
 	int ret = -1;
 
+	const char *bfile = vmc_opts_get(opts, "backing_file");
+	const char *bfmt = vmc_opts_get(opts, "backing_fmt");
+	uint32_t parent_cid = VMDK_CID_NONE;
+
 	if (vmc_opts_get_uint(opts, "hwversion", DEFAULT_HWVERSION, &hw,
 			      err) < 0)
 		return -1;
@@ -434,7 +529,7 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 		return vmc_error_set(err, EINVAL,
 			"%s: subformat '%s' not supported (monolithicSparse,"
 			" monolithicFlat, twoGbMaxExtentSparse,"
-			" twoGbMaxExtentFlat, streamOptimized)", filename,
+			" twoGbMaxExtentFlat, streamOptimized, vmfs)", filename,
 			sub);
 	fad = pick(adapters, VMC_ARRAY_SIZE(adapters),
 		   adapter ? adapter : "lsilogic");
@@ -446,9 +541,25 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 		return vmc_error_set(err, EINVAL,
 			"%s: hwversion %" PRIu64 " out of range (3..99)",
 			filename, hw);
+	{
+		const char *b = strrchr(filename, '/');
+
+		b = b ? b + 1 : filename;
+		if (strpbrk(b, "\"\n\r"))
+			return vmc_error_set(err, EINVAL,
+				"%s: a VMDK descriptor cannot name a file"
+				" with quotes or line breaks", filename);
+	}
+	if (bfile && parent_of(filename, bfile, bfmt, fsub, &parent_cid,
+			       err) < 0)
+		return -1;
 	sectors = VMC_DIV_ROUND_UP(size, VMDK_SECTOR);
-	flat = fsub == 1 || fsub == 3;
-	split_it = fsub == 2 || fsub == 3;
+	if (sectors == 0)
+		return vmc_error_set(err, EINVAL,
+			"%s: a VMDK disk of 0 bytes is not supported (qemu and"
+			" VMware cannot open one)", filename);
+	flat = fsub == SUB_MFLAT || fsub == SUB_2GFLAT || fsub == SUB_VMFS;
+	split_it = fsub == SUB_2GSPARSE || fsub == SUB_2GFLAT;
 	if (!split_it && !flat && sectors > SPARSE_MAX_SECTORS - (1u << 20))
 		return vmc_error_set(err, EFBIG,
 			"%s: %s disks hold less than 2 TiB; use"
@@ -472,7 +583,8 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 	pthread_mutex_init(&s->lock, NULL);
 	s->w = w;
 	img->opaque = s;
-	w->mode = fsub == 4 ? W_STREAM : flat ? W_FLAT : W_SPARSE;
+	w->mode = fsub == SUB_STREAM ? W_STREAM : flat ? W_FLAT : W_SPARSE;
+	w->backed = bfile != NULL;
 	w->grain = GRAIN_SECTORS * VMDK_SECTOR;
 	w->n_ext = (size_t)n_ext;
 	w->ext = calloc(n_ext, sizeof(*w->ext));
@@ -487,9 +599,10 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 
 		if (!sectors)
 			len = 0;
-		dx[i].access = fsub == 4 ? VMDK_RDONLY : VMDK_RW;
+		dx[i].access = fsub == SUB_STREAM ? VMDK_RDONLY : VMDK_RW;
 		dx[i].sectors = len;
-		dx[i].type = flat ? VMDK_EXT_FLAT : VMDK_EXT_SPARSE;
+		dx[i].type = fsub == SUB_VMFS ? VMDK_EXT_VMFS :
+			      flat ? VMDK_EXT_FLAT : VMDK_EXT_SPARSE;
 		if (!split_it && !flat)
 			dx[i].file = extent_name(filename, "");
 		else if (!split_it)
@@ -519,6 +632,8 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 	o.ext = dx;
 	o.n_ext = (size_t)n_ext;
 	o.uuid = uuid;
+	o.parent_cid = parent_cid;
+	o.parent_hint = bfile;
 	desc = vmdk_desc_format(&o);
 	if (!desc) {
 		vmc_error_set(err, ENOMEM, "out of memory");
@@ -530,15 +645,16 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 	fd = vmc_output_open(img->out, filename, err);
 	if (fd < 0)
 		goto out;
-	if (fsub == 0 || fsub == 4) {
+	if (fsub == SUB_MSPARSE || fsub == SUB_STREAM) {
 		w->ext[0].fd = fd;
 		w->ext[0].path = strdup(filename);
 		if (!w->ext[0].path) {
 			vmc_error_set(err, ENOMEM, "out of memory");
 			goto out;
 		}
-		if (fsub == 0) {
-			if (sparse_init(&w->ext[0], sectors, desc, err) < 0)
+		if (fsub == SUB_MSPARSE) {
+			if (sparse_init(&w->ext[0], sectors, desc, w->backed,
+						err) < 0)
 				goto out;
 		} else {
 			w->cbig_cap = vmdk_deflate_bound(w->grain);
@@ -576,13 +692,13 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 					goto out;
 				}
 			} else if (sparse_init(x, dx[i].sectors, NULL,
-					       err) < 0) {
+					       w->backed, err) < 0) {
 				goto out;
 			}
 		}
 	}
 	img->size = sectors * VMDK_SECTOR;
-	img->zero_init = true;
+	img->zero_init = !w->backed;
 	img->granularity = (uint32_t)w->grain;
 	ret = 0;
 out:

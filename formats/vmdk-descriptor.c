@@ -4,6 +4,7 @@
  * VMware's own tools lay them out. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <iconv.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -126,7 +127,7 @@ static char *dup_n(const char *p, size_t n)
 
 /* Find the encoding line before converting: its value decides how the
  * rest is read.  Only needs to recognise the line, not validate it. */
-static bool says_cp1252(const char *t, size_t len)
+static bool find_encoding(const char *t, size_t len, char *out, size_t cap)
 {
 	const char *p = t, *end = t + len;
 
@@ -138,17 +139,56 @@ static bool says_cp1252(const char *t, size_t len)
 			p++;
 		if ((size_t)(e - p) > 8 && !strncasecmp(p, "encoding", 8)) {
 			const char *v = p + 8;
+			size_t n = 0;
 
 			while (v < e && (is_space(*v) || *v == '=' ||
 					 *v == '"'))
 				v++;
-			return (size_t)(e - v) >= 12 &&
-			       (!strncasecmp(v, "windows-1252", 12) ||
-				!strncasecmp(v, "ISO-8859-1", 10));
+			while (v + n < e && n + 1 < cap && v[n] != '"' &&
+			       !is_space(v[n]))
+				n++;
+			memcpy(out, v, n);
+			out[n] = 0;
+			return n > 0;
 		}
 		p = e + 1;
 	}
 	return false;
+}
+
+/* Any other encoding VMware writes (Shift_JIS, GBK, Big5, ...) through
+ * the C library's converters. */
+static char *iconv_to_utf8(const char *s, size_t len, const char *enc,
+			   const char *name, struct vmc_error *err)
+{
+	iconv_t cd = iconv_open("UTF-8", enc);
+	size_t cap = len * 4 + 1, left = cap - 1;
+	char *out, *o, *in = (char *)s;
+
+	if (cd == (iconv_t)-1) {
+		vmc_error_set(err, ENOTSUP,
+			"%s: descriptor encoding '%.32s' is not supported",
+			name, enc);
+		return NULL;
+	}
+	out = malloc(cap);
+	o = out;
+	if (!out) {
+		iconv_close(cd);
+		vmc_error_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (iconv(cd, &in, &len, &o, &left) == (size_t)-1) {
+		vmc_error_set(err, EILSEQ,
+			"%s: descriptor is not valid %.32s text (byte offset"
+			" %zu)", name, enc, (size_t)(in - s));
+		free(out);
+		out = NULL;
+	} else {
+		*o = 0;
+	}
+	iconv_close(cd);
+	return out;
 }
 
 static int parse_u64(const char *p, size_t n, uint64_t *out)
@@ -198,6 +238,15 @@ static int bad(struct vmc_error *err, const char *name, unsigned no,
 {
 	return vmc_error_set(err, EINVAL, "%s: descriptor line %u: %s", name,
 			     no, what);
+}
+
+/* Room for element n of an array of n elements: capacities are powers
+ * of two, so a descriptor of many lines costs linear time. */
+static void *grow(void *a, size_t n, size_t size)
+{
+	if (n && (n & (n - 1)))
+		return a;
+	return realloc(a, (n ? 2 * n : 1) * size);
 }
 
 /* RW 4192256 SPARSE "disk-s001.vmdk" [offset] */
@@ -291,7 +340,7 @@ static int parse_extent(struct vmdk_desc *d, struct line *l,
 		free(x.file);
 		return bad(err, name, l->no, "too many extents");
 	}
-	nx = realloc(d->ext, (d->n_ext + 1) * sizeof(*d->ext));
+	nx = grow(d->ext, d->n_ext, sizeof(*d->ext));
 	if (!nx) {
 		free(x.file);
 		return vmc_error_set(err, ENOMEM, "out of memory");
@@ -326,7 +375,7 @@ static int add_kv(struct vmdk_desc *d, struct line *l, const char *eq,
 	}
 	kv.key = dup_n(k, (size_t)(ke - k));
 	kv.value = dup_n(v, (size_t)(ve - v));
-	nkv = realloc(d->kv, (d->n_kv + 1) * sizeof(*d->kv));
+	nkv = grow(d->kv, d->n_kv, sizeof(*d->kv));
 	if (!kv.key || !kv.value || !nkv) {
 		free(kv.key);
 		free(kv.value);
@@ -403,23 +452,13 @@ static bool is_access_word(const char *p, size_t n)
 	return false;
 }
 
-static bool known_encoding(const char *e)
-{
-	static const char *const ok[] = { "UTF-8", "windows-1252",
-		"ISO-8859-1", "US-ASCII", "ASCII" };
-
-	for (size_t i = 0; i < VMC_ARRAY_SIZE(ok); i++)
-		if (!strcasecmp(e, ok[i]))
-			return true;
-	return false;
-}
-
 int vmdk_desc_parse(struct vmdk_desc *d, const char *text, size_t len,
 		    const char *name, struct vmc_error *err)
 {
 	char *conv = NULL;
 	const char *p, *end;
 	const char *nul = memchr(text, 0, len);
+	char enc[64];
 	bool high = false;
 	unsigned no = 0;
 
@@ -432,10 +471,19 @@ int vmdk_desc_parse(struct vmdk_desc *d, const char *text, size_t len,
 			VMDK_DESC_MAX);
 	for (size_t i = 0; i < len && !high; i++)
 		high = (uint8_t)text[i] >= 0x80;
-	if (high && says_cp1252(text, len)) {
-		conv = cp1252_to_utf8(text, len);
-		if (!conv)
-			return vmc_error_set(err, ENOMEM, "out of memory");
+	if (high && find_encoding(text, len, enc, sizeof(enc)) &&
+	    strcasecmp(enc, "UTF-8") && strcasecmp(enc, "UTF8")) {
+		if (!strcasecmp(enc, "windows-1252") ||
+		    !strcasecmp(enc, "ISO-8859-1")) {
+			conv = cp1252_to_utf8(text, len);
+			if (!conv)
+				return vmc_error_set(err, ENOMEM,
+						     "out of memory");
+		} else {
+			conv = iconv_to_utf8(text, len, enc, name, err);
+			if (!conv)
+				return -1;
+		}
 		text = conv;
 		len = strlen(conv);
 	}
@@ -481,12 +529,6 @@ int vmdk_desc_parse(struct vmdk_desc *d, const char *text, size_t len,
 	}
 	if (finish(d, name, err) < 0)
 		goto fail;
-	if (high && !conv && d->encoding && !known_encoding(d->encoding)) {
-		vmc_error_set(err, ENOTSUP,
-			"%s: descriptor encoding '%.32s' with non-ASCII text"
-			" is not supported", name, d->encoding);
-		goto fail;
-	}
 	free(conv);
 	return 0;
 fail:
@@ -551,18 +593,22 @@ char *vmdk_desc_format(const struct vmdk_desc_out *o)
 		cyl = cmax;
 	sb_printf(&b, "# Disk DescriptorFile\nversion=1\n"
 		  "encoding=\"UTF-8\"\nCID=%08" PRIx32 "\n"
-		  "parentCID=ffffffff\n", o->cid);
-	if (!strcmp(o->create_type, "streamOptimized"))
+		  "parentCID=%08" PRIx32 "\n", o->cid,
+		  o->parent_hint ? o->parent_cid : VMDK_CID_NONE);
+	if (!strcmp(o->create_type, "streamOptimized") || o->parent_hint)
 		sb_printf(&b, "isNativeSnapshot=\"no\"\n");
-	sb_printf(&b, "createType=\"%s\"\n\n# Extent description\n",
-		  o->create_type);
+	sb_printf(&b, "createType=\"%s\"\n", o->create_type);
+	if (o->parent_hint)
+		sb_printf(&b, "parentFileNameHint=\"%s\"\n", o->parent_hint);
+	sb_printf(&b, "\n# Extent description\n");
 	for (size_t i = 0; i < o->n_ext; i++) {
 		const struct vmdk_desc_extent *x = &o->ext[i];
 
 		sb_printf(&b, "%s %" PRIu64 " %s \"%s\"",
 			  access_names[x->access], x->sectors,
 			  type_names[x->type], x->file);
-		if (x->type == VMDK_EXT_FLAT || x->type == VMDK_EXT_VMFS)
+		/* ESXi writes VMFS extents without an offset. */
+		if (x->type == VMDK_EXT_FLAT)
 			sb_printf(&b, " %" PRIu64, x->offset);
 		sb_printf(&b, "\n");
 	}

@@ -30,7 +30,7 @@ struct vmdk_stream {
 	int fd;
 	const char *path;
 	uint64_t capacity;		/* sectors */
-	uint64_t pos;			/* next free byte, sector-aligned */
+	uint64_t pos;			/* next free byte (aligned) */
 	uint64_t n_gt;
 	uint32_t *gd;
 	uint32_t gt[GTES];
@@ -100,11 +100,12 @@ int vmdk_deflate(const void *in, size_t len, void *out, size_t cap,
 	if (r != STATELESS_OVERFLOW)
 		return -1;
 	/* Incompressible data with room for its worst case: zlib's bound
-	 * is guaranteed, igzip's is not documented. */
+	 * is guaranteed, igzip's is not documented.  Stored blocks: the
+	 * data did not compress anyway. */
 	if (cap >= vmdk_deflate_bound(len)) {
 		uLongf n = (uLongf)cap;
 
-		if (compress2(out, &n, in, (uLong)len, 1) != Z_OK)
+		if (compress2(out, &n, in, (uLong)len, 0) != Z_OK)
 			return -1;
 		*olen = n;
 	}

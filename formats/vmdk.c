@@ -10,11 +10,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <isa-l/igzip_lib.h>
 
 #include "common/bytes.h"
 #include "formats/registry.h"
@@ -74,6 +78,7 @@ static void state_free(struct vmdk_state *s)
 	}
 	free(s->ext);
 	free(s->cbuf);
+	free(s->inflate);
 	vmdk_desc_free(&s->desc);
 	vmc_image_close(s->parent);
 	free(s->parent_path);
@@ -90,14 +95,60 @@ static void vmdk_close(struct vmc_image *img)
 	state_free(s);
 }
 
+static void close_lru(struct vmdk_state *s)
+{
+	if (!s->max_open) {
+		struct rlimit rl;
+		rlim_t m = VMDK_MAX_OPEN_FDS;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 4 < m)
+			m = rl.rlim_cur / 4;
+		s->max_open = m < 4 ? 4 : (unsigned)m;
+	}
+	while (s->n_open > s->max_open) {
+		struct vmdk_extent *old = NULL;
+
+		for (size_t i = 0; i < s->n_ext; i++)
+			if (s->ext[i].fd >= 0 && (!old ||
+			    s->ext[i].last_use < old->last_use))
+				old = &s->ext[i];
+		if (!old)
+			return;
+		close(old->fd);
+		old->fd = -1;
+		s->n_open--;
+	}
+}
+
+int vmdk_ext_fd(struct vmdk_extent *e, struct vmc_error *err)
+{
+	struct vmdk_state *s = e->st;
+
+	e->last_use = ++s->tick;
+	if (e->fd >= 0)
+		return e->fd;
+	e->fd = open(e->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (e->fd < 0)
+		return vmc_error_errno(err, errno, "%s: cannot reopen extent",
+				       e->path);
+	s->n_open++;
+	close_lru(s);
+	return e->fd;
+}
+
 static int open_file(struct vmdk_extent *e, struct vmc_error *err)
 {
 	struct stat st;
 
-	e->fd = open(e->path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO named as an extent must not hang the open;
+	 * it is refused below as not a regular file. */
+	e->fd = open(e->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (e->fd < 0)
 		return vmc_error_errno(err, errno, "%s: cannot open extent",
 				       e->path);
+	e->st->n_open++;
+	e->last_use = ++e->st->tick;
 	if (fstat(e->fd, &st) < 0)
 		return vmc_error_errno(err, errno, "%s: cannot stat",
 				       e->path);
@@ -135,11 +186,39 @@ static bool escapes(const char *name)
 	return false;
 }
 
+/* The same rule after symbolic links: the extent's real path must lie
+ * under the real folder of the descriptor. */
+static bool inside_folder(const char *desc, const char *path)
+{
+	char *copy = strdup(desc), *dir, *rd = NULL, *rp = NULL;
+	bool ok = false;
+	size_t n;
+
+	if (!copy)
+		return false;
+	dir = dirname(copy);
+	rd = realpath(dir, NULL);
+	rp = realpath(path, NULL);
+	if (rd && rp) {
+		n = strlen(rd);
+		ok = !strncmp(rp, rd, n) &&
+		     (rp[n] == '/' || (n == 1 && rd[0] == '/'));
+	}
+	free(rd);
+	free(rp);
+	free(copy);
+	return ok;
+}
+
 static struct vmdk_extent *add_extent(struct vmdk_state *s,
 				      struct vmc_error *err)
 {
-	struct vmdk_extent *n = realloc(s->ext, (s->n_ext + 1) * sizeof(*n));
+	struct vmdk_extent *n = s->ext;
 
+	/* Powers of two: tens of thousands of extents in linear time. */
+	if (!s->n_ext || !(s->n_ext & (s->n_ext - 1)))
+		n = realloc(s->ext, (s->n_ext ? 2 * s->n_ext : 1) *
+				    sizeof(*n));
 	if (!n) {
 		vmc_error_set(err, ENOMEM, "out of memory");
 		return NULL;
@@ -148,6 +227,7 @@ static struct vmdk_extent *add_extent(struct vmdk_state *s,
 	n = &s->ext[s->n_ext++];
 	memset(n, 0, sizeof(*n));
 	n->fd = -1;
+	n->st = s;
 	return n;
 }
 
@@ -184,6 +264,10 @@ static int open_desc_extent(struct vmdk_state *s, const char *filename,
 		return vmc_error_set(err, ENOMEM, "out of memory");
 	if (open_file(e, err) < 0)
 		return -1;
+	if (!inside_folder(filename, e->path))
+		return vmc_error_set(err, EPERM,
+			"%s: resolves (through a symbolic link) outside the"
+			" descriptor's folder (refused)", e->path);
 	switch (d->type) {
 	case VMDK_EXT_FLAT:
 	case VMDK_EXT_VMFS:
@@ -229,7 +313,7 @@ static int open_parent(struct vmc_image *img, struct vmdk_state *s,
 	const char *base;
 	struct vmdk_state *ps;
 
-	if (!hint || (img->flags & VMC_OPEN_NO_BACKING))
+	if (!hint)
 		return 0;
 	if (escapes(hint) && hint[0] != '/') {
 		/* A Windows path: try its last component beside us. */
@@ -255,6 +339,9 @@ static int open_parent(struct vmc_image *img, struct vmdk_state *s,
 			free(alt);
 		}
 	}
+	/* Without the parent (info): the name, resolved, is all. */
+	if (img->flags & VMC_OPEN_NO_BACKING)
+		return 0;
 	s->parent = vmc_image_open(s->parent_path, NULL,
 				   img->flags & ~VMC_OPEN_RDWR, NULL, err);
 	if (!s->parent) {
@@ -401,6 +488,7 @@ static int vmdk_open(struct vmc_image *img, const char *filename,
 					 i + 1);
 			goto fail;
 		}
+		close_lru(s);
 		if (vmc_add_overflow(off, len, &off) || off > INT64_MAX) {
 			vmc_error_set(err, EFBIG,
 				"%s: extents add up to more than 2^63 bytes",
@@ -449,6 +537,18 @@ static int noaccess(struct vmc_image *img, struct vmdk_extent *e,
 		img->filename, e->name ? e->name : "", e->start);
 }
 
+/* The next grain after rel whose mapping may differ: a grain table that
+ * does not exist is skipped whole, so that a huge empty disk is walked
+ * in few steps. */
+static uint64_t next_grain(struct vmdk_extent *e, uint64_t rel)
+{
+	uint64_t span = e->grain * e->gtes, gdi = rel / span;
+
+	if (gdi < e->n_gd && !e->gd[gdi])
+		return (gdi + 1) * span;
+	return VMC_ALIGN_DOWN(rel, e->grain) + e->grain;
+}
+
 /* Block status inside one sparse extent from rel, at most max bytes. */
 static int sparse_status(struct vmc_image *img, struct vmdk_state *s,
 			 struct vmdk_extent *e, uint64_t rel, uint64_t max,
@@ -462,7 +562,7 @@ static int sparse_status(struct vmc_image *img, struct vmdk_state *s,
 		return -1;
 	if (k0 == VMDK_MAP_COMPRESSED)
 		k0 = VMDK_MAP_DATA;
-	p = VMC_ALIGN_DOWN(p, e->grain) + e->grain;
+	p = next_grain(e, p);
 	while (p < rel + max && steps++ < 65536) {
 		if (vmdk_sparse_lookup(e, p, &k, &foff, err) < 0)
 			return -1;
@@ -470,7 +570,7 @@ static int sparse_status(struct vmc_image *img, struct vmdk_state *s,
 			k = VMDK_MAP_DATA;
 		if (k != k0)
 			break;
-		p += e->grain;
+		p = next_grain(e, p);
 	}
 	len = VMC_MIN(p - rel, max);
 	ext->offset = e->start + rel;
@@ -512,18 +612,28 @@ static int vmdk_block_status(struct vmc_image *img, uint64_t off,
 		return noaccess(img, e, err);
 	case VMDK_K_FLAT: {
 		off_t a = (off_t)(e->flat_off + rel), d, h;
+		int fd;
 
-		d = lseek(e->fd, a, SEEK_DATA);
+		/* The lock keeps fd from being closed for another extent
+		 * while it is in use. */
+		pthread_mutex_lock(&s->lock);
+		fd = vmdk_ext_fd(e, err);
+		if (fd < 0) {
+			pthread_mutex_unlock(&s->lock);
+			return -1;
+		}
+		d = lseek(fd, a, SEEK_DATA);
 		if (d < 0 && errno == ENXIO) {
 			ext->kind = VMC_EXTENT_ZERO;
 		} else if (d > a) {
 			ext->kind = VMC_EXTENT_ZERO;
 			ext->length = VMC_MIN(max, (uint64_t)(d - a));
 		} else if (d == a) {
-			h = lseek(e->fd, a, SEEK_HOLE);
+			h = lseek(fd, a, SEEK_HOLE);
 			if (h > a)
 				ext->length = VMC_MIN(max, (uint64_t)(h - a));
 		}
+		pthread_mutex_unlock(&s->lock);
 		return 0;
 	}
 	default:
@@ -534,50 +644,71 @@ static int vmdk_block_status(struct vmc_image *img, uint64_t off,
 	}
 }
 
-/* Read len bytes at extent-relative rel of a sparse extent, within one
- * grain. */
+/* Read from extent-relative rel of a sparse extent: the run of grains
+ * that map the same way (contiguous in the file for data), at most max
+ * bytes; *done says how much. */
 static int sparse_read(struct vmc_image *img, struct vmdk_state *s,
-		       struct vmdk_extent *e, uint8_t *buf, size_t len,
-		       uint64_t rel, struct vmc_error *err)
+		       struct vmdk_extent *e, uint8_t *buf, size_t max,
+		       uint64_t rel, size_t *done, struct vmc_error *err)
 {
-	enum vmdk_map_kind k;
-	uint64_t foff, in = rel % e->grain, g0 = rel - in;
+	enum vmdk_map_kind k, k2;
+	uint64_t foff, f2, in = rel % e->grain, g0 = rel - in;
+	size_t n = (size_t)VMC_MIN(max, e->grain - in);
 
+	(void)img;
 	if (vmdk_sparse_lookup(e, rel, &k, &foff, err) < 0)
 		return -1;
-	switch (k) {
-	case VMDK_MAP_ZERO:
-		memset(buf, 0, len);
-		return 0;
-	case VMDK_MAP_UNALLOC: {
-		uint64_t off = e->start + rel;
-		size_t n = 0;
-
-		if (s->parent && off < s->parent->size)
-			n = (size_t)VMC_MIN(len, s->parent->size - off);
-		if (n && vmc_image_pread(s->parent, buf, n, off, err) < 0)
-			return -1;
-		memset(buf + n, 0, len - n);
-		return 0;
-	}
-	case VMDK_MAP_COMPRESSED:
+	if (k == VMDK_MAP_COMPRESSED) {
 		if (!s->cbuf || s->cbuf_ext != e || s->cbuf_grain != g0) {
 			if (!s->cbuf && !(s->cbuf = malloc(s->max_grain)))
 				return vmc_error_set(err, ENOMEM,
 						     "out of memory");
+			if (!s->inflate &&
+			    !(s->inflate = malloc(sizeof(*s->inflate))))
+				return vmc_error_set(err, ENOMEM,
+						     "out of memory");
 			s->cbuf_ext = NULL;
 			if (vmdk_read_compressed(e, foff, e->start + g0,
-						 s->cbuf, err) < 0)
+						 s->cbuf, s->inflate, err) < 0)
 				return -1;
 			s->cbuf_ext = e;
 			s->cbuf_grain = g0;
 		}
-		memcpy(buf, s->cbuf + in, len);
+		memcpy(buf, s->cbuf + in, n);
+		*done = n;
 		return 0;
-	case VMDK_MAP_DATA:
-		break;
 	}
-	return vmc_pread_full(e->fd, buf, len, foff + in, e->path, err);
+	/* Whole grains that follow and map the same way join the run. */
+	while (n < max) {
+		if (vmdk_sparse_lookup(e, rel + n, &k2, &f2, err) < 0)
+			return -1;
+		if (k2 != k || (k == VMDK_MAP_DATA && f2 != foff + in + n))
+			break;
+		n += (size_t)VMC_MIN(e->grain, max - n);
+	}
+	*done = n;
+	switch (k) {
+	case VMDK_MAP_DATA: {
+		int fd = vmdk_ext_fd(e, err);
+
+		return fd < 0 ? -1 : vmc_pread_full(fd, buf, n, foff + in,
+						    e->path, err);
+	}
+	case VMDK_MAP_UNALLOC: {
+		uint64_t off = e->start + rel;
+		size_t p = 0;
+
+		if (s->parent && off < s->parent->size)
+			p = (size_t)VMC_MIN(n, s->parent->size - off);
+		if (p && vmc_image_pread(s->parent, buf, p, off, err) < 0)
+			return -1;
+		memset(buf + p, 0, n - p);
+		return 0;
+	}
+	default:
+		memset(buf, 0, n);
+		return 0;
+	}
 }
 
 static int vmdk_pread(struct vmc_image *img, void *buf, size_t len,
@@ -601,12 +732,13 @@ static int vmdk_pread(struct vmc_image *img, void *buf, size_t len,
 			r = noaccess(img, e, err);
 			break;
 		case VMDK_K_FLAT:
-			r = vmc_pread_full(e->fd, p, n, e->flat_off + rel,
-					   e->path, err);
+			r = vmdk_ext_fd(e, err);
+			if (r >= 0)
+				r = vmc_pread_full(r, p, n, e->flat_off + rel,
+						   e->path, err);
 			break;
 		default:
-			n = (size_t)VMC_MIN(n, e->grain - rel % e->grain);
-			r = sparse_read(img, s, e, p, n, rel, err);
+			r = sparse_read(img, s, e, p, n, rel, &n, err);
 			break;
 		}
 		p += n;
@@ -622,11 +754,28 @@ static const char *kind_format(const struct vmdk_extent *e)
 	return vmdk_ext_type_name(e->dtype);
 }
 
+/* An extent opened on its own has no descriptor: name its kind. */
+static const char *create_type(const struct vmdk_state *s)
+{
+	const struct vmdk_extent *e = s->n_ext ? &s->ext[0] : NULL;
+
+	if (s->desc.create_type)
+		return s->desc.create_type;
+	if (e && e->kind == VMDK_K_SESPARSE)
+		return "seSparse";
+	if (e && e->kind == VMDK_K_COWD)
+		return "vmfsSparse";
+	if (e && e->compressed && e->markers)
+		return "streamOptimized";
+	return "monolithicSparse";
+}
+
 static int vmdk_info(struct vmc_image *img, json_t *obj,
 		     struct vmc_error *err)
 {
 	struct vmdk_state *s = img->opaque;
 	json_t *data = json_object(), *exts = json_array(), *fs;
+	struct vmc_image *tmp_parent = NULL;
 	const char *v;
 	int64_t actual = 0;
 
@@ -637,8 +786,7 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 	json_object_set_new(data, "parent-cid",
 			    json_integer(s->desc.parent_cid));
 	json_object_set_new(data, "create-type",
-		json_string(s->desc.create_type ? s->desc.create_type :
-			    "monolithicSparse"));
+			    json_string(create_type(s)));
 	if ((v = vmdk_desc_get(&s->desc, "ddb.adapterType")))
 		json_object_set_new(data, "adapter-type", json_string(v));
 	if ((v = vmdk_desc_get(&s->desc, "ddb.virtualHWVersion")))
@@ -680,11 +828,59 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 		for (size_t j = 0; j < i; j++)
 			seen |= s->ext[j].path && e->path &&
 				!strcmp(s->ext[j].path, e->path);
-		if (!seen && e->fd >= 0 && fstat(e->fd, &st) == 0)
+		if (!seen && e->path && stat(e->path, &st) == 0)
 			actual += (int64_t)st.st_blocks * 512;
 	}
 	json_object_set_new(data, "extents", exts);
 	exts = NULL;
+	if (!s->parent && s->parent_path) {
+		/* Opened without its parents (as info does): look at the
+		 * chain now if it is there; a missing parent is no error
+		 * for info. */
+		struct vmc_error perr;
+
+		tmp_parent = vmc_image_open(s->parent_path, NULL, 0, NULL,
+					    &perr);
+		if (!tmp_parent)
+			json_object_set_new(data, "parent-error",
+					    json_string(perr.msg));
+	}
+	if (s->parent || tmp_parent) {
+		/* The CID chain: each parent with the CIDs that tie it to
+		 * its child. */
+		json_t *chain = json_array();
+		struct vmc_image *p = s->parent ? s->parent : tmp_parent;
+
+		if (!chain)
+			goto oom;
+		for (; p; p = p->drv == &vmc_vmdk_driver ?
+			   ((struct vmdk_state *)p->opaque)->parent : NULL) {
+			json_t *c = json_object();
+
+			if (!c) {
+				json_decref(chain);
+				goto oom;
+			}
+			json_object_set_new(c, "filename",
+					    json_string(p->filename));
+			json_object_set_new(c, "format",
+					    json_string(p->drv->name));
+			if (p->drv == &vmc_vmdk_driver) {
+				struct vmdk_state *ps = p->opaque;
+
+				json_object_set_new(c, "cid", json_integer(
+					ps->desc.have_cid ? ps->desc.cid : 0));
+				json_object_set_new(c, "parent-cid",
+					json_integer(ps->desc.parent_cid));
+				json_object_set_new(c, "create-type",
+					json_string(create_type(ps)));
+			}
+			json_array_append_new(chain, c);
+		}
+		json_object_set_new(data, "parents", chain);
+	}
+	vmc_image_close(tmp_parent);
+	tmp_parent = NULL;
 	fs = json_object();
 	if (!fs)
 		goto oom;
@@ -703,12 +899,12 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 		if (s->parent_path)
 			json_object_set_new(obj, "full-backing-filename",
 					    json_string(s->parent_path));
-		if (s->parent)
-			json_object_set_new(obj, "backing-filename-format",
-				json_string(s->parent->drv->name));
+		json_object_set_new(obj, "backing-filename-format",
+				    json_string("vmdk"));
 	}
 	return 0;
 oom:
+	vmc_image_close(tmp_parent);
 	json_decref(data);
 	json_decref(exts);
 	return vmc_error_set(err, ENOMEM, "out of memory");

@@ -109,6 +109,8 @@ struct vmdk_desc_out {
 	const struct vmdk_desc_extent *ext;
 	size_t n_ext;
 	const uint8_t *uuid;		/* 16 bytes */
+	uint32_t parent_cid;		/* VMDK_CID_NONE: no parent */
+	const char *parent_hint;	/* parentFileNameHint or NULL */
 	bool thin;			/* ddb.thinProvisioned */
 };
 
@@ -134,7 +136,9 @@ struct vmdk_extent {
 	uint64_t start, len;		/* guest bytes */
 	char *name;			/* as in the descriptor */
 	char *path;			/* resolved */
-	int fd;
+	int fd;				/* -1 while closed: vmdk_ext_fd */
+	struct vmdk_state *st;
+	uint64_t last_use;
 	uint64_t file_size;
 	uint64_t flat_off;		/* bytes */
 
@@ -145,10 +149,11 @@ struct vmdk_extent {
 	uint32_t gtes;			/* entries per grain table */
 	uint32_t gte_bytes;		/* 4, or 8 for seSparse */
 	uint64_t n_gd;
-	uint64_t *gd;			/* grain table byte offsets; 0 none */
+	uint64_t *gd;			/* grain table offsets; 0 none */
 	uint64_t capacity;		/* bytes the header covers */
 	uint64_t grains_off;		/* seSparse: grain area, bytes */
-	uint64_t se_gt_count;		/* seSparse: tables in the GT area */
+	uint64_t se_gt_count;		/* seSparse: tables in GT area */
+	uint64_t rgd_off;		/* redundant GD; 0 none */
 	bool compressed, markers, zero_grain;
 
 	uint64_t gt_off[VMDK_GT_CACHE];
@@ -160,16 +165,30 @@ struct vmdk_state {
 	struct vmdk_desc desc;
 	struct vmdk_extent *ext;
 	size_t n_ext;
-	bool embedded;			/* descriptor inside a sparse extent */
+	bool embedded;			/* descriptor in the extent */
 	struct vmc_image *parent;
 	char *parent_path;
 	pthread_mutex_t lock;		/* grain table caches */
 	uint64_t max_grain;
 	uint8_t *cbuf;			/* the last inflated grain */
+	struct inflate_state *inflate;
 	struct vmdk_extent *cbuf_ext;
 	uint64_t cbuf_grain;
 	struct vmdk_writer *w;		/* create only */
+	unsigned n_open;		/* extent descriptors open */
+	unsigned max_open;
+	uint64_t tick;
 };
+
+/* Extent files stay open up to this many (or a quarter of the process's
+ * descriptor limit, if lower); beyond, the least recently used are
+ * closed and reopened on demand, so a split disk of thousands of extents
+ * fits in the limit. */
+#define VMDK_MAX_OPEN_FDS	256
+
+/* The extent's descriptor, reopened if it was closed (call with the
+ * state's lock held, or during open). */
+int vmdk_ext_fd(struct vmdk_extent *e, struct vmc_error *err);
 
 /* What a guest run maps to, from a sparse extent's tables. */
 enum vmdk_map_kind { VMDK_MAP_DATA, VMDK_MAP_COMPRESSED, VMDK_MAP_ZERO,
@@ -203,10 +222,12 @@ int vmdk_sparse_lookup(struct vmdk_extent *e, uint64_t rel,
 		       enum vmdk_map_kind *kind, uint64_t *foff,
 		       struct vmc_error *err);
 
-/* Read one compressed grain (marker at foff) into grain-sized out. */
+/* Read one compressed grain (marker at foff) into grain-sized out,
+ * using st (ISA-L's inflate state) as scratch. */
+struct inflate_state;
 int vmdk_read_compressed(struct vmdk_extent *e, uint64_t foff,
 			 uint64_t rel_grain, uint8_t *out,
-			 struct vmc_error *err);
+			 struct inflate_state *st, struct vmc_error *err);
 
 struct vmc_check_result;
 int vmdk_check(struct vmc_image *img, struct vmc_check_result *res,

@@ -31,6 +31,7 @@ typedef const struct vmc_driver *(*vmc_plugin_init_fn)(void);
 	.struct_size = sizeof(struct vmc_driver)
 
 #define VMC_REGISTER_PLUGIN(drv) \
+	const struct vmc_driver *VMC_PLUGIN_ENTRY(void); \
 	__attribute__((visibility("default"))) \
 	const struct vmc_driver *VMC_PLUGIN_ENTRY(void) { return &(drv); }
 

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <vmconv/check.h>
 #include <vmconv/plugin.h>
 
 #include "common/bytes.h"
@@ -142,6 +143,7 @@ static int read_footer(struct vhd_state *s, struct vmc_error *err)
 		return -1;
 	if (at > 0 && footer_ok(head)) {
 		memcpy(s->footer, head, sizeof(head));
+		s->footer_from_copy = true;
 		return 0;
 	}
 	if (memcmp(s->footer, "conectix", 8))
@@ -231,6 +233,11 @@ static int read_dynamic(struct vhd_state *s, struct vmc_error *err)
 			return vmc_error_set(err, EINVAL,
 				"%s: BAT entry %" PRIu32 " points into the BAT"
 				" (offset 0x%" PRIx64 ")", s->path, i, boff);
+		if (boff < off + VHD_DYN_HEADER_SIZE && off < bend)
+			return vmc_error_set(err, EINVAL,
+				"%s: BAT entry %" PRIu32 " points into the"
+				" dynamic disk header (offset 0x%" PRIx64 ")",
+				s->path, i, boff);
 	}
 	return 0;
 }
@@ -315,14 +322,18 @@ static int open_parent(struct vmc_image *img, struct vhd_state *s,
 		if ((!rel && !abs) || len == 0)
 			continue;
 		if (len > 65536 || vmc_add_overflow(off, len, &end) ||
-		    end > s->file_size)
-			return vmc_error_set(err, EINVAL,
+		    end > s->file_size) {
+			vmc_error_set(err, EINVAL,
 				"%s: parent locator %d (offset 0x%" PRIx64 ","
 				" %" PRIu32 " bytes) is outside the file",
 				s->path, i, off, len);
+			goto out;
+		}
 		buf = malloc(len);
-		if (!buf)
-			return vmc_error_set(err, ENOMEM, "out of memory");
+		if (!buf) {
+			vmc_error_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
 		if (vmc_pread_full(s->fd, buf, len, off, s->path, err) < 0) {
 			free(buf);
 			goto out;
@@ -602,7 +613,23 @@ static int vhd_block_status(struct vmc_image *img, uint64_t off,
 	struct vmc_extent next;
 
 	if (s->type == VHD_TYPE_FIXED) {
+		off_t data, hole;
+
+		/* holes of a sparse fixed disk read as zeros */
 		*ext = (struct vmc_extent){ off, max_len, VMC_EXTENT_DATA };
+		data = lseek(s->fd, (off_t)off, SEEK_DATA);
+		if (data < 0 || (uint64_t)data > off) {
+			if (data >= 0 || errno == ENXIO) {
+				ext->kind = VMC_EXTENT_ZERO;
+				if (data >= 0)
+					ext->length = VMC_MIN(max_len,
+						(uint64_t)data - off);
+			}
+			return 0;
+		}
+		hole = lseek(s->fd, (off_t)off, SEEK_HOLE);
+		if (hole > data)
+			ext->length = VMC_MIN(max_len, (uint64_t)hole - off);
 		return 0;
 	}
 	if (piece_status(s, off, max_len, ext, err) < 0)
@@ -663,17 +690,100 @@ static int vhd_info(struct vmc_image *img, json_t *obj,
 	if (s->type != VHD_TYPE_FIXED)
 		json_object_set_new(data, "block-size",
 				    json_integer(s->block_size));
+	if (s->type == VHD_TYPE_DIFF && !s->parent_path) {
+		/* not opened (info opens without parents): the name the
+		 * dynamic header records */
+		char *name = utf16_to_utf8(s->dyn + 64, 512, true);
+
+		if (name && *name)
+			json_object_set_new(obj, "backing-filename",
+					    json_string(name));
+		free(name);
+	}
 	if (s->parent_path) {
 		json_object_set_new(obj, "backing-filename",
 				    json_string(s->parent_path));
 		json_object_set_new(obj, "full-backing-filename",
 				    json_string(s->parent_path));
 		json_object_set_new(obj, "backing-filename-format",
-				    json_string("vpc"));
+				    json_string("vhd"));
 	}
-	json_object_set_new(fs, "type", json_string("vpc"));
+	json_object_set_new(fs, "type", json_string("vhd"));
 	json_object_set_new(fs, "data", data);
 	json_object_set_new(obj, "format-specific", fs);
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The two footers of a dynamic disk, and blocks that overlap.  --repair
+ * rewrites a damaged copy at offset 0 from the footer at the end (the
+ * other way round could overwrite data of a truncated file). */
+static int vhd_check(struct vmc_image *img, struct vmc_check_result *res,
+		     bool repair, struct vmc_error *err)
+{
+	struct vhd_state *s = img->opaque;
+	uint8_t head[VHD_FOOTER_SIZE];
+	uint64_t *offs, n = 0, end = s->size + VHD_FOOTER_SIZE;
+
+	if (s->type == VHD_TYPE_FIXED) {
+		res->image_end_offset = end;
+		return 0;
+	}
+	if (s->footer_from_copy) {
+		res->corruptions++;
+		vmc_check_report(res, "footer at the end of the file is"
+				 " damaged (the copy at offset 0 was used);"
+				 " not repaired");
+	} else {
+		if (vmc_pread_full(s->fd, head, sizeof(head), 0, s->path,
+				   err) < 0)
+			return -1;
+		if (memcmp(head, s->footer, sizeof(head))) {
+			if (repair) {
+				if (vmc_pwrite_full(s->fd, s->footer,
+						    VHD_FOOTER_SIZE, 0,
+						    s->path, err) < 0)
+					return -1;
+				if (fdatasync(s->fd) < 0)
+					return vmc_error_errno(err, errno,
+						"%s: flush failed", s->path);
+				res->corruptions_fixed++;
+			} else {
+				res->corruptions++;
+				vmc_check_report(res, "footer copy at offset 0"
+						 " differs from the footer");
+			}
+		}
+	}
+	offs = malloc(((size_t)s->max_entries + 1) * sizeof(*offs));
+	if (!offs)
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	res->total_clusters = s->max_entries;
+	for (uint32_t i = 0; i < s->max_entries; i++)
+		if (s->bat[i] != VHD_UNUSED)
+			offs[n++] = (uint64_t)s->bat[i] * 512;
+	res->allocated_clusters = n;
+	qsort(offs, n, sizeof(*offs), cmp_u64);
+	end = s->table_off + (uint64_t)s->max_entries * 4;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t bend = offs[i] + s->bitmap_size + s->block_size;
+
+		if (i + 1 < n && bend > offs[i + 1]) {
+			res->corruptions++;
+			vmc_check_report(res, "blocks at file offsets 0x%"
+					 PRIx64 " and 0x%" PRIx64 " overlap",
+					 offs[i], offs[i + 1]);
+		}
+		end = VMC_MAX(end, bend);
+	}
+	free(offs);
+	res->image_end_offset = end + VHD_FOOTER_SIZE;
 	return 0;
 }
 
@@ -694,8 +804,8 @@ static const struct vmc_driver vhd_driver = {
 	.pwrite = vhd_pwrite,
 	.pwrite_zeroes = vhd_pwrite_zeroes,
 	.flush = vhd_flush,
+	.check = vhd_check,
 	.info = vhd_info,
 };
 
-const struct vmc_driver *VMC_PLUGIN_ENTRY(void);
 VMC_REGISTER_PLUGIN(vhd_driver)

@@ -45,6 +45,7 @@ struct vhd_state {
 	uint8_t *bm_buf;		/* cached bitmap of one block */
 	uint32_t bm_block;
 	bool bm_valid;
+	bool footer_from_copy;		/* the one at the end was damaged */
 
 	/* writer */
 	bool creating;

@@ -35,8 +35,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fwrite(data, 1, size, f);
 	fclose(f);
 	img = vmc_image_open(path, "qcow2", VMC_OPEN_NO_BACKING, NULL, &err);
-	if (!img)
+	if (!img) {
+		unlink(path);
 		return 0;
+	}
 	while (off < img->size && budget > 0 && steps++ < 100000) {
 		struct vmc_extent x;
 		size_t n;
@@ -62,5 +64,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vmc_image_check(img, &res, false, &err);
 	vmc_check_result_free(&res);
 	vmc_image_close(img);
+	unlink(path);
 	return 0;
 }

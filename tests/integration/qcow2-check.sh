@@ -22,6 +22,14 @@ counts() {	# TOOL IMG -> "leaks corruptions exit"
 	echo $rc
 }
 
+stats() {	# TOOL IMG
+	if [ "$1" = qemu ]; then
+		qemu-img check --output=json "$2" > st.json 2>/dev/null
+	else
+		"$VMCONV" check --output=json "$2" > st.json
+	fi
+	python3 -c 'import json; d=json.load(open("st.json")); print([d.get(k, 0) for k in ("allocated-clusters", "total-clusters", "fragmented-clusters", "compressed-clusters", "image-end-offset")])'
+}
 damage() {	# NAME OPS...
 	local name=$1; shift
 	cp d.qcow2 "$name.qcow2"
@@ -55,10 +63,152 @@ for img in leak leak2 high low mixed; do
 	qemu-img compare d.qcow2 $img.qcow2 || fail "--repair changed $img data"
 	[ "$(counts vmconv $img.qcow2)" = "0 0 0" ] || fail "$img still unclean"
 done
+# The statistics (allocated, fragmented, compressed clusters, image end
+# offset) agree with qemu-img's, on images written by both and with -c.
+head -c 3M /dev/urandom > st.raw
+python3 -c "import sys; sys.stdout.write('stats ' * 500000)" >> st.raw
+for o in cluster_size=4k cluster_size=64k; do
+	run qemu-img convert -O qcow2 -o $o st.raw sq.qcow2
+	run qemu-img convert -c -O qcow2 -o $o st.raw sqc.qcow2
+	run "$VMCONV" convert -O qcow2 -o $o st.raw sv.qcow2
+	run "$VMCONV" convert -c -O qcow2 -o $o st.raw svc.qcow2
+	for img in sq sqc sv svc d; do
+		[ "$(stats qemu $img.qcow2)" = "$(stats vmconv $img.qcow2)" ] ||
+			fail "$img ($o): statistics $(stats vmconv $img.qcow2), qemu-img $(stats qemu $img.qcow2)"
+	done
+done
+
+# Internal snapshots share clusters and L2 tables: counted as qemu does.
+run qemu-img convert -O qcow2 st.raw snap.qcow2
+run qemu-img snapshot -c one snap.qcow2
+run qemu-io -c 'write -P 9 0 256k' -c 'write -z 1M 64k' snap.qcow2
+run qemu-img snapshot -c two snap.qcow2
+run qemu-io -c 'write -P 8 128k 256k' snap.qcow2
+[ "$(counts qemu snap.qcow2)" = "$(counts vmconv snap.qcow2)" ] ||
+	fail "snapshot image counted differently"
+[ "$(stats qemu snap.qcow2)" = "$(stats vmconv snap.qcow2)" ] ||
+	fail "snapshot image statistics differ"
+python3 "$D" snap.qcow2 grow
+[ "$(counts vmconv snap.qcow2)" = "1 0 3" ] || fail "snapshot leak missed"
+run "$VMCONV" check --repair snap.qcow2
+qemu-img check snap.qcow2 || fail "snapshot image not repaired"
+
+# OFLAG_COPIED cleared on the L1 entry and on two L2 entries.
+cp d.qcow2 copied.qcow2
+python3 - <<'PY'
+import struct
+with open('copied.qcow2', 'r+b') as f:
+    f.seek(40); l1 = struct.unpack('>Q', f.read(8))[0]
+    f.seek(l1); l1e = struct.unpack('>Q', f.read(8))[0]
+    f.seek(l1); f.write(struct.pack('>Q', l1e & ~(1 << 63)))
+    l2 = l1e & 0x00fffffffffffe00
+    for j in (1, 3):
+        f.seek(l2 + 8 * j); e = struct.unpack('>Q', f.read(8))[0]
+        f.seek(l2 + 8 * j); f.write(struct.pack('>Q', e & ~(1 << 63)))
+PY
+q=$(counts qemu copied.qcow2)
+v=$(counts vmconv copied.qcow2)
+[ "$q" = "$v" ] || fail "copied: vmconv check counts '$v', qemu-img '$q'"
+[ "$v" = "0 3 2" ] || fail "copied: expected 3 corruptions, got '$v'"
+run "$VMCONV" check --repair copied.qcow2
+qemu-img check copied.qcow2 || fail "OFLAG_COPIED not repaired"
+qemu-img compare d.qcow2 copied.qcow2 || fail "repair changed the data"
+
+# A lazy-refcounts image left dirty by a crash (qemu-io abort): read as
+# it is, counted as qemu-img counts it, repaired and marked clean.
+run qemu-img create -q -f qcow2 -o lazy_refcounts=on lazy.qcow2 16M
+qemu-io -c 'write -P 1 0 1M' -c 'write -P 2 5M 64k' -c abort lazy.qcow2 \
+	>/dev/null 2>&1
+qemu-img info --output=json lazy.qcow2 | grep -q '"dirty-flag": true' ||
+	skip "qemu-io abort did not leave a dirty image"
+run "$VMCONV" convert -O raw lazy.qcow2 lazy.raw
+qemu-img compare -U lazy.raw lazy.qcow2 || fail "dirty image read wrong"
+q=$(counts qemu lazy.qcow2)
+v=$(counts vmconv lazy.qcow2)
+[ "$q" = "$v" ] || fail "lazy: vmconv check counts '$v', qemu-img '$q'"
+run "$VMCONV" check --repair lazy.qcow2
+qemu-img check lazy.qcow2 || fail "dirty image not repaired"
+qemu-img info --output=json lazy.qcow2 | grep -q '"dirty-flag": false' ||
+	fail "dirty flag not cleared by --repair"
+qemu-img compare lazy.raw lazy.qcow2 || fail "repair changed the data"
+
+# A missing refcount block: repair places a new one at the end.
+cp d.qcow2 noblock.qcow2
+python3 -c "
+import struct
+f = open('noblock.qcow2', 'r+b'); f.seek(48)
+rt = struct.unpack('>Q', f.read(8))[0]; f.seek(rt); f.write(bytes(8))"
+q=$(counts qemu noblock.qcow2)
+v=$(counts vmconv noblock.qcow2)
+[ "$q" = "$v" ] || fail "noblock: vmconv check counts '$v', qemu-img '$q'"
+run "$VMCONV" check --repair noblock.qcow2
+qemu-img check noblock.qcow2 || fail "missing refcount block not repaired"
+qemu-img compare d.qcow2 noblock.qcow2 || fail "repair changed the data"
+[ "$(stats qemu noblock.qcow2)" = "$(stats vmconv noblock.qcow2)" ] ||
+	fail "noblock: statistics differ after repair"
+
 # Without --repair nothing is written.
 cp leak.qcow2 before.qcow2 2>/dev/null
 damage ro grow
 sum=$(md5sum < ro.qcow2)
 "$VMCONV" check ro.qcow2 >/dev/null
 [ "$(md5sum < ro.qcow2)" = "$sum" ] || fail "check without --repair wrote"
+
+# Hostile metadata: refcount table over the header or over itself, an L1
+# entry pointing at the L1 table, L2 entries misaligned and past the end.
+python3 - <<'PY'
+import shutil, struct
+for n in range(1, 5):
+    shutil.copy('d.qcow2', 'h%d.qcow2' % n)
+def rd(f, off, fmt):
+    f.seek(off)
+    return struct.unpack(fmt, f.read(struct.calcsize(fmt)))[0]
+with open('h1.qcow2', 'r+b') as f:
+    f.seek(48); f.write(struct.pack('>Q', 0))
+with open('h2.qcow2', 'r+b') as f:
+    rt = rd(f, 48, '>Q'); f.seek(rt); f.write(struct.pack('>Q', rt))
+with open('h3.qcow2', 'r+b') as f:
+    l1 = rd(f, 40, '>Q'); f.seek(l1); f.write(struct.pack('>Q', l1 | 1 << 63))
+with open('h4.qcow2', 'r+b') as f:
+    l1 = rd(f, 40, '>Q'); l2 = rd(f, l1, '>Q') & 0x00fffffffffffe00
+    f.seek(l2); f.write(struct.pack('>Q', 1 << 63 | 0x12345600))
+    f.write(struct.pack('>Q', 1 << 63 | 0x7000000000))
+PY
+# h5: a 4 TiB disk whose 8192 L1 entries all point at one L2 table.
+run qemu-img create -q -f qcow2 h5.qcow2 4T
+run qemu-io -c 'write -P 7 0 128k' h5.qcow2
+python3 - <<'PY'
+import struct
+with open('h5.qcow2', 'r+b') as f:
+    f.seek(36); n = struct.unpack('>I', f.read(4))[0]
+    f.seek(40); l1 = struct.unpack('>Q', f.read(8))[0]
+    f.seek(l1); e = f.read(8)
+    f.seek(l1); f.write(e * n)
+PY
+for img in h1 h2 h3 h4 h5; do
+	q=$(counts qemu $img.qcow2)
+	v=$(counts vmconv $img.qcow2)
+	echo "$img: qemu-img '$q' vmconv '$v'"
+	[ "$q" = "$v" ] || fail "$img: vmconv check counts '$v', qemu-img '$q'"
+	[ "$(stats qemu $img.qcow2)" = "$(stats vmconv $img.qcow2)" ] ||
+		fail "$img: statistics differ from qemu-img's"
+	[ $img = h5 ] && continue
+	if [ $img = h4 ]; then
+		# qemu-img fails on the misaligned entry too
+		expect_exit 1 "$VMCONV" convert -O raw $img.qcow2 x.raw
+		[ -e x.raw ] && fail "failed conversion of $img left x.raw"
+	else
+		run "$VMCONV" convert -O raw $img.qcow2 v.raw
+		qemu-img convert -O raw $img.qcow2 q.raw
+		cmp v.raw q.raw || fail "$img read differently from qemu-img"
+		rm -f v.raw q.raw
+	fi
+done
+# A refcount structure overlapping other metadata is not "repaired" into
+# something worse: vmconv refuses and writes nothing.
+for img in h1 h2; do
+	sum=$(md5sum < $img.qcow2)
+	expect_exit 1 "$VMCONV" check --repair $img.qcow2
+	[ "$(md5sum < $img.qcow2)" = "$sum" ] || fail "$img was modified"
+done
 echo ok

@@ -117,6 +117,8 @@ same_as_qemu snap.qcow2
 same_as_qemu snap.qcow2 -l first
 same_as_qemu snap.qcow2 -l second
 same_as_qemu snap.qcow2 -l 1
+same_as_qemu snap.qcow2 -l snapshot.id=2
+same_as_qemu snap.qcow2 -l snapshot.name=first
 "$VMCONV" info --output=json snap.qcow2 | grep -q '"name": "second"' ||
 	fail "info does not list the snapshots"
 expect_exit 1 "$VMCONV" convert -l nosuch -O raw snap.qcow2 x.raw
@@ -132,4 +134,37 @@ f.seek(72); f.write(struct.pack('>Q', v))"
 same_as_qemu dirty.qcow2
 "$VMCONV" info --output=json dirty.qcow2 | grep -q '"dirty-flag": true' ||
 	fail "info does not show the dirty flag"
+# The corrupt bit: read-only opens work, as with qemu.
+cp l.qcow2 corrupt.qcow2
+python3 -c "
+import struct
+f = open('corrupt.qcow2', 'r+b'); f.seek(72)
+v = struct.unpack('>Q', f.read(8))[0] | 2
+f.seek(72); f.write(struct.pack('>Q', v))"
+same_as_qemu corrupt.qcow2
+"$VMCONV" info corrupt.qcow2 | grep -q 'corrupt: true' ||
+	fail "info does not show the corrupt bit"
+
+# A file that ends inside its last data cluster reads as zeros after the
+# end, as with qemu; a cluster that starts past the end is an error.
+run qemu-img create -q -f qcow2 tr.qcow2 4M
+run qemu-io -c 'write -P 5 0 1M' -c 'write -P 6 3M 64k' tr.qcow2
+truncate -s $(( $(stat -c %s tr.qcow2) - 40000 )) tr.qcow2
+same_as_qemu tr.qcow2
+truncate -s $(( $(stat -c %s tr.qcow2) - 30000 )) tr.qcow2
+out=$("$VMCONV" convert -O raw tr.qcow2 x.raw 2>&1) &&
+	fail "a cluster past the end of the file was read"
+echo "$out" | grep -q 'past the end' || fail "unclear error: $out"
+
+# A missing backing file and a loop in the chain are errors naming them.
+run qemu-img create -q -f qcow2 -b gone.qcow2 -F qcow2 -u orphan.qcow2 1M
+out=$("$VMCONV" convert -O raw orphan.qcow2 x.raw 2>&1) &&
+	fail "an image with a missing backing file was read"
+echo "$out" | grep -q 'gone.qcow2' || fail "missing backing not named: $out"
+run qemu-img create -q -f qcow2 loop-a.qcow2 1M
+run qemu-img create -q -f qcow2 -b loop-a.qcow2 -F qcow2 loop-b.qcow2
+run qemu-img rebase -u -b loop-b.qcow2 -F qcow2 loop-a.qcow2
+out=$("$VMCONV" map loop-b.qcow2 2>&1) && fail "a backing loop was opened"
+echo "$out" | grep -q 'loop' || fail "loop not reported: $out"
+[ -e x.raw ] && fail "a failed conversion left x.raw"
 echo "all $n+ variants read bit-exact"

@@ -12,8 +12,8 @@ for f in "$S"/dissect/*.qcow2.gz "$S"/dissect/data-file.bin.gz \
 done
 for img in *.qcow2; do
 	run "$VMCONV" convert -O raw "$img" v.raw || fail "cannot read $img"
-	qemu-img convert -O raw "$img" q.raw || fail "qemu-img: $img"
-	cmp v.raw q.raw || fail "$img differs from qemu-img's reading"
+	qemu-img compare -q -f raw -F qcow2 v.raw "$img" ||
+		fail "$img differs from qemu-img's reading"
 	"$VMCONV" check "$img" >/dev/null
 	vc=$?
 	qemu-img check "$img" >/dev/null 2>&1
@@ -41,6 +41,7 @@ if [ -f snapshot.qcow2 ]; then
 		run "$VMCONV" convert -l "$id" -O raw snapshot.qcow2 v.raw
 		qemu-img convert -l "$id" -O raw snapshot.qcow2 q.raw
 		cmp v.raw q.raw || fail "snapshot $id differs"
+		rm -f v.raw q.raw
 	done
 fi
 if [ -f backing-chain-1.qcow2 ]; then

@@ -53,6 +53,17 @@ done
 run "$VMCONV" convert -c -O qcow2 -o refcount_bits=1 src.raw outc.qcow2
 verify outc.qcow2 src.raw
 
+# Edge sizes: empty, not a multiple of 512, smaller than a cluster.
+for sz in 0 1000 70000; do
+	head -c $sz /dev/urandom > e.raw
+	for o in cluster_size=2M cluster_size=512,compat=0.10; do
+		run "$VMCONV" convert -O qcow2 -o $o e.raw e.qcow2
+		verify e.qcow2 e.raw
+		run "$VMCONV" convert -c -O qcow2 -o $o e.raw e.qcow2
+		verify e.qcow2 e.raw
+	done
+done
+
 # Options as qemu-img names them show up in qemu-img info.
 run "$VMCONV" convert -O qcow2 -o compat=1.1,cluster_size=4k,refcount_bits=32,lazy_refcounts=on,compression_type=zstd src.raw o.qcow2
 qemu-img info --output=json o.qcow2 > info.json

@@ -60,6 +60,8 @@ truncate -s 1000000000 "$T/odd.raw"
 	fail "force_size did not round up to 1 MiB"
 qemu-img compare -q -f raw -F vpc "$T/odd.raw" "$T/odd.vhd" || fail odd
 
+"$VMCONV" map "$T/az.vhd" | grep -q ' zero$' || fail "fixed: no zero runs"
+
 # Same CHS geometry and size as qemu-img for the same request
 qemu-img create -q -f vpc "$T/qc.vhd" 100M
 "$VMCONV" create -f vpc "$T/vc.vhd" 100M || fail "create"

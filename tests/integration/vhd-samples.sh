@@ -27,6 +27,9 @@ for f in fixed dynamic; do
 	"$VMCONV" info "$T/$f.vhd" | grep -q "subformat: $f" ||
 		fail "$f: info"
 done
+for f in fixed dynamic ext2; do
+	run "$VMCONV" check "$T/$f.vhd" || fail "$f.vhd: check"
+done
 # the fixed disk is found by its footer, not by its first bytes
 "$VMCONV" info "$T/fixed.vhd" | grep -q 'file format: vhd' ||
 	fail "fixed VHD not probed"
@@ -37,8 +40,12 @@ for f in image image-differential; do
 	grep -q "footer checksum mismatch" "$T/out" || fail "$f: unclear"
 done
 
-"$VMCONV" info "$T/fat-differential.vhd" >"$T/out" 2>&1 &&
-	fail "missing parent accepted"
+"$VMCONV" info "$T/fat-differential.vhd" |
+	grep -q "subformat: differencing" || fail "info of a differencing disk"
+"$VMCONV" info "$T/fat-differential.vhd" |
+	grep -q "backing file: .*fat-parent.vhd" || fail "backing file"
+"$VMCONV" convert -O raw "$T/fat-differential.vhd" "$T/fd.raw" \
+	>"$T/out" 2>&1 && fail "missing parent accepted"
 cat "$T/out"
 grep -q "parent disk not found" "$T/out" || fail "unclear"
 grep -q "tried: $T/fat-parent.vhd" "$T/out" || fail "path not named"

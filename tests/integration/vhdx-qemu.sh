@@ -3,27 +3,45 @@
 # read bit-exact by vmconv; images vmconv writes pass qemu-img check and
 # read identically through qemu-img (qemu-img compare).
 . "$(dirname "$0")/lib.sh"
-requires qemu-img cmp
+requires qemu-img qemu-io cmp tr
 
-# A sparse source with data at the start, around block and chunk
-# boundaries, past 4 GiB (so 1 MiB blocks cross a sector-bitmap entry of
-# the BAT) and in the very last sector.
+# A sparse source over 4 GiB with data at the start, around block and
+# chunk boundaries and past 4 GiB (so 1 MiB blocks cross the sector-bitmap
+# entry of the BAT) and in the last sector.  Each run is one byte value,
+# so that qemu-io can check it without reading 4 GiB of holes (qemu's
+# VHDX driver reports no holes to qemu-img compare).
 src=$T/src.raw
 truncate -s 4200M "$src"
-for mib in 0 1 31 32 4095 4096 4097 4150; do
-	head -c 300000 /dev/urandom | dd of="$src" bs=1M seek=$mib \
-		conv=notrunc status=none
+mibs="0 1 31 32 4095 4096 4097 4150"
+i=0
+for mib in $mibs; do
+	i=$((i + 1))
+	head -c 300000 /dev/zero | tr '\0' "\\$(printf %03o $((16 + i)))" |
+		dd of="$src" bs=1M seek=$mib conv=notrunc status=none
 done
-printf 'last sector' | dd of="$src" bs=512 seek=$((4200 * 2048 - 1)) \
-	conv=notrunc status=none
-# 64 KiB of zeros inside data: must stay zeros
-dd if=/dev/zero of="$src" bs=64k seek=17 count=1 conv=notrunc status=none
+head -c 512 /dev/zero | tr '\0' '\167' |
+	dd of="$src" bs=512 seek=$((4200 * 2048 - 1)) conv=notrunc status=none
+# qemu-io reads of every run, the holes after them, and the last sector
+qemu_check_big() {
+	local img=$1 i=0 cmds=()
+	for mib in $mibs; do
+		i=$((i + 1))
+		cmds+=(-c "read -q -P $((16 + i)) $((mib * 1048576)) 300000")
+		cmds+=(-c "read -q -P 0 $((mib * 1048576 + 300000)) 748576")
+	done
+	cmds+=(-c "read -q -P 0x77 $((4200 * 1048576 - 512)) 512")
+	cmds+=(-c "read -q -P 0 $((4151 * 1048576)) 1048576")
+	qemu-io -r -f vhdx "${cmds[@]}" "$img" >"$T/qio" 2>&1
+	! grep -q . "$T/qio" || { cat "$T/qio"; return 1; }
+}
 
-# A small source for the many variants; the 5 GiB one only where the
-# BAT interleave matters (1 MiB blocks: a bitmap entry after 4 GiB).
+# A small random source for the many variants.
 small=$T/small.raw
-dd if="$src" of="$small" bs=1M count=40 status=none
+head -c 40M /dev/urandom >"$small"
+dd if=/dev/zero of="$small" bs=64k seek=17 count=1 conv=notrunc status=none
 truncate -s 300M "$small"
+head -c 100000 /dev/urandom | dd of="$small" bs=1M seek=299 conv=notrunc \
+	status=none
 
 # qemu-img writes, vmconv reads
 for o in "subformat=dynamic,block_size=1M" "subformat=dynamic,block_size=8M" \
@@ -55,6 +73,10 @@ for o in "BIG subformat=dynamic,block_size=1M" \
 	run "$VMCONV" convert -O vhdx -o "$o" "$s" "$T/v.vhdx" ||
 		fail "vmconv convert -o $o"
 	run qemu-img check -f vhdx "$T/v.vhdx" || fail "qemu-img check ($o)"
+	if [ "$s" = "$src" ]; then
+		qemu_check_big "$T/v.vhdx" || fail "qemu-io reads ($o)"
+		continue
+	fi
 	run qemu-img compare -f raw -F vhdx "$s" "$T/v.vhdx" ||
 		fail "qemu-img compare ($o)"
 	"$VMCONV" compare "$s" "$T/v.vhdx" || fail "vmconv compare ($o)"
@@ -68,13 +90,19 @@ grep -c '"data": true' "$T/map.json" >/dev/null || fail "no data in map"
 [ "$(stat -c %s "$T/d.vhdx")" -lt $((64 * 1024 * 1024)) ] ||
 	fail "dynamic VHDX allocated blocks of zeros"
 
+# A sparse fixed image: its holes are reported as zeros, not data
+"$VMCONV" convert -O vhdx -o subformat=fixed,block_size=1M "$small" \
+	"$T/f.vhdx" || fail "fixed"
+"$VMCONV" map "$T/f.vhdx" | grep -q ' zero$' || fail "fixed: no zero runs"
+
 # info names the properties, qemu-img agrees on size and block size
 "$VMCONV" info --output=json "$T/d.vhdx" >"$T/info.json" || fail info
 for k in '"subformat": "dynamic"' '"block-size": 1048576' \
 	 '"logical-sector-size": 512' '"log": "clean"' '"type": "vhdx"'; do
 	grep -q "$k" "$T/info.json" || fail "info lacks $k"
 done
-qemu-img info --output=json "$T/d.vhdx" | grep -q '"virtual-size": 4404019200' ||
+qemu-img info --output=json "$T/d.vhdx" |
+	grep -q '"virtual-size": 4404019200' ||
 	fail "qemu-img sees another size"
 
 # 4096-byte logical sectors: qemu-img does not support them (it refuses
@@ -82,8 +110,15 @@ qemu-img info --output=json "$T/d.vhdx" | grep -q '"virtual-size": 4404019200' |
 run "$VMCONV" convert -O vhdx -o logical_sector_size=4096,block_size=1M \
 	"$src" "$T/4k.vhdx" || fail "4k convert"
 "$VMCONV" compare "$src" "$T/4k.vhdx" || fail "4k compare"
-"$VMCONV" info --output=json "$T/4k.vhdx" | grep -q '"logical-sector-size": 4096' ||
+"$VMCONV" info --output=json "$T/4k.vhdx" |
+	grep -q '"logical-sector-size": 4096' ||
 	fail "4k info"
+
+# A source that is not whole sectors grows to the next sector
+head -c 1000003 /dev/urandom >"$T/odd.raw"
+"$VMCONV" convert -O vhdx "$T/odd.raw" "$T/odd.vhdx" || fail "odd size"
+qemu-img compare -q -f raw -F vhdx "$T/odd.raw" "$T/odd.vhdx" ||
+	fail "odd size: content"
 
 # Bad options are refused by name
 expect_exit 1 "$VMCONV" convert -O vhdx -o block_size=3M "$src" "$T/x.vhdx"

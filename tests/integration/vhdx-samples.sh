@@ -30,13 +30,29 @@ for f in fixed dynamic; do
 		fail "$f: creator"
 done
 grep -q '"block-size": 33554432' "$T/dynamic.json" || fail "32 MiB blocks"
+for f in fixed dynamic; do
+	run "$VMCONV" check "$T/$f.vhdx" || fail "$f.vhdx: check"
+done
 grep -q '"chunk-ratio": 128' "$T/dynamic.json" || fail "chunk ratio 128"
 grep -q '"block-size": 2097152' "$T/fixed.json" || fail "2 MiB blocks"
 cmp "$T/fixed.raw" "$T/dynamic.raw" && echo "(fixed and dynamic hold the same)"
 
-# The checkpoint's parent is not included: clear error, both paths named
-"$VMCONV" info "$T/differencing.avhdx" >"$T/out" 2>&1 && fail "no error"
+# info does not need the parent (as qemu-img info), and shows the locator
+"$VMCONV" info --output=json "$T/differencing.avhdx" >"$T/diff.json" ||
+	fail "info differencing"
+cat "$T/diff.json"
+grep -q '"subformat": "differencing"' "$T/diff.json" || fail "subformat"
+grep -q '"relative-path": ".\\\\Generation 1_49C4BAF3' "$T/diff.json" ||
+	fail "relative path"
+grep -q '"virtual-size": 8589934592' "$T/diff.json" || fail "8 GiB"
+grep -q '"backing-filename": ".\\\\Generation 1_' "$T/diff.json" ||
+	fail "backing-filename"
+
+# Reading needs it, and it is not included: clear error, paths named
+"$VMCONV" convert -O raw "$T/differencing.avhdx" "$T/d.raw" \
+	>"$T/out" 2>&1 && fail "no error"
 cat "$T/out"
+[ ! -e "$T/d.raw" ] || fail "a failed convert left its output"
 grep -q "parent disk not found" "$T/out" || fail "unclear error"
 grep -q "tried: $T/Generation 1_49C4BAF3" "$T/out" || fail "paths not named"
 grep -q 'absolute_win32_path .C:\\Users' "$T/out" || fail "win32 path"

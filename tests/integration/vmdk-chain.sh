@@ -37,6 +37,16 @@ cmp -n 65536 -i 16777216:0 v-mid.vmdk.raw /dev/zero || fail "zeroed grain"
 "$VMCONV" info --output=json top.vmdk > info.json
 grep -q '"backing-filename": "mid.vmdk"' info.json || fail "info backing"
 grep -q '"parent-cid"' info.json || fail "info parent-cid"
+python3 - <<'PY' || fail "info: CID chain"
+import json
+d = json.load(open("info.json"))["format-specific"]["data"]
+chain = d["parents"]
+print([(c["filename"], c.get("cid"), c.get("parent-cid")) for c in chain])
+assert [c["filename"].split("/")[-1] for c in chain] == ["mid.vmdk",
+                                                        "base.vmdk"]
+assert d["parent-cid"] == chain[0]["cid"]
+assert chain[0]["parent-cid"] == chain[1]["cid"]
+PY
 
 # the chain through another folder: names are relative to the child
 mkdir sub && (cd / && "$VMCONV" compare "$T/top.vmdk" "$T/q-top.vmdk.raw") ||
@@ -56,15 +66,44 @@ grep -q 'parentCID' err.txt || fail "CID mismatch not named"
 [ ! -e bad.raw ] || fail "failed convert left a file"
 mv mid.orig mid.vmdk
 
-# a missing parent is a clear error
+# a missing parent is a clear error when reading; info still shows the
+# image and names its parent, as qemu-img info does
 mv base.vmdk base.moved
-expect_exit 1 "$VMCONV" info mid.vmdk 2> err.txt
+expect_exit 1 "$VMCONV" convert -O raw mid.vmdk bad.raw 2> err.txt
 cat err.txt
 grep -q 'base.vmdk' err.txt || fail "missing parent not named"
+run "$VMCONV" info --output=json mid.vmdk > info2.json || fail "info"
+grep -q '"backing-filename": "base.vmdk"' info2.json || fail "info hint"
+grep -q '"parent-error": ".*base.vmdk' info2.json || fail "parent-error"
 mv base.moved base.vmdk
 
 # a loop: a parent hint naming the child itself
 sed 's/parentFileNameHint="base.vmdk"/parentFileNameHint="loop.vmdk"/' \
 	mid.vmdk > loop.vmdk
-expect_exit 1 "$VMCONV" info loop.vmdk
+expect_exit 1 "$VMCONV" convert -O raw loop.vmdk bad.raw
+"$VMCONV" info loop.vmdk | grep -q 'parent-error: .*loops' ||
+	fail "info does not name the loop"
+# vmconv writes snapshot children too: a sparse child whose zeros are
+# zeroed grains (the parent's data must not show through), tied to its
+# parent by parentCID, read by qemu-img through the chain
+qemu-img create -q -f raw full.raw 64M
+qemu-io -f raw -c 'write -P 0x77 0 64M' full.raw >/dev/null
+"$VMCONV" convert -O vmdk full.raw p.vmdk || fail "parent"
+qemu-img create -q -f raw src.raw 64M
+qemu-io -f raw -c 'write -P 0x11 0 1M' -c 'write -P 0x22 8M 100k' \
+	src.raw >/dev/null
+for sub in monolithicSparse twoGbMaxExtentSparse; do
+	run "$VMCONV" convert -O vmdk -o subformat=$sub -B p.vmdk src.raw \
+		"c-$sub.vmdk" || fail "child $sub"
+	run qemu-img compare -f raw src.raw "c-$sub.vmdk" || fail "child $sub"
+	run qemu-img check "c-$sub.vmdk" || fail "check child $sub"
+	"$VMCONV" compare "c-$sub.vmdk" src.raw || fail "vmconv child $sub"
+	qemu-img info "c-$sub.vmdk" | grep -q '^backing file: p.vmdk' ||
+		fail "child $sub: no backing file"
+done
+# an empty child reads as its parent
+run "$VMCONV" create -f vmdk -b p.vmdk empty.vmdk || fail "create -b"
+qemu-img compare -f raw full.raw empty.vmdk || fail "empty child"
+expect_exit 1 "$VMCONV" create -f vmdk -o subformat=streamOptimized \
+	-b p.vmdk bad.vmdk
 exit 0

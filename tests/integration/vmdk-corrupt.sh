@@ -53,9 +53,33 @@ expect_exit 2 "$VMCONV" check f.vmdk
 # two grains sharing one offset
 cp good.vmdk g.vmdk; put32 g.vmdk $((gt + 4)) "$(get32 g.vmdk $gt)"
 expect_exit 2 "$VMCONV" check g.vmdk
+# a grain table that differs from its redundant copy (qemu-img check
+# does not look; vmconv check does)
+rgd=$(( $(get32 good.vmdk 48) * 512 ))
+rgt=$(( $(get32 good.vmdk $rgd) * 512 ))
+cp good.vmdk r.vmdk; put32 r.vmdk $((rgt + 8)) 0
+run "$VMCONV" convert -O raw r.vmdk r.raw || fail "the primary table is fine"
+expect_exit 2 "$VMCONV" check r.vmdk
+"$VMCONV" check r.vmdk | grep -q "differs from its redundant copy" ||
+	fail "redundant table mismatch not named"
 # truncated in the middle of the grains
 head -c 200000 good.vmdk > h.vmdk
 fails h.vmdk "h.vmdk"
+
+# a 512 TiB disk with an empty grain directory: walked by whole grain
+# tables, so map, check and convert finish (timeout guards a hang)
+cp good.vmdk big.vmdk
+put32 big.vmdk 12 0; put32 big.vmdk 16 256	# capacity 2^40 sectors
+put32 big.vmdk 20 2048				# 1 MiB grains
+truncate -s 8M big.vmdk
+head -c 4194304 /dev/zero | dd of=big.vmdk bs=512 \
+	seek=$(get32 big.vmdk 56) conv=notrunc status=none
+timeout 60 "$VMCONV" map big.vmdk > big.map || fail "map of a huge disk"
+grep -q 'unallocated' big.map || fail "huge disk map"
+timeout 60 "$VMCONV" convert -O qcow2 big.vmdk big.qcow2 ||
+	fail "convert of a huge empty disk"
+qemu-img info big.qcow2 | grep -q '512 TiB' || fail "huge size"
+rm -f big.vmdk big.qcow2 big.map
 
 # streams: an absurd marker size, then garbage instead of deflate
 qemu-img create -q -f vmdk -o subformat=streamOptimized s.vmdk 8M

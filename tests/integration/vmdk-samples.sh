@@ -54,6 +54,9 @@ if [ -f "$S/dissect/sesparse.vmdk.gz" ]; then
 	# the extent alone opens too (qemu cannot): same content
 	run "$VMCONV" compare "$T/sesparse.vmdk" "$T/se.v" ||
 		fail "bare seSparse extent"
+	"$VMCONV" info --output=json "$T/sesparse.vmdk" |
+		grep -q '"create-type": "seSparse"' || fail "bare seSparse info"
+	run "$VMCONV" check "$T/desc.vmdk" || fail "check seSparse"
 	n=$((n + 1))
 fi
 

@@ -15,25 +15,12 @@
 
 #include <vmconv/vmconv.h>
 
-static char dir[64];
+#include "tests/unit/scratch.h"
 
-static void setup(void)
-{
-	strcpy(dir, "/tmp/vmconv-unit-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
-}
 
 static void path(char *p, const char *name)
 {
-	snprintf(p, 128, "%s/%s", dir, name);
+	snprintf(p, 128, "%s/%s", scratch_dir, name);
 }
 
 /* A sparse source: random data runs, explicit zero data (allocated but
@@ -116,7 +103,7 @@ ParameterizedTestParameters(engine, copies_exactly)
 }
 
 ParameterizedTest(struct shape *c, engine, copies_exactly,
-		  .init = setup, .fini = teardown)
+		  .init = scratch_setup, .fini = scratch_teardown)
 {
 	char src[128], dst[128], hex[65];
 	unsigned char want[32];
@@ -148,7 +135,7 @@ ParameterizedTest(struct shape *c, engine, copies_exactly,
 	cr_assert_eq(st.virtual_size, (64 << 20) + 512 * 3);
 }
 
-Test(engine, memory_does_not_grow_with_size, .init = setup, .fini = teardown)
+Test(engine, memory_does_not_grow_with_size, .init = scratch_setup, .fini = scratch_teardown)
 {
 	char src[128], dst[128];
 	struct vmc_convert_params p = { .threads = 2 };
@@ -167,7 +154,7 @@ Test(engine, memory_does_not_grow_with_size, .init = setup, .fini = teardown)
 	cr_assert_lt(big.data_bytes, 16 << 20);
 }
 
-Test(engine, smaller_target_is_refused, .init = setup, .fini = teardown)
+Test(engine, smaller_target_is_refused, .init = scratch_setup, .fini = scratch_teardown)
 {
 	struct vmc_output *out = vmc_output_new();
 	struct vmc_convert_params p = { 0 };
@@ -201,7 +188,7 @@ static void cancel_at_half(void *ctx, uint64_t done, uint64_t total)
 		cancel_flag = 1;
 }
 
-Test(engine, cancel_stops_with_error, .init = setup, .fini = teardown)
+Test(engine, cancel_stops_with_error, .init = scratch_setup, .fini = scratch_teardown)
 {
 	char src[128], dst[128];
 	struct vmc_convert_params p = {
@@ -225,7 +212,7 @@ Test(engine, cancel_stops_with_error, .init = setup, .fini = teardown)
 	cr_assert_eq(access(dst, F_OK), -1);
 }
 
-Test(engine, compare_finds_first_difference, .init = setup, .fini = teardown)
+Test(engine, compare_finds_first_difference, .init = scratch_setup, .fini = scratch_teardown)
 {
 	char a[128], b[128];
 	struct vmc_image *ia, *ib;

@@ -10,25 +10,12 @@
 
 #include <vmconv/vmconv.h>
 
-static char dir[64];
+#include "tests/unit/scratch.h"
 
-static void setup(void)
-{
-	strcpy(dir, "/tmp/vmconv-unit-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
-}
 
 static int count_files(void)
 {
-	DIR *d = opendir(dir);
+	DIR *d = opendir(scratch_dir);
 	struct dirent *de;
 	int n = 0;
 
@@ -39,7 +26,7 @@ static int count_files(void)
 	return n;
 }
 
-TestSuite(output, .init = setup, .fini = teardown);
+TestSuite(output, .init = scratch_setup, .fini = scratch_teardown);
 
 Test(output, abort_leaves_nothing)
 {
@@ -48,7 +35,7 @@ Test(output, abort_leaves_nothing)
 	char p[128];
 	int fd;
 
-	snprintf(p, sizeof(p), "%s/disk.qcow2", dir);
+	snprintf(p, sizeof(p), "%s/disk.qcow2", scratch_dir);
 	fd = vmc_output_open(o, p, &err);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(write(fd, "abc", 3), 3);
@@ -65,8 +52,8 @@ Test(output, commit_renames_every_file)
 	struct vmc_error err;
 	char p[128], e[128];
 
-	snprintf(p, sizeof(p), "%s/disk.vmdk", dir);
-	snprintf(e, sizeof(e), "%s/disk-s001.vmdk", dir);
+	snprintf(p, sizeof(p), "%s/disk.vmdk", scratch_dir);
+	snprintf(e, sizeof(e), "%s/disk-s001.vmdk", scratch_dir);
 	cr_assert_geq(vmc_output_open(o, p, &err), 0);
 	cr_assert_geq(vmc_output_open(o, e, &err), 0);
 	cr_assert_eq(vmc_output_open(o, e, &err), -1, "same name twice");
@@ -87,14 +74,14 @@ Test(output, stale_temporaries_of_dead_processes_are_removed)
 	if (child == 0)
 		_exit(0);
 	waitpid(child, NULL, 0);	/* now a pid that does not exist */
-	snprintf(p, sizeof(p), "%s/disk.img", dir);
-	snprintf(stale, sizeof(stale), "%s/.disk.img.vmconv-tmp.%d", dir,
+	snprintf(p, sizeof(p), "%s/disk.img", scratch_dir);
+	snprintf(stale, sizeof(stale), "%s/.disk.img.vmconv-tmp.%d", scratch_dir,
 		 (int)child);
 	f = fopen(stale, "w");
 	cr_assert_not_null(f);
 	fclose(f);
 	/* A live process's temporary stays. */
-	snprintf(stale, sizeof(stale), "%s/.other.img.vmconv-tmp.1", dir);
+	snprintf(stale, sizeof(stale), "%s/.other.img.vmconv-tmp.1", scratch_dir);
 	f = fopen(stale, "w");
 	fclose(f);
 	cr_assert_eq(vmc_output_clean_stale(p), 1);

@@ -11,27 +11,14 @@
 
 #include <vmconv/vmconv.h>
 
-static char dir[64];
+#include "tests/unit/scratch.h"
 
-static void setup(void)
-{
-	strcpy(dir, "/tmp/vmconv-unit-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
-}
 
 static char *path(const char *name)
 {
 	static char p[128];
 
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	snprintf(p, sizeof(p), "%s/%s", scratch_dir, name);
 	return p;
 }
 
@@ -49,7 +36,7 @@ static void make_sparse(const char *p)
 	close(fd);
 }
 
-TestSuite(raw, .init = setup, .fini = teardown);
+TestSuite(raw, .init = scratch_setup, .fini = scratch_teardown);
 
 Test(raw, probe_answers_one)
 {

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <zlib.h>
 
+#include <vmconv/check.h>
 #include <vmconv/image.h>
 #include <vmconv/output.h>
 #include <vmconv/plugin.h>
@@ -246,6 +248,53 @@ Test(vhd, footer_copy_used, .init = setup, .fini = teardown)
 	cr_assert_geq(open_size(path), 4 * MiB);
 }
 
+/* check: the copy at 0 damaged is found and repaired from the end;
+ * overlapping blocks are found. */
+Test(vhd, check_and_repair, .init = setup, .fini = teardown)
+{
+	struct vmc_error err;
+	struct vmc_image *img;
+	struct vmc_check_result res = { 0 };
+	uint8_t z = 0x55, e[8];
+	int fd;
+
+	make_vhd(path, "subformat=dynamic", 8 * MiB, 4, 0);
+	img = vmc_image_open(path, NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	cr_assert_eq(vmc_image_check(img, &res, false, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(res.corruptions, 0);
+	cr_assert_eq(res.allocated_clusters, 2);
+	vmc_check_result_free(&res);
+	vmc_image_close(img);
+
+	fd = open(path, O_RDWR);
+	cr_assert_eq(pwrite(fd, &z, 1, 100), 1);
+	close(fd);
+	img = vmc_image_open(path, NULL, VMC_OPEN_RDWR, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(vmc_image_check(img, &res, true, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(res.corruptions_fixed, 1);
+	vmc_check_result_free(&res);
+	vmc_image_close(img);
+
+	/* block 1 made to start inside block 0 */
+	fd = open(path, O_RDWR);
+	cr_assert_eq(pread(fd, e, 8, 1536), 8);
+	vmc_put_be32(e + 4, vmc_get_be32(e) + 8);
+	cr_assert_eq(pwrite(fd, e, 8, 1536), 8);
+	close(fd);
+	img = vmc_image_open(path, NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(vmc_image_check(img, &res, false, &err), 0);
+	cr_assert_eq(res.corruptions, 1);
+	vmc_check_result_free(&res);
+	vmc_image_close(img);
+}
+
 Test(vhd, bad_dynamic_header, .init = setup, .fini = teardown)
 {
 	uint8_t b = 0x55;
@@ -331,4 +380,126 @@ Test(vhd, differencing_read, .init = setup, .fini = teardown)
 	cr_assert(strstr(err.msg, "parent disk not found"), "%s", err.msg);
 	cr_assert(strstr(err.msg, ppath), "%s", err.msg);
 	free(buf);
+}
+
+/* A parent locator pointing outside the file, after a good one. */
+Test(vhd, parent_locator_outside_file, .init = setup, .fini = teardown)
+{
+	uint8_t f[512], h[1024], *e;
+	int fd;
+
+	make_vhd(path, "subformat=dynamic", 4 * MiB, 1, 0);
+	read_footer(path, f);
+	fd = open(path, O_RDWR);
+	cr_assert_eq(pread(fd, h, sizeof(h), 512), 1024);
+	e = h + 576;
+	memcpy(e, "W2ru", 4);
+	vmc_put_be32(e + 8, 8);
+	vmc_put_be64(e + 16, 512 + 64);		/* inside the header */
+	memcpy(e + 24, "W2ku", 4);
+	vmc_put_be32(e + 24 + 8, 512);
+	vmc_put_be64(e + 24 + 16, 1ull << 40);
+	vmc_put_be32(h + 36, checksum(h, 1024, 36));
+	cr_assert_eq(pwrite(fd, h, sizeof(h), 512), 1024);
+	close(fd);
+	vmc_put_be32(f + 60, 4);
+	write_footer(path, f, true);
+	expect_open_error(path, "parent locator 1");
+}
+
+/* Windows diskpart's differencing disk from dfvfs (its parent is not
+ * included): a parent is made for it, with the unique ID the child
+ * records, and every sector is checked against the child's sector bitmaps
+ * decoded here (most significant bit first).  Skipped without samples. */
+Test(vhd, windows_differencing_over_parent, .init = setup, .fini = teardown)
+{
+	const char *top = getenv("VMCONV_TOP");
+	char src[512];
+	static char gzbuf[65536];
+	uint8_t h[1024], pf[512], *raw, *got;
+	uint32_t entries, bs;
+	uint64_t size, table, from_parent = 0, from_child = 0;
+	struct vmc_error err;
+	struct vmc_image *img;
+	gzFile in;
+	int fd, n;
+
+	snprintf(src, sizeof(src), "%s/../shared/samples/dfvfs/"
+		 "fat-differential.vhd.gz", top ? top : ".");
+	if (access(src, R_OK) < 0)
+		cr_skip_test("sample %s is absent", src);
+	snprintf(path, sizeof(path), "%s/fat-differential.vhd", dir);
+	snprintf(ppath, sizeof(ppath), "%s/fat-parent.vhd", dir);
+	in = gzopen(src, "rb");
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	while ((n = gzread(in, gzbuf, sizeof(gzbuf))) > 0)
+		cr_assert_eq(write(fd, gzbuf, (size_t)n), n);
+	gzclose(in);
+	close(fd);
+
+	fd = open(path, O_RDONLY);
+	cr_assert_eq(pread(fd, h, sizeof(h), 512), 1024);
+	table = vmc_get_be64(h + 16);
+	entries = vmc_get_be32(h + 28);
+	bs = vmc_get_be32(h + 32);
+	cr_assert_eq(bs, 2 * MiB);
+	read_footer(path, pf);
+	size = vmc_get_be64(pf + 48);
+	cr_assert_eq(size, 4 * MiB);
+
+	/* parent: sector k holds byte (k + 7) & 0xff, the child's ID */
+	make_vhd(ppath, "subformat=fixed,force_size=on", size, 4, 7);
+	read_footer(ppath, pf);
+	memcpy(pf + 68, h + 40, 16);
+	write_footer(ppath, pf, true);
+
+	img = vmc_image_open(path, NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	cr_assert_eq(img->size, size);
+	raw = malloc(bs + 512);
+	got = malloc(bs);
+	for (uint32_t b = 0; b < entries && (uint64_t)b * bs < size; b++) {
+		uint8_t e[4];
+		uint32_t sec;
+
+		cr_assert_eq(pread(fd, e, 4, (off_t)(table + 4 * b)), 4);
+		sec = vmc_get_be32(e);
+		cr_assert_eq(vmc_image_pread(img, got, bs, (uint64_t)b * bs,
+					     &err), 0, "%s", err.msg);
+		if (sec != 0xFFFFFFFF)
+			cr_assert_eq(pread(fd, raw, bs + 512,
+					   (off_t)sec * 512), bs + 512);
+		for (uint32_t k = 0; k < bs / 512; k++) {
+			bool child = sec != 0xFFFFFFFF &&
+				     (raw[k / 8] >> (7 - k % 8)) & 1;
+			uint64_t abs = (uint64_t)b * (bs / 512) + k;
+
+			if (child) {
+				from_child++;
+				cr_assert(!memcmp(got + k * 512,
+						  raw + 512 + k * 512, 512),
+					  "sector %llu", (unsigned long long)abs);
+			} else {
+				from_parent++;
+				cr_assert_eq(got[k * 512], (abs + 7) & 0xff,
+					     "sector %llu",
+					     (unsigned long long)abs);
+				cr_assert_eq(got[k * 512 + 511],
+					     (abs + 7) & 0xff);
+			}
+		}
+	}
+	cr_assert(from_child > 0 && from_parent > 0, "%llu %llu",
+		  (unsigned long long)from_child,
+		  (unsigned long long)from_parent);
+	close(fd);
+	free(raw);
+	free(got);
+	vmc_image_close(img);
+
+	/* A parent whose unique ID differs is refused. */
+	pf[70] ^= 1;
+	write_footer(ppath, pf, true);
+	cr_assert_null(vmc_image_open(path, NULL, 0, NULL, &err));
+	cr_assert(strstr(err.msg, "unique ID"), "%s", err.msg);
 }

@@ -25,9 +25,11 @@
 
 #define MiB (1024 * 1024)
 #define PARENT_NAME "Generation 1_49C4BAF3-4B25-4406-8C4B-D39E65C32385.avhdx"
+/* same length, so that a copy of the child can be pointed at it */
+#define BASE_NAME "Generation 1_49C4BAF3-4B25-4406-8C4B-D39E65C32385.vhdx2"
 
 static char dir[] = "/tmp/vmconv-test-vhdxdiff.XXXXXX";
-static char child[300], parent[300];
+static char child[300], parent[300], base[300];
 
 static void setup(void)
 {
@@ -44,6 +46,7 @@ static void setup(void)
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(child, sizeof(child), "%s/differencing.avhdx", dir);
 	snprintf(parent, sizeof(parent), "%s/" PARENT_NAME, dir);
+	snprintf(base, sizeof(base), "%s/" BASE_NAME, dir);
 	in = gzopen(src, "rb");
 	cr_assert_not_null(in);
 	fd = open(child, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -58,6 +61,7 @@ static void teardown(void)
 {
 	unlink(child);
 	unlink(parent);
+	unlink(base);
 	rmdir(dir);
 }
 
@@ -98,8 +102,9 @@ static void set_data_write_guid(const char *path, const uint8_t *g)
 }
 
 /* The parent: the pattern over the blocks listed (2 MiB each). */
-static void make_parent(uint64_t size, const uint64_t *blocks, size_t n,
-			const uint8_t *guid)
+static void make_parent_at(const char *at, uint64_t size,
+			   const uint64_t *blocks, size_t n,
+			   const uint8_t *guid)
 {
 	struct vmc_error err;
 	struct vmc_output *out = vmc_output_new();
@@ -108,7 +113,7 @@ static void make_parent(uint64_t size, const uint64_t *blocks, size_t n,
 	uint8_t *buf = malloc(2 * MiB);
 
 	cr_assert_eq(vmc_opts_parse(o, "block_size=2M", &err), 0);
-	img = vmc_image_create(parent, "vhdx", size, o, out, &err);
+	img = vmc_image_create(at, "vhdx", size, o, out, &err);
 	cr_assert_not_null(img, "%s", err.msg);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t off = blocks[i] * 2 * MiB;
@@ -124,7 +129,13 @@ static void make_parent(uint64_t size, const uint64_t *blocks, size_t n,
 	vmc_output_free(out);
 	vmc_opts_free(o);
 	free(buf);
-	set_data_write_guid(parent, guid);
+	set_data_write_guid(at, guid);
+}
+
+static void make_parent(uint64_t size, const uint64_t *blocks, size_t n,
+			const uint8_t *guid)
+{
+	make_parent_at(parent, size, blocks, n, guid);
 }
 
 /* Partially present blocks of the child, in increasing order, and its
@@ -150,23 +161,18 @@ static size_t child_layout(uint64_t *blocks, uint8_t *guid, uint64_t *size)
 	return n;
 }
 
-Test(vhdx_diff, hyperv_checkpoint_over_parent, .init = setup,
-     .fini = teardown)
+/* Every sector of the partially present blocks comes from the child
+ * where its bitmap bit (decoded here from the raw file) is set, else from
+ * the pattern the base parent holds; block 1 comes from the parent. */
+static void verify_chain(const uint64_t *blocks, size_t n)
 {
-	uint64_t blocks[64], size, bat_off, sb_off;
-	uint8_t guid[16], *want = malloc(2 * MiB), *got = malloc(2 * MiB);
+	uint8_t *want = malloc(2 * MiB), *got = malloc(2 * MiB);
 	uint8_t *sb = malloc(MiB), e[8];
-	size_t n;
+	uint64_t bat_off, sb_off, from_child = 0, from_parent = 0;
 	struct vmc_error err;
 	struct vmc_image *img;
 	struct vmc_extent ext;
 	int fd;
-	uint64_t from_child = 0, from_parent = 0;
-
-	n = child_layout(blocks, guid, &size);
-	cr_assert_eq(n, 32, "README: 32 partially present blocks");
-	blocks[n] = 1;			/* a NOT_PRESENT block */
-	make_parent(size, blocks, n + 1, guid);
 
 	img = vmc_image_open(child, NULL, 0, NULL, &err);
 	cr_assert_not_null(img, "%s", err.msg);
@@ -239,6 +245,21 @@ Test(vhdx_diff, hyperv_checkpoint_over_parent, .init = setup,
 	free(sb);
 }
 
+Test(vhdx_diff, hyperv_checkpoint_over_parent, .init = setup,
+     .fini = teardown)
+{
+	uint64_t blocks[64], size;
+	uint8_t guid[16];
+	size_t n;
+
+	n = child_layout(blocks, guid, &size);
+	cr_assert_eq(n, 32, "README: 32 partially present blocks");
+	blocks[n] = 1;			/* a NOT_PRESENT block */
+	make_parent(size, blocks, n + 1, guid);
+
+	verify_chain(blocks, n);
+}
+
 Test(vhdx_diff, linkage_mismatch_is_refused, .init = setup,
      .fini = teardown)
 {
@@ -269,4 +290,59 @@ Test(vhdx_diff, parent_loop_is_refused, .init = setup, .fini = teardown)
 	set_data_write_guid(parent, guid);
 	cr_assert_null(vmc_image_open(child, NULL, 0, NULL, &err));
 	cr_assert(strstr(err.msg, "loop"), "%s", err.msg);
+}
+
+/* Three levels: the child, a copy of it whose parent locator names a
+ * third file (the locator has no checksum: its UTF-16 names are patched
+ * in place), and the base.  The copy adds nothing the child lacks, so
+ * the content is the same as with one parent. */
+Test(vhdx_diff, three_level_chain, .init = setup, .fini = teardown)
+{
+	uint64_t blocks[64], size;
+	uint8_t guid[16], *f;
+	char cmd[1024];
+	size_t n, patched = 0;
+	int fd;
+	static const char from[] = "C32385.avhdx", to[] = "C32385.vhdx2";
+	struct vmc_error err;
+	struct vmc_image *img;
+	struct vhdx_state *s;
+
+	n = child_layout(blocks, guid, &size);
+	blocks[n] = 1;
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", child, parent);
+	cr_assert_eq(system(cmd), 0);
+	set_data_write_guid(parent, guid);
+	fd = open(parent, O_RDWR);
+	f = malloc(8 * MiB);
+	cr_assert_eq(pread(fd, f, 8 * MiB, 0), 8 * MiB);
+	for (size_t i = 0; i + 2 * sizeof(from) < 8 * MiB; i++) {
+		size_t k;
+
+		for (k = 0; k < sizeof(from) - 1; k++)
+			if (f[i + 2 * k] != (uint8_t)from[k] ||
+			    f[i + 2 * k + 1] != 0)
+				break;
+		if (k < sizeof(from) - 1)
+			continue;
+		for (k = 0; k < sizeof(to) - 1; k++)
+			f[i + 2 * k] = (uint8_t)to[k];
+		cr_assert_eq(pwrite(fd, f + i, 2 * (sizeof(to) - 1),
+				    (off_t)i), 2 * (sizeof(to) - 1));
+		patched++;
+	}
+	close(fd);
+	free(f);
+	cr_assert_geq(patched, 2, "relative and absolute paths");
+	make_parent_at(base, size, blocks, n + 1, guid);
+
+	img = vmc_image_open(child, NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	s = img->opaque;
+	cr_assert_not_null(s->parent);
+	s = s->parent->opaque;
+	cr_assert_not_null(s->parent, "the chain has three levels");
+	cr_assert(strstr(s->parent->filename, BASE_NAME));
+	vmc_image_close(img);
+	verify_chain(blocks, n);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -268,6 +269,7 @@ Test(vhdx_log, sequence_gap_is_refused)
 	cr_assert(strstr(err.msg, "no valid sequence"), "%s", err.msg);
 }
 
+/* Entries of an older log (another LogGuid) are not replayed. */
 Test(vhdx_log, other_guid_is_ignored)
 {
 	static const vhdx_guid other = { 9 };
@@ -278,8 +280,24 @@ Test(vhdx_log, other_guid_is_ignored)
 	memset(logbuf, 0, sizeof(logbuf));
 	make_entry(logbuf, 1, 0, other, &a, 1, 0, 0);
 	cr_assert_eq(vhdx_log_parse(logbuf, sizeof(logbuf), log_guid, &log,
+				    "t", 0, &err), 0, "%s", err.msg);
+	cr_assert_eq(log.n, 0);
+	cr_assert_eq(log.entries, 0);
+	vhdx_log_free(&log);
+}
+
+/* A valid entry whose tail points outside its run: incomplete. */
+Test(vhdx_log, incomplete_sequence_is_refused)
+{
+	struct desc a = { false, 0x200000, 0, 1 };
+	struct vhdx_log log;
+	struct vmc_error err;
+
+	memset(logbuf, 0, sizeof(logbuf));
+	make_entry(logbuf, 1, 0x8000, log_guid, &a, 1, 0, 0);
+	cr_assert_eq(vhdx_log_parse(logbuf, sizeof(logbuf), log_guid, &log,
 				    "t", 0, &err), -1);
-	cr_assert(strstr(err.msg, "LogGuid"), "%s", err.msg);
+	cr_assert(strstr(err.msg, "no complete sequence"), "%s", err.msg);
 }
 
 Test(vhdx_log, unaligned_write_is_refused)
@@ -505,6 +523,59 @@ Test(vhdx_dirty, qemu_replay_agrees, .init = setup_dir, .fini = teardown_dir)
 	unlink(copy);
 }
 
+/* The same through the command line: check reports the dirty log
+ * (exit 2), --repair replays it (exit 0), and the repaired file matches
+ * what qemu-img makes of the same dirty file. */
+Test(vhdx_dirty, cli_check_repair, .init = setup_dir, .fini = teardown_dir)
+{
+	const char *b = getenv("VMCONV_BUILD");
+	char vmconv[512], cmd[4096], copy[300];
+	struct vmc_error err;
+	struct vmc_image *img;
+	int r;
+
+	snprintf(vmconv, sizeof(vmconv), "%s/vmconv", b ? b : "build");
+	if (access(vmconv, X_OK) < 0)
+		cr_skip_test("%s is not built", vmconv);
+	make_clean_image();
+	make_dirty(true);
+	snprintf(copy, sizeof(copy), "%s/copy.vhdx", dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", path, copy);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "'%s' check '%s' >/dev/null", vmconv,
+		 path);
+	r = system(cmd);
+	cr_assert(WIFEXITED(r) && WEXITSTATUS(r) == 2, "check: %d", r);
+	/* convert reads the dirty image as the log says, leaving it as is */
+	snprintf(cmd, sizeof(cmd), "'%s' convert -O raw '%s' '%s/out.raw' &&"
+		 " cmp -s '%s' '%s' && qemu-img check -q -r all '%s' &&"
+		 " qemu-img compare -q -F vhdx '%s/out.raw' '%s' &&"
+		 " cp '%s' '%s'", vmconv, path, dir, path, copy, copy, dir,
+		 copy, path, copy);
+	if (system("command -v qemu-img >/dev/null 2>&1") == 0)
+		cr_assert_eq(system(cmd), 0, "%s", cmd);
+	snprintf(cmd, sizeof(cmd), "%s/out.raw", dir);
+	unlink(cmd);
+	snprintf(cmd, sizeof(cmd), "'%s' check --repair '%s' >/dev/null 2>&1",
+		 vmconv, path);
+	r = system(cmd);
+	cr_assert(WIFEXITED(r) && WEXITSTATUS(r) == 0, "repair: %d", r);
+	snprintf(cmd, sizeof(cmd), "'%s' check '%s' >/dev/null", vmconv,
+		 path);
+	cr_assert_eq(system(cmd), 0);
+	img = vmc_image_open(path, NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	cr_assert(!((struct vhdx_state *)img->opaque)->log_dirty);
+	expect_content(img);
+	vmc_image_close(img);
+	if (system("command -v qemu-img >/dev/null 2>&1") == 0) {
+		snprintf(cmd, sizeof(cmd), "qemu-img check -q -r all '%s' &&"
+			 " qemu-img compare -q '%s' '%s'", copy, copy, path);
+		cr_assert_eq(system(cmd), 0, "%s", cmd);
+	}
+	unlink(copy);
+}
+
 /* ---- corrupt headers ---- */
 
 static void corrupt(uint64_t off, uint8_t x)
@@ -542,6 +613,53 @@ Test(vhdx_corrupt, one_header_bad_other_used, .init = setup_dir,
 	vmc_image_close(img);
 }
 
+/* One damaged copy of the header and of the region table: the image
+ * opens from the other copies, check counts both, --repair rewrites them
+ * and the image is clean afterwards. */
+Test(vhdx_corrupt, check_repairs_damaged_copies, .init = setup_dir,
+     .fini = teardown_dir)
+{
+	struct vmc_error err;
+	struct vmc_image *img;
+	struct vmc_check_result res = { 0 };
+
+	make_clean_image();
+	corrupt(64 * 1024 + 300, 4);		/* header 1 */
+	corrupt(256 * 1024 + 60, 4);		/* region table 2 */
+	img = vmc_image_open(path, NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	cr_assert_eq(vmc_image_check(img, &res, false, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(res.corruptions, 2);
+	vmc_check_result_free(&res);
+	vmc_image_close(img);
+
+	img = vmc_image_open(path, NULL, VMC_OPEN_RDWR, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(vmc_image_check(img, &res, true, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(res.corruptions_fixed, 2);
+	cr_assert_eq(res.corruptions, 0);
+	vmc_check_result_free(&res);
+	vmc_image_close(img);
+
+	img = vmc_image_open(path, NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(vmc_image_check(img, &res, false, &err), 0);
+	cr_assert_eq(res.corruptions, 0);
+	cr_assert_null(((struct vhdx_state *)img->opaque)->hdr_problem[0]);
+	vmc_check_result_free(&res);
+	vmc_image_close(img);
+	if (system("command -v qemu-img >/dev/null 2>&1") == 0) {
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "qemu-img check -q '%s'", path);
+		cr_assert_eq(system(cmd), 0);
+	}
+}
+
 Test(vhdx_corrupt, both_headers_bad, .init = setup_dir, .fini = teardown_dir)
 {
 	make_clean_image();
@@ -569,6 +687,46 @@ static void rewrite_region_tables(uint64_t bat_off, uint32_t bat_len,
 	cr_assert_eq(pwrite(fd, rt, sizeof(rt), 192 * 1024), 65536);
 	cr_assert_eq(pwrite(fd, rt, sizeof(rt), 256 * 1024), 65536);
 	close(fd);
+}
+
+/* A region vmconv does not know is fine unless it is marked required. */
+static void add_unknown_region(bool required)
+{
+	static uint8_t rt[65536];
+	int fd = open(path, O_RDWR);
+
+	vhdx_region_table_encode(rt, 3 * MiB, MiB, 2 * MiB, MiB);
+	vmc_put_le32(rt + 8, 3);
+	memset(rt + 80, 0x77, 16);
+	vmc_put_le64(rt + 96, 5 * MiB);
+	vmc_put_le32(rt + 104, MiB);
+	vmc_put_le32(rt + 108, required);
+	memset(rt + 4, 0, 4);
+	vmc_put_le32(rt + 4, vmc_crc32c(0, rt, sizeof(rt)));
+	cr_assert_eq(pwrite(fd, rt, sizeof(rt), 192 * 1024), 65536);
+	cr_assert_eq(pwrite(fd, rt, sizeof(rt), 256 * 1024), 65536);
+	close(fd);
+}
+
+Test(vhdx_corrupt, unknown_optional_region, .init = setup_dir,
+     .fini = teardown_dir)
+{
+	struct vmc_error err;
+	struct vmc_image *img;
+
+	make_clean_image();
+	add_unknown_region(false);
+	img = vmc_image_open(path, NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	vmc_image_close(img);
+}
+
+Test(vhdx_corrupt, unknown_required_region, .init = setup_dir,
+     .fini = teardown_dir)
+{
+	make_clean_image();
+	add_unknown_region(true);
+	expect_open_error("unknown region");
 }
 
 Test(vhdx_corrupt, metadata_region_past_end, .init = setup_dir,
@@ -607,6 +765,23 @@ Test(vhdx_corrupt, bat_entry_into_metadata, .init = setup_dir,
 	expect_open_error("points into the metadata region");
 }
 
+Test(vhdx_corrupt, metadata_item_outside_region, .init = setup_dir,
+     .fini = teardown_dir)
+{
+	uint8_t v[4];
+	int fd;
+
+	make_clean_image();
+	fd = open(path, O_RDWR);
+	/* entry 1 (virtual disk size): offset field past the 1 MiB region */
+	vmc_put_le32(v, 0xF0000);
+	cr_assert_eq(pwrite(fd, v, 4, 2 * MiB + 32 + 32 + 16), 4);
+	vmc_put_le32(v, 0x20000);
+	cr_assert_eq(pwrite(fd, v, 4, 2 * MiB + 32 + 32 + 20), 4);
+	close(fd);
+	expect_open_error("outside the metadata region");
+}
+
 Test(vhdx_corrupt, bad_block_size, .init = setup_dir, .fini = teardown_dir)
 {
 	uint8_t v[4];
@@ -621,14 +796,51 @@ Test(vhdx_corrupt, bad_block_size, .init = setup_dir, .fini = teardown_dir)
 	expect_open_error("block size");
 }
 
-Test(vhdx_corrupt, dirty_log_with_bad_entry, .init = setup_dir,
+/* LogGuid set, but no entry of that log written yet (a crash between
+ * the header update and the first entry): nothing to replay; check
+ * reports it and --repair clears the LogGuid. */
+Test(vhdx_corrupt, dirty_log_without_entries, .init = setup_dir,
      .fini = teardown_dir)
 {
+	struct vmc_error err;
+	struct vmc_image *img;
+	struct vmc_check_result res = { 0 };
 	int fd;
 
 	make_clean_image();
 	fd = open(path, O_RDWR);
 	set_log_guid(fd, log_guid);	/* log area is all zeros */
 	close(fd);
-	expect_open_error("no valid sequence");
+	img = vmc_image_open(path, NULL, VMC_OPEN_RDWR, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	cr_assert_eq(vmc_image_check(img, &res, true, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(res.corruptions_fixed, 1);
+	vmc_check_result_free(&res);
+	vmc_image_close(img);
+	img = vmc_image_open(path, NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	cr_assert(!((struct vhdx_state *)img->opaque)->log_dirty);
+	vmc_image_close(img);
+}
+
+/* A damaged entry of the current log is an error, not silently skipped
+ * when nothing else is valid. */
+Test(vhdx_corrupt, dirty_log_with_bad_entry, .init = setup_dir,
+     .fini = teardown_dir)
+{
+	struct desc d = { false, 2 * MiB, 0, 1 };
+	uint8_t *e = calloc(1, 8 * 4096);
+	uint32_t len;
+	int fd;
+
+	make_clean_image();
+	len = make_entry(e, 1, 0, log_guid, &d, 1, 0, 0);
+	e[100] ^= 1;
+	fd = open(path, O_RDWR);
+	cr_assert_eq(pwrite(fd, e, len, MiB), (ssize_t)len);
+	set_log_guid(fd, log_guid);
+	close(fd);
+	free(e);
+	expect_open_error("checksum mismatch");
 }

@@ -181,7 +181,8 @@ Test(vmdk_descriptor, windows_1252)
 		"\n"
 		"ddb.virtualHWVersion = \"9\"\n"
 		"ddb.longContentID = \"e61f2478a1f3c8bc7c3a8f36fffffffe\"\n"
-		"ddb.uuid = \"60 00 C2 99 3c 3b c5 c0-29 99 4b e2 5b 11 a2 45\"\n"
+		"ddb.uuid = \"60 00 C2 99 3c 3b c5 c0-29 99 4b e2 5b 11 a2"
+		" 45\"\n"
 		"ddb.geometry.cylinders = \"16383\"\n"
 		"ddb.geometry.heads = \"16\"\n"
 		"ddb.geometry.sectors = \"63\"\n"
@@ -193,6 +194,25 @@ Test(vmdk_descriptor, windows_1252)
 	cr_assert_str_eq(d.ext[0].file, "caf\xc3\xa9 \xe2\x82\xac.vmdk");
 	cr_assert_eq(d.ext[0].sectors, 16777216);
 	cr_assert_str_eq(vmdk_desc_get(&d, "ddb.virtualHWVersion"), "9");
+	vmdk_desc_free(&d);
+}
+
+/* Japanese VMware products write Shift_JIS descriptors. */
+Test(vmdk_descriptor, shift_jis)
+{
+	const char text[] =
+		"# Disk DescriptorFile\n"
+		"version=1\n"
+		"encoding=\"Shift_JIS\"\n"
+		"CID=fffffffe\n"
+		"parentCID=ffffffff\n"
+		"createType=\"monolithicFlat\"\n"
+		"RW 2048 FLAT \"\x82\xa0-flat.vmdk\" 0\n";
+	struct vmdk_desc d;
+	struct vmc_error e;
+
+	cr_assert_eq(parse(&d, text, &e), 0, "%s", e.msg);
+	cr_assert_str_eq(d.ext[0].file, "\xe3\x81\x82-flat.vmdk");
 	vmdk_desc_free(&d);
 }
 
@@ -261,8 +281,10 @@ Test(vmdk_descriptor, broken)
 		  "line 3: neither" },
 		{ "version=1\ncreateType=\"x\"\n = \"v\"\n", "empty key" },
 		{ "version=1\ncreateType=\"x\"\nfoo bar = 1\n", "malformed" },
+		{ "version=1\nencoding=\"klingon\"\ncreateType=\"x\"\n"
+		  "RW 1 FLAT \"\x82\xa0\"\n", "'klingon' is not supported" },
 		{ "version=1\nencoding=\"Shift_JIS\"\ncreateType=\"x\"\n"
-		  "RW 1 FLAT \"\x82\xa0\"\n", "Shift_JIS" },
+		  "RW 1 FLAT \"\x82\"\n", "not valid Shift_JIS text" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)

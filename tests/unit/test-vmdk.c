@@ -314,7 +314,7 @@ Test(vmdk, stream_corruptions)
 	/* garbage instead of zlib */
 	memset(z, 0xee, 1000);
 	make_stream("s.vmdk", z, 1000, 0);
-	read_fails("s.vmdk", "is corrupt (zlib");
+	read_fails("s.vmdk", "is corrupt (deflate");
 
 	/* a marker giving an absurd compressed size */
 	make_stream("s.vmdk", z, 100, 0);
@@ -354,6 +354,16 @@ Test(vmdk, descriptor_extent_problems)
 	put_text("m.vmdk", "version=1\ncreateType=\"monolithicFlat\"\n"
 		 "RW 2048 FLAT \"sub/../../x\" 0\n");
 	open_fails("m.vmdk", "outside");
+
+	/* a symbolic link out of the folder, and a FIFO */
+	cr_assert_eq(symlink("/etc/passwd", path("link.vmdk")), 0);
+	put_text("m.vmdk", "version=1\ncreateType=\"monolithicFlat\"\n"
+		 "RW 1 FLAT \"link.vmdk\" 0\n");
+	open_fails("m.vmdk", "symbolic link");
+	cr_assert_eq(mkfifo(path("fifo.vmdk"), 0600), 0);
+	put_text("m.vmdk", "version=1\ncreateType=\"monolithicFlat\"\n"
+		 "RW 1 FLAT \"fifo.vmdk\" 0\n");
+	open_fails("m.vmdk", "not a regular file");
 
 	/* a flat extent shorter than the descriptor says */
 	put_file("m-flat.vmdk", buf, 4096);
@@ -537,11 +547,45 @@ Test(vmdk, sesparse)
 	open_fails("se.vmdk", "se.vmdk");
 }
 
+/* ESXi's snapshot layout: a vmfs base (descriptor and -flat file) and
+ * a seSparse child whose descriptor names it with parentCID. */
+Test(vmdk, esxi_sesparse_snapshot)
+{
+	static uint8_t f[100 * 512], flat[32 << 20], buf[32 << 20];
+
+	memset(flat, 0x42, sizeof(flat));
+	put_file("base-flat.vmdk", flat, sizeof(flat));
+	put_text("base.vmdk", "# Disk DescriptorFile\nversion=1\n"
+		 "encoding=\"UTF-8\"\nCID=0badf00d\nparentCID=ffffffff\n"
+		 "createType=\"vmfs\"\n"
+		 "RW 65536 VMFS \"base-flat.vmdk\"\n"
+		 "ddb.adapterType = \"pvscsi\"\n");
+	make_se(f, sizeof(f));
+	put_file("base-000001-sesparse.vmdk", f, sizeof(f));
+	put_text("base-000001.vmdk", "# Disk DescriptorFile\nversion=1\n"
+		 "encoding=\"UTF-8\"\nCID=12345678\nparentCID=0badf00d\n"
+		 "createType=\"seSparse\"\n"
+		 "parentFileNameHint=\"base.vmdk\"\n"
+		 "RW 65536 SESPARSE \"base-000001-sesparse.vmdk\"\n");
+	read_ok("base-000001.vmdk", buf, sizeof(buf));
+	cr_assert_eq(buf[0], 0x42);		/* from the parent */
+	cr_assert_eq(buf[4096], 0x61);		/* the child's grain */
+	cr_assert(vmc_is_zero(buf + 12288, 4096));	/* zeroed grain */
+	cr_assert_eq(buf[16384], 0x42);
+	cr_assert_eq(buf[sizeof(buf) - 1], 0x42);
+
+	/* the parent changed: its CID no longer matches */
+	put_text("base.vmdk", "version=1\nCID=0badf00e\n"
+		 "createType=\"vmfs\"\n"
+		 "RW 65536 VMFS \"base-flat.vmdk\"\n");
+	open_fails("base-000001.vmdk", "does not match the CID 0badf00e");
+}
+
 /* Options that are refused, naming what is accepted. */
 Test(vmdk, create_options)
 {
 	static const char *const bad[][2] = {
-		{ "subformat=vmfs", "subformat 'vmfs' not supported" },
+		{ "subformat=vmfsThin", "subformat 'vmfsThin' not supported" },
 		{ "adapter_type=sata", "adapter_type 'sata'" },
 		{ "hwversion=1", "hwversion 1 out of range" },
 		{ "hwversion=x", "hwversion" },
@@ -561,4 +605,14 @@ Test(vmdk, create_options)
 		vmc_opts_free(o);
 	}
 	cr_assert_neq(access(path("o.vmdk"), F_OK), 0);
+
+	{
+		struct vmc_output *out = vmc_output_new();
+		struct vmc_error e;
+
+		cr_assert_null(vmc_image_create(path("o.vmdk"), "vmdk", 0,
+						NULL, out, &e));
+		cr_assert(strstr(e.msg, "0 bytes"), "%s", e.msg);
+		vmc_output_free(out);
+	}
 }

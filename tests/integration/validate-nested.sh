@@ -1,0 +1,69 @@
+# The nested engine runs here: the hypervisor appliance (host kernel with
+# kvm_amd, busybox, this vmconv) boots under QEMU with an emulated SVM CPU
+# and the built-in VMM inside it validates the test guests.  Its verdicts
+# (booted, stage, the kind of reason) must match the qemu engine's, the
+# reference.  --engine=auto picks it here and says why.  Needs the
+# built-in VMM: without it this fails, saying so.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/validate-common.inc"
+
+same_as_qemu() {	# NAME: the qemu engine's verdict for the same guest
+	local n=$1
+	shift
+	validate "$n-qemu" --engine=qemu "$@"
+	[ "$(field "$n" .booted)" = "$(field "$n-qemu" .booted)" ] ||
+		fail "$n: booted differs from the qemu engine's"
+	[ "$(field "$n" .stage)" = "$(field "$n-qemu" .stage)" ] ||
+		fail "$n: stage $(field "$n" .stage), qemu says $(field "$n-qemu" .stage)"
+	[ "$(field "$n" '.reason | split(":")[0]')" = \
+	  "$(field "$n-qemu" '.reason | split(":")[0]')" ] ||
+		fail "$n: reason differs from the qemu engine's"
+}
+
+guest good
+good=$GUEST
+failed=()
+# each case is checked on its own; the failures are listed at the end
+check() { local n=$1; shift; ( "$@" ) || failed+=("$n"); }
+
+# direct kernel boot inside the appliance, files passed in with the run
+requires mcopy
+mcopy -i "$good@@1M" ::vmlinuz "$T/vmlinuz" || fail "mcopy"
+mcopy -i "$good@@1M" ::initrd.img "$T/initrd.img" || fail "mcopy"
+validate kernel --engine=nested --boot=kernel --kernel "$T/vmlinuz" \
+	--initrd "$T/initrd.img" --append "root=LABEL=vmcroot ro" \
+	--timeout=150 "$good"
+grep -q 'not part of this build' "$T/kernel.err" &&
+	fail "the built-in VMM is not in this build"
+check kernel verdict kernel 0 true userspace "login prompt"
+check appliance-info eval '[ "$(field kernel .appliance.accel)" != null ]'
+
+validate auto --timeout=150 "$good"
+if [ -d /sys/module/kvm_pvm ]; then
+	check auto-nested eval '[ "$(field auto .engine)" = nested ]'
+	check auto-why eval 'field auto .engine_reason | grep -q "direct engine not usable"'
+fi
+check auto verdict auto 0 true userspace "login prompt"
+# the appliance was built once and reused
+check appliance-cached eval '[ "$(field auto .appliance.built)" = false ]'
+
+validate ide --engine=nested --bus=ide --timeout=150 "$good"
+check ide verdict ide 0 true userspace "login prompt"
+
+guest nosig
+validate nosig --engine=nested --timeout=60 "$GUEST"
+check nosig verdict nosig 1 false firmware "no bootable disk: boot sector has no signature"
+check nosig-vs-qemu same_as_qemu nosig --timeout=60 "$GUEST"
+
+guest novirtio
+validate novirtio --engine=nested --timeout=150 "$GUEST"
+check novirtio verdict novirtio 1 false kernel "initramfs could not find root device /dev/sda2 (no storage driver for virtio-blk in the initramfs)"
+check novirtio-vs-qemu same_as_qemu novirtio --timeout=150 "$GUEST"
+
+guest panic
+validate panic --engine=nested --timeout=90 "$GUEST"
+check panic verdict panic 1 false kernel "kernel panic: VFS: Unable to mount root fs"
+check panic-vs-qemu same_as_qemu panic --timeout=90 "$GUEST"
+
+[ ${#failed[@]} -eq 0 ] || fail "nested engine cases failed: ${failed[*]}"
+exit 0
