@@ -19,6 +19,7 @@
 #include <vmconv/image.h>
 
 #include "common/bytes.h"
+#include "common/extent.h"
 #include "common/parent.h"
 #include "formats/registry.h"
 #include "formats/vhdx.h"
@@ -359,9 +360,10 @@ static void host_holes(struct vhdx_state *s, uint64_t fo,
 }
 
 /* Kind of the run at off, within one block, at most max bytes. */
-static int piece_status(struct vhdx_state *s, uint64_t off, uint64_t max,
+static int piece_status(void *ctx, uint64_t off, uint64_t max,
 			struct vmc_extent *ext, struct vmc_error *err)
 {
+	struct vhdx_state *s = ctx;
 	uint64_t block = off / s->block_size;
 	uint64_t n = VMC_MIN(max, s->block_size - off % s->block_size);
 	uint64_t e = bat_payload(s, block);
@@ -409,22 +411,10 @@ static int vhdx_block_status(struct vmc_image *img, uint64_t off,
 			     uint64_t max_len, struct vmc_extent *ext,
 			     struct vmc_error *err)
 {
-	struct vhdx_state *s = img->opaque;
-	struct vmc_extent next;
-
-	if (piece_status(s, off, max_len, ext, err) < 0)
-		return -1;
 	/* Merge following runs of the same kind so that the engine sees
-	 * long extents; stop after a few MiB of bookkeeping. */
-	for (int i = 0; i < 4096 && ext->length < max_len; i++) {
-		if (piece_status(s, off + ext->length, max_len - ext->length,
-				 &next, err) < 0)
-			return -1;
-		if (next.kind != ext->kind)
-			break;
-		ext->length += next.length;
-	}
-	return 0;
+	 * long extents. */
+	return vmc_block_status_merged(piece_status, img->opaque, off,
+				       max_len, ext, err);
 }
 
 /* ---- info ---- */

@@ -19,6 +19,7 @@
 #include <vmconv/plugin.h>
 
 #include "common/bytes.h"
+#include "common/extent.h"
 #include "common/parent.h"
 #include "plugins/vhd/vhd.h"
 
@@ -546,9 +547,10 @@ static int vhd_pread(struct vmc_image *img, void *buf, size_t len,
 	return 0;
 }
 
-static int piece_status(struct vhd_state *s, uint64_t off, uint64_t max,
+static int piece_status(void *ctx, uint64_t off, uint64_t max,
 			struct vmc_extent *ext, struct vmc_error *err)
 {
+	struct vhd_state *s = ctx;
 	uint32_t block = (uint32_t)(off / s->block_size);
 	uint64_t n = VMC_MIN(max, s->block_size - off % s->block_size);
 	bool present = s->bat[block] != VHD_UNUSED;
@@ -573,7 +575,6 @@ static int vhd_block_status(struct vmc_image *img, uint64_t off,
 			    struct vmc_error *err)
 {
 	struct vhd_state *s = img->opaque;
-	struct vmc_extent next;
 
 	if (s->type == VHD_TYPE_FIXED) {
 		off_t data, hole;
@@ -595,17 +596,8 @@ static int vhd_block_status(struct vmc_image *img, uint64_t off,
 			ext->length = VMC_MIN(max_len, (uint64_t)hole - off);
 		return 0;
 	}
-	if (piece_status(s, off, max_len, ext, err) < 0)
-		return -1;
-	for (int i = 0; i < 4096 && ext->length < max_len; i++) {
-		if (piece_status(s, off + ext->length, max_len - ext->length,
-				 &next, err) < 0)
-			return -1;
-		if (next.kind != ext->kind)
-			break;
-		ext->length += next.length;
-	}
-	return 0;
+	return vmc_block_status_merged(piece_status, s, off, max_len, ext,
+				       err);
 }
 
 static int vhd_info(struct vmc_image *img, json_t *obj,
