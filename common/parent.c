@@ -89,6 +89,14 @@ void vmc_parent_search_free(struct vmc_parent_search *ps)
 	ps->n = 0;
 }
 
+void vmc_parent_info(json_t *obj, const char *path, const char *format)
+{
+	json_object_set_new(obj, "backing-filename", json_string(path));
+	json_object_set_new(obj, "full-backing-filename", json_string(path));
+	json_object_set_new(obj, "backing-filename-format",
+			    json_string(format));
+}
+
 int vmc_parent_pread(struct vmc_image *parent, uint8_t *buf, uint64_t len,
 		     uint64_t off, struct vmc_error *err)
 {

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include <vmconv/image.h>
 
 /* VHD has 8 parent locators plus the parent's Unicode name. */
@@ -50,8 +52,13 @@ int vmc_parent_open(struct vmc_parent_search *ps,
 
 void vmc_parent_search_free(struct vmc_parent_search *ps);
 
-/* Reads guest bytes [off, off+len) from parent, as zeros where there is
- * no parent or past its end (a parent smaller than the child). */
+/* The backing-filename, full-backing-filename and backing-filename-format
+ * keys of `vmconv info` for a parent opened from path. */
+void vmc_parent_info(json_t *obj, const char *path, const char *format);
+
+/* Reads guest bytes [off, off+len) from parent (or a qcow2 backing
+ * file), as zeros where there is none or past its end (a parent smaller
+ * than the child). */
 int vmc_parent_pread(struct vmc_image *parent, uint8_t *buf, uint64_t len,
 		     uint64_t off, struct vmc_error *err);
 

@@ -494,12 +494,8 @@ static int vhdx_info(struct vmc_image *img, json_t *obj,
 				json_object_set_new(obj, "backing-filename",
 						    json_string(b));
 		} else {
-			json_object_set_new(obj, "backing-filename",
-				json_string(s->parent_path));
-			json_object_set_new(obj, "full-backing-filename",
-				json_string(s->parent_path));
-			json_object_set_new(obj, "backing-filename-format",
-				json_string(s->parent->drv->name));
+			vmc_parent_info(obj, s->parent_path,
+					s->parent->drv->name);
 		}
 	}
 	json_object_set_new(fs, "type", json_string("vhdx"));

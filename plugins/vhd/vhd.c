@@ -655,14 +655,8 @@ static int vhd_info(struct vmc_image *img, json_t *obj,
 					    json_string(name));
 		free(name);
 	}
-	if (s->parent_path) {
-		json_object_set_new(obj, "backing-filename",
-				    json_string(s->parent_path));
-		json_object_set_new(obj, "full-backing-filename",
-				    json_string(s->parent_path));
-		json_object_set_new(obj, "backing-filename-format",
-				    json_string("vhd"));
-	}
+	if (s->parent_path)
+		vmc_parent_info(obj, s->parent_path, "vhd");
 	json_object_set_new(fs, "type", json_string("vhd"));
 	json_object_set_new(fs, "data", data);
 	json_object_set_new(obj, "format-specific", fs);
