@@ -254,37 +254,39 @@ static int block_offset(void *ctx, uint64_t off, bool alloc, uint64_t *fo,
 	return 0;
 }
 
-static struct vmc_block_file block_file(struct vhdx_state *s)
-{
-	return (struct vmc_block_file){ s->fd, s->path, s->block_size,
-					block_offset, s };
-}
-
-int vhdx_pwrite(struct vmc_image *img, const void *buf, size_t len,
-		uint64_t off, struct vmc_error *err)
+/* Only a VHDX being created is written (block by block, see
+ * common/block-write.h). */
+static int writable(struct vmc_image *img, struct vmc_block_file *bf,
+		    struct vmc_error *err)
 {
 	struct vhdx_state *s = img->opaque;
-	struct vmc_block_file bf;
 
 	if (!s->creating)
 		return vmc_error_set(err, ENOTSUP,
 			"%s: writing into an existing VHDX is not supported",
 			img->filename);
-	bf = block_file(s);
+	*bf = (struct vmc_block_file){ s->fd, s->path, s->block_size,
+				       block_offset, s };
+	return 0;
+}
+
+int vhdx_pwrite(struct vmc_image *img, const void *buf, size_t len,
+		uint64_t off, struct vmc_error *err)
+{
+	struct vmc_block_file bf;
+
+	if (writable(img, &bf, err) < 0)
+		return -1;
 	return vmc_block_pwrite(&bf, buf, len, off, err);
 }
 
 int vhdx_pwrite_zeroes(struct vmc_image *img, uint64_t off, uint64_t len,
 		       struct vmc_error *err)
 {
-	struct vhdx_state *s = img->opaque;
 	struct vmc_block_file bf;
 
-	if (!s->creating)
-		return vmc_error_set(err, ENOTSUP,
-			"%s: writing into an existing VHDX is not supported",
-			img->filename);
-	bf = block_file(s);
+	if (writable(img, &bf, err) < 0)
+		return -1;
 	return vmc_block_pwrite_zeroes(&bf, off, len, err);
 }
 

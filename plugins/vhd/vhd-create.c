@@ -219,10 +219,20 @@ static int block_offset(void *ctx, uint64_t off, bool alloc, uint64_t *fo,
 	return 0;
 }
 
-static struct vmc_block_file block_file(struct vhd_state *s)
+/* Only a VHD being created is written: a fixed one straight through, a
+ * dynamic one block by block (see common/block-write.h). */
+static int writable(struct vmc_image *img, struct vmc_block_file *bf,
+		    struct vmc_error *err)
 {
-	return (struct vmc_block_file){ s->fd, s->path, s->block_size,
-					block_offset, s };
+	struct vhd_state *s = img->opaque;
+
+	if (!s->creating)
+		return vmc_error_set(err, ENOTSUP,
+			"%s: writing into an existing VHD is not supported",
+			img->filename);
+	*bf = (struct vmc_block_file){ s->fd, s->path, s->block_size,
+				       block_offset, s };
+	return 0;
 }
 
 int vhd_pwrite(struct vmc_image *img, const void *buf, size_t len,
@@ -231,13 +241,10 @@ int vhd_pwrite(struct vmc_image *img, const void *buf, size_t len,
 	struct vhd_state *s = img->opaque;
 	struct vmc_block_file bf;
 
-	if (!s->creating)
-		return vmc_error_set(err, ENOTSUP,
-			"%s: writing into an existing VHD is not supported",
-			img->filename);
+	if (writable(img, &bf, err) < 0)
+		return -1;
 	if (s->type == VHD_TYPE_FIXED)
 		return vmc_pwrite_full(s->fd, buf, len, off, s->path, err);
-	bf = block_file(s);
 	return vmc_block_pwrite(&bf, buf, len, off, err);
 }
 
@@ -247,13 +254,10 @@ int vhd_pwrite_zeroes(struct vmc_image *img, uint64_t off, uint64_t len,
 	struct vhd_state *s = img->opaque;
 	struct vmc_block_file bf;
 
-	if (!s->creating)
-		return vmc_error_set(err, ENOTSUP,
-			"%s: writing into an existing VHD is not supported",
-			img->filename);
+	if (writable(img, &bf, err) < 0)
+		return -1;
 	if (s->type == VHD_TYPE_FIXED)
 		return vmc_zero_file_range(s->fd, off, len, s->path, err);
-	bf = block_file(s);
 	return vmc_block_pwrite_zeroes(&bf, off, len, err);
 }
 
