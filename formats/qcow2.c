@@ -18,6 +18,7 @@
 #include <vmconv/image.h>
 
 #include "common/bytes.h"
+#include "common/parent.h"
 #include "formats/qcow2.h"
 #include "formats/registry.h"
 
@@ -528,22 +529,6 @@ static void qcow2_close(struct vmc_image *img)
 	img->opaque = NULL;
 }
 
-/* Guest bytes [off, off+len) that this layer leaves to the backing
- * file. */
-static int read_backing(struct qcow2_state *s, uint8_t *buf, uint64_t len,
-			uint64_t off, struct vmc_error *err)
-{
-	uint64_t n = 0;
-
-	if (s->backing && off < s->backing->size) {
-		n = VMC_MIN(len, s->backing->size - off);
-		if (vmc_image_pread(s->backing, buf, (size_t)n, off, err) < 0)
-			return -1;
-	}
-	memset(buf + n, 0, (size_t)(len - n));
-	return 0;
-}
-
 static int read_locked(struct vmc_image *img, struct qcow2_state *s,
 		       uint8_t *buf, uint64_t len, uint64_t off,
 		       struct vmc_error *err)
@@ -558,7 +543,8 @@ static int read_locked(struct vmc_image *img, struct qcow2_state *s,
 		n = m.length;
 		switch (m.kind) {
 		case QCOW2_UNALLOCATED:
-			if (read_backing(s, buf, n, off, err) < 0)
+			/* left to the backing file, zeros past its end */
+			if (vmc_parent_pread(s->backing, buf, n, off, err) < 0)
 				return -1;
 			break;
 		case QCOW2_ZERO:

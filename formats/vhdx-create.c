@@ -18,6 +18,7 @@
 
 #include <vmconv/output.h>
 
+#include "common/block-write.h"
 #include "common/bytes.h"
 #include "formats/vhdx.h"
 
@@ -227,9 +228,10 @@ fail:
 }
 
 /* File offset of guest offset off, allocating its block if asked. */
-static int block_offset(struct vhdx_state *s, uint64_t off, bool alloc,
-			uint64_t *fo, struct vmc_error *err)
+static int block_offset(void *ctx, uint64_t off, bool alloc, uint64_t *fo,
+			struct vmc_error *err)
 {
+	struct vhdx_state *s = ctx;
 	uint64_t block = off / s->block_size;
 	uint64_t *e = &s->bat[vhdx_payload_index(block, s->chunk_ratio)];
 
@@ -252,64 +254,40 @@ static int block_offset(struct vhdx_state *s, uint64_t off, bool alloc,
 	return 0;
 }
 
-int vhdx_pwrite(struct vmc_image *img, const void *buf, size_t len,
-		uint64_t off, struct vmc_error *err)
+/* Only a VHDX being created is written (block by block, see
+ * common/block-write.h). */
+static int writable(struct vmc_image *img, struct vmc_block_file *bf,
+		    struct vmc_error *err)
 {
 	struct vhdx_state *s = img->opaque;
-	const uint8_t *p = buf;
 
 	if (!s->creating)
 		return vmc_error_set(err, ENOTSUP,
 			"%s: writing into an existing VHDX is not supported",
 			img->filename);
-	while (len > 0) {
-		size_t n = (size_t)VMC_MIN((uint64_t)len,
-					   s->block_size - off % s->block_size);
-		uint64_t fo;
-
-		if (block_offset(s, off, !vmc_is_zero(p, n), &fo, err) < 0)
-			return -1;
-		if (fo && vmc_pwrite_full(s->fd, p, n, fo, s->path, err) < 0)
-			return -1;
-		p += n;
-		off += n;
-		len -= n;
-	}
+	*bf = (struct vmc_block_file){ s->fd, s->path, s->block_size,
+				       block_offset, s };
 	return 0;
+}
+
+int vhdx_pwrite(struct vmc_image *img, const void *buf, size_t len,
+		uint64_t off, struct vmc_error *err)
+{
+	struct vmc_block_file bf;
+
+	if (writable(img, &bf, err) < 0)
+		return -1;
+	return vmc_block_pwrite(&bf, buf, len, off, err);
 }
 
 int vhdx_pwrite_zeroes(struct vmc_image *img, uint64_t off, uint64_t len,
 		       struct vmc_error *err)
 {
-	static const uint8_t zero[65536];
-	struct vhdx_state *s = img->opaque;
+	struct vmc_block_file bf;
 
-	if (!s->creating)
-		return vmc_error_set(err, ENOTSUP,
-			"%s: writing into an existing VHDX is not supported",
-			img->filename);
-	while (len > 0) {
-		uint64_t n = VMC_MIN(len, s->block_size - off % s->block_size);
-		uint64_t fo;
-
-		if (block_offset(s, off, false, &fo, err) < 0)
-			return -1;
-		if (fo && fallocate(s->fd, FALLOC_FL_PUNCH_HOLE |
-				    FALLOC_FL_KEEP_SIZE, (off_t)fo,
-				    (off_t)n) < 0) {
-			for (uint64_t d = 0; d < n; d += sizeof(zero)) {
-				size_t m = (size_t)VMC_MIN(sizeof(zero),
-							   n - d);
-
-				if (vmc_pwrite_full(s->fd, zero, m, fo + d,
-						    s->path, err) < 0)
-					return -1;
-			}
-		}
-		off += n;
-		len -= n;
-	}
-	return 0;
+	if (writable(img, &bf, err) < 0)
+		return -1;
+	return vmc_block_pwrite_zeroes(&bf, off, len, err);
 }
 
 int vhdx_flush(struct vmc_image *img, struct vmc_error *err)

@@ -19,6 +19,8 @@
 #include <vmconv/image.h>
 
 #include "common/bytes.h"
+#include "common/extent.h"
+#include "common/parent.h"
 #include "formats/registry.h"
 #include "formats/vhdx.h"
 
@@ -82,18 +84,13 @@ static char *win_to_local(const char *win)
 	return p;
 }
 
-static const char *base_name(const char *path)
+static int check_linkage(void *ctx, struct vmc_image *parent,
+			 const char *path, struct vmc_error *err)
 {
-	const char *b = strrchr(path, '/');
-
-	return b ? b + 1 : path;
-}
-
-static int check_linkage(struct vhdx_state *s, struct vmc_image *parent,
-			 struct vmc_error *err)
-{
-	const struct vhdx_state *ps;
+	const struct vhdx_state *s = ctx, *ps;
 	char g[39];
+
+	(void)path;	/* parent->filename is the same path */
 
 	if (parent->drv != &vmc_vhdx_driver)
 		return vmc_error_set(err, EINVAL,
@@ -112,66 +109,46 @@ static int check_linkage(struct vhdx_state *s, struct vmc_image *parent,
 		s->loc.parent_linkage);
 }
 
+/* A locator path as a candidate beside the child (see win_to_local);
+ * base_only keeps just its file name. */
+static int add_candidate(struct vmc_parent_search *ps, const char *child,
+			 const char *win, bool base_only,
+			 struct vmc_error *err)
+{
+	char *w = win_to_local(win);
+	int ret;
+
+	if (!w)
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	ret = vmc_parent_add(ps, child, base_only ? vmc_parent_base_name(w) : w,
+			     err);
+	free(w);
+	return ret;
+}
+
 static int open_parent(struct vmc_image *img, struct vhdx_state *s,
 		       struct vmc_error *err)
 {
-	char *cand[3] = { NULL, NULL, NULL }, tried[VMC_ERROR_MSG_MAX / 2];
-	size_t nc = 0, tl = 0;
-	int ret = -1;
+	struct vmc_parent_search ps = { .n = 0 };
+	int ret = -1, found;
 
-	if (s->loc.relative_path) {
-		char *w = win_to_local(s->loc.relative_path);
-
-		if (!w)
-			goto nomem;
-		cand[nc] = vmc_path_relative_to(img->filename, w);
-		free(w);
-		if (!cand[nc++])
-			goto nomem;
-	}
+	if (s->loc.relative_path &&
+	    add_candidate(&ps, img->filename, s->loc.relative_path, false,
+			  err) < 0)
+		goto out;
 	/* A Windows absolute path means nothing here: look for the same
 	 * file name beside the child, where copied chains usually are. */
-	if (s->loc.absolute_win32_path) {
-		char *w = win_to_local(s->loc.absolute_win32_path);
-
-		if (!w)
-			goto nomem;
-		cand[nc] = vmc_path_relative_to(img->filename, base_name(w));
-		free(w);
-		if (!cand[nc++])
-			goto nomem;
-	}
-	tried[0] = '\0';
-	for (size_t i = 0; i < nc; i++) {
-		bool dup = false;
-
-		for (size_t j = 0; j < i; j++)
-			dup |= !strcmp(cand[i], cand[j]);
-		if (dup)
-			continue;
-		if (access(cand[i], F_OK) < 0) {
-			tl += (size_t)snprintf(tried + tl,
-				tl < sizeof(tried) ? sizeof(tried) - tl : 0,
-				"%s%s", tl ? ", " : "", cand[i]);
-			if (tl >= sizeof(tried))
-				tl = sizeof(tried) - 1;
-			continue;
-		}
-		s->parent = vmc_image_open(cand[i], NULL,
-					   img->flags & ~VMC_OPEN_RDWR, NULL,
-					   err);
-		if (!s->parent) {
-			vmc_error_prefix(err, "%s: parent", img->filename);
-			goto out;
-		}
-		if (check_linkage(s, s->parent, err) < 0)
-			goto out;
-		s->parent_path = cand[i];
-		cand[i] = NULL;
-		ret = 0;
+	if (s->loc.absolute_win32_path &&
+	    add_candidate(&ps, img->filename, s->loc.absolute_win32_path,
+			  true, err) < 0)
+		goto out;
+	found = vmc_parent_open(&ps, img, check_linkage, s, &s->parent,
+				&s->parent_path, err);
+	if (found != 0) {
+		ret = found > 0 ? 0 : -1;
 		goto out;
 	}
-	if (nc == 0)
+	if (ps.n == 0)
 		vmc_error_set(err, ENOENT,
 			"%s: differencing disk whose parent locator has"
 			" neither relative_path nor absolute_win32_path",
@@ -183,13 +160,9 @@ static int open_parent(struct vmc_image *img, struct vhdx_state *s,
 			" %s", img->filename,
 			s->loc.relative_path ? s->loc.relative_path : "",
 			s->loc.absolute_win32_path ?
-				s->loc.absolute_win32_path : "", tried);
-	goto out;
-nomem:
-	vmc_error_set(err, ENOMEM, "out of memory");
+				s->loc.absolute_win32_path : "", ps.tried);
 out:
-	for (size_t i = 0; i < nc; i++)
-		free(cand[i]);
+	vmc_parent_search_free(&ps);
 	return ret;
 }
 
@@ -262,20 +235,6 @@ static uint64_t bat_payload(const struct vhdx_state *s, uint64_t block)
 	return s->bat[vhdx_payload_index(block, s->chunk_ratio)];
 }
 
-static int parent_read(struct vhdx_state *s, uint8_t *buf, uint64_t len,
-		       uint64_t off, struct vmc_error *err)
-{
-	uint64_t n = 0;
-
-	if (s->parent && off < s->parent->size) {
-		n = VMC_MIN(len, s->parent->size - off);
-		if (vmc_image_pread(s->parent, buf, (size_t)n, off, err) < 0)
-			return -1;
-	}
-	memset(buf + n, 0, (size_t)(len - n));
-	return 0;
-}
-
 static int load_bitmap(struct vhdx_state *s, uint64_t block,
 		       struct vmc_error *err)
 {
@@ -343,7 +302,8 @@ static int vhdx_pread(struct vmc_image *img, void *buf, size_t len,
 					return -1;
 				n = bitmap_run(s, off, n, &present);
 				if (!present) {
-					if (parent_read(s, p, n, off, err) < 0)
+					if (vmc_parent_pread(s->parent, p, n,
+							     off, err) < 0)
 						return -1;
 					break;
 				}
@@ -356,7 +316,8 @@ static int vhdx_pread(struct vmc_image *img, void *buf, size_t len,
 			break;
 		case VHDX_PAYLOAD_NOT_PRESENT:
 			if (s->has_parent) {
-				if (parent_read(s, p, n, off, err) < 0)
+				if (vmc_parent_pread(s->parent, p, n, off,
+						     err) < 0)
 					return -1;
 				break;
 			}
@@ -399,9 +360,10 @@ static void host_holes(struct vhdx_state *s, uint64_t fo,
 }
 
 /* Kind of the run at off, within one block, at most max bytes. */
-static int piece_status(struct vhdx_state *s, uint64_t off, uint64_t max,
+static int piece_status(void *ctx, uint64_t off, uint64_t max,
 			struct vmc_extent *ext, struct vmc_error *err)
 {
+	struct vhdx_state *s = ctx;
 	uint64_t block = off / s->block_size;
 	uint64_t n = VMC_MIN(max, s->block_size - off % s->block_size);
 	uint64_t e = bat_payload(s, block);
@@ -449,22 +411,10 @@ static int vhdx_block_status(struct vmc_image *img, uint64_t off,
 			     uint64_t max_len, struct vmc_extent *ext,
 			     struct vmc_error *err)
 {
-	struct vhdx_state *s = img->opaque;
-	struct vmc_extent next;
-
-	if (piece_status(s, off, max_len, ext, err) < 0)
-		return -1;
 	/* Merge following runs of the same kind so that the engine sees
-	 * long extents; stop after a few MiB of bookkeeping. */
-	for (int i = 0; i < 4096 && ext->length < max_len; i++) {
-		if (piece_status(s, off + ext->length, max_len - ext->length,
-				 &next, err) < 0)
-			return -1;
-		if (next.kind != ext->kind)
-			break;
-		ext->length += next.length;
-	}
-	return 0;
+	 * long extents. */
+	return vmc_block_status_merged(piece_status, img->opaque, off,
+				       max_len, ext, err);
 }
 
 /* ---- info ---- */
@@ -544,12 +494,8 @@ static int vhdx_info(struct vmc_image *img, json_t *obj,
 				json_object_set_new(obj, "backing-filename",
 						    json_string(b));
 		} else {
-			json_object_set_new(obj, "backing-filename",
-				json_string(s->parent_path));
-			json_object_set_new(obj, "full-backing-filename",
-				json_string(s->parent_path));
-			json_object_set_new(obj, "backing-filename-format",
-				json_string(s->parent->drv->name));
+			vmc_parent_info(obj, s->parent_path,
+					s->parent->drv->name);
 		}
 	}
 	json_object_set_new(fs, "type", json_string("vhdx"));

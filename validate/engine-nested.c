@@ -31,7 +31,6 @@
 #include "validate/process.h"
 #include "validate/validate.h"
 
-#define QEMU "qemu-system-x86_64"
 /* the appliance's own boot and shutdown, on top of the guest's timeout */
 #define APPLIANCE_SLACK_S 240
 #define REPORT_MAX (1u << 20)
@@ -240,6 +239,7 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 	int n = 0, rc = -1, ret = -1;
 	bool kvm, timed_out = false, ended = false;
 	struct vmc_proc p;
+	struct vmc_pump pu = { .n = 0 };
 	FILE *alog = NULL;
 	json_t *j;
 
@@ -289,20 +289,8 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 	kvm = vmc_direct_usable(why, sizeof(why));
 	snprintf(mem, sizeof(mem), "%u", (o->mem_mib ? o->mem_mib : 512) +
 		 512);
-	argv[n++] = QEMU;
-	argv[n++] = "-nodefaults";
-	argv[n++] = "-no-user-config";
-	argv[n++] = "-M";
-	argv[n++] = "pc";
-	argv[n++] = "-accel";
-	argv[n++] = kvm ? "kvm" : "tcg";
-	argv[n++] = "-cpu";
-	argv[n++] = kvm ? "host" : "qemu64,+svm";
-	argv[n++] = "-m";
-	argv[n++] = mem;
-	argv[n++] = "-smp";
-	argv[n++] = "1";
-	argv[n++] = "-nographic";
+	n = vmc_qemu_machine_args(argv, kvm, kvm ? "host" : "qemu64,+svm",
+				  mem);
 	argv[n++] = "-no-reboot";
 	argv[n++] = "-kernel";
 	argv[n++] = ap.kernel;
@@ -346,40 +334,29 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 		json_object_set_new(r->extra, "appliance_log",
 				    json_string(applog));
 	start = vmc_now_ms();
+	/* ttyS0..2, QEMU's stdout and stderr, ttyS3 */
+	vmc_pump_add(&pu, &p.extra[0]);
+	vmc_pump_add(&pu, &p.extra[1]);
+	vmc_pump_add(&pu, &p.extra[2]);
+	vmc_pump_add(&pu, &p.out);
+	vmc_pump_add(&pu, &p.errfd);
+	vmc_pump_add(&pu, &p.extra[3]);
 	for (;;) {
-		struct pollfd pf[6] = {
-			{ p.extra[0], POLLIN, 0 }, { p.extra[1], POLLIN, 0 },
-			{ p.extra[2], POLLIN, 0 }, { p.out, POLLIN, 0 },
-			{ p.errfd, POLLIN, 0 }, { p.extra[3], POLLIN, 0 },
-		};
 		char buf[8192];
-		bool any = false;
 		ssize_t k;
 
-		for (int i = 0; i < 6; i++)
-			any |= pf[i].fd >= 0;
-		if (!any)
+		if (!vmc_pump_open(&pu))
 			break;
 		if (vmc_now_ms() - start >= timeout_s * 1000ull) {
 			timed_out = true;
 			break;
 		}
-		if (poll(pf, 6, 200) < 0 && errno != EINTR)
+		if (vmc_pump_wait(&pu, 200) < 0)
 			break;
-		for (int i = 0; i < 6; i++) {
-			int *fd = i < 3 ? &p.extra[i] : i == 3 ? &p.out :
-				  i == 4 ? &p.errfd : &p.extra[3];
-
-			if (*fd < 0 || !pf[i].revents)
+		for (int i = 0; i < pu.n; i++) {
+			k = vmc_pump_read(&pu, i, buf, sizeof(buf));
+			if (k <= 0)
 				continue;
-			k = read(*fd, buf, sizeof(buf));
-			if (k <= 0) {
-				if (k < 0 && errno == EINTR)
-					continue;
-				close(*fd);
-				*fd = -1;
-				continue;
-			}
 			if (i == 0) {
 				if (alog)
 					fwrite(buf, 1, (size_t)k, alog);

@@ -76,6 +76,32 @@ out:
 	return ret;
 }
 
+int vmc_qemu_machine_args(const char **argv, bool kvm, const char *cpu,
+			  const char *mem)
+{
+	int n = 0;
+
+	argv[n++] = QEMU;
+	argv[n++] = "-nodefaults";
+	argv[n++] = "-no-user-config";
+	argv[n++] = "-M";
+	argv[n++] = "pc";
+	argv[n++] = "-accel";
+	argv[n++] = kvm ? "kvm" : "tcg";
+	if (cpu) {
+		argv[n++] = "-cpu";
+		argv[n++] = cpu;
+	}
+	argv[n++] = "-m";
+	argv[n++] = mem;
+	argv[n++] = "-smp";
+	argv[n++] = "1";
+	/* -nographic: no display, and SeaBIOS mirrors the BIOS text screen
+	 * (its own messages, the boot loader's menus) to the serial port */
+	argv[n++] = "-nographic";
+	return n;
+}
+
 /* A throw-away disk for QEMU in dir: an overlay on the image, or a raw
  * export.  *fmt is QEMU's name for its format. */
 static int make_disk(struct vmc_engine_run *r, const char *dir, char *disk,
@@ -212,6 +238,7 @@ int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err)
 	enum vmc_vm_exit exit_kind = VMC_VM_TIMEOUT;
 	bool shutdown = false, kvm;
 	struct vmc_proc p;
+	struct vmc_pump pu = { .n = 0 };
 	static char qbuf[1 << 16];
 	size_t qlen = 0;
 	unsigned long long start, last_poll = 0;
@@ -254,20 +281,7 @@ int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err)
 	snprintf(mem, sizeof(mem), "%u", o->mem_mib ? o->mem_mib : 512);
 	snprintf(drive, sizeof(drive), "file=%s,format=%s,if=none,id=disk0,"
 		 "cache=unsafe", disk, fmt);
-	argv[n++] = QEMU;
-	argv[n++] = "-nodefaults";
-	argv[n++] = "-no-user-config";
-	argv[n++] = "-M";
-	argv[n++] = "pc";
-	argv[n++] = "-accel";
-	argv[n++] = kvm ? "kvm" : "tcg";
-	argv[n++] = "-m";
-	argv[n++] = mem;
-	argv[n++] = "-smp";
-	argv[n++] = "1";
-	/* -nographic: no display, and SeaBIOS mirrors the BIOS text screen
-	 * (its own messages, the boot loader's menus) to the serial port */
-	argv[n++] = "-nographic";
+	n = vmc_qemu_machine_args(argv, kvm, NULL, mem);
 	argv[n++] = "-device";
 	argv[n++] = "VGA";
 	/* a power-off or reset pauses the VM: the screen is read once more,
@@ -315,25 +329,25 @@ int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err)
 	scr->fd = p.in;
 	qmp_send(scr, "{\"execute\":\"qmp_capabilities\"}\n", 31);
 	start = vmc_now_ms();
+	/* console, debug port, QMP replies, QEMU's stderr */
+	vmc_pump_add(&pu, &p.extra[0]);
+	vmc_pump_add(&pu, &p.extra[1]);
+	vmc_pump_add(&pu, &p.out);
+	vmc_pump_add(&pu, &p.errfd);
 	for (;;) {
-		struct pollfd pf[4] = {
-			{ p.extra[0], POLLIN, 0 }, { p.extra[1], POLLIN, 0 },
-			{ p.out, POLLIN, 0 }, { p.errfd, POLLIN, 0 },
-		};
 		unsigned long long now = vmc_now_ms();
 		unsigned ms = (unsigned)(now - start);
 		char buf[8192];
 		ssize_t k;
 
-		if (pf[0].fd < 0 && pf[1].fd < 0 && pf[2].fd < 0 &&
-		    pf[3].fd < 0)
+		if (!vmc_pump_open(&pu))
 			break;
 		if (ms >= timeout_s * 1000u) {
 			exit_kind = VMC_VM_TIMEOUT;
 			stopped = true;
 			break;
 		}
-		if (poll(pf, 4, 200) < 0 && errno != EINTR)
+		if (vmc_pump_wait(&pu, 200) < 0)
 			break;
 		ms = (unsigned)(vmc_now_ms() - start);
 		if (shutdown && !quit_sent) {
@@ -351,22 +365,10 @@ int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err)
 			qmp_send(scr, screen_start_cmd,
 				 sizeof(screen_start_cmd) - 1);
 		}
-		for (int i = 0; i < 4; i++) {
-			if (pf[i].fd < 0 || !pf[i].revents)
+		for (int i = 0; i < pu.n; i++) {
+			k = vmc_pump_read(&pu, i, buf, sizeof(buf));
+			if (k <= 0)
 				continue;
-			k = read(pf[i].fd, buf, sizeof(buf));
-			if (k <= 0) {
-				if (k < 0 && errno == EINTR)
-					continue;
-				close(pf[i].fd);
-				if (i < 2)
-					p.extra[i] = -1;
-				else if (i == 2)
-					p.out = -1;
-				else
-					p.errfd = -1;
-				continue;
-			}
 			switch (i) {
 			case 0:
 				fwrite(buf, 1, (size_t)k, r->log);

@@ -183,3 +183,41 @@ int vmc_proc_run(char *const argv[], struct vmc_error *err)
 	return vmc_error_set(err, EIO, "%s failed%s%s", argv[0],
 			     p.errlen ? ": " : "", p.errbuf);
 }
+
+void vmc_pump_add(struct vmc_pump *pu, int *fd)
+{
+	if (pu->n < VMC_PUMP_MAX)
+		pu->fd[pu->n++] = fd;
+}
+
+bool vmc_pump_open(const struct vmc_pump *pu)
+{
+	for (int i = 0; i < pu->n; i++)
+		if (*pu->fd[i] >= 0)
+			return true;
+	return false;
+}
+
+int vmc_pump_wait(struct vmc_pump *pu, int wait_ms)
+{
+	for (int i = 0; i < pu->n; i++)
+		pu->pf[i] = (struct pollfd){ *pu->fd[i], POLLIN, 0 };
+	if (poll(pu->pf, (nfds_t)pu->n, wait_ms) < 0 && errno != EINTR)
+		return -1;
+	return 0;
+}
+
+ssize_t vmc_pump_read(struct vmc_pump *pu, int i, char *buf, size_t len)
+{
+	ssize_t k;
+
+	if (*pu->fd[i] < 0 || !pu->pf[i].revents)
+		return 0;
+	k = read(*pu->fd[i], buf, len);
+	if (k > 0)
+		return k;
+	if (k < 0 && errno == EINTR)
+		return 0;
+	close_fd(pu->fd[i]);
+	return 0;
+}

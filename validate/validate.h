@@ -145,6 +145,13 @@ int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err);
 /* QEMU's name for a vmconv format both read, or NULL. */
 const char *vmc_qemu_format(const char *drv);
 
+/* The start of a QEMU command line both QEMU-based engines use: an
+ * i440FX "pc" machine without default devices or user configuration,
+ * KVM or TCG, the CPU model cpu (NULL: QEMU's default), mem MiB, one
+ * CPU, no display.  Fills argv from its start; returns the count. */
+int vmc_qemu_machine_args(const char **argv, bool kvm, const char *cpu,
+			  const char *mem);
+
 /* The kernel, initramfs and command line the guest's own boot loader
  * configuration names (GRUB, SYSLINUX, EXTLINUX), copied into dir with
  * libguestfs; *initrd is "" when there is none. */

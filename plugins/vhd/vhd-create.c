@@ -19,6 +19,7 @@
 
 #include <vmconv/output.h>
 
+#include "common/block-write.h"
 #include "common/bytes.h"
 #include "plugins/vhd/vhd.h"
 
@@ -203,81 +204,61 @@ static int alloc_block(struct vhd_state *s, uint32_t b, struct vmc_error *err)
 	return 0;
 }
 
-int vhd_pwrite(struct vmc_image *img, const void *buf, size_t len,
-	       uint64_t off, struct vmc_error *err)
+/* File offset of guest offset off in a dynamic disk (past the block's
+ * bitmap sector), allocating its block if asked. */
+static int block_offset(void *ctx, uint64_t off, bool alloc, uint64_t *fo,
+			struct vmc_error *err)
+{
+	struct vhd_state *s = ctx;
+	uint32_t b = (uint32_t)(off / s->block_size);
+
+	if (s->bat[b] == VHD_UNUSED && alloc && alloc_block(s, b, err) < 0)
+		return -1;
+	*fo = s->bat[b] == VHD_UNUSED ? 0 :
+	      (uint64_t)s->bat[b] * 512 + 512 + off % s->block_size;
+	return 0;
+}
+
+/* Only a VHD being created is written: a fixed one straight through, a
+ * dynamic one block by block (see common/block-write.h). */
+static int writable(struct vmc_image *img, struct vmc_block_file *bf,
+		    struct vmc_error *err)
 {
 	struct vhd_state *s = img->opaque;
-	const uint8_t *p = buf;
 
 	if (!s->creating)
 		return vmc_error_set(err, ENOTSUP,
 			"%s: writing into an existing VHD is not supported",
 			img->filename);
+	*bf = (struct vmc_block_file){ s->fd, s->path, s->block_size,
+				       block_offset, s };
+	return 0;
+}
+
+int vhd_pwrite(struct vmc_image *img, const void *buf, size_t len,
+	       uint64_t off, struct vmc_error *err)
+{
+	struct vhd_state *s = img->opaque;
+	struct vmc_block_file bf;
+
+	if (writable(img, &bf, err) < 0)
+		return -1;
 	if (s->type == VHD_TYPE_FIXED)
 		return vmc_pwrite_full(s->fd, buf, len, off, s->path, err);
-	while (len > 0) {
-		uint32_t b = (uint32_t)(off / s->block_size);
-		size_t n = (size_t)VMC_MIN((uint64_t)len,
-					   s->block_size - off % s->block_size);
-
-		if (s->bat[b] == VHD_UNUSED && !vmc_is_zero(p, n) &&
-		    alloc_block(s, b, err) < 0)
-			return -1;
-		if (s->bat[b] != VHD_UNUSED &&
-		    vmc_pwrite_full(s->fd, p, n, (uint64_t)s->bat[b] * 512 +
-				    512 + off % s->block_size, s->path,
-				    err) < 0)
-			return -1;
-		p += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	return vmc_block_pwrite(&bf, buf, len, off, err);
 }
 
 int vhd_pwrite_zeroes(struct vmc_image *img, uint64_t off, uint64_t len,
 		      struct vmc_error *err)
 {
-	static const uint8_t zero[65536];
 	struct vhd_state *s = img->opaque;
+	struct vmc_block_file bf;
 
-	if (!s->creating)
-		return vmc_error_set(err, ENOTSUP,
-			"%s: writing into an existing VHD is not supported",
-			img->filename);
-	while (len > 0) {
-		uint64_t n = len, fo;
-
-		if (s->type == VHD_TYPE_FIXED) {
-			fo = off;
-		} else {
-			uint32_t b = (uint32_t)(off / s->block_size);
-
-			n = VMC_MIN(len, s->block_size - off % s->block_size);
-			fo = s->bat[b] == VHD_UNUSED ? 0 :
-			     (uint64_t)s->bat[b] * 512 + 512 +
-			     off % s->block_size;
-			if (!fo) {
-				off += n;
-				len -= n;
-				continue;
-			}
-		}
-		if (fallocate(s->fd, FALLOC_FL_PUNCH_HOLE |
-			      FALLOC_FL_KEEP_SIZE, (off_t)fo, (off_t)n) < 0) {
-			for (uint64_t d = 0; d < n; d += sizeof(zero)) {
-				size_t m = (size_t)VMC_MIN(sizeof(zero),
-							   n - d);
-
-				if (vmc_pwrite_full(s->fd, zero, m, fo + d,
-						    s->path, err) < 0)
-					return -1;
-			}
-		}
-		off += n;
-		len -= n;
-	}
-	return 0;
+	if (writable(img, &bf, err) < 0)
+		return -1;
+	if (s->type == VHD_TYPE_FIXED)
+		return vmc_zero_file_range(s->fd, off, len, s->path, err);
+	return vmc_block_pwrite_zeroes(&bf, off, len, err);
 }
 
 int vhd_flush(struct vmc_image *img, struct vmc_error *err)

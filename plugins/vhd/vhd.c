@@ -19,6 +19,8 @@
 #include <vmconv/plugin.h>
 
 #include "common/bytes.h"
+#include "common/extent.h"
+#include "common/parent.h"
 #include "plugins/vhd/vhd.h"
 
 static int vhd_open(struct vmc_image *img, const char *filename,
@@ -276,41 +278,45 @@ static char *utf16_to_utf8(const uint8_t *p, size_t bytes, bool be)
 	return out;
 }
 
-static const char *base_name(const char *p)
+/* A locator name as a candidate beside the child; "./" prefixes go and
+ * an empty name adds nothing. */
+static int add_candidate(struct vmc_parent_search *ps, const char *image,
+			 const char *name, struct vmc_error *err)
 {
-	const char *b = strrchr(p, '/');
-
-	return b ? b + 1 : p;
-}
-
-static int add_candidate(char **cand, size_t *n, const char *image,
-			 const char *name)
-{
-	char *c;
-
 	while (name[0] == '.' && name[1] == '/')
 		name += 2;
 	if (!*name)
 		return 0;
-	c = vmc_path_relative_to(image, name);
-	if (!c)
-		return -1;
-	for (size_t i = 0; i < *n; i++) {
-		if (!strcmp(cand[i], c)) {
-			free(c);
-			return 0;
-		}
-	}
-	cand[(*n)++] = c;
+	return vmc_parent_add(ps, image, name, err);
+}
+
+/* The parent must be a VHD whose footer unique ID the child's dynamic
+ * header recorded. */
+static int check_parent(void *ctx, struct vmc_image *parent,
+			const char *path, struct vmc_error *err)
+{
+	const struct vhd_state *s = ctx, *ps;
+
+	if (parent->drv->open != vhd_open)
+		return vmc_error_set(err, EINVAL,
+			"%s: parent %s is %s, not VHD", s->path, path,
+			parent->drv->name);
+	ps = parent->opaque;
+	if (memcmp(ps->footer + 68, s->dyn + 40, 16))
+		return vmc_error_set(err, EINVAL,
+			"%s: parent %s has a different unique ID than the one"
+			" recorded in the dynamic header (the parent changed)",
+			s->path, path);
 	return 0;
 }
 
 static int open_parent(struct vmc_image *img, struct vhd_state *s,
 		       struct vmc_error *err)
 {
-	char *cand[10], tried[512] = "", rec[400] = "", *name;
-	size_t nc = 0, tl = 0, rl = 0;
-	int ret = -1;
+	struct vmc_parent_search ps = { .n = 0 };
+	char rec[400] = "", *name;
+	size_t rl = 0;
+	int ret = -1, added, found;
 
 	for (int i = 0; i < 8; i++) {
 		const uint8_t *e = s->dyn + 576 + 24 * i;
@@ -348,67 +354,39 @@ static int open_parent(struct vmc_image *img, struct vhd_state *s,
 			if (w > 0)
 				rl = VMC_MIN(rl + (size_t)w, sizeof(rec) - 1);
 		}
-		if (!name || add_candidate(cand, &nc, img->filename,
-					   rel ? name : base_name(name)) < 0) {
-			free(name);
+		if (!name) {
 			vmc_error_set(err, ENOMEM, "out of memory");
 			goto out;
 		}
+		added = add_candidate(&ps, img->filename,
+				      rel ? name : vmc_parent_base_name(name),
+				      err);
 		free(name);
+		if (added < 0)
+			goto out;
 	}
 	name = utf16_to_utf8(s->dyn + 64, 512, true);
-	if (!name || add_candidate(cand, &nc, img->filename,
-				   base_name(name)) < 0) {
-		free(name);
+	if (!name) {
 		vmc_error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
+	added = add_candidate(&ps, img->filename, vmc_parent_base_name(name),
+			      err);
 	free(name);
-	for (size_t i = 0; i < nc; i++) {
-		struct vhd_state *ps;
-
-		if (access(cand[i], F_OK) < 0) {
-			int w = snprintf(tried + tl, sizeof(tried) - tl,
-					 "%s%s", tl ? ", " : "", cand[i]);
-
-			if (w > 0)
-				tl = VMC_MIN(tl + (size_t)w,
-					     sizeof(tried) - 1);
-			continue;
-		}
-		s->parent = vmc_image_open(cand[i], NULL,
-					   img->flags & ~VMC_OPEN_RDWR, NULL,
-					   err);
-		if (!s->parent) {
-			vmc_error_prefix(err, "%s: parent", s->path);
-			goto out;
-		}
-		if (s->parent->drv->open != vhd_open) {
-			vmc_error_set(err, EINVAL,
-				"%s: parent %s is %s, not VHD", s->path,
-				cand[i], s->parent->drv->name);
-			goto out;
-		}
-		ps = s->parent->opaque;
-		if (memcmp(ps->footer + 68, s->dyn + 40, 16)) {
-			vmc_error_set(err, EINVAL,
-				"%s: parent %s has a different unique ID than"
-				" the one recorded in the dynamic header (the"
-				" parent changed)", s->path, cand[i]);
-			goto out;
-		}
-		s->parent_path = cand[i];
-		cand[i] = NULL;
-		ret = 0;
+	if (added < 0)
+		goto out;
+	found = vmc_parent_open(&ps, img, check_parent, s, &s->parent,
+				&s->parent_path, err);
+	if (found != 0) {
+		ret = found > 0 ? 0 : -1;
 		goto out;
 	}
 	vmc_error_set(err, ENOENT,
 		"%s: parent disk not found (parent locators: %s); tried: %s",
 		s->path, rl ? rec : "none",
-		tl ? tried : "(no parent name recorded)");
+		ps.tried_len ? ps.tried : "(no parent name recorded)");
 out:
-	for (size_t i = 0; i < nc; i++)
-		free(cand[i]);
+	vmc_parent_search_free(&ps);
 	return ret;
 }
 
@@ -497,20 +475,6 @@ fail:
 
 /* ---- reads ---- */
 
-static int parent_read(struct vhd_state *s, uint8_t *buf, uint64_t len,
-		       uint64_t off, struct vmc_error *err)
-{
-	uint64_t n = 0;
-
-	if (s->parent && off < s->parent->size) {
-		n = VMC_MIN(len, s->parent->size - off);
-		if (vmc_image_pread(s->parent, buf, (size_t)n, off, err) < 0)
-			return -1;
-	}
-	memset(buf + n, 0, (size_t)(len - n));
-	return 0;
-}
-
 static int load_bitmap(struct vhd_state *s, uint32_t block,
 		       struct vmc_error *err)
 {
@@ -571,7 +535,7 @@ static int vhd_pread(struct vmc_image *img, void *buf, size_t len,
 					   s->path, err) < 0)
 				return -1;
 		} else if (s->type == VHD_TYPE_DIFF) {
-			if (parent_read(s, p, n, off, err) < 0)
+			if (vmc_parent_pread(s->parent, p, n, off, err) < 0)
 				return -1;
 		} else {
 			memset(p, 0, (size_t)n);
@@ -583,9 +547,10 @@ static int vhd_pread(struct vmc_image *img, void *buf, size_t len,
 	return 0;
 }
 
-static int piece_status(struct vhd_state *s, uint64_t off, uint64_t max,
+static int piece_status(void *ctx, uint64_t off, uint64_t max,
 			struct vmc_extent *ext, struct vmc_error *err)
 {
+	struct vhd_state *s = ctx;
 	uint32_t block = (uint32_t)(off / s->block_size);
 	uint64_t n = VMC_MIN(max, s->block_size - off % s->block_size);
 	bool present = s->bat[block] != VHD_UNUSED;
@@ -610,7 +575,6 @@ static int vhd_block_status(struct vmc_image *img, uint64_t off,
 			    struct vmc_error *err)
 {
 	struct vhd_state *s = img->opaque;
-	struct vmc_extent next;
 
 	if (s->type == VHD_TYPE_FIXED) {
 		off_t data, hole;
@@ -632,17 +596,8 @@ static int vhd_block_status(struct vmc_image *img, uint64_t off,
 			ext->length = VMC_MIN(max_len, (uint64_t)hole - off);
 		return 0;
 	}
-	if (piece_status(s, off, max_len, ext, err) < 0)
-		return -1;
-	for (int i = 0; i < 4096 && ext->length < max_len; i++) {
-		if (piece_status(s, off + ext->length, max_len - ext->length,
-				 &next, err) < 0)
-			return -1;
-		if (next.kind != ext->kind)
-			break;
-		ext->length += next.length;
-	}
-	return 0;
+	return vmc_block_status_merged(piece_status, s, off, max_len, ext,
+				       err);
 }
 
 static int vhd_info(struct vmc_image *img, json_t *obj,
@@ -700,14 +655,8 @@ static int vhd_info(struct vmc_image *img, json_t *obj,
 					    json_string(name));
 		free(name);
 	}
-	if (s->parent_path) {
-		json_object_set_new(obj, "backing-filename",
-				    json_string(s->parent_path));
-		json_object_set_new(obj, "full-backing-filename",
-				    json_string(s->parent_path));
-		json_object_set_new(obj, "backing-filename-format",
-				    json_string("vhd"));
-	}
+	if (s->parent_path)
+		vmc_parent_info(obj, s->parent_path, "vhd");
 	json_object_set_new(fs, "type", json_string("vhd"));
 	json_object_set_new(fs, "data", data);
 	json_object_set_new(obj, "format-specific", fs);

@@ -11,48 +11,30 @@
 
 #include <vmconv/vmconv.h>
 
+#include "tests/fuzz/fuzz-common.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	/* Walk at most 64 MiB of the disk. */
+	static const struct fuzz_walk walk = {
+		.budget = 64 << 20, .max_steps = UINT64_MAX,
+	};
 	static char path[64];
-	static uint8_t buf[1 << 16];
 	struct vmc_error err;
 	struct vmc_image *img;
-	uint64_t off = 0, budget = 64 << 20;
-	FILE *f;
 
 	if (!path[0])
 		snprintf(path, sizeof(path), "/tmp/vmconv-fuzz-%d.img",
 			 (int)getpid());
-	f = fopen(path, "wb");
-	if (!f)
+	if (fuzz_write_file(path, data, size) < 0)
 		return 0;
-	fwrite(data, 1, size, f);
-	fclose(f);
 	img = vmc_image_open(path, NULL, 0, NULL, &err);
 	if (!img)
 		return 0;
-	/* Walk at most 64 MiB of guest data so a huge virtual size does not
-	 * turn into a slow input. */
-	while (off < img->size && budget > 0) {
-		struct vmc_extent x;
-		size_t n;
-
-		if (vmc_image_block_status(img, off, sizeof(buf), &x, &err) < 0)
-			break;
-		n = (size_t)x.length;
-		if (x.kind == VMC_EXTENT_DATA &&
-		    vmc_image_pread(img, buf, n, off, &err) < 0)
-			break;
-		off += n;
-		budget = budget > n ? budget - n : 0;
-	}
-	if (img->drv->info) {
-		json_t *o = json_object();
-		img->drv->info(img, o, &err);
-		json_decref(o);
-	}
+	fuzz_walk_extents(img, &walk);
+	fuzz_info(img);
 	vmc_image_close(img);
 	return 0;
 }

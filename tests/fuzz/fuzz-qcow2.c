@@ -13,56 +13,34 @@
 
 #include <vmconv/vmconv.h>
 
+#include "tests/fuzz/fuzz-common.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	/* 16 MiB of data read at most; holes cost only a query. */
+	static const struct fuzz_walk walk = {
+		.budget = 16 << 20, .max_steps = 100000, .ask_rest = true,
+		.budget_data_only = true,
+	};
 	static char path[64];
-	static uint8_t buf[1 << 16];
-	struct vmc_check_result res = { 0 };
 	struct vmc_error err;
 	struct vmc_image *img;
-	uint64_t off = 0, budget = 16 << 20, steps = 0;
-	json_t *info;
-	FILE *f;
 
 	if (!path[0])
 		snprintf(path, sizeof(path), "/tmp/vmconv-fuzz-qcow2-%d.qcow2",
 			 (int)getpid());
-	f = fopen(path, "wb");
-	if (!f)
+	if (fuzz_write_file(path, data, size) < 0)
 		return 0;
-	fwrite(data, 1, size, f);
-	fclose(f);
 	img = vmc_image_open(path, "qcow2", VMC_OPEN_NO_BACKING, NULL, &err);
 	if (!img) {
 		unlink(path);
 		return 0;
 	}
-	while (off < img->size && budget > 0 && steps++ < 100000) {
-		struct vmc_extent x;
-		size_t n;
-
-		if (vmc_image_block_status(img, off, img->size - off, &x,
-					   &err) < 0)
-			break;
-		if (x.kind == VMC_EXTENT_DATA) {
-			n = (size_t)(x.length < sizeof(buf) ? x.length :
-				     sizeof(buf));
-			if (vmc_image_pread(img, buf, n, off, &err) < 0)
-				break;
-			budget = budget > n ? budget - n : 0;
-			off += n;
-		} else {
-			off += x.length;
-		}
-	}
-	info = json_object();
-	if (img->drv->info)
-		img->drv->info(img, info, &err);
-	json_decref(info);
-	vmc_image_check(img, &res, false, &err);
-	vmc_check_result_free(&res);
+	fuzz_walk_extents(img, &walk);
+	fuzz_info(img);
+	fuzz_check(img, false);
 	vmc_image_close(img);
 	unlink(path);
 	return 0;

@@ -15,6 +15,7 @@
 #include <vmconv/image.h>
 
 #include "formats/registry.h"
+#include "tests/fuzz/fuzz-common.h"
 #include "plugins/vhd/vhd.c"
 #include "plugins/vhd/vhd-create.c"
 
@@ -58,33 +59,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	img = vmc_image_open(path, "vpc", 0, NULL, &err);
 	if (img) {
-		json_t *j = json_object();
-
-		for (uint64_t off = 0; off < img->size && off < 64 << 20;
-		     off += sizeof(buf)) {
-			size_t n = (size_t)VMC_MIN(sizeof(buf),
-						   img->size - off);
-
-			if (vmc_image_pread(img, buf, n, off, &err) < 0)
-				break;
-		}
-		for (uint64_t off = 0, i = 0; off < img->size && i < 4096;
-		     i++) {
-			struct vmc_extent x;
-
-			if (vmc_image_block_status(img, off, img->size - off,
-						   &x, &err) < 0)
-				break;
-			off += x.length;
-		}
-		img->drv->info(img, j, &err);
-		json_decref(j);
-		{
-			struct vmc_check_result res = { 0 };
-
-			vmc_image_check(img, &res, false, &err);
-			vmc_check_result_free(&res);
-		}
+		fuzz_read_all(img, buf, sizeof(buf));
+		fuzz_info(img);
+		fuzz_check(img, false);
 		vmc_image_close(img);
 	}
 	close(fd);

@@ -23,6 +23,7 @@
 #include "common/bytes.h"
 #include "common/crc32c.h"
 #include "formats/vhdx.h"
+#include "tests/fuzz/fuzz-common.h"
 
 #define MiB (1024 * 1024)
 #define TEMPLATE_SIZE (7 * MiB)
@@ -136,31 +137,12 @@ static void exercise(const char *path, bool repair)
 					       repair ? VMC_OPEN_RDWR : 0,
 					       NULL, &err);
 	static uint8_t buf[MiB];
-	struct vmc_check_result res = { 0 };
-	json_t *j;
 
 	if (!img)
 		return;
-	for (uint64_t off = 0; off < img->size && off < 64 * MiB;
-	     off += sizeof(buf)) {
-		size_t n = (size_t)VMC_MIN(sizeof(buf), img->size - off);
-
-		if (vmc_image_pread(img, buf, n, off, &err) < 0)
-			break;
-	}
-	for (uint64_t off = 0, i = 0; off < img->size && i < 4096; i++) {
-		struct vmc_extent x;
-
-		if (vmc_image_block_status(img, off, img->size - off, &x,
-					   &err) < 0)
-			break;
-		off += x.length;
-	}
-	j = json_object();
-	img->drv->info(img, j, &err);
-	json_decref(j);
-	vmc_image_check(img, &res, repair, &err);
-	vmc_check_result_free(&res);
+	fuzz_read_all(img, buf, sizeof(buf));
+	fuzz_info(img);
+	fuzz_check(img, repair);
 	vmc_image_close(img);
 }
 
