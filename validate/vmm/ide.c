@@ -210,6 +210,30 @@ static bool ide_lba(struct vmc_ide *d, bool ext, uint64_t *lba,
 	return true;
 }
 
+/* READ/WRITE SECTORS and their MULTIPLE variants: MULTIPLE needs SET
+ * MULTIPLE MODE first; then the range is checked and the PIO transfer
+ * starts. */
+static void ide_start_pio(struct vmc_ide *d, bool multiple, bool ext,
+			  bool write)
+{
+	uint64_t lba;
+	uint32_t count;
+
+	if (multiple && !d->multiple) {
+		ide_abort(d, ER_ABRT);
+		return;
+	}
+	if (!ide_lba(d, ext, &lba, &count))
+		return;
+	d->xfer_lba = lba;
+	d->xfer_left = count;
+	d->xfer_write = write;
+	if (write)
+		ide_write_prep(d);
+	else
+		ide_read_block(d);
+}
+
 static void ide_command(struct vmc_ide *d, uint8_t cmd)
 {
 	uint64_t lba;
@@ -227,31 +251,13 @@ static void ide_command(struct vmc_ide *d, uint8_t cmd)
 		ext = true;
 		/* fall through */
 	case 0x20: case 0x21: case 0xc4: /* READ SECTORS / MULTIPLE */
-		if ((cmd == 0xc4 || cmd == 0x29) && !d->multiple) {
-			ide_abort(d, ER_ABRT);
-			return;
-		}
-		if (!ide_lba(d, ext, &lba, &count))
-			return;
-		d->xfer_lba = lba;
-		d->xfer_left = count;
-		d->xfer_write = false;
-		ide_read_block(d);
+		ide_start_pio(d, cmd == 0xc4 || cmd == 0x29, ext, false);
 		return;
 	case 0x34: case 0x39:		/* WRITE SECTORS / MULTIPLE EXT */
 		ext = true;
 		/* fall through */
 	case 0x30: case 0x31: case 0xc5: /* WRITE SECTORS / MULTIPLE */
-		if ((cmd == 0xc5 || cmd == 0x39) && !d->multiple) {
-			ide_abort(d, ER_ABRT);
-			return;
-		}
-		if (!ide_lba(d, ext, &lba, &count))
-			return;
-		d->xfer_lba = lba;
-		d->xfer_left = count;
-		d->xfer_write = true;
-		ide_write_prep(d);
+		ide_start_pio(d, cmd == 0xc5 || cmd == 0x39, ext, true);
 		return;
 	case 0x42:			/* READ VERIFY EXT */
 		ext = true;
