@@ -50,7 +50,7 @@ static const char init_script[] =
 "mount -t devtmpfs dev /dev\n"
 "while read m; do insmod /lib/modules/$m 2>/dev/null; done </modules\n"
 "mkdir -p /img\n"
-"mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 vmcimg /img ||\n"
+"mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose vmcimg /img ||\n"
 "	echo 'vmconv-appliance: cannot mount the image folder (9p)'\n"
 "stty -F /dev/ttyS1 raw -echo 2>/dev/null\n"
 "stty -F /dev/ttyS2 raw -echo 2>/dev/null\n"
