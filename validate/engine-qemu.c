@@ -209,7 +209,8 @@ static void qmp_line(const char *line, enum vmc_vm_exit *exit_kind,
 			qmp_send(scr, quit_cmd, sizeof(quit_cmd) - 1);
 	}
 	ev = json_string_value(json_object_get(j, "event"));
-	if (ev && !strcmp(ev, "SHUTDOWN")) {
+	/* the first one is the guest's; quitting sends another */
+	if (ev && !strcmp(ev, "SHUTDOWN") && !*shutdown) {
 		why = json_string_value(json_object_get(
 			json_object_get(j, "data"), "reason"));
 		*shutdown = true;
@@ -219,6 +220,22 @@ static void qmp_line(const char *line, enum vmc_vm_exit *exit_kind,
 			*exit_kind = VMC_VM_POWEROFF;
 	}
 	json_decref(j);
+}
+
+/* QEMU's -d cpu_reset log: a register dump at each reset, preceded by
+ * "Triple fault" when the CPU shut down */
+static bool log_says_triple_fault(const char *path)
+{
+	char line[256];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, "Triple fault", 12);
+	fclose(f);
+	return found;
 }
 
 static int rm_rf_dir(const char *dir)
@@ -232,7 +249,7 @@ int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err)
 {
 	const struct vmc_validate_opts *o = r->o;
 	char dir[PATH_MAX], disk[PATH_MAX + 32], drive[PATH_MAX + 128];
-	char mem[32], why[256];
+	char mem[32], why[256], cpulog[PATH_MAX + 16];
 	const char *fmt = NULL, *argv[64];
 	const char *tmp = getenv("TMPDIR");
 	enum vmc_vm_exit exit_kind = VMC_VM_TIMEOUT;
@@ -298,6 +315,15 @@ int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err)
 	argv[n++] = "file,id=dbg,path=/dev/fd/4";
 	argv[n++] = "-device";
 	argv[n++] = "isa-debugcon,iobase=0x402,chardev=dbg";
+	if (!kvm) {
+		/* TCG logs "Triple fault" before the reset it causes: the
+		 * only way to tell it from a guest that asked to reboot */
+		snprintf(cpulog, sizeof(cpulog), "%s/cpu-reset.log", dir);
+		argv[n++] = "-d";
+		argv[n++] = "cpu_reset";
+		argv[n++] = "-D";
+		argv[n++] = cpulog;
+	}
 	argv[n++] = "-drive";
 	argv[n++] = drive;
 	argv[n++] = "-device";
@@ -429,6 +455,9 @@ int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err)
 				      p.errlen ? ": " : "", p.errbuf);
 			goto out_dir;
 		}
+		if (exit_kind == VMC_VM_RESET && !kvm &&
+		    log_says_triple_fault(cpulog))
+			end.exit = VMC_VM_TRIPLE_FAULT;
 		end.reason = NULL;
 		vmc_watch_finish(r->watch, &end);
 		vmc_watch_finish(scr->w, &end);

@@ -73,6 +73,15 @@ validate panic --engine=nested --timeout=$LIMIT "$GUEST"
 check panic verdict panic 1 false kernel "kernel panic: VFS: Unable to mount root fs"
 check panic-vs-qemu same_as_qemu panic --timeout=$LIMIT "$GUEST"
 
+bootsector triple "$TRIPLE_FAULT"
+validate triple --engine=nested --timeout=$LIMIT "$T/triple.img"
+check triple verdict triple 1 false bootloader "triple fault during stage bootloader"
+check triple-vs-qemu same_as_qemu triple --timeout=$LIMIT "$T/triple.img"
+bootsector reboot "$REBOOT"
+validate reboot --engine=nested --timeout=$LIMIT "$T/reboot.img"
+check reboot verdict reboot 1 false bootloader "the guest rebooted during stage bootloader"
+check reboot-vs-qemu same_as_qemu reboot --timeout=$LIMIT "$T/reboot.img"
+
 summary
 [ ${#failed[@]} -eq 0 ] || fail "nested engine cases failed: ${failed[*]}"
 exit 0
