@@ -1,6 +1,7 @@
 /* Check results: problem lines and qemu-img's exit codes. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,4 +60,33 @@ int vmc_check_exit_code(const struct vmc_check_result *res)
 	if (res->leaks)
 		return 3;
 	return 0;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	uint64_t x = ((const struct vmc_file_range *)a)->off;
+	uint64_t y = ((const struct vmc_file_range *)b)->off;
+
+	return x < y ? -1 : x > y;
+}
+
+uint64_t vmc_check_overlaps(struct vmc_check_result *res,
+			    struct vmc_file_range *r, size_t n)
+{
+	uint64_t end = 0, end_off = 0;
+
+	qsort(r, n, sizeof(*r), cmp_range);
+	for (size_t i = 0; i < n; i++) {
+		if (i && r[i].off < end) {
+			res->corruptions++;
+			vmc_check_report(res, "blocks at file offsets 0x%"
+					 PRIx64 " and 0x%" PRIx64 " overlap",
+					 end_off, r[i].off);
+		}
+		if (r[i].off + r[i].len > end) {
+			end = r[i].off + r[i].len;
+			end_off = r[i].off;
+		}
+	}
+	return end;
 }

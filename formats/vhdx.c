@@ -506,13 +506,6 @@ static int vhdx_info(struct vmc_image *img, json_t *obj,
 
 /* ---- check ---- */
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Both copies of the headers and region tables should be valid; one bad
  * copy is found here (open used the other) and rewritten by --repair. */
 static int check_copies(struct vhdx_state *s, struct vmc_check_result *res,
@@ -586,7 +579,8 @@ static int vhdx_check(struct vmc_image *img, struct vmc_check_result *res,
 		      bool repair, struct vmc_error *err)
 {
 	struct vhdx_state *s = img->opaque;
-	uint64_t *offs, n = 0, end = 0;
+	struct vmc_file_range *blocks;
+	uint64_t n = 0;
 	bool replayed = false;
 
 	if (s->log_dirty) {
@@ -606,14 +600,14 @@ static int vhdx_check(struct vmc_image *img, struct vmc_check_result *res,
 	}
 	if (check_copies(s, res, repair, replayed, err) < 0)
 		return -1;
-	offs = malloc((s->bat_entries ? s->bat_entries : 1) * sizeof(*offs));
-	if (!offs)
+	blocks = malloc((s->bat_entries ? s->bat_entries : 1) *
+			sizeof(*blocks));
+	if (!blocks)
 		return vmc_error_set(err, ENOMEM, "out of memory");
 	res->total_clusters = s->data_blocks;
 	for (uint64_t i = 0; i < s->bat_entries; i++) {
 		unsigned st = VHDX_BAT_STATE(s->bat[i]);
 		bool bm = (i + 1) % ((uint64_t)s->chunk_ratio + 1) == 0;
-		uint64_t len = bm ? VHDX_BITMAP_BLOCK : s->block_size;
 
 		if (bm ? st != VHDX_SB_PRESENT :
 		    (st != VHDX_PAYLOAD_FULLY_PRESENT &&
@@ -621,24 +615,12 @@ static int vhdx_check(struct vmc_image *img, struct vmc_check_result *res,
 			continue;
 		if (!bm)
 			res->allocated_clusters++;
-		offs[n++] = VHDX_BAT_OFFSET(s->bat[i]) * 2 + bm;
-		end = VMC_MAX(end, VHDX_BAT_OFFSET(s->bat[i]) + len);
+		blocks[n].off = VHDX_BAT_OFFSET(s->bat[i]);
+		blocks[n++].len = bm ? VHDX_BITMAP_BLOCK : s->block_size;
 	}
-	qsort(offs, n, sizeof(*offs), cmp_u64);
-	for (uint64_t i = 1; i < n; i++) {
-		uint64_t prev = offs[i - 1] / 2, cur = offs[i] / 2;
-		uint64_t plen = offs[i - 1] % 2 ? VHDX_BITMAP_BLOCK
-						: s->block_size;
-
-		if (prev + plen > cur) {
-			res->corruptions++;
-			vmc_check_report(res,
-				"blocks at file offsets 0x%" PRIx64 " and 0x%"
-				PRIx64 " overlap", prev, cur);
-		}
-	}
-	free(offs);
-	res->image_end_offset = VMC_MAX(end, s->file_size);
+	res->image_end_offset = vmc_check_overlaps(res, blocks, n);
+	res->image_end_offset = VMC_MAX(res->image_end_offset, s->file_size);
+	free(blocks);
 	return 0;
 }
 

@@ -35,6 +35,17 @@ void vmc_check_report(struct vmc_check_result *res, const char *fmt, ...)
 
 void vmc_check_result_free(struct vmc_check_result *res);
 
+/* A stretch of the image file that a format's table points at. */
+struct vmc_file_range {
+	uint64_t off, len;
+};
+
+/* Sort r[0..n) by offset and report each range that starts inside an
+ * earlier one as a corruption ("blocks at file offsets 0x.. and 0x..
+ * overlap").  Returns the furthest end of them all (0 when n is 0). */
+uint64_t vmc_check_overlaps(struct vmc_check_result *res,
+			    struct vmc_file_range *r, size_t n);
+
 /* Run the driver's check.  Fails with ENOTSUP if the format has none. */
 int vmc_image_check(struct vmc_image *img, struct vmc_check_result *res,
 		    bool repair, struct vmc_error *err);

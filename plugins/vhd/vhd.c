@@ -663,13 +663,6 @@ static int vhd_info(struct vmc_image *img, json_t *obj,
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* The two footers of a dynamic disk, and blocks that overlap.  --repair
  * rewrites a damaged copy at offset 0 from the footer at the end (the
  * other way round could overwrite data of a truncated file). */
@@ -678,7 +671,8 @@ static int vhd_check(struct vmc_image *img, struct vmc_check_result *res,
 {
 	struct vhd_state *s = img->opaque;
 	uint8_t head[VHD_FOOTER_SIZE];
-	uint64_t *offs, n = 0, end = s->size + VHD_FOOTER_SIZE;
+	struct vmc_file_range *blocks;
+	uint64_t n = 0, end = s->size + VHD_FOOTER_SIZE;
 
 	if (s->type == VHD_TYPE_FIXED) {
 		res->image_end_offset = end;
@@ -710,28 +704,20 @@ static int vhd_check(struct vmc_image *img, struct vmc_check_result *res,
 			}
 		}
 	}
-	offs = malloc(((size_t)s->max_entries + 1) * sizeof(*offs));
-	if (!offs)
+	blocks = malloc(((size_t)s->max_entries + 1) * sizeof(*blocks));
+	if (!blocks)
 		return vmc_error_set(err, ENOMEM, "out of memory");
 	res->total_clusters = s->max_entries;
-	for (uint32_t i = 0; i < s->max_entries; i++)
-		if (s->bat[i] != VHD_UNUSED)
-			offs[n++] = (uint64_t)s->bat[i] * 512;
-	res->allocated_clusters = n;
-	qsort(offs, n, sizeof(*offs), cmp_u64);
-	end = s->table_off + (uint64_t)s->max_entries * 4;
-	for (uint64_t i = 0; i < n; i++) {
-		uint64_t bend = offs[i] + s->bitmap_size + s->block_size;
-
-		if (i + 1 < n && bend > offs[i + 1]) {
-			res->corruptions++;
-			vmc_check_report(res, "blocks at file offsets 0x%"
-					 PRIx64 " and 0x%" PRIx64 " overlap",
-					 offs[i], offs[i + 1]);
-		}
-		end = VMC_MAX(end, bend);
+	for (uint32_t i = 0; i < s->max_entries; i++) {
+		if (s->bat[i] == VHD_UNUSED)
+			continue;
+		blocks[n].off = (uint64_t)s->bat[i] * 512;
+		blocks[n++].len = s->bitmap_size + s->block_size;
 	}
-	free(offs);
+	res->allocated_clusters = n;
+	end = vmc_check_overlaps(res, blocks, n);
+	end = VMC_MAX(end, s->table_off + (uint64_t)s->max_entries * 4);
+	free(blocks);
 	res->image_end_offset = end + VHD_FOOTER_SIZE;
 	return 0;
 }
