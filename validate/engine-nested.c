@@ -33,6 +33,11 @@
 
 /* the appliance's own boot and shutdown, on top of the guest's timeout */
 #define APPLIANCE_SLACK_S 240
+/* an appliance that has not started vmconv by then has hung in its own
+ * boot (seen on heavily loaded hosts under TCG): it is started once more */
+#ifndef APPLIANCE_START_LIMIT_S
+#define APPLIANCE_START_LIMIT_S 120
+#endif
 #define REPORT_MAX (1u << 20)
 
 /* 'it'\''s' */
@@ -237,7 +242,8 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 	unsigned long long built_ms;
 	unsigned timeout_s = o->timeout_s + APPLIANCE_SLACK_S;
 	int n = 0, rc = -1, ret = -1;
-	bool kvm, timed_out = false, ended = false;
+	bool kvm, timed_out = false, ended = false, no_start = false;
+	int attempt = 0;
 	struct vmc_proc p;
 	struct vmc_pump pu = { .n = 0 };
 	FILE *alog = NULL;
@@ -320,6 +326,7 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 	argv[n++] = "virtio-9p-pci,fsdev=imgfs,mount_tag=vmcimg";
 	argv[n] = NULL;
 
+again:
 	if (vmc_proc_spawn(&p, (char *const *)argv, 4, err) < 0)
 		goto out;
 	close(p.in);
@@ -349,6 +356,11 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 			break;
 		if (vmc_now_ms() - start >= timeout_s * 1000ull) {
 			timed_out = true;
+			break;
+		}
+		if (!inner_start && !attempt && vmc_now_ms() - start >=
+		    APPLIANCE_START_LIMIT_S * 1000ull) {
+			no_start = true;
 			break;
 		}
 		if (vmc_pump_wait(&pu, 200) < 0)
@@ -401,6 +413,19 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 	}
 	vmc_proc_end(&p, true);
 	fflush(r->log);
+	if (no_start) {
+		/* nothing reached the guest's logs yet: start afresh */
+		if (alog)
+			fclose(alog);
+		alog = NULL;
+		no_start = false;
+		attempt++;
+		con.n = 0;
+		rlen = 0;
+		report[0] = 0;
+		pu.n = 0;
+		goto again;
+	}
 
 	json_object_set_new(r->extra, "inner_engine", json_string("direct"));
 	j = json_object();
@@ -409,6 +434,7 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 	json_object_set_new(j, "accel", json_string(kvm ? "kvm" :
 						       "tcg -cpu qemu64,+svm"));
 	json_object_set_new(j, "built", json_boolean(ap.built));
+	json_object_set_new(j, "restarted", json_boolean(attempt > 0));
 	json_object_set_new(j, "prepare_ms", json_integer(
 		(json_int_t)built_ms));
 	if (inner_start)
