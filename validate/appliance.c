@@ -39,6 +39,7 @@ static const char *const wanted[] = {
 	"kernel/drivers/block/virtio_blk.ko",
 	"kernel/net/9p/9pnet_virtio.ko",
 	"kernel/fs/9p/9p.ko",
+	"kernel/drivers/char/virtio_console.ko",
 };
 
 static const char init_script[] =
@@ -52,18 +53,27 @@ static const char init_script[] =
 "mkdir -p /img\n"
 "mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose vmcimg /img ||\n"
 "	echo 'vmconv-appliance: cannot mount the image folder (9p)'\n"
-"stty -F /dev/ttyS1 raw -echo 2>/dev/null\n"
-"stty -F /dev/ttyS2 raw -echo 2>/dev/null\n"
-"stty -F /dev/ttyS3 raw -echo 2>/dev/null\n"
+"port() {	# the named ports come from QEMU shortly after insmod\n"
+"	for i in $(seq 600); do\n"
+"		for p in /sys/class/virtio-ports/*; do\n"
+"			[ \"$(cat $p/name 2>/dev/null)\" = \"$1\" ] &&\n"
+"				[ -c /dev/${p##*/} ] && echo /dev/${p##*/} && return\n"
+"		done\n"
+"		sleep 0.1\n"
+"	done\n"
+"	echo \"vmconv-appliance: no virtio port $1 (virtio_console)\" >&2\n"
+"	echo /dev/null\n"
+"}\n"
+"con=$(port vmc.console) rep=$(port vmc.report) fw=$(port vmc.firmware)\n"
 "[ -c /dev/kvm ] || echo 'vmconv-appliance: no /dev/kvm (kvm_amd or kvm_intel did not load)'\n"
 ". /run/args.sh\n"
-"echo VMCONV-START\n"
+"echo VMCONV-START | tee $rep\n"
 "/vmconv validate --engine=direct --no-selftest --output=json \\\n"
-"	--console-log=/dev/ttyS1 --firmware-log=/dev/ttyS3 \"$@\" \\\n"
+"	--console-log=$con --firmware-log=$fw \"$@\" \\\n"
 "	>/run/report.json\n"
-"echo VMCONV-RC=$?\n"
-"cat /run/report.json >/dev/ttyS2\n"
-"echo VMCONV-END >/dev/ttyS2\n"
+"rc=$?\n"
+"echo VMCONV-RC=$rc\n"
+"{ cat /run/report.json; echo; echo VMCONV-RC=$rc; echo VMCONV-END; } >$rep\n"
 "poweroff -f\n";
 
 /* ---- finding the kernel ---- */

@@ -8,11 +8,13 @@
  * so vmconv's own format drivers open the image there as a file, with the
  * backing files and extents beside it; an image made of files elsewhere is
  * exported to one raw file first.  The appliance runs
- * `vmconv validate --engine=direct` and talks back over serial ports:
- *   ttyS0  its own console ("VMCONV-START", "VMCONV-RC=N", errors)
- *   ttyS1  the guest's console, as the inner VMM sees it
- *   ttyS2  the inner report (JSON), then "VMCONV-END"
- *   ttyS3  the firmware's debug port, as the inner VMM sees it
+ * `vmconv validate --engine=direct` and talks back over its serial port
+ * and three virtio-serial ports:
+ *   ttyS0         its own console (kernel messages, errors)
+ *   vmc.console   the guest's console, as the inner VMM sees it
+ *   vmc.report    "VMCONV-START" when vmconv starts, then its report
+ *                 (JSON), "VMCONV-RC=N" (its exit status), "VMCONV-END"
+ *   vmc.firmware  the firmware's debug port, as the inner VMM sees it
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -222,10 +224,15 @@ static char *fsdev_arg(const char *dir)
 	return s;
 }
 
-struct linebuf {
-	char b[4096];
-	size_t n;
-};
+/* the last "VMCONV-RC=" of the report channel: after the JSON */
+static char *report_rc(char *report)
+{
+	char *c = strstr(report, "VMCONV-RC="), *next;
+
+	while (c && (next = strstr(c + 1, "VMCONV-RC=")))
+		c = next;
+	return c;
+}
 
 int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 			  struct vmc_error *err)
@@ -237,7 +244,6 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 	char raw[PATH_MAX + 16] = "", share[PATH_MAX], name[PATH_MAX + 8];
 	const char *tmp = getenv("TMPDIR"), *argv[48];
 	size_t rlen = 0;
-	struct linebuf con = { .n = 0 };
 	unsigned long long t0 = vmc_now_ms(), start, inner_start = 0;
 	unsigned long long built_ms;
 	unsigned timeout_s = o->timeout_s + APPLIANCE_SLACK_S;
@@ -308,18 +314,24 @@ int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
 	argv[n++] = "file,id=s0,path=/dev/fd/3";
 	argv[n++] = "-serial";
 	argv[n++] = "chardev:s0";
+	/* the side channels are virtio-serial ports, not more ISA UARTs:
+	 * ttyS2 and ttyS3 would share IRQs 4 and 3 with ttyS0 and ttyS1,
+	 * and QEMU's ISA interrupt lines are not wired-OR, so an interrupt
+	 * of one port could be lost for good and its output stall */
+	argv[n++] = "-device";
+	argv[n++] = "virtio-serial-pci";
 	argv[n++] = "-chardev";
 	argv[n++] = "file,id=s1,path=/dev/fd/4";
-	argv[n++] = "-serial";
-	argv[n++] = "chardev:s1";
+	argv[n++] = "-device";
+	argv[n++] = "virtserialport,chardev=s1,name=vmc.console";
 	argv[n++] = "-chardev";
 	argv[n++] = "file,id=s2,path=/dev/fd/5";
-	argv[n++] = "-serial";
-	argv[n++] = "chardev:s2";
+	argv[n++] = "-device";
+	argv[n++] = "virtserialport,chardev=s2,name=vmc.report";
 	argv[n++] = "-chardev";
 	argv[n++] = "file,id=s3,path=/dev/fd/6";
-	argv[n++] = "-serial";
-	argv[n++] = "chardev:s3";
+	argv[n++] = "-device";
+	argv[n++] = "virtserialport,chardev=s3,name=vmc.firmware";
 	argv[n++] = "-fsdev";
 	argv[n++] = drive;
 	argv[n++] = "-device";
@@ -372,21 +384,6 @@ again:
 			if (i == 0) {
 				if (alog)
 					fwrite(buf, 1, (size_t)k, alog);
-				for (ssize_t x = 0; x < k; x++) {
-					if (buf[x] != '\n' &&
-					    con.n + 1 < sizeof(con.b)) {
-						if (buf[x] != '\r')
-							con.b[con.n++] = buf[x];
-						continue;
-					}
-					con.b[con.n] = 0;
-					if (!strcmp(con.b, "VMCONV-START"))
-						inner_start = vmc_now_ms();
-					else if (!strncmp(con.b, "VMCONV-RC=",
-							  10))
-						rc = atoi(con.b + 10);
-					con.n = 0;
-				}
 			} else if (i == 1) {
 				fwrite(buf, 1, (size_t)k, r->log);
 				fflush(r->log);
@@ -400,8 +397,15 @@ again:
 				memcpy(report + rlen, buf, (size_t)k);
 				rlen += (size_t)k;
 				report[rlen] = 0;
-				if (strstr(report, "VMCONV-END"))
+				if (!inner_start &&
+				    strstr(report, "VMCONV-START\n"))
+					inner_start = vmc_now_ms();
+				if (strstr(report, "VMCONV-END")) {
+					char *c = report_rc(report);
+
 					ended = true;
+					rc = c ? atoi(c + 10) : -1;
+				}
 			} else if (i == 4) {
 				vmc_proc_take_stderr(&p, buf, (size_t)k);
 			} else if (r->fwlog) {
@@ -420,7 +424,6 @@ again:
 		alog = NULL;
 		no_start = false;
 		attempt++;
-		con.n = 0;
 		rlen = 0;
 		report[0] = 0;
 		pu.n = 0;
@@ -445,11 +448,12 @@ again:
 	json_object_set_new(r->extra, "appliance", j);
 
 	if (ended && rc >= 0 && rc <= 1) {
-		char *e = strstr(report, "VMCONV-END");
+		char *js = strstr(report, "VMCONV-START\n");
 		json_error_t je;
 
-		*e = 0;
-		*inner = json_loads(report, 0, &je);
+		*report_rc(report) = 0;
+		js = js ? js + 13 : report;
+		*inner = json_loads(js, 0, &je);
 		if (!*inner) {
 			vmc_error_set(err, EIO, "the appliance's report is not"
 				      " JSON: %s", je.text);
