@@ -259,6 +259,23 @@ static int kvm_boot_kernel(struct vmc_kvm *k, const struct vmc_boot_state *bs,
 	r.rflags = 0x2;
 	if (ioctl(k->vcpu, KVM_SET_REGS, &r) < 0)
 		return vmc_error_errno(err, errno, "KVM_SET_REGS");
+	/* What firmware would have done: MTRRs on, memory write-back by
+	 * default (as Firecracker's boot MSRs).  Left at reset, every page
+	 * is uncached and the kernel turns PAT off. */
+	{
+		struct {
+			struct kvm_msrs h;
+			struct kvm_msr_entry e[1];
+		} m;
+
+		memset(&m, 0, sizeof(m));
+		m.h.nmsrs = 1;
+		m.e[0].index = 0x2ff;		/* IA32_MTRR_DEF_TYPE */
+		m.e[0].data = 1u << 11 | 6;	/* enabled, WB */
+		if (ioctl(k->vcpu, KVM_SET_MSRS, &m) != 1)
+			return vmc_error_errno(err, errno, "KVM_SET_MSRS"
+					       " (IA32_MTRR_DEF_TYPE)");
+	}
 	return 0;
 }
 
