@@ -192,21 +192,28 @@ static bool covered(const struct qcow2_state *s, uint64_t c)
 	return block < s->reftable_n && s->reftable[block];
 }
 
-/* Up to n contiguous clusters at the end of the file, refcount 1; *got
- * says how many (at least 1). */
-int qcow2_alloc_run(struct vmc_image *img, struct qcow2_state *s,
-		    uint64_t n, uint64_t *host, uint64_t *got,
-		    struct vmc_error *err)
+/* How many of the n clusters from the tail on have a refcount block (*k),
+ * giving the tail cluster one first when it has none. */
+static int tail_run(struct vmc_image *img, struct qcow2_state *s,
+		    uint64_t n, uint64_t *k, struct vmc_error *err)
 {
-	uint64_t start, k = 0;
+	uint64_t block_host;
 
-	/* The block covering the first cluster comes first. */
 	if (!covered(s, s->tail) &&
-	    ensure_block(img, s, s->tail, &start, err) < 0)
+	    ensure_block(img, s, s->tail, &block_host, err) < 0)
 		return -1;
-	start = s->tail;
-	while (k < n && covered(s, start + k))
-		k++;
+	*k = 0;
+	while (*k < n && covered(s, s->tail + *k))
+		(*k)++;
+	return 0;
+}
+
+/* The k clusters from the tail on, refcount 1. */
+static int claim_run(struct vmc_image *img, struct qcow2_state *s,
+		     uint64_t k, uint64_t *host, struct vmc_error *err)
+{
+	uint64_t start = s->tail;
+
 	if ((start + k) >> (62 - s->cluster_bits))
 		return vmc_error_set(err, EFBIG, "%s: image file too large",
 				     img->filename);
@@ -215,8 +222,18 @@ int qcow2_alloc_run(struct vmc_image *img, struct qcow2_state *s,
 		if (qcow2_set_refcount(img, s, start + i, 1, err) < 0)
 			return -1;
 	*host = start << s->cluster_bits;
-	*got = k;
 	return 0;
+}
+
+/* Up to n contiguous clusters at the end of the file, refcount 1; *got
+ * says how many (at least 1). */
+int qcow2_alloc_run(struct vmc_image *img, struct qcow2_state *s,
+		    uint64_t n, uint64_t *host, uint64_t *got,
+		    struct vmc_error *err)
+{
+	if (tail_run(img, s, n, got, err) < 0)
+		return -1;
+	return claim_run(img, s, *got, host, err);
 }
 
 /* Exactly n contiguous clusters. */
@@ -224,21 +241,14 @@ int qcow2_alloc_clusters(struct vmc_image *img, struct qcow2_state *s,
 			 uint64_t n, uint64_t *host, struct vmc_error *err)
 {
 	for (;;) {
-		uint64_t start, k = 0;
+		uint64_t k;
 
-		if (!covered(s, s->tail) &&
-		    ensure_block(img, s, s->tail, &start, err) < 0)
+		if (tail_run(img, s, n, &k, err) < 0)
 			return -1;
-		start = s->tail;
-		while (k < n && covered(s, start + k))
-			k++;
-		if (k == n) {
-			uint64_t got;
-
-			return qcow2_alloc_run(img, s, n, host, &got, err);
-		}
+		if (k == n)
+			return claim_run(img, s, n, host, err);
 		/* A refcount block must go in the middle: skip to it. */
-		s->tail = start + k;
+		s->tail += k;
 	}
 }
 
