@@ -42,9 +42,11 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -pthread -D_FILE_OFFSET_BITS=64
 ALL_LDFLAGS := $(LDFLAGS) -pthread -Wl,--as-needed
 
 LIB_SRCS := $(wildcard common/*.c formats/*.c convert/*.c) plugins/loader.c
+INJ_SRCS := $(wildcard inject/*.c)
 VAL_SRCS := $(wildcard validate/*.c validate/vmm/*.c)
 BIN_SRCS := $(wildcard cli/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+INJ_OBJS := $(INJ_SRCS:%.c=$(BUILD)/%.o)
 VAL_OBJS := $(VAL_SRCS:%.c=$(BUILD)/%.o)
 BIN_OBJS := $(BIN_SRCS:%.c=$(BUILD)/%.o)
 LIB_LIBS := $(call pkg_libs,$(LIB_PKGS)) -ldl
@@ -54,6 +56,8 @@ VMCONV := $(BUILD)/vmconv
 LIBA := $(BUILD)/libvmconv.a
 # The validator (engines, VMM, devices): linked into vmconv and the tests.
 VALA := $(BUILD)/libvmcvalidate.a
+# Driver injection and guest inspection (libguestfs, libarchive).
+INJA := $(BUILD)/libvmcinject.a
 LIBSO := $(BUILD)/libvmconv.so.0
 
 # Plugins: one folder each under plugins/, built to $(BUILD)/plugins/NAME.so
@@ -81,14 +85,18 @@ $(VALA): $(VAL_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+$(INJA): $(INJ_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
 $(LIBSO): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libvmconv.so.0 -o $@ $^ $(ALL_LDFLAGS) $(LIB_LIBS)
 
 # The binary exports the library's symbols for plugins (-rdynamic).  The
 # validator archive goes in whole: the engines reach the VMM through weak
 # references (a build without validate/vmm/ says the engine is absent).
-$(VMCONV): $(BIN_OBJS) $(VALA) $(LIBA)
-	$(CC) -rdynamic -o $@ $(BIN_OBJS) -Wl,--whole-archive $(VALA) $(LIBA) \
+$(VMCONV): $(BIN_OBJS) $(VALA) $(INJA) $(LIBA)
+	$(CC) -rdynamic -o $@ $(BIN_OBJS) -Wl,--whole-archive $(VALA) $(INJA) $(LIBA) \
 		-Wl,--no-whole-archive $(ALL_LDFLAGS) $(BIN_LIBS)
 
 define plugin_rule
@@ -99,10 +107,10 @@ $(BUILD)/plugins/$(1).so: $(patsubst %.c,$(BUILD)/%.o,$(wildcard plugins/$(1)/*.
 endef
 $(foreach p,$(PLUGINS),$(eval $(call plugin_rule,$(p))))
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(VALA) $(LIBA)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(VALA) $(INJA) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(TEST_PKGS)) -MMD -MP -rdynamic \
-		-o $@ $< -Wl,--whole-archive $(VALA) $(LIBA) -Wl,--no-whole-archive \
+		-o $@ $< -Wl,--whole-archive $(VALA) $(INJA) $(LIBA) -Wl,--no-whole-archive \
 		$(ALL_LDFLAGS) $(call pkg_libs,$(TEST_PKGS)) $(BIN_LIBS)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)

@@ -19,6 +19,31 @@ int vmc_cmd_map(int argc, char **argv);
 int vmc_cmd_formats(int argc, char **argv);
 int vmc_cmd_migrate(int argc, char **argv);
 int vmc_cmd_validate(int argc, char **argv);
+int vmc_cmd_inspect(int argc, char **argv);
+int vmc_cmd_inject(int argc, char **argv);
+
+/* Whether libguestfs may use KVM here: the host's KVM passes the direct
+ * engine's self-test (else the direct backend with TCG). */
+bool vmc_cli_kvm_usable(void);
+
+/* Human reports of an inspection and of injection's changes. */
+struct vmc_guest;
+struct vmc_inject_result;
+void vmc_cli_print_guest(const char *image, const struct vmc_guest *g);
+void vmc_cli_print_changes(const struct vmc_inject_result *r);
+
+/* Driver injection as a step of a conversion (before_commit). */
+#include "inject/inject.h"
+struct vmc_cli_inject {
+	struct vmc_inject_opts o;
+	const char *image;		/* the name the user sees */
+	const char *qfmt;		/* raw or qcow2 */
+	struct vmc_inject_result r;
+	bool ran;
+};
+int vmc_cli_inject_hook(void *ctx, const char *tmp_path);
+void vmc_cli_inject_report(const struct vmc_cli_inject *ci, bool verbose);
+int vmc_cli_parse_gbus(const char *s, enum vmc_guest_bus *b);
 
 /* Boot-validate as `vmconv validate` does (validate/validate.h): prints
  * the report unless report_out takes it; returns the exit code (0 booted,
@@ -49,6 +74,11 @@ struct vmc_cli_convert {
 	struct vmc_opts *create_opts;	/* -o */
 	bool compress, digest, progress, json, quiet;
 	unsigned threads;
+	/* Called with the finished temporary file before it is renamed into
+	 * place (driver injection); -1 (after printing) abandons it. */
+	int (*before_commit)(void *ctx, const char *tmp_path);
+	void *hook_ctx;
+	bool same_file_ok;	/* src rewritten through a new file (inject) */
 };
 int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary);
 

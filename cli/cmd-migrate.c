@@ -1,8 +1,11 @@
 /* The one-shot migration form: vmconv SRC --to FMT [--out PATH] ...
  * Converts SRC to FMT beside it (or at --out) and, with --validate, boots
  * the converted output with the target's disk controller and reports
- * whether it reaches userspace (validate/validate.h).  Driver injection
- * hooks in here as it is built. */
+ * whether it reaches userspace (validate/validate.h).  For a KVM target
+ * (raw, qcow2) the guest is made bootable on the target's controller
+ * first (inject/inject.h): injection edits the finished temporary output
+ * before it is renamed into place, so a failure or a kill leaves no target
+ * and the source is only ever read. */
 #include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -22,8 +25,15 @@ static const char usage[] =
 "extension unless --out names the target.  --validate then boots the\n"
 "converted disk (vmconv validate, ENGINE auto by default) on the target's\n"
 "disk controller: virtio for raw and qcow2 (KVM), IDE for vhd, vhdx and\n"
-"vmdk, unless --bus says otherwise.  The exit status is 1 when the\n"
-"converted guest does not reach userspace.\n";
+"vmdk, unless --bus says otherwise.  For raw and qcow2 targets the guest\n"
+"is first made bootable on that controller (vmconv inject) unless\n"
+"--no-inject; the target appears only when both are done.  The exit\n"
+"status is 1 when a step fails or the converted guest does not boot.\n";
+
+static bool kvm_target(const char *fmt)
+{
+	return !strcmp(fmt, "raw") || !strcmp(fmt, "qcow2");
+}
 
 /* The disk controller a guest meets on the hypervisor a format is for. */
 static enum vmc_vm_bus target_bus(const char *fmt)
@@ -73,6 +83,8 @@ int vmc_cmd_migrate(int argc, char **argv)
 	char *target = NULL;
 	struct vmc_validate_opts vo = { 0 };
 	bool validate = false, no_inject = false, bus_set = false;
+	struct vmc_cli_inject ci = { 0 };
+	bool inject;
 	json_t *vrep = NULL;
 	int opt, ret = 1;
 
@@ -157,11 +169,26 @@ int vmc_cmd_migrate(int argc, char **argv)
 	}
 	if (!c.dst_path)
 		c.dst_path = target = default_target(c.src_path, c.dst_fmt);
+	inject = !no_inject && kvm_target(c.dst_fmt);
+	if (inject) {
+		ci.image = c.dst_path;
+		ci.qfmt = c.dst_fmt;
+		ci.o.bus = bus_set && vo.bus == VMC_BUS_IDE ? VMC_GBUS_IDE :
+			   VMC_GBUS_VIRTIO;
+		ci.o.kvm = vmc_cli_kvm_usable();
+		c.before_commit = vmc_cli_inject_hook;
+		c.hook_ctx = &ci;
+	}
 	ret = vmc_cli_run_convert(&c, &summary);
 	if (ret != 0)
 		goto out;
-	json_object_set_new(summary, "injection", json_string(no_inject ?
-		"skipped (--no-inject)" : "not available in this build"));
+	if (inject)
+		json_object_set_new(summary, "injection",
+				    vmc_inject_json(&ci.r));
+	else
+		json_object_set_new(summary, "injection", json_string(
+			no_inject ? "skipped (--no-inject)" :
+			"not a KVM target: guest unchanged"));
 	if (validate) {
 		/* the converted output, as the target will boot it */
 		vo.image = c.dst_path;
@@ -192,9 +219,11 @@ int vmc_cmd_migrate(int argc, char **argv)
 		if (json_object_get(summary, "sha256"))
 			printf("sha256: %s\n", json_string_value(
 				json_object_get(summary, "sha256")));
-		if (!no_inject)
-			printf("guest unchanged: driver injection is not"
-			       " available in this build\n");
+		if (inject)
+			vmc_cli_inject_report(&ci, false);
+		else
+			printf("guest unchanged: %s\n", no_inject ?
+			       "--no-inject" : "not a KVM target");
 		if (vrep) {
 			json_t *st = json_object_get(vrep, "stages"), *e;
 			size_t i;
@@ -224,6 +253,7 @@ out_usage:
 out:
 	json_decref(vrep);
 	json_decref(summary);
+	vmc_inject_result_free(&ci.r);
 	free(target);
 	vmc_opts_free(c.create_opts);
 	return ret;

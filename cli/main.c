@@ -19,6 +19,9 @@ static const char usage[] =
 "  create    create an empty image\n"
 "  map       show which ranges hold data, zeros or nothing\n"
 "  formats   list the formats this vmconv reads and writes\n"
+"  validate  boot an image and say how far it got and why it stopped\n"
+"  inspect   show the guest on an image and whether it boots on each bus\n"
+"  inject    make a guest bootable on KVM (virtio drivers, stable names)\n"
 "\n"
 "`vmconv COMMAND --help` describes each; `man vmconv` describes all.\n";
 
@@ -34,6 +37,8 @@ static const struct {
 	{ "map", vmc_cmd_map },
 	{ "formats", vmc_cmd_formats },
 	{ "validate", vmc_cmd_validate },
+	{ "inspect", vmc_cmd_inspect },
+	{ "inject", vmc_cmd_inject },
 };
 
 int main(int argc, char **argv)

@@ -53,7 +53,7 @@ int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary)
 	int ret = 1;
 
 	vmc_output_clean_stale(c->dst_path);
-	if (same_file(c->src_path, c->dst_path)) {
+	if (!c->same_file_ok && same_file(c->src_path, c->dst_path)) {
 		vmc_cli_errorf("%s: source and target are the same file",
 			       c->dst_path);
 		return 1;
@@ -84,6 +84,18 @@ int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary)
 		*summary = make_summary(c, src, dst, &st);
 	vmc_image_close(dst);
 	dst = NULL;
+	if (c->before_commit) {
+		const char *tmp = vmc_output_tmp_path(out, c->dst_path);
+
+		if (!tmp) {
+			vmc_error_set(&err, EINVAL, "%s: not a file that can"
+				      " be changed before it is in place",
+				      c->dst_path);
+			goto fail;
+		}
+		if (c->before_commit(c->hook_ctx, tmp) < 0)
+			goto out;
+	}
 	if (vmc_output_commit(out, &err) < 0)
 		goto fail;
 	ret = 0;

@@ -131,6 +131,14 @@ const char *vmc_output_final_path(struct vmc_output *o, int fd)
 	return NULL;
 }
 
+const char *vmc_output_tmp_path(struct vmc_output *o, const char *final_path)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (!strcmp(o->f[i].final, final_path))
+			return o->f[i].tmp;
+	return NULL;
+}
+
 static int sync_dir(const char *path)
 {
 	char *copy = strdup(path);

@@ -30,6 +30,12 @@ int vmc_output_open(struct vmc_output *o, const char *final_path,
  * error messages; the final path is what users should see. */
 const char *vmc_output_final_path(struct vmc_output *o, int fd);
 
+/* The temporary path being written for final_path (NULL when there is
+ * none: not in this output, or a block device written in place).  Valid
+ * until commit or abort; for a step that edits the finished file before
+ * it is renamed into place (driver injection). */
+const char *vmc_output_tmp_path(struct vmc_output *o, const char *final_path);
+
 /* fsync every file, rename them into place (extents before the main
  * file), fsync the folders. */
 int vmc_output_commit(struct vmc_output *o, struct vmc_error *err);

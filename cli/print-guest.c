@@ -1,0 +1,90 @@
+/* Human output of an inspection and an injection (JSON comes from
+ * inject/report.c and inject/inject.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "inject/inject.h"
+
+static void kernel_line(const struct vmc_kernel *k, bool dflt)
+{
+	printf("    %s%s\n", k->version, dflt ? " (default)" : "");
+	if (!k->initrd[0]) {
+		printf("      no initramfs\n");
+		return;
+	}
+	printf("      %s:", k->initrd);
+	for (int i = 0; vmc_storage_drivers[i]; i++)
+		if (vmc_kernel_has(k, vmc_storage_drivers[i]))
+			printf(" %s%s", vmc_storage_drivers[i],
+			       vmc_modset_has(&k->initrd_mods,
+					      vmc_storage_drivers[i]) ? "" :
+			       " (built in)");
+	printf(" (%zu modules)\n", k->initrd_mods.n);
+	if (k->initrd_error[0])
+		printf("      unreadable: %s\n", k->initrd_error);
+}
+
+static void linux_lines(const struct vmc_guest *g)
+{
+	const struct vmc_kernel *dk = vmc_guest_default_kernel(g);
+
+	printf("  boot loader:    %s", g->bootloader);
+	for (int i = 0; i < g->nbootcfg; i++)
+		printf("%s%s", i ? ", " : " (", g->bootcfg[i]);
+	printf("%s; %s\n", g->nbootcfg ? ")" : "",
+	       g->default_grub ? "/etc/default/grub" :
+	       "no /etc/default/grub");
+	for (int i = 0; i < g->nentries; i++)
+		printf("    entry %d%s: %s: %s %s\n", i,
+		       i == g->default_entry ? " (default)" : "",
+		       g->entries[i].title, g->entries[i].kernel,
+		       g->entries[i].cmdline);
+	printf("  kernels:\n");
+	for (int i = 0; i < g->nkernels; i++)
+		kernel_line(&g->kernels[i], &g->kernels[i] == dk);
+	printf("  initramfs tool: %s\n", g->initramfs_tool);
+	printf("  root in fstab:  %s\n", g->root_spec[0] ? g->root_spec :
+	       "(none)");
+	for (int i = 0; i < g->nnames; i++)
+		printf("    %s: %s%s\n", g->names[i].where, g->names[i].name,
+		       g->names[i].unstable ? " (named by controller)" : "");
+	for (int i = 0; i < g->nlvm; i++)
+		printf("  LVM:            %s\n", g->lvm[i]);
+	for (int i = 0; i < g->ntools; i++)
+		printf("  guest tools:    %s\n", g->tools[i]);
+	for (int i = 0; i < g->nnet; i++)
+		printf("  network:        %s\n", g->net[i]);
+}
+
+void vmc_cli_print_guest(const char *image, const struct vmc_guest *g)
+{
+	if (!g->found) {
+		printf("%s: no operating system found (%s)\n", image,
+		       g->firmware);
+		return;
+	}
+	printf("%s: %s %s %d.%d (%s), %s, firmware %s\n", image, g->type,
+	       g->distro, g->major, g->minor, g->product, g->arch,
+	       g->firmware);
+	printf("  root:           %s%s%s\n", g->root_fs,
+	       g->hostname[0] ? ", hostname " : "", g->hostname);
+	if (!strcmp(g->type, "linux"))
+		linux_lines(g);
+	if (!strcmp(g->type, "windows"))
+		printf("  viostor:        %s\n", g->viostor ? "installed" :
+		       "not installed");
+	for (int b = 0; b < VMC_GBUS_COUNT; b++)
+		printf("  %s\n", g->verdict[b]);
+}
+
+void vmc_cli_print_changes(const struct vmc_inject_result *r)
+{
+	for (size_t i = 0; i < r->plan.n; i++) {
+		printf("  %s\n", r->plan.c[i].file);
+		printf("    - %s\n", r->plan.c[i].before);
+		printf("    + %s\n", r->plan.c[i].after);
+	}
+	for (size_t i = 0; i < r->plan.nnotes; i++)
+		printf("  note: %s\n", r->plan.notes[i]);
+}

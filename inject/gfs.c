@@ -1,0 +1,212 @@
+/* The libguestfs handle and the disk it is given.  See inject/gfs.h.
+ *
+ * QEMU never probes an untrusted image: a raw image or a qcow2 that is a
+ * single file (vmconv opened no backing or data file for it) goes to
+ * libguestfs with its format pinned; everything else (VHDX with a dirty
+ * log, differencing images, VMDK extents, chains) is exported to a sparse
+ * raw file through vmconv's own drivers first.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <vmconv/convert.h>
+#include <vmconv/image.h>
+#include <vmconv/output.h>
+
+#include "inject/gfs.h"
+
+static unsigned count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+
+	if (!d)
+		return 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static int export_raw(struct vmc_image *img, const char *path,
+		      struct vmc_error *err)
+{
+	struct vmc_output *out = vmc_output_new();
+	struct vmc_convert_params cp = { 0 };
+	struct vmc_convert_stats st;
+	struct vmc_image *dst;
+	int ret = -1;
+
+	if (!out)
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	dst = vmc_image_create(path, "raw", img->size, NULL, out, err);
+	if (!dst)
+		goto out;
+	cp.src = img;
+	cp.dst = dst;
+	if (vmc_convert_run(&cp, &st, err) < 0 ||
+	    vmc_image_flush(dst, err) < 0 || vmc_output_commit(out, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (ret < 0)
+		vmc_output_abort(out);
+	if (dst)
+		vmc_image_close(dst);
+	vmc_output_free(out);
+	return ret;
+}
+
+int vmc_gdisk_prepare(const char *image, const char *fmt,
+		      struct vmc_gdisk *d, struct vmc_error *err)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct vmc_image *img;
+	unsigned before = count_fds(), files;
+	const char *drv;
+	int ret = -1;
+
+	memset(d, 0, sizeof(*d));
+	img = vmc_image_open(image, fmt, 0, NULL, err);
+	if (!img)
+		return -1;
+	files = count_fds() - before;
+	drv = img->drv->name;
+	if ((!strcmp(drv, "raw") || !strcmp(drv, "qcow2")) && files <= 1) {
+		snprintf(d->path, sizeof(d->path), "%s", image);
+		d->qfmt = !strcmp(drv, "raw") ? "raw" : "qcow2";
+		ret = 0;
+		goto out;
+	}
+	snprintf(d->tmpdir, sizeof(d->tmpdir), "%s/vmconv-inspect.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(d->tmpdir)) {
+		vmc_error_errno(err, errno, "%s", d->tmpdir);
+		d->tmpdir[0] = 0;
+		goto out;
+	}
+	snprintf(d->path, sizeof(d->path), "%s/disk.raw", d->tmpdir);
+	d->qfmt = "raw";
+	d->exported = true;
+	if (export_raw(img, d->path, err) < 0) {
+		vmc_error_prefix(err, "%s: exporting for inspection", image);
+		vmc_gdisk_cleanup(d);
+		goto out;
+	}
+	ret = 0;
+out:
+	vmc_image_close(img);
+	return ret;
+}
+
+void vmc_gdisk_cleanup(struct vmc_gdisk *d)
+{
+	if (d->exported)
+		unlink(d->path);
+	if (d->tmpdir[0])
+		rmdir(d->tmpdir);
+	d->tmpdir[0] = 0;
+	d->exported = false;
+}
+
+int vmc_gfs_error(guestfs_h *g, struct vmc_error *err, const char *image,
+		  const char *what)
+{
+	const char *m = g ? guestfs_last_error(g) : NULL;
+
+	return vmc_error_set(err, EIO, "%s: %s: %s", image, what,
+			     m ? m : "libguestfs failed");
+}
+
+guestfs_h *vmc_gfs_launch(const char *path, const char *qfmt, bool readonly,
+			  bool kvm, struct vmc_error *err)
+{
+	guestfs_h *g = guestfs_create();
+
+	if (!g) {
+		vmc_error_set(err, ENOMEM, "libguestfs: cannot create a"
+			      " handle");
+		return NULL;
+	}
+	guestfs_set_error_handler(g, NULL, NULL);
+	if (!kvm) {
+		char *settings[] = { "force_tcg", NULL };
+
+		guestfs_set_backend(g, "direct");
+		guestfs_set_backend_settings(g, settings);
+	}
+	if (guestfs_add_drive_opts(g, path, GUESTFS_ADD_DRIVE_OPTS_READONLY,
+				   readonly ? 1 : 0,
+				   GUESTFS_ADD_DRIVE_OPTS_FORMAT, qfmt,
+				   -1) < 0 || guestfs_launch(g) < 0) {
+		vmc_gfs_error(g, err, path, "libguestfs could not start");
+		guestfs_close(g);
+		return NULL;
+	}
+	return g;
+}
+
+int vmc_gfs_close(guestfs_h *g, bool written, const char *image,
+		  struct vmc_error *err)
+{
+	int ret = 0;
+
+	if (!g)
+		return 0;
+	if (written && (guestfs_umount_all(g) < 0 || guestfs_sync(g) < 0 ||
+			guestfs_shutdown(g) < 0))
+		ret = vmc_gfs_error(g, err, image, "writing the guest back");
+	guestfs_close(g);
+	return ret;
+}
+
+char *vmc_gfs_read(guestfs_h *g, const char *path, size_t max)
+{
+	int64_t sz;
+	size_t len;
+	char *buf, *s;
+
+	if (guestfs_is_file_opts(g, path, GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS,
+				 1, -1) <= 0)
+		return NULL;
+	sz = guestfs_filesize(g, path);
+	if (sz < 0 || (uint64_t)sz > max)
+		return NULL;
+	buf = guestfs_read_file(g, path, &len);
+	if (!buf)
+		return NULL;
+	s = malloc(len + 1);
+	if (s) {
+		memcpy(s, buf, len);
+		s[len] = 0;
+	}
+	free(buf);
+	return s;
+}
+
+bool vmc_gfs_is_file(guestfs_h *g, const char *path)
+{
+	return guestfs_is_file_opts(g, path,
+				    GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 1,
+				    -1) > 0;
+}
+
+bool vmc_gfs_is_dir(guestfs_h *g, const char *path)
+{
+	return guestfs_is_dir_opts(g, path, GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS,
+				   1, -1) > 0;
+}
+
+void vmc_gfs_free_strings(char **v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
+}

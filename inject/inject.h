@@ -1,0 +1,75 @@
+/* Driver injection: make a guest bootable on the target's disk
+ * controller.  For Linux going to KVM: the virtio drivers into every
+ * installed kernel's initramfs with the guest's own tool, run in the
+ * libguestfs appliance (inject/rebuild.c), and the device names the new
+ * controller breaks replaced with UUID= (inject/rename.c).  Every change
+ * is listed; a dry run lists them and writes nothing. */
+#ifndef VMC_INJECT_INJECT_H
+#define VMC_INJECT_INJECT_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include <vmconv/error.h>
+
+#include "inject/inspect.h"
+#include "inject/plan.h"
+
+struct vmc_inject_opts {
+	enum vmc_guest_bus bus;		/* the target's controller */
+	bool dry_run;			/* plan only, write nothing */
+	bool kvm;			/* libguestfs may use KVM */
+};
+
+enum vmc_inject_status {
+	VMC_INJECT_NO_OS,		/* no operating system: nothing to do */
+	VMC_INJECT_READY,		/* already bootable: nothing changed */
+	VMC_INJECT_PLANNED,		/* dry run: plan made, nothing written */
+	VMC_INJECT_CHANGED,		/* changes written and verified */
+	VMC_INJECT_UNSUPPORTED,		/* needs injection vmconv cannot do */
+};
+
+struct vmc_inject_result {
+	enum vmc_inject_status status;
+	char message[768];		/* one line for the user */
+	struct vmc_guest before, after;	/* after: when changed */
+	struct vmc_plan plan;
+	double launch_s, inspect_s, inject_s;
+};
+
+/* The modules injection adds for KVM. */
+extern const char *const vmc_virtio_modules[];
+
+/* Inject into the image at path (format qfmt: raw or qcow2, a file
+ * vmconv wrote or a user's image; written in place unless dry_run). */
+int vmc_inject_image(const char *path, const char *qfmt,
+		     const struct vmc_inject_opts *o,
+		     struct vmc_inject_result *r, struct vmc_error *err);
+
+/* The same on a launched handle (nothing mounted). */
+int vmc_inject_guest(guestfs_h *g, const char *image,
+		     const struct vmc_inject_opts *o,
+		     struct vmc_inject_result *r, struct vmc_error *err);
+
+void vmc_inject_result_free(struct vmc_inject_result *r);
+
+const char *vmc_inject_status_name(enum vmc_inject_status s);
+
+/* {"status", "message", "changes": [...], "notes": [...],
+ *  "before": inspection, "after": inspection} */
+json_t *vmc_inject_json(const struct vmc_inject_result *r);
+
+/* Steps, each its own file. */
+int vmc_inject_names(guestfs_h *g, const struct vmc_guest *gu,
+		     bool dry_run, bool *wrote_grub_defaults,
+		     struct vmc_plan *plan, const char *image,
+		     struct vmc_error *err);
+int vmc_inject_initramfs(guestfs_h *g, const struct vmc_guest *gu,
+			 bool dry_run, struct vmc_plan *plan,
+			 const char *image, struct vmc_error *err);
+int vmc_inject_grub_mkconfig(guestfs_h *g, const struct vmc_guest *gu,
+			     struct vmc_plan *plan, const char *image,
+			     struct vmc_error *err);
+
+#endif

@@ -1,0 +1,153 @@
+/* Guest inspection: the operating system through libguestfs's own
+ * inspection (guestfs_inspect_os), then the boot chain vmconv needs to
+ * know about (inject/bootloader.c, kernels.c, devnames.c, extras.c) and a
+ * verdict per disk controller (verdict.c). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inject/gfs.h"
+#include "inject/inspect.h"
+
+static void copy(char *dst, size_t len, char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+	free(src);
+}
+
+static int by_length(const void *a, const void *b)
+{
+	return (int)strlen(*(char *const *)a) - (int)strlen(*(char *const *)b);
+}
+
+int vmc_guest_mount(guestfs_h *g, const char *root, bool rw,
+		    const char *image, struct vmc_error *err)
+{
+	char **mp = guestfs_inspect_get_mountpoints(g, root);
+	char *order[64];
+	size_t n = 0;
+	int ret = 0;
+
+	if (!mp)
+		return vmc_gfs_error(g, err, image, "finding mount points");
+	for (size_t i = 0; mp[i] && mp[i + 1] && n < 64; i += 2)
+		order[n++] = mp[i];
+	qsort(order, n, sizeof(order[0]), by_length);
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		const char *dev = NULL;
+
+		for (size_t j = 0; mp[j]; j += 2)
+			if (mp[j] == order[i])
+				dev = mp[j + 1];
+		if ((rw ? guestfs_mount(g, dev, order[i]) :
+		     guestfs_mount_ro(g, dev, order[i])) < 0 &&
+		    !strcmp(order[i], "/"))
+			ret = vmc_gfs_error(g, err, image, "mounting root");
+	}
+	vmc_gfs_free_strings(mp);
+	return ret;
+}
+
+static void os_facts(guestfs_h *g, const char *root, struct vmc_guest *gu)
+{
+	copy(gu->type, sizeof(gu->type), guestfs_inspect_get_type(g, root));
+	copy(gu->distro, sizeof(gu->distro),
+	     guestfs_inspect_get_distro(g, root));
+	copy(gu->product, sizeof(gu->product),
+	     guestfs_inspect_get_product_name(g, root));
+	copy(gu->arch, sizeof(gu->arch), guestfs_inspect_get_arch(g, root));
+	copy(gu->hostname, sizeof(gu->hostname),
+	     guestfs_inspect_get_hostname(g, root));
+	gu->major = guestfs_inspect_get_major_version(g, root);
+	gu->minor = guestfs_inspect_get_minor_version(g, root);
+}
+
+/* BIOS unless the disk is GPT with an EFI system partition. */
+static void firmware(guestfs_h *g, struct vmc_guest *gu)
+{
+	char *pt = guestfs_part_get_parttype(g, "/dev/sda");
+	char **parts = NULL;
+
+	snprintf(gu->firmware, sizeof(gu->firmware), "bios");
+	if (pt && !strcmp(pt, "gpt"))
+		parts = guestfs_list_partitions(g);
+	for (size_t i = 0; parts && parts[i]; i++) {
+		char *guid = guestfs_part_get_gpt_type(g, "/dev/sda",
+						       (int)i + 1);
+
+		if (guid && !strcasecmp(guid,
+					"C12A7328-F81F-11D2-BA4B-00A0C93EC93B"))
+			snprintf(gu->firmware, sizeof(gu->firmware), "uefi");
+		free(guid);
+	}
+	free(pt);
+	vmc_gfs_free_strings(parts);
+}
+
+static void lvm(guestfs_h *g, struct vmc_guest *gu)
+{
+	char **lvs = guestfs_lvs(g);
+
+	for (size_t i = 0; lvs && lvs[i] && gu->nlvm < VMC_GUEST_MAX; i++)
+		snprintf(gu->lvm[gu->nlvm++], VMC_STR, "%s", lvs[i]);
+	vmc_gfs_free_strings(lvs);
+}
+
+int vmc_inspect(guestfs_h *g, const char *image, struct vmc_guest *gu,
+		struct vmc_error *err)
+{
+	char **roots;
+	int ret = 0;
+
+	memset(gu, 0, sizeof(*gu));
+	gu->default_kernel = gu->default_entry = -1;
+	roots = guestfs_inspect_os(g);
+	if (!roots)
+		return vmc_gfs_error(g, err, image, "inspecting");
+	firmware(g, gu);
+	lvm(g, gu);
+	if (!roots[0])
+		goto out;
+	gu->found = true;
+	snprintf(gu->root_fs, sizeof(gu->root_fs), "%s", roots[0]);
+	os_facts(g, roots[0], gu);
+	if (vmc_guest_mount(g, roots[0], false, image, err) < 0) {
+		ret = -1;
+		goto out;
+	}
+	vmc_inspect_bootloader(g, gu);
+	if (!strcmp(gu->type, "linux")) {
+		ret = vmc_inspect_kernels(g, image, gu, err);
+		vmc_inspect_names(g, gu);
+	}
+	vmc_inspect_extras(g, gu);
+	vmc_inspect_verdicts(gu);
+	guestfs_umount_all(g);
+out:
+	vmc_gfs_free_strings(roots);
+	return ret;
+}
+
+void vmc_guest_free(struct vmc_guest *gu)
+{
+	for (int i = 0; i < gu->nkernels; i++) {
+		vmc_modset_free(&gu->kernels[i].initrd_mods);
+		vmc_modset_free(&gu->kernels[i].builtin);
+	}
+	gu->nkernels = 0;
+}
+
+const struct vmc_kernel *vmc_guest_default_kernel(const struct vmc_guest *g)
+{
+	if (g->default_kernel >= 0)
+		return &g->kernels[g->default_kernel];
+	return g->nkernels ? &g->kernels[0] : NULL;
+}
+
+bool vmc_kernel_has(const struct vmc_kernel *k, const char *m)
+{
+	return vmc_modset_has(&k->initrd_mods, m) ||
+	       vmc_modset_has(&k->builtin, m);
+}

@@ -1,0 +1,110 @@
+/* Guest inspection: what is installed on a disk, how it boots, and
+ * whether it can boot on each disk controller (read-only; the appliance
+ * is libguestfs's, see inject/gfs.h). */
+#ifndef VMC_INJECT_INSPECT_H
+#define VMC_INJECT_INSPECT_H
+
+#include <stdbool.h>
+
+#include <guestfs.h>
+#include <jansson.h>
+
+#include <vmconv/error.h>
+
+#include "inject/modset.h"
+
+#define VMC_GUEST_MAX 16
+#define VMC_GUEST_NAMES 64
+#define VMC_STR 256
+
+enum vmc_guest_bus { VMC_GBUS_VIRTIO, VMC_GBUS_IDE, VMC_GBUS_SCSI,
+		     VMC_GBUS_COUNT };
+
+const char *vmc_guest_bus_name(enum vmc_guest_bus b);
+
+struct vmc_kernel {
+	char version[128];
+	char vmlinuz[VMC_STR];
+	char initrd[VMC_STR];		/* "" when the kernel has none */
+	size_t initrd_entries;		/* 0: not read */
+	char initrd_error[1536];
+	struct vmc_modset initrd_mods;	/* modules in the initramfs */
+	struct vmc_modset builtin;	/* from modules.builtin */
+	bool virtio_available;		/* virtio_blk in /lib/modules */
+};
+
+struct vmc_bootentry {
+	char title[VMC_STR];
+	char kernel[VMC_STR], initrd[VMC_STR];
+	char cmdline[1024];
+	char root[VMC_STR];		/* root= value */
+};
+
+/* One place the guest names a device. */
+struct vmc_devname {
+	char where[VMC_STR];		/* "/etc/fstab line 1 (/)" */
+	char name[VMC_STR];
+	bool unstable;
+};
+
+struct vmc_guest {
+	bool found;
+	char root_fs[VMC_STR];		/* the appliance's name for root */
+	char type[32], distro[64], product[VMC_STR], arch[32];
+	int major, minor;
+	char hostname[VMC_STR];
+	char firmware[8];		/* "bios" or "uefi" */
+	char bootloader[32];		/* "grub2", "syslinux", "none" ... */
+	char bootcfg[4][VMC_STR];
+	int nbootcfg;
+	bool default_grub;		/* /etc/default/grub */
+	char grub_mkconfig[64];		/* path of the guest's tool, or "" */
+	struct vmc_bootentry entries[VMC_GUEST_MAX];
+	int nentries, default_entry;
+	struct vmc_kernel kernels[VMC_GUEST_MAX];
+	int nkernels, default_kernel;	/* -1: none */
+	char initramfs_tool[32];	/* initramfs-tools, dracut, mkinitrd */
+	char root_spec[VMC_STR];	/* root's device in /etc/fstab */
+	struct vmc_devname names[VMC_GUEST_NAMES];
+	int nnames;
+	char lvm[VMC_GUEST_MAX][VMC_STR];	/* logical volumes */
+	int nlvm;
+	char tools[VMC_GUEST_MAX][64];	/* hypervisor tools installed */
+	int ntools;
+	char net[VMC_GUEST_MAX][VMC_STR];	/* config tied to old NICs */
+	int nnet;
+	bool viostor;			/* Windows: virtio storage driver */
+	bool ready[VMC_GBUS_COUNT];
+	char verdict[VMC_GBUS_COUNT][768];
+};
+
+/* Inspect the disk in g (launched): fills guest; guest->found is false
+ * for a disk with no operating system.  Leaves nothing mounted. */
+int vmc_inspect(guestfs_h *g, const char *image, struct vmc_guest *guest,
+		struct vmc_error *err);
+void vmc_guest_free(struct vmc_guest *guest);
+
+/* Mount the guest's file systems at their mount points (rw or ro). */
+int vmc_guest_mount(guestfs_h *g, const char *root, bool rw,
+		    const char *image, struct vmc_error *err);
+
+/* Parts of inspection, each its own file. */
+void vmc_inspect_bootloader(guestfs_h *g, struct vmc_guest *guest);
+int vmc_inspect_kernels(guestfs_h *g, const char *image,
+			struct vmc_guest *guest, struct vmc_error *err);
+void vmc_inspect_names(guestfs_h *g, struct vmc_guest *guest);
+void vmc_inspect_extras(guestfs_h *g, struct vmc_guest *guest);
+void vmc_inspect_verdicts(struct vmc_guest *guest);
+
+/* The drivers inspection reports, by module name. */
+extern const char *const vmc_storage_drivers[];
+
+/* The kernel the guest boots by default (NULL when none). */
+const struct vmc_kernel *vmc_guest_default_kernel(const struct vmc_guest *g);
+
+/* Whether module m is in kernel k's initramfs or built in. */
+bool vmc_kernel_has(const struct vmc_kernel *k, const char *m);
+
+json_t *vmc_guest_json(const struct vmc_guest *guest);
+
+#endif

@@ -1,0 +1,141 @@
+/* The inspection report as JSON: every driver by its module name, present
+ * and missing per bus, and the verdict per bus. */
+#include <string.h>
+
+#include "inject/inspect.h"
+
+const char *const vmc_storage_drivers[] = {
+	"virtio_pci", "virtio_blk", "virtio_scsi", "virtio_net", "ata_piix",
+	"ahci", "sd_mod", "nvme", "hv_vmbus", "hv_storvsc", "hv_netvsc",
+	"vmw_pvscsi", "mptspi", "xen_blkfront", NULL,
+};
+
+static const char *const bus_needs[VMC_GBUS_COUNT][4] = {
+	{ "virtio_pci", "virtio_blk", NULL },
+	{ "ata_piix", "sd_mod", NULL },
+	{ "virtio_pci", "virtio_scsi", "sd_mod", NULL },
+};
+
+static json_t *kernel_json(const struct vmc_kernel *k)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s*, s:b}", "version", k->version,
+			      "vmlinuz", k->vmlinuz, "initrd",
+			      k->initrd[0] ? k->initrd : NULL,
+			      "virtio_modules_installed",
+			      k->virtio_available);
+	json_t *in = json_array(), *bi = json_array(), *miss = json_object();
+
+	for (int i = 0; vmc_storage_drivers[i]; i++) {
+		if (vmc_modset_has(&k->initrd_mods, vmc_storage_drivers[i]))
+			json_array_append_new(in,
+					json_string(vmc_storage_drivers[i]));
+		if (vmc_modset_has(&k->builtin, vmc_storage_drivers[i]))
+			json_array_append_new(bi,
+					json_string(vmc_storage_drivers[i]));
+	}
+	for (int b = 0; b < VMC_GBUS_COUNT; b++) {
+		json_t *m = json_array();
+
+		for (int i = 0; bus_needs[b][i]; i++)
+			if (!vmc_kernel_has(k, bus_needs[b][i]))
+				json_array_append_new(m,
+					json_string(bus_needs[b][i]));
+		json_object_set_new(miss, vmc_guest_bus_name(b), m);
+	}
+	json_object_set_new(o, "initrd_drivers", in);
+	json_object_set_new(o, "builtin_drivers", bi);
+	json_object_set_new(o, "missing_drivers", miss);
+	json_object_set_new(o, "initrd_modules",
+			    json_integer((json_int_t)k->initrd_mods.n));
+	if (k->initrd_error[0])
+		json_object_set_new(o, "initrd_error",
+				    json_string(k->initrd_error));
+	return o;
+}
+
+static json_t *strings(const char (*v)[VMC_STR], int n)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *boot_json(const struct vmc_guest *g)
+{
+	json_t *o = json_pack("{s:s, s:b, s:s*}", "loader", g->bootloader,
+			      "etc_default_grub", g->default_grub,
+			      "grub_mkconfig", g->grub_mkconfig[0] ?
+			      g->grub_mkconfig : NULL);
+	json_t *e = json_array();
+
+	json_object_set_new(o, "configs", strings(g->bootcfg, g->nbootcfg));
+	for (int i = 0; i < g->nentries; i++)
+		json_array_append_new(e, json_pack("{s:s, s:s, s:s, s:s, s:s}",
+			"title", g->entries[i].title,
+			"kernel", g->entries[i].kernel,
+			"initrd", g->entries[i].initrd,
+			"cmdline", g->entries[i].cmdline,
+			"root", g->entries[i].root));
+	json_object_set_new(o, "entries", e);
+	json_object_set_new(o, "default_entry",
+			    json_integer(g->default_entry));
+	return o;
+}
+
+static void linux_json(const struct vmc_guest *g, json_t *o)
+{
+	json_t *ks = json_array(), *names = json_array(), *tools = json_array();
+	const struct vmc_kernel *dk = vmc_guest_default_kernel(g);
+
+	for (int i = 0; i < g->nkernels; i++)
+		json_array_append_new(ks, kernel_json(&g->kernels[i]));
+	for (int i = 0; i < g->nnames; i++)
+		json_array_append_new(names, json_pack("{s:s, s:s, s:b}",
+			"where", g->names[i].where, "name", g->names[i].name,
+			"unstable", g->names[i].unstable));
+	for (int i = 0; i < g->ntools; i++)
+		json_array_append_new(tools, json_string(g->tools[i]));
+	json_object_set_new(o, "kernels", ks);
+	json_object_set_new(o, "default_kernel",
+			    dk ? json_string(dk->version) : json_null());
+	json_object_set_new(o, "initramfs_tool",
+			    json_string(g->initramfs_tool));
+	json_object_set_new(o, "root_fstab",
+			    json_string(g->root_spec[0] ? g->root_spec : ""));
+	json_object_set_new(o, "device_names", names);
+	json_object_set_new(o, "guest_tools", tools);
+	json_object_set_new(o, "network", strings(g->net, g->nnet));
+	json_object_set_new(o, "lvm", strings(g->lvm, g->nlvm));
+}
+
+json_t *vmc_guest_json(const struct vmc_guest *g)
+{
+	json_t *o = json_object(), *rd = json_object();
+
+	json_object_set_new(o, "os_found", json_boolean(g->found));
+	json_object_set_new(o, "firmware", json_string(g->firmware));
+	if (g->found) {
+		json_object_set_new(o, "type", json_string(g->type));
+		json_object_set_new(o, "distro", json_string(g->distro));
+		json_object_set_new(o, "product", json_string(g->product));
+		json_object_set_new(o, "version", json_pack("{s:i, s:i}",
+				    "major", g->major, "minor", g->minor));
+		json_object_set_new(o, "arch", json_string(g->arch));
+		json_object_set_new(o, "hostname", json_string(g->hostname));
+		json_object_set_new(o, "root_filesystem",
+				    json_string(g->root_fs));
+		json_object_set_new(o, "boot", boot_json(g));
+	}
+	if (g->found && !strcmp(g->type, "linux"))
+		linux_json(g, o);
+	if (g->found && !strcmp(g->type, "windows"))
+		json_object_set_new(o, "viostor", json_boolean(g->viostor));
+	for (int b = 0; b < VMC_GBUS_COUNT; b++)
+		json_object_set_new(rd, vmc_guest_bus_name(b),
+			json_pack("{s:b, s:s}", "ready", g->ready[b],
+				  "verdict", g->verdict[b]));
+	json_object_set_new(o, "readiness", rd);
+	return o;
+}
