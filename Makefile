@@ -142,6 +142,7 @@ fuzz: $(FUZZ_BINS)
 bench: all
 	@bench/run $(BUILD)
 	@bench/boot $(BUILD)
+	@bench/inject $(BUILD)
 
 # ---- install ----
 

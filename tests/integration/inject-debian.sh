@@ -1,0 +1,42 @@
+# Driver injection end to end on a real Debian 12 guest built by
+# debootstrap (initramfs-tools with only IDE and Hyper-V storage drivers,
+# root=/dev/sda1): see inject-common.inc.  Then: a kill during injection
+# leaves no target; vmconv inject --dry-run plans and writes nothing.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/inject-common.inc"
+
+migrate_guest debian-itools
+jq -r .validation.reason "$T/noinj.json" | grep -q '/dev/sda1 does not exist' ||
+	fail "--no-inject reason: $(jq -r .validation.reason "$T/noinj.json")"
+
+# dry run on the source: the plan, nothing written
+sum=$(sha256sum <"$SRC")
+run "$VMCONV" inject --target=kvm --dry-run --output=json "$SRC" \
+	>"$T/dry.json" || fail "dry run"
+[ "$(jq -r .status "$T/dry.json")" = planned ] || fail "dry-run status"
+jq -e '.changes | length > 2' "$T/dry.json" >/dev/null || fail "plan"
+[ "$(sha256sum <"$SRC")" = "$sum" ] || fail "the dry run wrote"
+
+# the injected output needs nothing more
+run "$VMCONV" inject --target=kvm "$OUT" >"$T/again.out" || fail "again"
+grep -q 'already bootable on virtio: nothing changed' "$T/again.out" ||
+	fail "$(cat "$T/again.out")"
+
+# killed while injecting: no target, the source untouched
+"$VMCONV" "$SRC" --to qcow2 --out "$T/killed.qcow2" -q & pid=$!
+for i in $(seq 600); do
+	pgrep -f "qemu.*vmconv-tmp.$pid" >/dev/null && break
+	sleep 0.5
+done
+pgrep -f "qemu.*vmconv-tmp.$pid" >/dev/null || fail "injection never started"
+sleep 5
+kill -KILL $pid
+wait $pid 2>/dev/null
+[ ! -e "$T/killed.qcow2" ] || fail "a target after a kill"
+[ "$(sha256sum <"$SRC")" = "$sum" ] || fail "the source changed"
+for i in $(seq 60); do
+	pgrep -f "qemu.*vmconv-tmp.$pid" >/dev/null || break
+	sleep 1
+done
+pgrep -f "qemu.*vmconv-tmp.$pid" >/dev/null && fail "the appliance outlived vmconv"
+exit 0
