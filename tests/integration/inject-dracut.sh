@@ -1,0 +1,15 @@
+# Driver injection end to end on a real Debian 12 guest whose initramfs is
+# dracut's, in host-only mode with only IDE and Hyper-V storage drivers
+# (root=/dev/sda1): see inject-common.inc.  On virtio without injection
+# dracut never finds the root device.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/inject-common.inc"
+
+migrate_guest debian-dracut
+[ "$(jq -r .initramfs_tool "$T/before.json")" = dracut ] || fail "tool"
+jq -r '.injection.changes[].file' "$T/migrate.json" |
+	grep -q '^/etc/dracut.conf.d/' || fail "no dracut.conf.d change listed"
+jq -r .validation.reason "$T/noinj.json" |
+	grep -Eq 'dracut|/dev/sda1|root device' ||
+	fail "--no-inject reason: $(jq -r .validation.reason "$T/noinj.json")"
+exit 0
