@@ -18,7 +18,8 @@ jq -e '.changes | length > 2' "$T/dry.json" >/dev/null || fail "plan"
 [ "$(sha256sum <"$SRC")" = "$sum" ] || fail "the dry run wrote"
 
 # the injected output needs nothing more
-run "$VMCONV" inject --target=kvm "$OUT" >"$T/again.out" || fail "again"
+run "$VMCONV" inject --target=kvm --dry-run "$OUT" >"$T/again.out" ||
+	fail "again"
 grep -q 'already bootable on virtio: nothing changed' "$T/again.out" ||
 	fail "$(cat "$T/again.out")"
 
