@@ -106,7 +106,8 @@ static int change(guestfs_h *g, const char *image,
 	    vmc_inject_names(g, b, o->dry_run, &grub_defaults, &r->plan,
 			     image, err) < 0 ||
 	    vmc_inject_initramfs(g, b, o->dry_run, &r->plan, image,
-				 err) < 0)
+				 err) < 0 ||
+	    vmc_inject_net(g, o->dry_run, &r->plan, image, err) < 0)
 		return -1;
 	if (!o->dry_run && b->default_grub && b->grub_mkconfig[0] &&
 	    !strcmp(b->bootloader, "grub2") &&

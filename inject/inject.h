@@ -68,6 +68,8 @@ int vmc_inject_names(guestfs_h *g, const struct vmc_guest *gu,
 int vmc_inject_initramfs(guestfs_h *g, const struct vmc_guest *gu,
 			 bool dry_run, struct vmc_plan *plan,
 			 const char *image, struct vmc_error *err);
+int vmc_inject_net(guestfs_h *g, bool dry_run, struct vmc_plan *plan,
+		   const char *image, struct vmc_error *err);
 int vmc_inject_grub_mkconfig(guestfs_h *g, const struct vmc_guest *gu,
 			     struct vmc_plan *plan, const char *image,
 			     struct vmc_error *err);
