@@ -5,7 +5,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/inject-common.inc"
 
-migrate_guest debian-itools
+migrate_guest debian-itools /dev/sda1 \
+	'no virtio_blk in /boot/initrd.img-.*root named /dev/sda1 \(the disk becomes /dev/vda\)'
+jq -r '.injection.changes[].file' "$T/migrate.json" |
+	grep -q '^/boot/grub/grub.cfg' || fail "no grub.cfg change listed"
 jq -r .validation.reason "$T/noinj.json" | grep -q '/dev/sda1 does not exist' ||
 	fail "--no-inject reason: $(jq -r .validation.reason "$T/noinj.json")"
 

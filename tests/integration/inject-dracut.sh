@@ -5,7 +5,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/inject-common.inc"
 
-migrate_guest debian-dracut
+migrate_guest debian-dracut /dev/sda1 \
+	'no virtio_blk in /boot/initrd.img-.*root named /dev/sda1 \(the disk becomes /dev/vda\)'
+jq -r '.injection.changes[].file' "$T/migrate.json" |
+	grep -q '^/boot/grub/grub.cfg' || fail "no grub.cfg change listed"
 [ "$(jq -r .initramfs_tool "$T/before.json")" = dracut ] || fail "tool"
 jq -r '.injection.changes[].file' "$T/migrate.json" |
 	grep -q '^/etc/dracut.conf.d/' || fail "no dracut.conf.d change listed"
