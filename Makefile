@@ -84,11 +84,13 @@ $(VALA): $(VAL_OBJS)
 $(LIBSO): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libvmconv.so.0 -o $@ $^ $(ALL_LDFLAGS) $(LIB_LIBS)
 
-# The binary exports the library's symbols for plugins (-rdynamic).  The
+# The binary exports to plugins exactly what the public headers declare
+# (cli/vmconv.syms, checked against them by scripts/check-layers).  The
 # validator archive goes in whole: the engines reach the VMM through weak
 # references (a build without validate/vmm/ says the engine is absent).
-$(VMCONV): $(BIN_OBJS) $(VALA) $(LIBA)
-	$(CC) -rdynamic -o $@ $(BIN_OBJS) -Wl,--whole-archive $(VALA) $(LIBA) \
+EXPORTS := -Wl,--dynamic-list=cli/vmconv.syms
+$(VMCONV): $(BIN_OBJS) $(VALA) $(LIBA) cli/vmconv.syms
+	$(CC) $(EXPORTS) -o $@ $(BIN_OBJS) -Wl,--whole-archive $(VALA) $(LIBA) \
 		-Wl,--no-whole-archive $(ALL_LDFLAGS) $(BIN_LIBS)
 
 define plugin_rule
@@ -99,9 +101,9 @@ $(BUILD)/plugins/$(1).so: $(patsubst %.c,$(BUILD)/%.o,$(wildcard plugins/$(1)/*.
 endef
 $(foreach p,$(PLUGINS),$(eval $(call plugin_rule,$(p))))
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(VALA) $(LIBA)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(VALA) $(LIBA) cli/vmconv.syms
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(TEST_PKGS)) -MMD -MP -rdynamic \
+	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(TEST_PKGS)) -MMD -MP $(EXPORTS) \
 		-o $@ $< -Wl,--whole-archive $(VALA) $(LIBA) -Wl,--no-whole-archive \
 		$(ALL_LDFLAGS) $(call pkg_libs,$(TEST_PKGS)) $(BIN_LIBS)
 
