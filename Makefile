@@ -4,6 +4,8 @@
 #   make demo         install what is missing, build, convert the demo disk
 #   make check        install what is missing, build, run every test
 #   make check-asan   the test suite under ASan and UBSan
+#   make check-fresh  .ci/run in a throw-away Debian 12 chroot (root; what CI
+#                     sees on a new machine: scripts/check-fresh)
 #   make fuzz         build the libFuzzer targets (clang)
 #   make bench        the benchmarks, side by side with qemu-img
 #   make install      PREFIX=/usr/local DESTDIR=
@@ -65,7 +67,7 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all deps demo check check-run check-asan unit integration fuzz \
+.PHONY: all deps demo check check-run check-asan check-fresh unit integration fuzz \
 	bench install uninstall clean
 all: $(VMCONV) $(LIBSO) $(PLUGIN_SOS)
 
@@ -130,6 +132,9 @@ check-run: all $(UNIT_BINS)
 
 check-asan: deps
 	@VMCONV_SANITIZE=1 $(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check-run
+
+check-fresh:
+	@scripts/check-fresh
 
 fuzz: $(FUZZ_BINS)
 
