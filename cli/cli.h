@@ -41,7 +41,8 @@ struct vmc_cli_inject {
 	struct vmc_inject_result r;
 	bool ran;
 };
-int vmc_cli_inject_hook(void *ctx, const char *tmp_path);
+int vmc_cli_inject_hook(void *ctx, const char *tmp_path,
+			struct vmc_error *err);
 void vmc_cli_inject_report(const struct vmc_cli_inject *ci, bool verbose);
 int vmc_cli_parse_gbus(const char *s, enum vmc_guest_bus *b);
 
@@ -76,7 +77,8 @@ struct vmc_cli_convert {
 	unsigned threads;
 	/* Called with the finished temporary file before it is renamed into
 	 * place (driver injection); -1 (after printing) abandons it. */
-	int (*before_commit)(void *ctx, const char *tmp_path);
+	int (*before_commit)(void *ctx, const char *tmp_path,
+			     struct vmc_error *err);
 	void *hook_ctx;
 	bool same_file_ok;	/* src rewritten through a new file (inject) */
 };

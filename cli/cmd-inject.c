@@ -4,6 +4,7 @@
  * renamed over IMG), so a failure or a kill leaves IMG as it was.  The
  * same step runs inside the one-command migration (cli/cmd-migrate.c)
  * through vmc_cli_inject_hook. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,21 +38,23 @@ int vmc_cli_parse_gbus(const char *s, enum vmc_guest_bus *b)
 	return -1;
 }
 
-int vmc_cli_inject_hook(void *ctx, const char *tmp)
+int vmc_cli_inject_hook(void *ctx, const char *tmp, struct vmc_error *err)
 {
 	struct vmc_cli_inject *ci = ctx;
-	struct vmc_error err = { 0 };
 
 	ci->ran = true;
-	if (vmc_inject_image(tmp, ci->qfmt, &ci->o, &ci->r, &err) < 0) {
-		vmc_error_prefix(&err, "%s: driver injection", ci->image);
-		vmc_cli_error(&err);
+	if (!tmp)
+		return vmc_error_set(err, EINVAL, "%s: not a file that can be"
+				     " changed before it is in place",
+				     ci->image);
+	if (vmc_inject_image(tmp, ci->qfmt, &ci->o, &ci->r, err) < 0) {
+		vmc_error_prefix(err, "%s: driver injection", ci->image);
 		return -1;
 	}
-	if (ci->r.status == VMC_INJECT_UNSUPPORTED) {
-		vmc_cli_errorf("%s: %s", ci->image, ci->r.message);
-		return -1;
-	}
+	if (ci->r.status == VMC_INJECT_UNSUPPORTED)
+		return vmc_error_set(err, ENOTSUP, "%s: %s (--no-inject"
+				     " converts without it)", ci->image,
+				     ci->r.message);
 	return 0;
 }
 

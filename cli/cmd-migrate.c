@@ -62,6 +62,50 @@ static char *default_target(const char *src, const char *fmt)
 	return res;
 }
 
+/* The human summary: what was converted, what changed in the guest, the
+ * verdict. */
+static void print_summary(const struct vmc_cli_convert *cc, json_t *summary,
+			  const struct vmc_cli_inject *ci, bool no_inject,
+			  json_t *vrep)
+{
+	char sz[32];
+
+	vmc_cli_human_size((uint64_t)json_integer_value(
+		json_object_get(summary, "virtual-size")), sz, sizeof(sz));
+	printf("%s (%s, %s) -> %s (%s) in %.1f s\n", cc->src_path,
+	       json_string_value(json_object_get(summary, "source-format")),
+	       sz, cc->dst_path, cc->dst_fmt,
+	       json_real_value(json_object_get(summary, "seconds")));
+	if (json_object_get(summary, "sha256"))
+		printf("sha256: %s\n", json_string_value(
+			json_object_get(summary, "sha256")));
+	if (ci)
+		vmc_cli_inject_report(ci, false);
+	else
+		printf("guest unchanged: %s\n", no_inject ? "--no-inject" :
+		       "not a KVM target");
+	if (vrep) {
+		json_t *st = json_object_get(vrep, "stages"), *e;
+		size_t i;
+
+		printf("validation: %s (stage %s, engine %s, bus %s)\n",
+		       json_is_true(json_object_get(vrep, "booted")) ?
+		       "BOOTED" : "DID NOT BOOT",
+		       json_string_value(json_object_get(vrep, "stage")),
+		       json_string_value(json_object_get(vrep, "engine")),
+		       json_string_value(json_object_get(vrep, "bus")));
+		printf("  reason:  %s\n", json_string_value(
+			json_object_get(vrep, "reason")));
+		json_array_foreach(st, i, e)
+			printf("  %-10s %8.3f s\n", json_string_value(
+				json_object_get(e, "stage")),
+			       (double)json_integer_value(
+				json_object_get(e, "ms")) / 1000.0);
+		printf("  console: %s\n", json_string_value(
+			json_object_get(vrep, "console_log")));
+	}
+}
+
 int vmc_cmd_migrate(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -203,50 +247,11 @@ int vmc_cmd_migrate(int argc, char **argv)
 			json_object_set_new(summary, "validation",
 					    json_string("could not run"));
 	}
-	if (c.json) {
+	if (c.json)
 		vmc_cli_print_json(summary);
-	} else if (!c.quiet) {
-		char sz[32];
-
-		vmc_cli_human_size((uint64_t)json_integer_value(
-			json_object_get(summary, "virtual-size")), sz,
-			sizeof(sz));
-		printf("%s (%s, %s) -> %s (%s) in %.1f s\n", c.src_path,
-		       json_string_value(json_object_get(summary,
-						"source-format")), sz,
-		       c.dst_path, c.dst_fmt, json_real_value(
-				json_object_get(summary, "seconds")));
-		if (json_object_get(summary, "sha256"))
-			printf("sha256: %s\n", json_string_value(
-				json_object_get(summary, "sha256")));
-		if (inject)
-			vmc_cli_inject_report(&ci, false);
-		else
-			printf("guest unchanged: %s\n", no_inject ?
-			       "--no-inject" : "not a KVM target");
-		if (vrep) {
-			json_t *st = json_object_get(vrep, "stages"), *e;
-			size_t i;
-
-			printf("validation: %s (stage %s, engine %s, bus %s)\n",
-			       json_is_true(json_object_get(vrep, "booted")) ?
-			       "BOOTED" : "DID NOT BOOT",
-			       json_string_value(json_object_get(vrep,
-								 "stage")),
-			       json_string_value(json_object_get(vrep,
-								 "engine")),
-			       json_string_value(json_object_get(vrep, "bus")));
-			printf("  reason:  %s\n", json_string_value(
-				json_object_get(vrep, "reason")));
-			json_array_foreach(st, i, e)
-				printf("  %-10s %8.3f s\n", json_string_value(
-					json_object_get(e, "stage")),
-				       (double)json_integer_value(
-					json_object_get(e, "ms")) / 1000.0);
-			printf("  console: %s\n", json_string_value(
-				json_object_get(vrep, "console_log")));
-		}
-	}
+	else if (!c.quiet)
+		print_summary(&c, summary, inject ? &ci : NULL, no_inject,
+			      vrep);
 	goto out;
 out_usage:
 	ret = vmc_cli_usage(usage, false);
