@@ -113,6 +113,8 @@ int vmc_inspect(guestfs_h *g, const char *image, struct vmc_guest *gu,
 	gu->found = true;
 	snprintf(gu->root_fs, sizeof(gu->root_fs), "%s", roots[0]);
 	os_facts(g, roots[0], gu);
+	copy(gu->root_fstype, sizeof(gu->root_fstype),
+	     guestfs_vfs_type(g, roots[0]));
 	if (vmc_guest_mount(g, roots[0], false, image, err) < 0) {
 		ret = -1;
 		goto out;
@@ -144,6 +146,18 @@ const struct vmc_kernel *vmc_guest_default_kernel(const struct vmc_guest *g)
 	if (g->default_kernel >= 0)
 		return &g->kernels[g->default_kernel];
 	return g->nkernels ? &g->kernels[0] : NULL;
+}
+
+const char *vmc_guest_root_module(const struct vmc_guest *g)
+{
+	static const char *const fs[] = { "ext4", "xfs", "btrfs" };
+
+	if (!strcmp(g->root_fstype, "ext2") || !strcmp(g->root_fstype, "ext3"))
+		return "ext4";		/* the ext4 driver mounts them */
+	for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++)
+		if (!strcmp(g->root_fstype, fs[i]))
+			return fs[i];
+	return "";
 }
 
 bool vmc_kernel_has(const struct vmc_kernel *k, const char *m)

@@ -50,6 +50,7 @@ struct vmc_devname {
 struct vmc_guest {
 	bool found;
 	char root_fs[VMC_STR];		/* the appliance's name for root */
+	char root_fstype[32];		/* ext4, xfs, btrfs ... */
 	char type[32], distro[64], product[VMC_STR], arch[32];
 	int major, minor;
 	char hostname[VMC_STR];
@@ -101,6 +102,9 @@ extern const char *const vmc_storage_drivers[];
 
 /* The kernel the guest boots by default (NULL when none). */
 const struct vmc_kernel *vmc_guest_default_kernel(const struct vmc_guest *g);
+
+/* The kernel module that mounts the root file system ("" if unknown). */
+const char *vmc_guest_root_module(const struct vmc_guest *g);
 
 /* Whether module m is in kernel k's initramfs or built in. */
 bool vmc_kernel_has(const struct vmc_kernel *k, const char *m);

@@ -28,14 +28,26 @@ const char *const vmc_virtio_modules[] = {
 	"virtio_pci", "virtio_blk", "virtio_scsi", "virtio_net", NULL,
 };
 
-static void module_list(char *buf, size_t len, const char *sep)
+/* The virtio modules, and the root file system's when the default
+ * kernel's initramfs lacks it (a host-only initramfs listing only the
+ * old controller's drivers). */
+static void module_list(const struct vmc_guest *gu, char *buf, size_t len,
+			const char *sep)
 {
+	const struct vmc_kernel *k = vmc_guest_default_kernel(gu);
+	const char *fs = vmc_guest_root_module(gu);
+
 	buf[0] = 0;
 	for (int i = 0; vmc_virtio_modules[i]; i++) {
 		size_t l = strlen(buf);
 
 		snprintf(buf + l, len - l, "%s%s", i ? sep : "",
 			 vmc_virtio_modules[i]);
+	}
+	if (k && *fs && !vmc_kernel_has(k, fs)) {
+		size_t l = strlen(buf);
+
+		snprintf(buf + l, len - l, "%s%s", sep, fs);
 	}
 }
 
@@ -74,12 +86,12 @@ static int add_lines(guestfs_h *g, const char *path, const char *lines,
 	return ret;
 }
 
-static int itools(guestfs_h *g, bool dry_run, struct vmc_plan *plan,
+static int itools(guestfs_h *g, const struct vmc_guest *gu, bool dry_run, struct vmc_plan *plan,
 		  const char *image, struct vmc_error *err)
 {
 	char lines[256];
 
-	module_list(lines, sizeof(lines), "\n");
+	module_list(gu, lines, sizeof(lines), "\n");
 	strcat(lines, "\n");
 	if (add_lines(g, "/etc/initramfs-tools/modules", lines, dry_run,
 		      plan, image, err) < 0)
@@ -94,7 +106,7 @@ static int dracut(guestfs_h *g, const struct vmc_guest *gu, bool dry_run,
 {
 	char mods[256], conf[320], cmd[1024];
 
-	module_list(mods, sizeof(mods), " ");
+	module_list(gu, mods, sizeof(mods), " ");
 	snprintf(conf, sizeof(conf), "add_drivers+=\" %s \"\n", mods);
 	if (add_lines(g, "/etc/dracut.conf.d/50-vmconv-virtio.conf", conf,
 		      dry_run, plan, image, err) < 0)
@@ -125,13 +137,15 @@ int vmc_inject_initramfs(guestfs_h *g, const struct vmc_guest *gu,
 			vmc_plan_note(plan, "kernel %s has no virtio modules"
 				      " installed: its initramfs cannot get"
 				      " them", k->version);
-		else if (k->initrd[0] && !vmc_kernel_has(k, "virtio_blk"))
+		else if (k->initrd[0] && (!vmc_kernel_has(k, "virtio_blk") ||
+				(*vmc_guest_root_module(gu) &&
+				 !vmc_kernel_has(k, vmc_guest_root_module(gu)))))
 			any = true;
 	}
 	if (!any)
 		return 0;
 	if (!strcmp(gu->initramfs_tool, "initramfs-tools"))
-		return itools(g, dry_run, plan, image, err);
+		return itools(g, gu, dry_run, plan, image, err);
 	if (!strcmp(gu->initramfs_tool, "dracut"))
 		return dracut(g, gu, dry_run, plan, image, err);
 	return vmc_error_set(err, ENOTSUP, "%s: the guest's initramfs tool"

@@ -126,6 +126,8 @@ json_t *vmc_guest_json(const struct vmc_guest *g)
 		json_object_set_new(o, "hostname", json_string(g->hostname));
 		json_object_set_new(o, "root_filesystem",
 				    json_string(g->root_fs));
+		json_object_set_new(o, "root_fstype",
+				    json_string(g->root_fstype));
 		json_object_set_new(o, "boot", boot_json(g));
 	}
 	if (g->found && !strcmp(g->type, "linux"))

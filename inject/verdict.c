@@ -62,6 +62,10 @@ static void linux_verdict(struct vmc_guest *gu, enum vmc_guest_bus b,
 			if (!vmc_kernel_has(k, needs[b][i]))
 				append(why, len, "no %s in %s", needs[b][i],
 				       k->initrd);
+	if (k->initrd_entries && *vmc_guest_root_module(gu) &&
+	    !vmc_kernel_has(k, vmc_guest_root_module(gu)))
+		append(why, len, "no %s (the root file system's driver) in"
+		       " %s", vmc_guest_root_module(gu), k->initrd);
 	for (int i = 0; i < gu->nnames; i++) {
 		const struct vmc_devname *d = &gu->names[i];
 		char what[VMC_STR + 32];
