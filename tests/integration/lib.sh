@@ -10,6 +10,9 @@
 #   same_sizes_as_qemu IMG [QEMU_FMT]
 #                        fail unless vmconv info and qemu-img info give IMG
 #                        the same virtual-size and actual-size
+#   map_runs             a JSON map (qemu-img map's or vmconv map's) on
+#                        stdin as lines "START LENGTH DATA ZERO", runs of
+#                        one kind merged (the tools split them differently)
 #   run CMD...           echo and run a command
 #   expect_exit N CMD... run CMD, fail unless it exits N
 set -u
@@ -37,6 +40,18 @@ vhdi_python() {
 	return 1
 }
 run() { echo "+ $*"; "$@"; }
+map_runs() {
+	python3 -c 'import json, sys
+out = []
+for r in json.load(sys.stdin):
+    k = (r["data"], r["zero"])
+    if out and out[-1][2:] == k and out[-1][0] + out[-1][1] == r["start"]:
+        out[-1][1] += r["length"]
+    else:
+        out.append([r["start"], r["length"], *k])
+for r in out:
+    print(*r)'
+}
 same_sizes_as_qemu() {
 	local py='import json, sys; d = json.load(sys.stdin); print(d["virtual-size"], d["actual-size"])'
 	local v q

@@ -4,6 +4,10 @@
 usage: qcow2-damage.py IMG set CLUSTER VALUE   set a stored refcount
        qcow2-damage.py IMG grow                append a cluster, refcount 1
        qcow2-damage.py IMG first-data          print the first data cluster
+       qcow2-damage.py IMG crash FIRST         what a crash leaves in an image
+                                               with lazy refcounts: clusters
+                                               FIRST.. at refcount 0, the
+                                               dirty bit set
 Only 16-bit refcounts and refcount blocks already present are handled."""
 import struct
 import sys
@@ -41,6 +45,15 @@ def main():
             end = (f.tell() + (1 << cb) - 1) >> cb
             f.truncate((end + 1) << cb)
             set_rc(f, end, 1)
+        elif op == 'crash':
+            f.seek(0, 2)
+            end = (f.tell() + (1 << cb) - 1) >> cb
+            for c in range(int(sys.argv[3]), end):
+                set_rc(f, c, 0)
+            f.seek(72)
+            v = struct.unpack('>Q', f.read(8))[0]
+            f.seek(72)
+            f.write(struct.pack('>Q', v | 1))
         elif op == 'first-data':
             f.seek(l1_off)
             l2 = struct.unpack('>Q', f.read(8))[0] & 0x00fffffffffffe00
