@@ -6,6 +6,8 @@ logical sectors (refused the same way) and VHD differencing (qemu-img
 opens it but ignores the parent and the sector bitmaps).
 
 usage: vhdi-oracle.py IMAGE RAW [PARENT]
+       vhdi-oracle.py --blocks IMAGE   (print the blocks IMAGE holds, in
+                                        MiB, from its BAT, parsed here)
 Reads IMAGE (over PARENT when given) with libvhdi and compares it with
 RAW, vmconv's export of it: same size, same bytes.  Images over 1 GiB are
 compared over the blocks that IMAGE or PARENT hold (found from their BATs,
@@ -15,8 +17,6 @@ import os
 import struct
 import sys
 import uuid
-
-import pyvhdi
 
 MiB = 1 << 20
 STEP = 4 * MiB
@@ -136,6 +136,11 @@ def differ(a, b, base):
 
 
 def main():
+    if sys.argv[1] == '--blocks':
+        for off, n in merge(blocks(sys.argv[2]), 1 << 62):
+            print(off >> 20, (n - off) >> 20)
+        return
+    import pyvhdi
     image, raw = sys.argv[1], sys.argv[2]
     parent = sys.argv[3] if len(sys.argv) > 3 else None
     img = pyvhdi.file()

@@ -89,11 +89,11 @@ done
 # The fixed image has every block; the dynamic one only those with data.
 "$VMCONV" convert -O vhdx -o subformat=dynamic,block_size=1M "$src" \
 	"$T/d.vhdx" || fail "dynamic"
-# qemu-img maps as data exactly the 1 MiB blocks that hold the source's
-# runs (MiBs $mibs and the last one)
-qemu-img map --output=json -f vhdx "$T/d.vhdx" | map_runs |
-	awk '$3 == "True" { print $1 / 1048576, $2 / 1048576 }' >"$T/map" ||
-	fail "qemu-img map"
+# exactly the 1 MiB blocks that hold the source's runs (MiBs $mibs and the
+# last one) are allocated: qemu-img map cannot tell (qemu's VHDX driver
+# maps everything as data), so the BAT is read by a parser of its own
+python3 "$(dirname "$0")/vhdi-oracle.py" --blocks "$T/d.vhdx" >"$T/map" ||
+	fail "BAT of d.vhdx"
 printf '%s\n' "0 2" "31 2" "4095 3" "4150 1" "4199 1" | diff - "$T/map" ||
 	fail "the dynamic VHDX holds other blocks than the data's"
 [ "$(stat -c %s "$T/d.vhdx")" -lt $((64 * 1024 * 1024)) ] ||
