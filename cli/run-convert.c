@@ -70,14 +70,15 @@ int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary)
 			       c->create_opts, out, &err);
 	if (!dst)
 		goto fail;
-	bar = vmc_progress_new(c->progress, "converting");
+	bar = vmc_progress_new(c->progress, c->json ? stderr : stdout,
+			       "converting");
 	struct vmc_convert_params p = {
 		.src = src, .dst = dst, .compress = c->compress,
 		.digest = c->digest, .threads = c->threads,
 		.progress = vmc_progress_update, .progress_ctx = bar,
 	};
 	int r = vmc_convert_run(&p, &st, &err);
-	vmc_progress_finish(bar);
+	vmc_progress_finish(bar, r == 0);
 	if (r < 0)
 		goto fail;
 	if (summary)
