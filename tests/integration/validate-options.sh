@@ -40,36 +40,36 @@ cmp "$T/tinyv.console" "$T/tinyv.err" || fail "-v: stderr is not the console"
 
 # The one-shot form: vmdk and vhd targets boot on IDE through the qemu
 # engine; with --validate alone the default engine (auto) is used.
-oneshot() {	# NAME FMT ARGS...: migrate the tiny guest, report in NAME.json
+oneshot() {	# NAME FMT ARGS...: migrate the tiny guest, summary in NAME.report
 	local n=$1 fmt=$2 rc=0
 	shift 2
 	echo "+ vmconv tiny --to $fmt $*"
 	"$VMCONV" "$GUEST" --to "$fmt" --out "$T/$n.$fmt" --output=json -q \
-		"$@" > "$T/$n.json" 2> "$T/$n.err" || rc=$?
-	cat "$T/$n.json" "$T/$n.err"
+		"$@" > "$T/$n.report" 2> "$T/$n.err" || rc=$?
+	cat "$T/$n.report" "$T/$n.err"
 	[ $rc -eq 0 ] || fail "$n: exit $rc"
-	[ "$(jq -r .validation.booted "$T/$n.json")" = true ] || fail "$n: did not boot"
-	[ "$(jq -r .validation.stage "$T/$n.json")" = userspace ] || fail "$n: stage"
-	[ "$(jq -r .validation.image "$T/$n.json")" = "$T/$n.$fmt" ] ||
+	[ "$(jq -r .validation.booted "$T/$n.report")" = true ] || fail "$n: did not boot"
+	[ "$(jq -r .validation.stage "$T/$n.report")" = userspace ] || fail "$n: stage"
+	[ "$(jq -r .validation.image "$T/$n.report")" = "$T/$n.$fmt" ] ||
 		fail "$n: the converted output was not the one validated"
 	qemu-img compare -F "$(jq -r '.["target-format"] | sub("^vhd$"; "vpc")' \
-		"$T/$n.json")" "$GUEST" "$T/$n.$fmt" || fail "$n: content"
+		"$T/$n.report")" "$GUEST" "$T/$n.$fmt" || fail "$n: content"
 }
 oneshot vmdk vmdk --validate=qemu --timeout=240
-[ "$(jq -r .validation.bus "$T/vmdk.json")" = ide ] || fail "vmdk: not on IDE"
-[ "$(jq -r .validation.format "$T/vmdk.json")" = vmdk ] || fail "vmdk: format"
+[ "$(jq -r .validation.bus "$T/vmdk.report")" = ide ] || fail "vmdk: not on IDE"
+[ "$(jq -r .validation.format "$T/vmdk.report")" = vmdk ] || fail "vmdk: format"
 "$VMCONV" formats | grep -q '^vhd' || fail "no vhd plugin"
 oneshot vhd vhd --validate=qemu --timeout=240
-[ "$(jq -r .validation.bus "$T/vhd.json")" = ide ] || fail "vhd: not on IDE"
-[ "$(jq -r .validation.engine "$T/vhd.json")" = qemu ] || fail "vhd: engine"
+[ "$(jq -r .validation.bus "$T/vhd.report")" = ide ] || fail "vhd: not on IDE"
+[ "$(jq -r .validation.engine "$T/vhd.report")" = qemu ] || fail "vhd: engine"
 
 # auto: direct where the host's KVM passes the self-test, else nested
 # (here), and the report says why.  Nested boots on TCG are slow.
 oneshot auto qcow2 --validate --timeout=900
-eng=$(jq -r .validation.engine "$T/auto.json")
+eng=$(jq -r .validation.engine "$T/auto.report")
 case $eng in direct|nested) ;; *) fail "auto picked '$eng'";; esac
-[ -n "$(jq -r '.validation.engine_reason // empty' "$T/auto.json")" ] ||
+[ -n "$(jq -r '.validation.engine_reason // empty' "$T/auto.report")" ] ||
 	fail "auto: no engine_reason"
-[ "$(jq -r .validation.bus "$T/auto.json")" = virtio ] || fail "auto: bus"
+[ "$(jq -r .validation.bus "$T/auto.report")" = virtio ] || fail "auto: bus"
 summary
 exit 0
