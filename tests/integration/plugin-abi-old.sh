@@ -19,6 +19,7 @@ cat > "$T/old.c" <<'C'
 #include <unistd.h>
 #include <vmconv/plugin.h>
 #include <vmconv/output.h>
+#include <vmconv/io.h>
 
 /* the driver struct as an older vmconv declared it */
 struct old_driver {

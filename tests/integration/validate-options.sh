@@ -1,6 +1,7 @@
 # validate -v (the guest's console copied to stderr), real timeout
 # verdicts, and the one-shot form's --validate on vmdk and vhd targets
 # (IDE) and with the default engine (auto), all on the cached tiny guest.
+# run-tests: timeout=2700
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/validate-common.inc"
 guest tiny
