@@ -6,7 +6,7 @@
 
 guest good
 "$VMCONV" "$GUEST" --to raw --out "$T/good.raw" --validate=qemu \
-	--timeout=90 --output=json -q >"$T/good.json"; rc=$?
+	--timeout=300 --output=json -q >"$T/good.json"; rc=$?
 cat "$T/good.json"
 [ $rc -eq 0 ] || fail "migrate --validate: exit $rc"
 [ "$(jq -r .validation.booted "$T/good.json")" = true ] || fail booted
@@ -22,7 +22,7 @@ cmp "$GUEST" "$T/good.raw" || fail "the output changed"
 # to Hyper-V: a VHDX, validated on IDE (generation 1), QEMU reading it
 # through its overlay
 "$VMCONV" "$GUEST" --to vhdx --out "$T/good.vhdx" --validate=qemu \
-	--timeout=120 --output=json -q >"$T/vhdx.json"; rc=$?
+	--timeout=300 --output=json -q >"$T/vhdx.json"; rc=$?
 cat "$T/vhdx.json"
 [ $rc -eq 0 ] || fail "migrate --to vhdx --validate: exit $rc"
 [ "$(jq -r .validation.booted "$T/vhdx.json")" = true ] || fail "vhdx booted"
