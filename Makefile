@@ -42,7 +42,9 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -pthread -D_FILE_OFFSET_BITS=64
 ALL_LDFLAGS := $(LDFLAGS) -pthread -Wl,--as-needed
 
 LIB_SRCS := $(wildcard common/*.c formats/*.c convert/*.c) plugins/loader.c
-VAL_SRCS := $(wildcard validate/*.c validate/vmm/*.c)
+# The layers above convert/ (validate, migrate): linked into vmconv and
+# the tests.
+VAL_SRCS := $(wildcard validate/*.c validate/vmm/*.c migrate/*.c)
 BIN_SRCS := $(wildcard cli/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 VAL_OBJS := $(VAL_SRCS:%.c=$(BUILD)/%.o)

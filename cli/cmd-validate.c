@@ -34,14 +34,16 @@ static const char usage[] =
 "  --expect   a console line matching REGEX means userspace was reached\n"
 "  -v         copy the guest's console to stderr as it boots\n";
 
-static int parse_bus(const char *s, enum vmc_vm_bus *b)
+int vmc_cli_parse_bus(const char *s, enum vmc_vm_bus *b)
 {
 	if (!strcmp(s, "virtio"))
 		*b = VMC_BUS_VIRTIO;
 	else if (!strcmp(s, "ide"))
 		*b = VMC_BUS_IDE;
-	else
+	else {
+		vmc_cli_errorf("--bus must be virtio or ide, not '%s'", s);
 		return -1;
+	}
 	return 0;
 }
 
@@ -56,14 +58,25 @@ static int parse_uint(const char *s, unsigned max, unsigned *v)
 	return 0;
 }
 
-static void print_human(json_t *rep)
+int vmc_cli_parse_timeout(const char *s, unsigned *t)
+{
+	if (parse_uint(s, 86400, t) < 0) {
+		vmc_cli_errorf("--timeout must be a number of seconds, not"
+			       " '%s'", s);
+		return -1;
+	}
+	return 0;
+}
+
+void vmc_cli_print_report(json_t *rep, const char *label)
 {
 	json_t *stages = json_object_get(rep, "stages"), *s;
 	bool booted = json_is_true(json_object_get(rep, "booted"));
 	size_t i;
 
-	printf("%s: %s (stage %s)\n", json_string_value(json_object_get(rep,
-		"image")), booted ? "BOOTED" : "DID NOT BOOT",
+	printf("%s: %s (stage %s)\n", label ? label :
+	       json_string_value(json_object_get(rep, "image")),
+	       booted ? "BOOTED" : "DID NOT BOOT",
 	       json_string_value(json_object_get(rep, "stage")));
 	printf("  reason:  %s\n", json_string_value(json_object_get(rep,
 		"reason")));
@@ -81,9 +94,7 @@ static void print_human(json_t *rep)
 		"console_log")));
 }
 
-/* Also used by the one-shot migration form's --validate. */
-int vmc_cli_validate(const struct vmc_validate_opts *o, bool json,
-		     json_t **report_out)
+static int run(const struct vmc_validate_opts *o, bool json)
 {
 	struct vmc_error err = { 0 };
 	json_t *rep = NULL;
@@ -95,14 +106,10 @@ int vmc_cli_validate(const struct vmc_validate_opts *o, bool json,
 		return 2;
 	}
 	ret = json_is_true(json_object_get(rep, "booted")) ? 0 : 1;
-	if (report_out) {
-		*report_out = rep;
-		return ret;
-	}
 	if (json)
 		vmc_cli_print_json(rep);
 	else
-		print_human(rep);
+		vmc_cli_print_report(rep, NULL);
 	json_decref(rep);
 	return ret;
 }
@@ -153,11 +160,8 @@ int vmc_cmd_validate(int argc, char **argv)
 			}
 			break;
 		case O_BUS:
-			if (parse_bus(optarg, &o.bus) < 0) {
-				vmc_cli_errorf("--bus must be virtio or ide,"
-					       " not '%s'", optarg);
+			if (vmc_cli_parse_bus(optarg, &o.bus) < 0)
 				return 2;
-			}
 			break;
 		case O_BOOT:
 			if (!strcmp(optarg, "firmware"))
@@ -174,11 +178,8 @@ int vmc_cmd_validate(int argc, char **argv)
 		case O_INITRD: o.initrd = optarg; break;
 		case O_APPEND: o.append = optarg; break;
 		case O_TIMEOUT:
-			if (parse_uint(optarg, 86400, &o.timeout_s) < 0) {
-				vmc_cli_errorf("--timeout must be a number of"
-					       " seconds, not '%s'", optarg);
+			if (vmc_cli_parse_timeout(optarg, &o.timeout_s) < 0)
 				return 2;
-			}
 			break;
 		case O_MEM:
 			if (parse_uint(optarg, 65536, &o.mem_mib) < 0 ||
@@ -213,5 +214,5 @@ int vmc_cmd_validate(int argc, char **argv)
 		o.boot = VMC_BOOT_KERNEL;
 	}
 	o.image = argv[optind];
-	return vmc_cli_validate(&o, json, NULL);
+	return run(&o, json);
 }
