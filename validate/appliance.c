@@ -23,6 +23,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "validate/cache.h"
 #include "validate/process.h"
 #include "validate/validate.h"
 
