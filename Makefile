@@ -2,7 +2,8 @@
 #
 #   make              build vmconv, libvmconv and the plugins
 #   make demo         install what is missing, build, convert the demo disk
-#   make check        install what is missing, build, run every test
+#   make check        install what is missing, build, check the layers
+#                     (scripts/check-layers), run every test
 #   make check-asan   the test suite under ASan and UBSan
 #   make fuzz         build the libFuzzer targets (clang)
 #   make bench        the benchmarks, side by side with qemu-img
@@ -67,7 +68,8 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all deps demo check check-run check-asan unit integration fuzz \
+.PHONY: all deps demo check check-run check-asan check-layers unit \
+	integration fuzz \
 	bench install uninstall clean
 all: $(VMCONV) $(LIBSO) $(PLUGIN_SOS)
 
@@ -127,8 +129,14 @@ demo: deps
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
+# The layers, the plugin ABI, the export list and function lengths
+# (scripts/check-layers), then every test.
 check-run: all $(UNIT_BINS)
+	@scripts/check-layers $(BUILD)
 	@tests/run-tests $(BUILD)
+
+check-layers: all
+	@scripts/check-layers $(BUILD)
 
 check-asan: deps
 	@VMCONV_SANITIZE=1 $(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check-run
