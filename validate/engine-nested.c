@@ -7,8 +7,9 @@
  * The image's folder is shared with the appliance read-only (virtio 9p),
  * so vmconv's own format drivers open the image there as a file, with the
  * backing files and extents beside it; an image made of files elsewhere is
- * exported to one raw file first.  The appliance runs
- * `vmconv validate --engine=direct` and talks back over its serial port
+ * exported to one raw file first.  The appliance runs the inner vmconv
+ * on a JSON request in its initramfs (/run/request.json: the direct
+ * engine, the image as the appliance sees it) and talks back over its serial port
  * and three virtio-serial ports:
  *   ttyS0         its own console (kernel messages, errors)
  *   vmc.console   the guest's console, as the inner VMM sees it
@@ -32,6 +33,7 @@
 
 #include "validate/process.h"
 #include "validate/qemu.h"
+#include "validate/request.h"
 #include "validate/validate.h"
 
 /* the appliance's own boot and shutdown, on top of the guest's timeout */
@@ -42,19 +44,6 @@
 #define APPLIANCE_START_LIMIT_S 120
 #endif
 #define REPORT_MAX (1u << 20)
-
-/* 'it'\''s' */
-static int shell_quote(FILE *f, const char *s)
-{
-	fputc('\'', f);
-	for (; *s; s++) {
-		if (*s == '\'')
-			fputs("'\\''", f);
-		else
-			fputc(*s, f);
-	}
-	return fputc('\'', f) == EOF ? -1 : 0;
-}
 
 static int add_file(struct archive *a, const char *name, const char *src,
 		    const char *data, size_t len, struct vmc_error *err)
@@ -103,57 +92,26 @@ out:
 }
 
 /* This run's initramfs: the cached appliance followed by a second cpio
- * with the arguments (and the kernel and initrd of --boot=kernel); Linux
- * unpacks concatenated archives in order. */
+ * with the request (validate/request.h; and the kernel and initrd of
+ * --boot=kernel); Linux unpacks concatenated archives in order.  The
+ * request lives on the appliance's side, never in the image's folder. */
 static int run_initrd(const struct vmc_appliance *ap,
 		      const struct vmc_validate_opts *o, const char *fmt,
 		      const char *name, const char *path,
 		      struct vmc_error *err)
 {
-	char *args = NULL, tmo[32], mem[32];
-	size_t alen = 0;
-	FILE *f = open_memstream(&args, &alen);
+	json_t *req = vmc_request_new(o, name, fmt);
+	char *args = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	size_t alen = args ? strlen(args) : 0;
 	struct archive *a = NULL;
 	FILE *in = NULL, *out = NULL;
 	char buf[1 << 16];
 	size_t k;
 	int ret = -1;
 
-	if (!f)
-		return vmc_error_errno(err, errno, "memory");
-	snprintf(tmo, sizeof(tmo), "--timeout=%u", o->timeout_s);
-	snprintf(mem, sizeof(mem), "--memory=%u", o->mem_mib ? o->mem_mib :
-		 512);
-	fputs("set --", f);
-	{
-		const char *v[16];
-		int n = 0;
-
-		v[n++] = o->bus == VMC_BUS_IDE ? "--bus=ide" : "--bus=virtio";
-		v[n++] = tmo;
-		v[n++] = mem;
-		v[n++] = "-f";
-		v[n++] = fmt;
-		if (o->boot == VMC_BOOT_KERNEL) {
-			v[n++] = "--kernel=/run/kernel";
-			if (o->initrd)
-				v[n++] = "--initrd=/run/initrd";
-			v[n++] = "--append";
-			v[n++] = o->append ? o->append : "";
-		}
-		if (o->expect) {
-			v[n++] = "--expect";
-			v[n++] = o->expect;
-		}
-		v[n++] = name;
-		for (int i = 0; i < n; i++) {
-			fputc(' ', f);
-			shell_quote(f, v[i]);
-		}
-	}
-	fputc('\n', f);
-	fclose(f);
-
+	json_decref(req);
+	if (!args)
+		return vmc_error_set(err, ENOMEM, "out of memory");
 	out = fopen(path, "wb");
 	in = fopen(ap->initrd, "rb");
 	if (!out || !in) {
@@ -182,7 +140,7 @@ static int run_initrd(const struct vmc_appliance *ap,
 		vmc_error_errno(err, errno, "%s", path);
 		goto out;
 	}
-	if (add_file(a, "run/args.sh", NULL, args, alen, err) < 0)
+	if (add_file(a, "run/request.json", NULL, args, alen, err) < 0)
 		goto out;
 	if (o->boot == VMC_BOOT_KERNEL &&
 	    (add_file(a, "run/kernel", o->kernel, NULL, 0, err) < 0 ||
