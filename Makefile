@@ -21,7 +21,7 @@ PKG_CONFIG ?= pkg-config
 
 # Libraries by who uses them; --as-needed drops any the code does not call.
 LIB_PKGS := jansson libcrypto zlib libzstd libisal
-BIN_PKGS := $(LIB_PKGS) libguestfs libseccomp libarchive
+BIN_PKGS := $(LIB_PKGS) libguestfs libseccomp libarchive libxml-2.0
 TEST_PKGS := criterion
 
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
@@ -43,9 +43,12 @@ ALL_LDFLAGS := $(LDFLAGS) -pthread -Wl,--as-needed
 
 LIB_SRCS := $(wildcard common/*.c formats/*.c convert/*.c) plugins/loader.c
 VAL_SRCS := $(wildcard validate/*.c validate/vmm/*.c)
+# Whole VMs (OVF/OVA, .vmx, Hyper-V, libvirt): above convert/, below cli/.
+VM_SRCS := $(wildcard vm/*.c)
 BIN_SRCS := $(wildcard cli/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 VAL_OBJS := $(VAL_SRCS:%.c=$(BUILD)/%.o)
+VM_OBJS := $(VM_SRCS:%.c=$(BUILD)/%.o)
 BIN_OBJS := $(BIN_SRCS:%.c=$(BUILD)/%.o)
 LIB_LIBS := $(call pkg_libs,$(LIB_PKGS)) -ldl
 BIN_LIBS := $(call pkg_libs,$(BIN_PKGS)) -ldl -lm
@@ -54,6 +57,7 @@ VMCONV := $(BUILD)/vmconv
 LIBA := $(BUILD)/libvmconv.a
 # The validator (engines, VMM, devices): linked into vmconv and the tests.
 VALA := $(BUILD)/libvmcvalidate.a
+VMA := $(BUILD)/libvmcvm.a
 LIBSO := $(BUILD)/libvmconv.so.0
 
 # Plugins: one folder each under plugins/, built to $(BUILD)/plugins/NAME.so
@@ -81,14 +85,18 @@ $(VALA): $(VAL_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+$(VMA): $(VM_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
 $(LIBSO): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libvmconv.so.0 -o $@ $^ $(ALL_LDFLAGS) $(LIB_LIBS)
 
 # The binary exports the library's symbols for plugins (-rdynamic).  The
 # validator archive goes in whole: the engines reach the VMM through weak
 # references (a build without validate/vmm/ says the engine is absent).
-$(VMCONV): $(BIN_OBJS) $(VALA) $(LIBA)
-	$(CC) -rdynamic -o $@ $(BIN_OBJS) -Wl,--whole-archive $(VALA) $(LIBA) \
+$(VMCONV): $(BIN_OBJS) $(VMA) $(VALA) $(LIBA)
+	$(CC) -rdynamic -o $@ $(BIN_OBJS) $(VMA) -Wl,--whole-archive $(VALA) $(LIBA) \
 		-Wl,--no-whole-archive $(ALL_LDFLAGS) $(BIN_LIBS)
 
 define plugin_rule
@@ -99,10 +107,10 @@ $(BUILD)/plugins/$(1).so: $(patsubst %.c,$(BUILD)/%.o,$(wildcard plugins/$(1)/*.
 endef
 $(foreach p,$(PLUGINS),$(eval $(call plugin_rule,$(p))))
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(VALA) $(LIBA)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(VMA) $(VALA) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(TEST_PKGS)) -MMD -MP -rdynamic \
-		-o $@ $< -Wl,--whole-archive $(VALA) $(LIBA) -Wl,--no-whole-archive \
+		-o $@ $< $(VMA) -Wl,--whole-archive $(VALA) $(LIBA) -Wl,--no-whole-archive \
 		$(ALL_LDFLAGS) $(call pkg_libs,$(TEST_PKGS)) $(BIN_LIBS)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
