@@ -95,17 +95,17 @@ static int extract_one(struct ova *o, struct archive *a,
 	if (!name || vmc_ovf_check_name(o->path, "tar member", name,
 					o->err) < 0)
 		return -1;
+	for (size_t i = 0; i < o->n; i++)
+		if (!strcmp(o->m[i].name, name))
+			return vmc_error_set(o->err, EINVAL, "%s: tar member"
+					     " '%s' appears twice", o->path,
+					     name);
 	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
 		return vmc_error_set(o->err, EINVAL, "%s: tar member '%s' is"
 				     " not a regular file", o->path, name);
 	if (o->n == MAX_MEMBERS)
 		return vmc_error_set(o->err, EINVAL, "%s: more than %d tar"
 				     " members", o->path, MAX_MEMBERS);
-	for (size_t i = 0; i < o->n; i++)
-		if (!strcmp(o->m[i].name, name))
-			return vmc_error_set(o->err, EINVAL, "%s: tar member"
-					     " '%s' appears twice", o->path,
-					     name);
 	m = &o->m[o->n];
 	if (!(m->name = strdup(name)) ||
 	    asprintf(&p, "%s/%s", o->dir, name) < 0)
