@@ -171,6 +171,8 @@ static int validate_boot(const struct vmc_vm *vm, const char *fmt,
 	ret = vmc_cli_validate(vo, json, &rep);
 	json_object_set_new(summary, "validation", rep ? rep :
 			    json_string("could not run"));
+	json_object_set_new(summary, "validation-memory-mib",
+			    json_integer(vo->mem_mib));
 	json_object_set_new(summary, "validation-vcpus", json_integer(1));
 	return ret;
 }
