@@ -155,12 +155,18 @@ static int read_one_disk(struct vmc_ovf_ctx *c, xmlNodePtr d)
 			      " ovf:diskId", c->name);
 		goto out;
 	}
-	for (size_t i = 0; i < c->vm->n_disks; i++)
-		if (!strcmp(c->vm->disks[i].id, id)) {
+	for (xmlNodePtr p = d->prev; p; p = p->prev) {
+		char *pid = vmc_xml_is(p, "Disk") ? vmc_xml_attr(p, "diskId") :
+			    NULL;
+		bool same = pid && !strcmp(pid, id);
+
+		free(pid);
+		if (same) {
 			vmc_error_set(c->err, EINVAL, "%s: DiskSection lists"
 				      " disk '%s' twice", c->name, id);
 			goto out;
 		}
+	}
 	if (disk_capacity(c, d, id, &cap) < 0)
 		goto out;
 	if (!ref) {
@@ -204,10 +210,17 @@ static int read_disks(struct vmc_ovf_ctx *c, xmlNodePtr env)
 {
 	xmlNodePtr ds = vmc_xml_child(env, "DiskSection");
 
+	unsigned n = 0;
+
 	for (xmlNodePtr d = vmc_xml_child(ds, "Disk"); d;
-	     d = vmc_xml_next(d, "Disk"))
+	     d = vmc_xml_next(d, "Disk")) {
+		if (++n > VMC_OVF_MAX_FILES)
+			return vmc_error_set(c->err, EINVAL, "%s: more than %d"
+					     " disks in DiskSection", c->name,
+					     VMC_OVF_MAX_FILES);
 		if (read_one_disk(c, d) < 0)
 			return -1;
+	}
 	return 0;
 }
 
