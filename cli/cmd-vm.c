@@ -299,8 +299,15 @@ int vmc_cli_vm_migrate(const struct vmc_cli_convert *c,
 			       " lists them, and ova)", c->dst_fmt);
 		goto out;
 	}
-	dir = ova && c->dst_path ? NULL : out_dir(c);
-	if (!dir && !(ova && c->dst_path)) {
+	if (ova && c->dst_path) {	/* scratch beside the OVA */
+		char *copy = strdup(c->dst_path);
+
+		dir = copy ? realpath(dirname(copy), NULL) : NULL;
+		free(copy);
+	} else {
+		dir = out_dir(c);
+	}
+	if (!dir) {
 		vmc_cli_errorf("%s: cannot use it as the output folder: %s",
 			       c->dst_path ? c->dst_path : c->src_path,
 			       strerror(errno));

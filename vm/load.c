@@ -68,6 +68,8 @@ const char *vmc_vm_probe(const char *path)
 		return "ovf";
 	if (ext_is(path, "vmx"))
 		return "vmx";
+	if (ext_is(path, "vmcx"))
+		return "vmcx";
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
@@ -131,6 +133,13 @@ struct vmc_vm *vmc_vm_load(const char *path, const char *tmp_parent,
 		return vmc_error_set(err, EINVAL, "%s: not an OVA, OVF, .vmx,"
 				     " Hyper-V or libvirt configuration",
 				     path), NULL;
+	if (!strcmp(kind, "vmcx")) {
+		vmc_error_set(err, ENOTSUP, "%s: a Hyper-V .vmcx configuration"
+			      " (2016 and later) is binary and undocumented;"
+			      " vmconv does not read it: convert its .vhdx"
+			      " disks one by one", path);
+		return NULL;
+	}
 	if (!strcmp(kind, "ova")) {
 		vm = vmc_ova_read(path, tmp_parent, err);
 	} else if (!strcmp(kind, "ovf")) {

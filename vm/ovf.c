@@ -264,7 +264,8 @@ static int read_system(struct vmc_ovf_ctx *c, xmlNodePtr env)
 		"Strings" };
 	static const char *const vs_known[] = { "Info", "Name",
 		"OperatingSystemSection", "VirtualHardwareSection",
-		"AnnotationSection", "ProductSection", "EulaSection" };
+		"AnnotationSection", "ProductSection", "EulaSection",
+		"Machine" };
 	xmlNodePtr vs = vmc_xml_child(env, "VirtualSystem");
 
 	if (vmc_xml_child(env, "VirtualSystemCollection"))
@@ -287,9 +288,9 @@ static int read_system(struct vmc_ovf_ctx *c, xmlNodePtr env)
 				     " no Name and no ovf:id", c->name);
 	note_unknown(c, env, env_known, VMC_ARRAY_SIZE(env_known));
 	note_unknown(c, vs, vs_known, VMC_ARRAY_SIZE(vs_known));
-	if (read_os(c, vs) < 0)
+	if (read_os(c, vs) < 0 || vmc_ovf_hardware(c, vs) < 0)
 		return -1;
-	return vmc_ovf_hardware(c, vs);
+	return vmc_ovf_vbox(c, vs);
 }
 
 static void free_ctx(struct vmc_ovf_ctx *c)

@@ -28,6 +28,9 @@ struct vmc_ovf_ctx {
  * vmw:Config firmware. */
 int vmc_ovf_hardware(struct vmc_ovf_ctx *c, xmlNodePtr vs);
 
+/* VirtualBox's <vbox:Machine>: firmware and MACs the Items lack. */
+int vmc_ovf_vbox(struct vmc_ovf_ctx *c, xmlNodePtr vs);
+
 /* "byte * 2^30", "MegaBytes", ... -> multiplier; -1 if unknown. */
 int vmc_ovf_units(const char *u, uint64_t *mul);
 

@@ -39,6 +39,120 @@ ovf_vmware web01 bios $C1 $C2 > loose/web01.ovf
 "$VMCONV" info --output=json loose/web01.ovf > j || fail "info loose ovf"
 [ "$(jq -r '.firmware, .source' j | tr '\n' ' ')" = "bios ovf " ] || fail "loose"
 
+# -- VirtualBox's layout: OVF 1.0, no Name, /disk/ host resources, AHCI,
+#    MegaBytes, MAC and firmware only in vbox:Machine, BSD-style manifest --
+mkdir vb && cp web01-disk1.vmdk vb/vbox1-disk001.vmdk
+cat > vb/vbox1.ovf <<'EOF'
+<?xml version="1.0"?>
+<Envelope ovf:version="1.0" xml:lang="en-US" xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:vbox="http://www.virtualbox.org/ovf/machine">
+  <References>
+    <File ovf:id="file1" ovf:href="vbox1-disk001.vmdk"/>
+  </References>
+  <DiskSection>
+    <Info>List of the virtual disks used in the package</Info>
+    <Disk ovf:capacity="67108864" ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized" vbox:uuid="8f0e6a1c-3b2a-4c7e-9d61-0a1b2c3d4e5f"/>
+  </DiskSection>
+  <NetworkSection>
+    <Info>Logical networks used in the package</Info>
+    <Network ovf:name="NAT">
+      <Description>Logical network used by this appliance.</Description>
+    </Network>
+  </NetworkSection>
+  <VirtualSystem ovf:id="vbox1">
+    <Info>A virtual machine</Info>
+    <OperatingSystemSection ovf:id="96">
+      <Info>The kind of installed guest operating system</Info>
+      <Description>Debian_64</Description>
+      <vbox:OSType ovf:required="false">Debian_64</vbox:OSType>
+    </OperatingSystemSection>
+    <VirtualHardwareSection>
+      <Info>Virtual hardware requirements for a virtual machine</Info>
+      <System>
+        <vssd:ElementName>Virtual Hardware Family</vssd:ElementName>
+        <vssd:InstanceID>0</vssd:InstanceID>
+        <vssd:VirtualSystemIdentifier>vbox1</vssd:VirtualSystemIdentifier>
+        <vssd:VirtualSystemType>virtualbox-2.2</vssd:VirtualSystemType>
+      </System>
+      <Item>
+        <rasd:Caption>1 virtual CPU</rasd:Caption>
+        <rasd:Description>Number of virtual CPUs</rasd:Description>
+        <rasd:ElementName>1 virtual CPU</rasd:ElementName>
+        <rasd:InstanceID>1</rasd:InstanceID>
+        <rasd:ResourceType>3</rasd:ResourceType>
+        <rasd:VirtualQuantity>1</rasd:VirtualQuantity>
+      </Item>
+      <Item>
+        <rasd:AllocationUnits>MegaBytes</rasd:AllocationUnits>
+        <rasd:Caption>768 MB of memory</rasd:Caption>
+        <rasd:Description>Memory Size</rasd:Description>
+        <rasd:ElementName>768 MB of memory</rasd:ElementName>
+        <rasd:InstanceID>2</rasd:InstanceID>
+        <rasd:ResourceType>4</rasd:ResourceType>
+        <rasd:VirtualQuantity>768</rasd:VirtualQuantity>
+      </Item>
+      <Item>
+        <rasd:Address>0</rasd:Address>
+        <rasd:Caption>ideController0</rasd:Caption>
+        <rasd:Description>IDE Controller</rasd:Description>
+        <rasd:ElementName>ideController0</rasd:ElementName>
+        <rasd:InstanceID>3</rasd:InstanceID>
+        <rasd:ResourceSubType>PIIX4</rasd:ResourceSubType>
+        <rasd:ResourceType>5</rasd:ResourceType>
+      </Item>
+      <Item>
+        <rasd:Address>0</rasd:Address>
+        <rasd:Caption>sataController0</rasd:Caption>
+        <rasd:Description>SATA Controller</rasd:Description>
+        <rasd:ElementName>sataController0</rasd:ElementName>
+        <rasd:InstanceID>5</rasd:InstanceID>
+        <rasd:ResourceSubType>AHCI</rasd:ResourceSubType>
+        <rasd:ResourceType>20</rasd:ResourceType>
+      </Item>
+      <Item>
+        <rasd:AutomaticAllocation>true</rasd:AutomaticAllocation>
+        <rasd:Caption>Ethernet adapter on 'NAT'</rasd:Caption>
+        <rasd:Connection>NAT</rasd:Connection>
+        <rasd:ElementName>Ethernet adapter on 'NAT'</rasd:ElementName>
+        <rasd:InstanceID>6</rasd:InstanceID>
+        <rasd:ResourceSubType>E1000</rasd:ResourceSubType>
+        <rasd:ResourceType>10</rasd:ResourceType>
+      </Item>
+      <Item>
+        <rasd:AddressOnParent>0</rasd:AddressOnParent>
+        <rasd:Caption>disk1</rasd:Caption>
+        <rasd:Description>Disk Image</rasd:Description>
+        <rasd:ElementName>disk1</rasd:ElementName>
+        <rasd:HostResource>/disk/vmdisk1</rasd:HostResource>
+        <rasd:InstanceID>7</rasd:InstanceID>
+        <rasd:Parent>5</rasd:Parent>
+        <rasd:ResourceType>17</rasd:ResourceType>
+      </Item>
+    </VirtualHardwareSection>
+    <vbox:Machine ovf:required="false" version="1.16-linux" uuid="{3c1f0e2a-5b4d-4e6f-8a9b-0c1d2e3f4a5b}" name="vbox1">
+      <ovf:Info>Complete VirtualBox machine configuration in VirtualBox format</ovf:Info>
+      <Hardware>
+        <CPU count="1"/>
+        <Memory RAMSize="768"/>
+        <Firmware type="EFI"/>
+        <Network>
+          <Adapter slot="0" enabled="true" MACAddress="080027A1B2C3" type="82540EM">
+            <NAT/>
+          </Adapter>
+          <Adapter slot="1" enabled="false" MACAddress="080027000001" type="82540EM"/>
+        </Network>
+      </Hardware>
+    </vbox:Machine>
+  </VirtualSystem>
+</Envelope>
+EOF
+(cd vb && for f in vbox1.ovf vbox1-disk001.vmdk; do s=$(sha256sum $f); echo "SHA256 ($f) = ${s%% *}"; done > vbox1.mf)
+ova vbox1.ova vb/vbox1.ovf vb/vbox1.mf vb/vbox1-disk001.vmdk
+"$VMCONV" info --output=json vbox1.ova > j || fail "info VirtualBox OVA"
+cat j
+[ "$(jq -r '.name, .vcpus, .memory, .firmware, .nics[0].mac, .disks[0].bus' j | tr '\n' ' ')" = \
+  "vbox1 1 805306368 efi 08:00:27:a1:b2:c3 sata " ] || fail "VirtualBox shape"
+jq -r '.notes[]' j | grep -q "2 digests checked" || fail "BSD-style manifest"
+
 # -- SHA1 manifest (OVF 1.x), gzip-compressed disk 1, chunked disk 2 --
 mkdir cz && cd cz || fail cd
 ovf_vmware web01 bios $C1 $C2 |

@@ -146,4 +146,8 @@ cat j
 run qemu-img compare "hv/web03/Virtual Hard Disks/web03.vhdx" hvkvm/web03-disk1.qcow2 || fail "hv disk 1"
 run qemu-img compare "hv/web03/Virtual Hard Disks/data.vhdx" hvkvm/web03-disk2.qcow2 || fail "hv disk 2"
 run virt-xml-validate hvkvm/web03.xml domain || fail "hyperv domain XML"
+# -- a .vmcx is said to be unreadable --
+touch "hv/web03/Virtual Machines/$G.vmcx"
+"$VMCONV" info "hv/web03/Virtual Machines/$G.vmcx" 2> err && fail "vmcx read"
+cat err; grep -q "binary and undocumented" err || fail "vmcx error"
 exit 0
