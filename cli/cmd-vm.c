@@ -72,14 +72,19 @@ int vmc_cli_vm_info(const char *path, bool json)
 	return 0;
 }
 
+/* DIR/NAME-diskN.EXT or DIR/NAME.EXT, NAME made safe for a file name
+ * (it comes from the configuration). */
 static char *join(const char *dir, const char *name, unsigned n,
 		  const char *ext)
 {
-	char *p = NULL;
+	char *p = NULL, *stem = vmc_vm_file_stem(name);
 
-	if ((n ? asprintf(&p, "%s/%s-disk%u.%s", dir, name, n, ext) :
-		 asprintf(&p, "%s/%s.%s", dir, name, ext)) < 0)
+	if (!stem)
 		return NULL;
+	if ((n ? asprintf(&p, "%s/%s-disk%u.%s", dir, stem, n, ext) :
+		 asprintf(&p, "%s/%s.%s", dir, stem, ext)) < 0)
+		p = NULL;
+	free(stem);
 	return p;
 }
 
@@ -233,10 +238,13 @@ static int to_ova(const struct vmc_cli_convert *c, struct vmc_vm *vm,
 	int r = -1;
 
 	json_object_set_new(summary, "disks", list);
-	if (!copy || !o || asprintf(&tmp, "%s/.vmconv-ova-out.XXXXXX",
-				    dirname(copy)) < 0 || !mkdtemp(tmp)) {
-		vmc_cli_errorf("%s: cannot make a scratch folder: %s", ova,
-			       strerror(errno));
+	if (!copy || !o) {
+		vmc_cli_errorf("out of memory");
+		goto out;
+	}
+	tmp = vmc_scratch_new(dirname(copy), "ova-out", err);
+	if (!tmp) {
+		vmc_cli_error(err);
 		goto out;
 	}
 	if (vmc_opts_parse(o, "subformat=streamOptimized", err) < 0) {
@@ -255,8 +263,7 @@ static int to_ova(const struct vmc_cli_convert *c, struct vmc_vm *vm,
 		json_object_set_new(json_array_get(list, j), "target",
 				    json_string(ova));
 out:
-	if (tmp)
-		rmdir(tmp);
+	vmc_scratch_remove(tmp);
 	free(tmp);
 	free(copy);
 	vmc_opts_free(o);

@@ -19,7 +19,7 @@
 #include <vmconv/output.h>
 
 #include "vm/manifest.h"
-#include "vm/ovf.h"
+#include "vm/vm.h"
 
 static int add_mem(struct archive *a, const char *name, const char *buf,
 		   size_t len, const char *path, struct vmc_error *err)
@@ -111,15 +111,16 @@ static char *manifest(const struct vmc_vm *vm, const char *ovfname,
 	return mf;
 }
 
-static int write_tar(const struct vmc_vm *vm, int fd, const char *path,
-		     const char *desc, const char *mf, struct vmc_error *err)
+static int write_tar(const struct vmc_vm *vm, const char *stem, int fd,
+		     const char *path, const char *desc, const char *mf,
+		     struct vmc_error *err)
 {
 	struct archive *a = archive_write_new();
 	char *ovfname = NULL, *mfname = NULL;
 	int r = -1;
 
-	if (!a || asprintf(&ovfname, "%s.ovf", vm->name) < 0 ||
-	    asprintf(&mfname, "%s.mf", vm->name) < 0) {
+	if (!a || asprintf(&ovfname, "%s.ovf", stem) < 0 ||
+	    asprintf(&mfname, "%s.mf", stem) < 0) {
 		vmc_error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -156,24 +157,24 @@ int vmc_ova_write(const struct vmc_vm *vm, const char *path,
 {
 	struct vmc_output *out = NULL;
 	char *desc, *mf = NULL, *ovfname = NULL;
+	char *stem = vmc_vm_file_stem(vm->name);
 	int fd, r = -1;
 
-	if (vmc_ovf_check_name(path, "VM name", vm->name, err) < 0)
-		return -1;
 	desc = vmc_ovf_write(vm, err);
-	if (!desc || asprintf(&ovfname, "%s.ovf", vm->name) < 0)
+	if (!desc || !stem || asprintf(&ovfname, "%s.ovf", stem) < 0)
 		goto out;
 	mf = manifest(vm, ovfname, desc, err);
 	out = vmc_output_new();
 	if (!mf || !out)
 		goto out;
 	fd = vmc_output_open(out, path, err);
-	if (fd >= 0 && write_tar(vm, fd, path, desc, mf, err) == 0)
+	if (fd >= 0 && write_tar(vm, stem, fd, path, desc, mf, err) == 0)
 		r = vmc_output_commit(out, err);
 out:
 	vmc_output_free(out);
 	free(desc);
 	free(mf);
 	free(ovfname);
+	free(stem);
 	return r;
 }

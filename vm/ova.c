@@ -263,20 +263,14 @@ out:
 static char *scratch_dir(const char *path, const char *parent,
 			 struct vmc_error *err)
 {
-	char *copy = strdup(path), *t = NULL;
+	char *copy = strdup(path), *t;
 
-	if (!copy || asprintf(&t, "%s/.vmconv-ova.XXXXXX",
-			      parent ? parent : dirname(copy)) < 0) {
-		free(copy);
+	if (!copy)
 		return vmc_error_set(err, ENOMEM, "out of memory"), NULL;
-	}
+	t = vmc_scratch_new(parent ? parent : dirname(copy), "ova", err);
+	if (!t)
+		vmc_error_prefix(err, "%s", path);
 	free(copy);
-	if (!mkdtemp(t)) {
-		vmc_error_errno(err, errno, "%s: cannot make a scratch folder"
-				" %s", path, t);
-		free(t);
-		return NULL;
-	}
 	return t;
 }
 
@@ -284,7 +278,7 @@ struct vmc_vm *vmc_ova_read(const char *path, const char *tmp_parent,
 			    struct vmc_error *err)
 {
 	struct ova *o = calloc(1, sizeof(*o));
-	struct vmc_vm *vm = NULL, *junk;
+	struct vmc_vm *vm = NULL;
 
 	if (!o)
 		return vmc_error_set(err, ENOMEM, "out of memory"), NULL;
@@ -298,10 +292,8 @@ struct vmc_vm *vmc_ova_read(const char *path, const char *tmp_parent,
 		free(vm->source_kind);
 		vm->source_kind = strdup("ova");
 		vm->tmpdir = o->dir;
-	} else if (o->dir && (junk = vmc_vm_new("ova"))) {
-		junk->tmpdir = o->dir;	/* removes the scratch folder */
-		vmc_vm_free(junk);
 	} else {
+		vmc_scratch_remove(o->dir);
 		free(o->dir);
 	}
 	for (size_t i = 0; i < o->n; i++)

@@ -45,21 +45,14 @@ static int open_member(struct vmc_ovf_ctx *c, const char *path,
 
 static const char *work_dir(struct vmc_ovf_ctx *c)
 {
-	char *t;
-
 	if (c->scratch)
 		return c->pkg_dir;
-	if (c->vm->tmpdir)
-		return c->vm->tmpdir;
-	if (asprintf(&t, "%s/.vmconv-ovf.XXXXXX", c->pkg_dir) < 0)
-		return NULL;
-	if (!mkdtemp(t)) {
-		vmc_error_errno(c->err, errno, "%s: cannot make a scratch"
-				" folder in %s", c->name, c->pkg_dir);
-		free(t);
-		return NULL;
+	if (!c->vm->tmpdir) {
+		c->vm->tmpdir = vmc_scratch_new(c->pkg_dir, "ovf", c->err);
+		if (!c->vm->tmpdir)
+			vmc_error_prefix(c->err, "%s", c->name);
 	}
-	return c->vm->tmpdir = t;
+	return c->vm->tmpdir;
 }
 
 static int copy_fd(struct vmc_ovf_ctx *c, int in, int out, char *buf,

@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,12 +74,6 @@ int vmc_vm_add_note(struct vmc_vm *vm, const char *fmt, ...)
 	return 0;
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag,
-		  struct FTW *f)
-{
-	return remove(p) < 0 ? 0 : 0;
-}
-
 void vmc_vm_free(struct vmc_vm *vm)
 {
 	if (!vm)
@@ -100,8 +93,7 @@ void vmc_vm_free(struct vmc_vm *vm)
 		free(vm->ctrls[i].model);
 	for (size_t i = 0; i < vm->n_notes; i++)
 		free(vm->notes[i]);
-	if (vm->tmpdir)
-		nftw(vm->tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	vmc_scratch_remove(vm->tmpdir);
 	free(vm->tmpdir);
 	free(vm->disks);
 	free(vm->nics);
@@ -302,4 +294,20 @@ nomem:
 	free(base);
 	vmc_error_set(err, ENOMEM, "out of memory");
 	return NULL;
+}
+
+char *vmc_vm_file_stem(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	char *s;
+
+	if (n == 0 || n > 200)
+		return strdup("vm");
+	s = strdup(name);
+	for (size_t i = 0; s && i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("-_.+", s[i]))
+			s[i] = '_';
+	if (s && s[0] == '.')
+		s[0] = '_';
+	return s;
 }

@@ -99,6 +99,18 @@ int vmc_mac_normalize(const char *in, char out[18]);
  * an input names.  malloc'd real path or NULL. */
 char *vmc_vm_resolve(const char *cfg, const char *name, const char *subdir,
 		     struct vmc_error *err);
+/* Scratch folders ".vmconv-KIND.PID.XXXXXX" in parent (stale ones of
+ * dead processes removed first); removal of a whole folder. */
+char *vmc_scratch_new(const char *parent, const char *kind,
+		      struct vmc_error *err);
+void vmc_scratch_clean_stale(const char *parent);
+void vmc_scratch_remove(const char *dir);
+
+/* The VM's name made safe as the start of a file name (the name comes
+ * from an untrusted configuration): characters other than letters,
+ * digits and -_.+ become '_', a leading '.' too; "vm" if empty or over
+ * 200 bytes.  malloc'd. */
+char *vmc_vm_file_stem(const char *name);
 /* The disk the VM boots from: the first non-CD disk. */
 const struct vmc_vm_disk *vmc_vm_boot_disk(const struct vmc_vm *vm);
 

@@ -33,6 +33,22 @@ jq -r '.notes[]' j | grep -q "ResourceType 24" || fail "video card not reported"
 jq -r '.notes[]' j | grep -q "BootOrderSection" || fail "unknown section not reported"
 ls -a | grep -q vmconv-ova && fail "scratch folder left behind"
 
+# -- a hostile VM name never leaves the output folder; a scratch folder
+#    of a killed run (its process gone) is removed --
+ovf_vmware '../../evil' bios $C1 "" > web01.ovf
+manifest SHA256 web01.ovf web01-disk1.vmdk > web01.mf
+ova evil.ova web01.ovf web01.mf web01-disk1.vmdk
+mkdir -p evil/sub/.vmconv-ova.4194303.AbCdEf && touch evil/sub/.vmconv-ova.4194303.AbCdEf/x.vmdk
+mkdir -p evil/sub/.vmconv-ova.1.AbCdEf	# pid 1 lives: kept
+"$VMCONV" evil.ova --to qcow2 --out evil/sub -q || fail "evil name"
+ls -A evil/sub evil
+[ "$(ls evil/sub | grep -c 'evil-disk1.qcow2$')" = 1 ] || fail "evil disk not in the output folder"
+[ "$(ls -A evil | tr '\n' ' ')" = "sub " ] || fail "evil name escaped the output folder"
+[ -e evil/sub/.vmconv-ova.4194303.AbCdEf ] && fail "stale scratch folder kept"
+[ -e evil/sub/.vmconv-ova.1.AbCdEf ] || fail "a live process's scratch folder removed"
+ovf_vmware web01 efi $C1 $C2 > web01.ovf
+manifest SHA256 web01.ovf web01-disk1.vmdk web01-disk2.vmdk > web01.mf
+
 # -- the same as a loose OVF folder, and BIOS firmware --
 mkdir loose && cp web01-disk1.vmdk web01-disk2.vmdk loose/
 ovf_vmware web01 bios $C1 $C2 > loose/web01.ovf
