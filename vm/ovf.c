@@ -94,9 +94,9 @@ static int read_references(struct vmc_ovf_ctx *c, xmlNodePtr env)
 		free(ch);
 		if (!nf->id || !nf->href || bad)
 			return vmc_error_set(c->err, EINVAL, "%s: References"
-					     " File %zu lacks ovf:id or ovf:href"
-					     " or has a bad size", c->name,
-					     c->n_files);
+					     " File %zu lacks ovf:id or"
+					     " ovf:href or has a bad size",
+					     c->name, c->n_files);
 		if (vmc_ovf_check_name(c->name, "References file", nf->href,
 				       c->err) < 0)
 			return -1;

@@ -178,7 +178,8 @@ static json_t *disk_json(const struct vmc_vm *vm,
 	json_object_set_new(o, "file", jstr(d->href));
 	json_object_set_new(o, "path", jstr(scratch ? NULL : d->path));
 	json_object_set_new(o, "format", jstr(d->format));
-	json_object_set_new(o, "capacity", json_integer((json_int_t)d->capacity));
+	json_object_set_new(o, "capacity",
+			    json_integer((json_int_t)d->capacity));
 	json_object_set_new(o, "bus", json_string(vmc_disk_bus_name(d->bus)));
 	json_object_set_new(o, "controller", json_integer(d->ctrl_index));
 	json_object_set_new(o, "unit", json_integer(d->unit));
@@ -206,7 +207,8 @@ json_t *vmc_vm_to_json(const struct vmc_vm *vm)
 
 		json_object_set_new(c, "bus", json_string(
 			vmc_disk_bus_name(vm->ctrls[i].bus)));
-		json_object_set_new(c, "index", json_integer(vm->ctrls[i].index));
+		json_object_set_new(c, "index",
+				    json_integer(vm->ctrls[i].index));
 		json_object_set_new(c, "model", jstr(vm->ctrls[i].model));
 		json_array_append_new(a, c);
 	}
