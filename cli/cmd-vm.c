@@ -200,7 +200,8 @@ static char *out_dir(const struct vmc_cli_convert *c)
 }
 
 static int to_disks(const struct vmc_cli_convert *c, struct vmc_vm *vm,
-		    const char *dir, json_t *summary, struct vmc_error *err)
+		    const char *dir, enum vmc_disk_bus bus, json_t *summary,
+		    struct vmc_error *err)
 {
 	const struct vmc_driver *drv = vmc_driver_find(c->dst_fmt);
 	json_t *list = json_array();
@@ -215,7 +216,7 @@ static int to_disks(const struct vmc_cli_convert *c, struct vmc_vm *vm,
 			  drv->extension : c->dst_fmt, c->create_opts,
 			  list) < 0)
 		goto out;
-	if (vmc_libvirt_write(vm, xml, VMC_DISK_VIRTIO, nv, err) < 0) {
+	if (vmc_libvirt_write(vm, xml, bus, nv, err) < 0) {
 		vmc_cli_error(err);
 		remove_outputs(list);
 		goto out;
@@ -331,7 +332,9 @@ int vmc_cli_vm_migrate(const struct vmc_cli_convert *c,
 			  join(dir, vm->name, 0, "ova");
 		if (!ovapath || to_ova(c, vm, ovapath, summary, &err) < 0)
 			goto out;
-	} else if (to_disks(c, vm, dir, summary, &err) < 0) {
+	} else if (to_disks(c, vm, dir, bus_set && vo->bus == VMC_BUS_IDE ?
+			    VMC_DISK_IDE : VMC_DISK_VIRTIO, summary,
+			    &err) < 0) {
 		goto out;
 	}
 	json_object_set_new(summary, "injection", json_string(no_inject ?
