@@ -138,9 +138,10 @@ static int gunzip(struct vmc_ovf_ctx *c, struct vmc_ovf_file *f, int in,
 			total += BUF / 2 - z.avail_out;
 			if (total > limit) {
 				vmc_error_set(c->err, EFBIG, "%s: '%s' inflates"
-					      " to more than %llu bytes, past"
-					      " its disk's capacity", c->name,
-					      f->href,
+					      " to more than %llu bytes (its"
+					      " disk's capacity, or what"
+					      " deflate can expand to)",
+					      c->name, f->href,
 					      (unsigned long long)limit);
 				goto out;
 			}
@@ -189,6 +190,7 @@ char *vmc_ovf_file_path(struct vmc_ovf_ctx *c, struct vmc_ovf_file *f,
 			uint64_t limit)
 {
 	bool gz = f->compression && !strcmp(f->compression, "gzip");
+	struct stat st;
 	const char *dir;
 	char *path = NULL, *jpath = NULL, *buf = NULL;
 	int in = -1, out = -1, ok = -1;
@@ -227,6 +229,10 @@ char *vmc_ovf_file_path(struct vmc_ovf_ctx *c, struct vmc_ovf_file *f,
 		ok = 0;
 		goto out;
 	}
+	/* deflate expands at most 1032:1: a physical bound besides the
+	 * capacity the (untrusted) descriptor states */
+	if (fstat(in, &st) == 0 && (uint64_t)st.st_size < limit / 1032)
+		limit = (uint64_t)st.st_size * 1032 + 4096;
 	out = new_file(c, dir, f->href, ".gunzipped", &path);
 	if (out >= 0)
 		ok = gunzip(c, f, in, out, buf, limit);
