@@ -117,6 +117,14 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(VMA) $(VALA) $(LIBA) cli/vmconv.syms
 		-o $@ $< $(VMA) -Wl,--whole-archive $(VALA) $(LIBA) -Wl,--no-whole-archive \
 		$(ALL_LDFLAGS) $(call pkg_libs,$(TEST_PKGS)) $(BIN_LIBS)
 
+# The whole-VM readers need vm/ and libxml2, libarchive.
+$(BUILD)/fuzz/fuzz-ovf: tests/fuzz/fuzz-ovf.c $(LIB_SRCS) $(VM_SRCS)
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -I. \
+		$(call pkg_cflags,$(LIB_PKGS) libxml-2.0 libarchive) -o $@ $< \
+		$(LIB_SRCS) $(VM_SRCS) $(LIB_LIBS) \
+		$(call pkg_libs,libxml-2.0 libarchive) -pthread
+
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(@D)
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -I. \
