@@ -14,6 +14,7 @@
 #include <libxml/tree.h>
 
 #include "vm/vm.h"
+#include "vm/xml.h"
 
 #define NS_OVF "http://schemas.dmtf.org/ovf/envelope/1"
 #define NS_RASD "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/" \
@@ -196,21 +197,57 @@ static void hardware(struct w *w, const struct vmc_vm *vm, xmlNodePtr vs)
 	}
 }
 
+static bool is_linux(const char *t)
+{
+	static const char *const l[] = { "linux", "debian", "ubuntu",
+		"centos", "rhel", "sles", "fedora", "rocky", "alma" };
+
+	for (size_t i = 0; t && i < sizeof(l) / sizeof(l[0]); i++)
+		if (strcasestr(t, l[i]))
+			return true;
+	return false;
+}
+
+/* vmw:osType: kept when it is one already ("debian11_64Guest"), made
+ * from a .vmx guestOS the way VMware names them ("debian10-64" ->
+ * "debian10_64Guest"), else generic. */
+static char *os_type(const struct vmc_vm *vm)
+{
+	const char *t = vm->os_type;
+	size_t n = t ? strlen(t) : 0;
+	char *r;
+
+	if (n > 5 && n < 64 && !strcmp(t + n - 5, "Guest"))
+		return strdup(t);
+	if (n && n < 64 && !strcmp(vm->source_kind, "vmx") &&
+	    strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789-") == n &&
+	    asprintf(&r, "%sGuest", t) > 0) {
+		for (char *p = r; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		return r;
+	}
+	return strdup(is_linux(t) ? "otherLinux64Guest" : "otherGuest64");
+}
+
 static void virtual_system(struct w *w, const struct vmc_vm *vm,
 			   xmlNodePtr env)
 {
 	xmlNodePtr vs = el(env, NULL, "VirtualSystem", NULL), os;
-	bool linux_os = vm->os_type && strcasestr(vm->os_type, "linux");
+	char *ot = os_type(vm);
+	bool linux_os = is_linux(ot);
+	uint64_t id;
 
 	at(vs, w->ovf, "id", vm->name);
 	el(vs, NULL, "Info", "A virtual machine");
 	el(vs, NULL, "Name", vm->name);
 	os = el(vs, NULL, "OperatingSystemSection", NULL);
 	/* CIM_OperatingSystem: 1 Other, 101 Linux 64-Bit */
-	at(os, w->ovf, "id", vm->os_id ? vm->os_id : linux_os ? "101" : "1");
-	at(os, w->vmw, "osType", linux_os ? "otherLinux64Guest" :
-	   "otherGuest64");
+	at(os, w->ovf, "id", vm->os_id && vmc_xml_u64(vm->os_id, &id) == 0 ?
+	   vm->os_id : linux_os ? "101" : "1");
+	at(os, w->vmw, "osType", ot ? ot : "otherGuest64");
 	el(os, NULL, "Info", "The kind of installed guest operating system");
+	free(ot);
 	hardware(w, vm, vs);
 }
 

@@ -55,6 +55,12 @@ run qemu-img compare esx/web01_1.vmdk kvm/web01-disk2.qcow2 || fail "disk 2"
 run virt-xml-validate kvm/web01.xml domain || fail "domain XML"
 grep -q '00:0c:29:aa:bb:cc' kvm/web01.xml || fail "generated MAC kept"
 
+# the guest OS type goes into the OVA the way VMware names it
+"$VMCONV" esx/web01.vmx --to ova --out esx.ova -q || fail "vmx -> ova"
+"$VMCONV" info --output=json esx.ova > j || fail "info esx.ova"
+[ "$(jq -r '.["os-type"], .["os-id"], .vcpus, (.disks|length), .nics[1].mac' j | tr '\n' ' ')" = \
+  "debian10_64Guest 101 4 2 00:0c:29:aa:bb:cc " ] || fail "vmx -> ova shape"
+
 # -- Workstation-style EFI guest on NVMe --
 mkdir ws
 qemu-img create -q -f vmdk ws/ws.vmdk 32M
