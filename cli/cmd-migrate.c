@@ -157,7 +157,7 @@ int vmc_cmd_migrate(int argc, char **argv)
 		goto out;
 	}
 	c.src_path = argv[optind];
-	if (vmc_vm_probe(c.src_path)) {	/* a whole VM (cli/cmd-vm.c) */
+	if (!c.src_fmt && vmc_vm_probe(c.src_path)) {	/* a whole VM */
 		ret = vmc_cli_vm_migrate(&c, &vo, validate, bus_set,
 					 no_inject);
 		goto out;
