@@ -120,7 +120,6 @@ static int convert_disks(const struct vmc_cli_convert *c, struct vmc_vm *vm,
 		one.dst_path = t;
 		one.dst_fmt = fmt;
 		one.create_opts = copts;
-		one.json = true;	/* the summary is printed once, below */
 		if (vmc_cli_run_convert(&one, &s) != 0) {
 			free(t);
 			goto fail;
