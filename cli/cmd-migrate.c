@@ -1,14 +1,16 @@
 /* The one-shot migration form: vmconv SRC --to FMT [--out PATH] ...
  * Parses the options, runs the migration (migrate/migrate.h: convert,
  * then with --validate boot the output on the target's disk controller)
- * and prints what it did. */
+ * and prints what it did; a whole VM goes to cli/cmd-vm.c. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/vm.h"
 #include "migrate/migrate.h"
+#include "vm/vm.h"
 
 static const char usage[] =
 "usage: vmconv SRC --to FMT [--out PATH] [-o KEY=VALUE,...] [-c] [-p]\n"
@@ -21,7 +23,16 @@ static const char usage[] =
 "converted disk (vmconv validate, ENGINE auto by default) on the target's\n"
 "disk controller: virtio for raw and qcow2 (KVM), IDE for vhd, vhdx and\n"
 "vmdk, unless --bus says otherwise.  The exit status is 1 when the\n"
-"converted guest does not reach userspace.\n";
+"converted guest does not reach userspace.\n"
+"\n"
+"A progress bar is drawn when stderr is a terminal; -p prints qemu-img\n"
+"convert -p's records \"    (12.34/100%)\\r\" instead, terminal or not, on\n"
+"stdout (stderr with --output=json); -q prints neither, nor the summary.\n"
+"\n"
+"When SRC is a whole VM (an OVA, OVF, VMware .vmx, Hyper-V XML or libvirt\n"
+"domain XML), every disk is converted into the folder --out names (default:\n"
+"SRC's folder) as NAME-diskN.EXT and NAME.xml is written for libvirt; with\n"
+"--to ova the VM becomes one OVA (--out names the file).\n";
 
 static void print_human(const struct vmc_migrate_params *p,
 			const struct vmc_migrate_result *res)
@@ -47,7 +58,7 @@ static void print_human(const struct vmc_migrate_params *p,
 
 /* Options; returns -1 to go on, else the exit code. */
 static int parse(int argc, char **argv, struct vmc_migrate_params *p,
-		 bool *json, bool *quiet)
+		 bool *json, bool *quiet, enum vmc_progress_kind *progress)
 {
 	static const struct option lo[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -63,7 +74,6 @@ static int parse(int argc, char **argv, struct vmc_migrate_params *p,
 		{ 0 }
 	};
 	struct vmc_error err;
-	bool progress = true;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "hf:o:cpq", lo, NULL)) != -1) {
@@ -79,8 +89,8 @@ static int parse(int argc, char **argv, struct vmc_migrate_params *p,
 			}
 			break;
 		case 'c': p->compress = true; break;
-		case 'p': progress = true; break;
-		case 'q': *quiet = true; progress = false; break;
+		case 'p': *progress = VMC_PROGRESS_QEMU; break;
+		case 'q': *quiet = true; break;
 		case 'V':
 			p->validate = true;
 			if (optarg &&
@@ -125,29 +135,51 @@ static int parse(int argc, char **argv, struct vmc_migrate_params *p,
 		return 1;
 	}
 	p->src_path = argv[optind];
-	if (progress) {
-		p->progress = vmc_progress_update;
-		p->progress_ctx = vmc_progress_new(true, "converting");
-	}
+	if (*quiet)
+		*progress = VMC_PROGRESS_OFF;
 	return -1;
+}
+
+/* A whole VM (OVA, OVF, .vmx, Hyper-V or libvirt XML): every disk. */
+static int migrate_vm(const struct vmc_migrate_params *p, bool json,
+		      bool quiet, enum vmc_progress_kind progress)
+{
+	struct vmc_cli_convert c = {
+		.src_path = p->src_path, .dst_path = p->dst_path,
+		.dst_fmt = p->dst_fmt, .create_opts = p->create_opts,
+		.compress = p->compress, .digest = p->digest, .json = json,
+		.quiet = quiet, .progress = progress,
+	};
+	struct vmc_validate_opts vo = p->vo;
+
+	return vmc_cli_vm_migrate(&c, &vo, p->validate, p->bus_set,
+				  p->no_inject);
 }
 
 int vmc_cmd_migrate(int argc, char **argv)
 {
 	struct vmc_migrate_params p = { 0 };
 	struct vmc_migrate_result res;
+	enum vmc_progress_kind progress = VMC_PROGRESS_BAR;
+	struct vmc_progress *bar;
 	struct vmc_error err;
 	bool json = false, quiet = false;
 	int ret;
 
 	p.create_opts = vmc_opts_new();
-	ret = parse(argc, argv, &p, &json, &quiet);
+	ret = parse(argc, argv, &p, &json, &quiet, &progress);
 	if (ret >= 0)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
+	if (!p.src_fmt && vmc_vm_probe(p.src_path)) {
+		ret = migrate_vm(&p, json, quiet, progress);
+		goto out;
+	}
+	bar = vmc_progress_new(progress, json ? stderr : stdout, "converting");
+	p.progress = vmc_progress_update;
+	p.progress_ctx = bar;
 	ret = vmc_migrate(&p, &res, &err);
-	vmc_progress_finish(p.progress_ctx);
-	p.progress_ctx = NULL;
+	vmc_progress_finish(bar, ret == 0);
 	if (ret < 0) {
 		vmc_cli_error(&err);
 		ret = 1;
@@ -163,7 +195,6 @@ int vmc_cmd_migrate(int argc, char **argv)
 		print_human(&p, &res);
 	vmc_migrate_result_free(&res);
 out:
-	vmc_progress_finish(p.progress_ctx);
 	vmc_opts_free(p.create_opts);
 	return ret;
 }

@@ -99,7 +99,9 @@ void vmc_cli_print_report(json_t *rep, const char *label)
 		"console_log")));
 }
 
-static int run(const struct vmc_validate_opts *o, bool json)
+/* Also used for each disk of a whole VM (cli/cmd-vm.c). */
+int vmc_cli_validate(const struct vmc_validate_opts *o, bool json,
+		     json_t **report_out)
 {
 	struct vmc_error err = { 0 };
 	json_t *rep = NULL;
@@ -111,6 +113,10 @@ static int run(const struct vmc_validate_opts *o, bool json)
 		return 2;
 	}
 	ret = json_is_true(json_object_get(rep, "booted")) ? 0 : 1;
+	if (report_out) {
+		*report_out = rep;
+		return ret;
+	}
 	if (json)
 		vmc_cli_print_json(rep);
 	else
@@ -242,7 +248,7 @@ int vmc_cmd_validate(int argc, char **argv)
 	int ret = parse(argc, argv, &o, &json, &req);
 
 	if (ret < 0)
-		ret = run(&o, json);
+		ret = vmc_cli_validate(&o, json, NULL);
 	json_decref(req);
 	return ret;
 }

@@ -17,7 +17,8 @@ int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary)
 		vmc_cli_error(&err);
 		return 1;
 	}
-	bar = vmc_progress_new(c->progress, "converting");
+	bar = vmc_progress_new(c->progress, c->json ? stderr : stdout,
+			       "converting");
 	struct vmc_convert_params p = {
 		.src = src, .compress = c->compress, .digest = c->digest,
 		.threads = c->threads, .progress = vmc_progress_update,
@@ -25,7 +26,7 @@ int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary)
 	};
 	r = vmc_convert_to_file(&p, c->dst_path, c->dst_fmt, c->create_opts,
 				&st, &err);
-	vmc_progress_finish(bar);
+	vmc_progress_finish(bar, r == 0);
 	if (r < 0)
 		vmc_cli_error(&err);
 	else if (summary)

@@ -2,6 +2,8 @@
 # here with qemu-img (small images of each format qemu-img writes).  The
 # corpus is left in build/fuzz/corpus/ for longer runs:
 #   build/fuzz/fuzz-NAME -max_total_time=600 build/fuzz/corpus/NAME
+# The qcow2 target also starts from qcow2-fuzz-seeds' damaged images:
+# run-tests: after=qcow2-fuzz-seeds
 . "$(dirname "$0")/lib.sh"
 requires clang qemu-img
 [ -n "${VMCONV_SANITIZE:-}" ] && skip "fuzz targets are built once, not under check-asan"
@@ -19,6 +21,9 @@ for f in qcow2:compat=0.10 qcow2:compat=1.1 qcow2:cluster_size=4096 \
 	# only the metadata matters to a fuzzer: keep the first 256 KiB
 	head -c 262144 "$T/$name" > "$seeds/$name"
 done
+# the whole-VM readers (fuzz-ovf) start from a descriptor as VMware lays it out
+. "$(dirname "$0")/vm-common.inc"
+ovf_vmware web01 efi 1048576 1048576 > "$seeds/web01.ovf"
 ls -l "$seeds"
 for t in "$VMCONV_TOP"/build/fuzz/fuzz-*; do
 	name=$(basename "$t")
