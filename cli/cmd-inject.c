@@ -58,11 +58,15 @@ int vmc_cli_inject_hook(void *ctx, const char *tmp, struct vmc_error *err)
 	return 0;
 }
 
+void vmc_cli_print_injection(const struct vmc_inject_result *r)
+{
+	printf("guest: %s\n", r->message);
+	vmc_cli_print_changes(r);
+}
+
 void vmc_cli_inject_report(const struct vmc_cli_inject *ci, bool verbose)
 {
-	printf("guest: %s\n", ci->r.message);
-	if (verbose || ci->r.plan.n)
-		vmc_cli_print_changes(&ci->r);
+	vmc_cli_print_injection(&ci->r);
 }
 
 static int dry_run(struct vmc_cli_inject *ci, const char *fmt)
