@@ -19,6 +19,7 @@ static const char usage[] =
 "  create    create an empty image\n"
 "  map       show which ranges hold data, zeros or nothing\n"
 "  formats   list the formats this vmconv reads and writes\n"
+"  validate  boot a disk image and say how far the guest got\n"
 "\n"
 "`vmconv COMMAND --help` describes each; `man vmconv` describes all.\n";
 
