@@ -18,6 +18,7 @@ static const char usage[] =
 "  check     check an image's metadata (and --repair it)\n"
 "  create    create an empty image\n"
 "  map       show which ranges hold data, zeros or nothing\n"
+"  measure   how large a converted or new image will be\n"
 "  formats   list the formats this vmconv reads and writes\n"
 "  validate  boot a disk image and say how far the guest got\n"
 "\n"
@@ -33,6 +34,7 @@ static const struct {
 	{ "check", vmc_cmd_check },
 	{ "create", vmc_cmd_create },
 	{ "map", vmc_cmd_map },
+	{ "measure", vmc_cmd_measure },
 	{ "formats", vmc_cmd_formats },
 	{ "validate", vmc_cmd_validate },
 };
