@@ -20,6 +20,7 @@ int vmc_cmd_formats(int argc, char **argv);
 int vmc_cmd_migrate(int argc, char **argv);
 int vmc_cmd_validate(int argc, char **argv);
 int vmc_cmd_measure(int argc, char **argv);
+int vmc_cmd_resize(int argc, char **argv);
 
 /* Boot-validate as `vmconv validate` does (validate/validate.h): prints
  * the report unless report_out takes it; returns the exit code (0 booted,
@@ -50,8 +51,19 @@ struct vmc_cli_convert {
 	struct vmc_opts *create_opts;	/* -o */
 	bool compress, digest, progress, json, quiet;
 	unsigned threads;
+	/* qemu-img convert's -n, --target-is-zero, -S, -r, --salvage */
+	bool no_create, target_is_zero, sparse_set, salvage;
+	size_t sparse_size;
+	uint64_t rate_limit;
 };
 int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary);
+/* -n: into the existing dst_path (cli/run-convert-into.c). */
+int vmc_cli_run_convert_into(const struct vmc_cli_convert *c,
+			     json_t **summary);
+/* Copy -S, -r and --salvage into the engine's parameters. */
+struct vmc_convert_params;
+void vmc_cli_convert_tune(const struct vmc_cli_convert *c,
+			  struct vmc_convert_params *p);
 
 /* Progress bar on stderr; does nothing unless enabled and stderr is a
  * terminal. */

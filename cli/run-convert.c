@@ -52,6 +52,8 @@ int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary)
 	struct vmc_error err = { 0 };
 	int ret = 1;
 
+	if (c->no_create)
+		return vmc_cli_run_convert_into(c, summary);
 	vmc_output_clean_stale(c->dst_path);
 	if (same_file(c->src_path, c->dst_path)) {
 		vmc_cli_errorf("%s: source and target are the same file",
@@ -76,6 +78,7 @@ int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary)
 		.digest = c->digest, .threads = c->threads,
 		.progress = vmc_progress_update, .progress_ctx = bar,
 	};
+	vmc_cli_convert_tune(c, &p);
 	int r = vmc_convert_run(&p, &st, &err);
 	vmc_progress_finish(bar);
 	if (r < 0)
