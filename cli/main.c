@@ -19,6 +19,7 @@ static const char usage[] =
 "  create    create an empty image\n"
 "  map       show which ranges hold data, zeros or nothing\n"
 "  measure   how large a converted or new image will be\n"
+"  resize    change an image's size (IN PLACE)\n"
 "  formats   list the formats this vmconv reads and writes\n"
 "  validate  boot a disk image and say how far the guest got\n"
 "\n"
@@ -35,6 +36,7 @@ static const struct {
 	{ "create", vmc_cmd_create },
 	{ "map", vmc_cmd_map },
 	{ "measure", vmc_cmd_measure },
+	{ "resize", vmc_cmd_resize },
 	{ "formats", vmc_cmd_formats },
 	{ "validate", vmc_cmd_validate },
 };
