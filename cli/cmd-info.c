@@ -154,6 +154,9 @@ static json_t *image_info(const char *path, const char *fmt,
 		json_decref(info);
 		info = NULL;
 	}
+	/* qemu-img shows it for every format it has information for. */
+	if (info && !json_object_get(info, "dirty-flag"))
+		json_object_set_new(info, "dirty-flag", json_false());
 	vmc_image_close(img);
 	return info;
 }
