@@ -20,6 +20,7 @@ static const char usage[] =
 "  map       show which ranges hold data, zeros or nothing\n"
 "  measure   how large a converted or new image will be\n"
 "  resize    change an image's size (IN PLACE)\n"
+"  snapshot  list an image's internal snapshots (-l)\n"
 "  formats   list the formats this vmconv reads and writes\n"
 "  validate  boot a disk image and say how far the guest got\n"
 "\n"
@@ -37,6 +38,7 @@ static const struct {
 	{ "map", vmc_cmd_map },
 	{ "measure", vmc_cmd_measure },
 	{ "resize", vmc_cmd_resize },
+	{ "snapshot", vmc_cmd_snapshot },
 	{ "formats", vmc_cmd_formats },
 	{ "validate", vmc_cmd_validate },
 };

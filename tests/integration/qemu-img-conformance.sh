@@ -141,4 +141,17 @@ both 0 resize --shrink disk.qcow2 100M
 same_image disk.qcow2; clean disk.qcow2
 both 0 resize --shrink disk.raw -28M
 same_image disk.raw
+# --- Nova / oVirt: snapshot -l (vmconv lists; -c/-a/-d are refused) ---
+qemu-img create -f qcow2 "$T/q/snap.qcow2" 64M >/dev/null
+qemu-img snapshot -c first "$T/q/snap.qcow2"
+qemu-img snapshot -c second "$T/q/snap.qcow2"
+cp "$T/q/snap.qcow2" "$T/v/snap.qcow2"
+both 0 snapshot -l snap.qcow2
+diff "$T/q.out" "$T/v.out" || fail "snapshot -l output differs"
+both 0 snapshot -l disk.qcow2
+[ ! -s "$T/v.out" ] || fail "snapshot -l of an image without snapshots"
+sum=$(md5sum < "$T/v/snap.qcow2")
+expect_exit 1 "$VMCONV" snapshot -c third "$T/v/snap.qcow2"
+expect_exit 1 "$VMCONV" snapshot -d first "$T/v/snap.qcow2"
+[ "$(md5sum < "$T/v/snap.qcow2")" = "$sum" ] || fail "a refused snapshot command changed the image"
 exit 0
