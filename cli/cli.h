@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -43,6 +44,12 @@ void vmc_cli_human_size(uint64_t n, char *buf, size_t len);
 /* Parse --output=human|json; returns 0 and sets *json, or -1. */
 int vmc_cli_output_format(const char *arg, bool *json);
 
+enum vmc_progress_kind {
+	VMC_PROGRESS_OFF,
+	VMC_PROGRESS_BAR,	/* the bar, on a terminal only */
+	VMC_PROGRESS_QEMU,	/* -p: qemu-img's percentage records */
+};
+
 /* A conversion from src to dst_path in format fmt, with the engine's
  * temporary-file and rename rules: used by convert and by the one-shot
  * migration form. */
@@ -50,7 +57,8 @@ struct vmc_cli_convert {
 	const char *src_path, *src_fmt, *dst_path, *dst_fmt;
 	struct vmc_opts *open_opts;	/* e.g. snapshot=NAME */
 	struct vmc_opts *create_opts;	/* -o */
-	bool compress, digest, progress, json, quiet;
+	bool compress, digest, json, quiet;
+	enum vmc_progress_kind progress;
 	unsigned threads;
 	/* qemu-img convert's -n, --target-is-zero, -S, -r, --salvage */
 	bool no_create, target_is_zero, sparse_set, salvage;
@@ -66,12 +74,16 @@ struct vmc_convert_params;
 void vmc_cli_convert_tune(const struct vmc_cli_convert *c,
 			  struct vmc_convert_params *p);
 
-/* Progress bar on stderr; does nothing unless enabled and stderr is a
- * terminal. */
+/* Progress of a conversion: nothing; a bar on stderr, drawn only when
+ * stderr is a terminal; or (-p) qemu-img's records "    (12.34/100%)\r",
+ * terminal or not, on the stream given (stdout unless stdout carries
+ * JSON), which programs written for qemu-img parse. */
 struct vmc_progress;
-struct vmc_progress *vmc_progress_new(bool enabled, const char *label);
+struct vmc_progress *vmc_progress_new(enum vmc_progress_kind kind, FILE *out,
+				      const char *label);
 void vmc_progress_update(void *ctx, uint64_t done, uint64_t total);
-void vmc_progress_finish(struct vmc_progress *p);
+/* ok: the conversion succeeded (the records then end at 100.00). */
+void vmc_progress_finish(struct vmc_progress *p, bool ok);
 
 /* Parse "[-f FMT] [--output=human|json] IMG" (info, map).  Returns -1
  * with *fmt, *json and *path set, or the exit code to return. */

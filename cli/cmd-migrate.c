@@ -23,7 +23,11 @@ static const char usage[] =
 "converted disk (vmconv validate, ENGINE auto by default) on the target's\n"
 "disk controller: virtio for raw and qcow2 (KVM), IDE for vhd, vhdx and\n"
 "vmdk, unless --bus says otherwise.  The exit status is 1 when the\n"
-"converted guest does not reach userspace.\n";
+"converted guest does not reach userspace.\n"
+"\n"
+"A progress bar is drawn when stderr is a terminal; -p prints qemu-img\n"
+"convert -p's records \"    (12.34/100%)\\r\" instead, terminal or not, on\n"
+"stdout (stderr with --output=json); -q prints neither, nor the summary.\n";
 
 /* The disk controller a guest meets on the hypervisor a format is for. */
 static enum vmc_vm_bus target_bus(const char *fmt)
@@ -77,7 +81,7 @@ int vmc_cmd_migrate(int argc, char **argv)
 	int opt, ret = 1;
 
 	c.create_opts = vmc_opts_new();
-	c.progress = true;
+	c.progress = VMC_PROGRESS_BAR;
 	while ((opt = getopt_long(argc, argv, "hf:o:cpq", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'h': ret = vmc_cli_usage(usage, true); goto out;
@@ -91,8 +95,8 @@ int vmc_cmd_migrate(int argc, char **argv)
 			}
 			break;
 		case 'c': c.compress = true; break;
-		case 'p': c.progress = true; break;
-		case 'q': c.quiet = true; c.progress = false; break;
+		case 'p': c.progress = VMC_PROGRESS_QEMU; break;
+		case 'q': c.quiet = true; break;
 		case 'V':
 			validate = true;
 			if (optarg && vmc_engine_parse(optarg, &vo.engine) < 0) {
@@ -144,6 +148,8 @@ int vmc_cmd_migrate(int argc, char **argv)
 	}
 	if (argc - optind != 1 || !c.dst_fmt)
 		goto out_usage;
+	if (c.quiet)
+		c.progress = VMC_PROGRESS_OFF;
 	if (!validate && (bus_set || vo.timeout_s || vo.expect)) {
 		vmc_cli_errorf("--bus, --timeout and --expect go with"
 			       " --validate");

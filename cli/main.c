@@ -46,6 +46,7 @@ static const struct {
 int main(int argc, char **argv)
 {
 	vmc_output_install_signal_handlers();
+	vmc_plugins_load_all();
 	if (argc < 2)
 		return vmc_cli_usage(usage, false);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||

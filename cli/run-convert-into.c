@@ -45,7 +45,8 @@ int vmc_cli_run_convert_into(const struct vmc_cli_convert *c,
 		fprintf(stderr, "vmconv: convert -n writes into %s in place\n",
 			c->dst_path);
 	vmc_into_image(t)->zero_init = c->target_is_zero;
-	bar = vmc_progress_new(c->progress, "converting");
+	bar = vmc_progress_new(c->progress, c->json ? stderr : stdout,
+			       "converting");
 	struct vmc_convert_params p = {
 		.src = src, .dst = vmc_into_image(t), .digest = c->digest,
 		.threads = c->threads, .progress = vmc_progress_update,
@@ -53,8 +54,11 @@ int vmc_cli_run_convert_into(const struct vmc_cli_convert *c,
 	};
 	vmc_cli_convert_tune(c, &p);
 	int r = vmc_convert_run(&p, &st, &err);
-	vmc_progress_finish(bar);
-	if (r < 0 || vmc_into_finish(t, &err) < 0)
+
+	if (r == 0)
+		r = vmc_into_finish(t, &err);
+	vmc_progress_finish(bar, r == 0);
+	if (r < 0)
 		goto fail;
 	if (summary) {
 		char hex[65];

@@ -40,6 +40,9 @@ struct job {
 	 * compressed length (0 = store plain). */
 	uint8_t *zero;
 	size_t *clen;
+	/* Per unit: bytes of it the source holds as a hole (read as zeros
+	 * into a data window); they are hole bytes, not zero data. */
+	uint32_t *holes;
 };
 
 struct engine {
@@ -143,13 +146,30 @@ static int read_data(struct engine *e, uint8_t *buf, uint64_t len,
 	return salvage(e, buf, len, off, err);
 }
 
-static int read_window(struct engine *e, uint8_t *buf, uint64_t off,
+/* Record [p, p + len) of the window starting at off as a hole. */
+static void note_hole(struct engine *e, struct job *j, uint64_t off,
+		      uint64_t p, uint64_t len)
+{
+	uint64_t r = p - off, rend = r + len;
+
+	while (r < rend) {
+		size_t u = (size_t)(r / e->unit);
+		uint64_t uend = VMC_MIN((uint64_t)(u + 1) * e->unit, rend);
+
+		j->holes[u] += (uint32_t)(uend - r);
+		r = uend;
+	}
+}
+
+static int read_window(struct engine *e, struct job *j, uint64_t off,
 		       uint64_t end, struct vmc_extent first,
 		       struct vmc_error *err)
 {
+	uint8_t *buf = e->buf[j->buf];
 	uint64_t p = off;
 	struct vmc_extent x = first;
 
+	memset(j->holes, 0, e->nunits * sizeof(*j->holes));
 	while (p < end) {
 		if (p != off && vmc_image_block_status(e->src, p, end - p, &x,
 						       err) < 0)
@@ -164,6 +184,7 @@ static int read_window(struct engine *e, uint8_t *buf, uint64_t off,
 		} else {
 			memset(buf + (p - off), 0, (size_t)x.length);
 			e->st->hole_bytes += x.length;
+			note_hole(e, j, off, p, x.length);
 		}
 		p += x.length;
 	}
@@ -215,7 +236,7 @@ static void *reader(void *arg)
 		pthread_mutex_unlock(&e->mu);
 		if (!j)
 			return NULL;
-		if (read_window(e, e->buf[j->buf], off, wend, x, &err) < 0)
+		if (read_window(e, j, off, wend, x, &err) < 0)
 			goto failed;
 		pthread_mutex_lock(&e->mu);
 		publish(e, j, false, off, wend - off);
@@ -370,7 +391,7 @@ static int write_job(struct engine *e, struct job *j, EVP_MD_CTX *md,
 			if (!zrun)
 				zrun_at = uoff;
 			zrun += ulen;
-			e->st->zero_bytes += ulen;
+			e->st->zero_bytes += ulen - j->holes[u];
 		} else if (comp) {
 			if (e->dst->drv->pwrite_compressed(e->dst,
 					j->off + uoff, e->cbuf[j->buf] + uoff,
@@ -472,6 +493,7 @@ static void engine_free(struct engine *e)
 	for (size_t i = 0; e->ring && i < e->nslots; i++) {
 		free(e->ring[i].zero);
 		free(e->ring[i].clen);
+		free(e->ring[i].holes);
 	}
 	free(e->buf);
 	free(e->cbuf);
@@ -513,7 +535,9 @@ static int engine_init(struct engine *e, const struct vmc_convert_params *p,
 	for (size_t i = 0; i < e->nslots; i++) {
 		e->ring[i].zero = calloc(e->nunits, 1);
 		e->ring[i].clen = calloc(e->nunits, sizeof(size_t));
-		if (!e->ring[i].zero || !e->ring[i].clen)
+		e->ring[i].holes = calloc(e->nunits, sizeof(uint32_t));
+		if (!e->ring[i].zero || !e->ring[i].clen ||
+		    !e->ring[i].holes)
 			return vmc_error_set(err, ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < e->nbuf; i++) {
