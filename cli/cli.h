@@ -23,6 +23,7 @@ int vmc_cmd_validate(int argc, char **argv);
 int vmc_cmd_measure(int argc, char **argv);
 int vmc_cmd_resize(int argc, char **argv);
 int vmc_cmd_snapshot(int argc, char **argv);
+int vmc_cmd_dd(int argc, char **argv);
 
 /* Boot-validate as `vmconv validate` does (validate/validate.h): prints
  * the report unless report_out takes it; returns the exit code (0 booted,

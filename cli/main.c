@@ -21,6 +21,7 @@ static const char usage[] =
 "  measure   how large a converted or new image will be\n"
 "  resize    change an image's size (IN PLACE)\n"
 "  snapshot  list an image's internal snapshots (-l)\n"
+"  dd        copy part of an image into a new image (if= of= bs=...)\n"
 "  formats   list the formats this vmconv reads and writes\n"
 "  validate  boot a disk image and say how far the guest got\n"
 "\n"
@@ -39,6 +40,7 @@ static const struct {
 	{ "measure", vmc_cmd_measure },
 	{ "resize", vmc_cmd_resize },
 	{ "snapshot", vmc_cmd_snapshot },
+	{ "dd", vmc_cmd_dd },
 	{ "formats", vmc_cmd_formats },
 	{ "validate", vmc_cmd_validate },
 };

@@ -82,6 +82,11 @@ int vmc_convert_to_file(const struct vmc_convert_params *p,
 			struct vmc_opts *create_opts,
 			struct vmc_convert_stats *st, struct vmc_error *err);
 
+/* len bytes of base from offset off as an image of their own (read-only;
+ * base must stay open while it is used).  Close with vmc_image_close. */
+struct vmc_image *vmc_image_window(struct vmc_image *base, uint64_t off,
+				   uint64_t len, struct vmc_error *err);
+
 /* Hex of a SHA-256 (65 bytes with the NUL). */
 void vmc_sha256_hex(const unsigned char sha[32], char hex[65]);
 

@@ -141,6 +141,21 @@ both 0 resize --shrink disk.qcow2 100M
 same_image disk.qcow2; clean disk.qcow2
 both 0 resize --shrink disk.raw -28M
 same_image disk.raw
+# --- dd: if= of= bs= count= skip= ---
+both 0 dd -f qcow2 -O raw bs=64k count=700 skip=600 if=disk.qcow2 of=dd1.raw
+same_image dd1.raw
+both 0 dd -O qcow2 bs=1M skip=39 if=disk.raw of=dd2.qcow2
+same_image dd2.qcow2; clean dd2.qcow2
+both 0 dd if=top.qcow2 of=dd3.raw
+same_image dd3.raw
+both 0 dd bs=4k count=1000000 if=disk.raw of=dd4.raw
+same_image dd4.raw
+# qemu-img prints "cannot skip to specified offset" yet exits 0 with an
+# empty output; vmconv fails and writes nothing.
+expect_exit 1 "$VMCONV" dd bs=1M skip=1000 if="$T/v/disk.raw" of="$T/v/dd5.raw"
+expect_exit 1 "$VMCONV" dd bs=64k count=4 skip=6 if="$T/v/disk.raw" of="$T/v/dd5.raw"
+[ ! -e "$T/v/dd5.raw" ] || fail "a failed dd left its output"
+
 # --- Nova / oVirt: snapshot -l (vmconv lists; -c/-a/-d are refused) ---
 qemu-img create -f qcow2 "$T/q/snap.qcow2" 64M >/dev/null
 qemu-img snapshot -c first "$T/q/snap.qcow2"
