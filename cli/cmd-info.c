@@ -7,12 +7,16 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/vm.h"
+#include "vm/vm.h"
 
 static const char usage[] =
 "usage: vmconv info [-f FMT] [-U] [--backing-chain] [--output=human|json]\n"
 "                   IMG\n"
 "\n"
-"Show the format, sizes and format-specific details of IMG.\n"
+"Show the format, sizes and format-specific details of IMG.  For a VM\n"
+"configuration (OVA, OVF, .vmx, Hyper-V or libvirt XML) show the VM's shape:\n"
+"firmware, vCPUs, memory, controllers, disks and NICs.\n"
 "  --backing-chain  every image of the backing chain, IMG first (JSON:\n"
 "                   an array, as qemu-img)\n"
 "  -U               accepted for qemu-img's sake: vmconv takes no lock on\n"
@@ -144,13 +148,7 @@ static json_t *image_info(const char *path, const char *fmt,
 	if (!img)
 		return NULL;
 	info = json_object();
-	json_object_set_new(info, "virtual-size",
-			    json_integer((json_int_t)img->size));
-	json_object_set_new(info, "filename", json_string(img->filename));
-	json_object_set_new(info, "format", json_string(img->drv->name));
-	json_object_set_new(info, "actual-size",
-			    json_integer(vmc_image_actual_size(img)));
-	if (img->drv->info && img->drv->info(img, info, err) < 0) {
+	if (vmc_image_info(img, info, err) < 0) {
 		json_decref(info);
 		info = NULL;
 	}
@@ -250,6 +248,8 @@ int vmc_cmd_info(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return vmc_cli_usage(usage, false);
+	if (!fmt && !chain && vmc_vm_probe(argv[optind]))
+		return vmc_cli_vm_info(argv[optind], json);	/* a whole VM */
 	info = chain ? chain_info(argv[optind], fmt, &err) :
 		       image_info(argv[optind], fmt, &err);
 	if (!info) {

@@ -56,7 +56,7 @@ static int list(const char *path, const char *fmt)
 	img = vmc_image_open(path, fmt, VMC_OPEN_NO_BACKING, NULL, &err);
 	if (!img)
 		goto fail;
-	if (img->drv->info && img->drv->info(img, info, &err) < 0)
+	if (vmc_image_info(img, info, &err) < 0)
 		goto fail;
 	snaps = json_object_get(info, "snapshots");
 	if (json_array_size(snaps)) {

@@ -92,7 +92,7 @@ static int qcow2_like(struct vmc_image *cur, struct vmc_opts *o,
 	json_t *info = json_object(), *d;
 	int r = -1;
 
-	if (cur->drv->info(cur, info, err) < 0)
+	if (vmc_image_info(cur, info, err) < 0)
 		goto out;
 	d = json_object_get(json_object_get(info, "format-specific"), "data");
 	if (json_array_size(json_object_get(info, "snapshots")) ||

@@ -62,7 +62,7 @@ static int resize_qcow2(const char *path, uint64_t new_size, bool shrink,
 	src = vmc_image_open(path, "qcow2", VMC_OPEN_NO_BACKING, NULL, err);
 	if (!src)
 		goto out;
-	if (src->drv->info(src, info, err) < 0)
+	if (vmc_image_info(src, info, err) < 0)
 		goto out;
 	if (json_object_get(info, "backing-filename")) {
 		vmc_error_set(err, ENOTSUP, "%s: resizing a qcow2 image with a"
