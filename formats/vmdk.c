@@ -939,6 +939,7 @@ const struct vmc_driver vmc_vmdk_driver = {
 	.pread = vmdk_pread,
 	.block_status = vmdk_block_status,
 	.create = vmdk_create,
+	.measure = vmdk_measure,
 	.pwrite = vmdk_write,
 	.pwrite_zeroes = vmdk_write_zeroes,
 	.compress = vmdk_stream_compress,
