@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/batch.h"
 #include "cli/cli.h"
 
 static const char usage[] =
@@ -19,6 +20,8 @@ static const char usage[] =
 "  create    create an empty image\n"
 "  map       show which ranges hold data, zeros or nothing\n"
 "  formats   list the formats this vmconv reads and writes\n"
+"  validate  boot a disk image and report how far it got\n"
+"  batch     migrate a plan of many VMs, resumably; the pre-cutover report\n"
 "\n"
 "`vmconv COMMAND --help` describes each; `man vmconv` describes all.\n";
 
@@ -34,6 +37,7 @@ static const struct {
 	{ "map", vmc_cmd_map },
 	{ "formats", vmc_cmd_formats },
 	{ "validate", vmc_cmd_validate },
+	{ "batch", vmc_cmd_batch },
 };
 
 int main(int argc, char **argv)
