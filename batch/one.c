@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <vmconv/output.h>
+
 #include "batch/batch.h"
 #include "batch/one.h"
 
@@ -174,6 +176,8 @@ int vmc_batch_run_one(const char *state, size_t id, bool retry_failed,
 	}
 	if (c.jn)
 		remove_leftovers(c.jn, c.vm);
+	if (c.vm->target)
+		vmc_output_clean_stale(c.vm->target);
 	json_decref(c.jn);
 	c.jn = new_journal(c.vm, id);
 	r = migrate(&c, err);

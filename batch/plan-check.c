@@ -89,8 +89,8 @@ static void check_target(struct vmc_batch_plan *p, size_t i,
 	}
 	for (size_t j = 0; j < i; j++)
 		if (p->vms[j].target && !strcmp(p->vms[j].target, vm->target))
-			problem(vm, "target %s is also VM %zu's (%s)",
-				vm->target, j, p->vms[j].name);
+			return problem(vm, "target %s is also VM %zu's (%s)",
+				       vm->target, j, p->vms[j].name);
 	if (lstat(vm->target, &st) == 0) {
 		json_t *jn = state ? vmc_batch_journal_read(state, i) : NULL;
 		const char *t = json_string_value(json_object_get(jn,
