@@ -88,9 +88,12 @@ static void check_target(struct vmc_batch_plan *p, size_t i,
 		return;
 	}
 	for (size_t j = 0; j < i; j++)
-		if (p->vms[j].target && !strcmp(p->vms[j].target, vm->target))
-			return problem(vm, "target %s is also VM %zu's (%s)",
-				       vm->target, j, p->vms[j].name);
+		if (p->vms[j].target &&
+		    !strcmp(p->vms[j].target, vm->target)) {
+			problem(vm, "target %s is also VM %zu's (%s)",
+				vm->target, j, p->vms[j].name);
+			return;
+		}
 	if (lstat(vm->target, &st) == 0) {
 		json_t *jn = state ? vmc_batch_journal_read(state, i) : NULL;
 		const char *t = json_string_value(json_object_get(jn,

@@ -46,9 +46,9 @@ void vmc_batch_html_timeline(FILE *f, json_t *val)
 	}
 	if (total <= 0)
 		total = 1;
-	fprintf(f, "<svg class=\"timeline\" width=\"%d\" height=\"60\" viewBox=\"0 0 %d 60\" "
-		"role=\"img\"><rect x=\"%d\" y=\"18\" width=\"%d\" height=\"18\""
-		" fill=\"#eee\"/>", W, W, LEFT, SPAN);
+	fprintf(f, "<svg class=\"timeline\" width=\"%d\" height=\"60\" "
+		"viewBox=\"0 0 %d 60\" role=\"img\"><rect x=\"%d\" "
+		"y=\"18\" width=\"%d\" height=\"18\" fill=\"#eee\"/>", W, W, LEFT, SPAN);
 	json_array_foreach(st, i, e) {
 		double a = (double)json_integer_value(json_object_get(e, "ms"));
 		double b = i + 1 < n ? (double)json_integer_value(

@@ -145,7 +145,7 @@ json_t *vmc_batch_report(const char *state, struct vmc_error *err)
 		goto out;
 	vms = json_array();
 	for (size_t i = 0; i < p->n; i++)
-		json_array_append_new(vms, vm_entry(state, &p->vms[i], i));
+		json_array_append_new(vms, vm_entry(rp, &p->vms[i], i));
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	rep = json_pack("{s:s,s:s,s:o,s:o}", "state", rp, "generated", when,

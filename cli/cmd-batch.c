@@ -6,6 +6,7 @@
  * state. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -286,6 +287,24 @@ out:
 	return ret;
 }
 
+/* Whatever engine started it, run-one's messages also go to the VM's log
+ * in the state folder (the report links it). */
+static void log_to_state(const char *state, size_t id)
+{
+	char *path = vmc_batch_path(state, "logs", id, ".log");
+	int fd = path ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			     0644) : -1;
+
+	if (fd >= 0 && !isatty(2)) {
+		dup2(fd, 2);
+		fprintf(stderr, "vmconv batch run-one: VM %zu, pid %d\n", id,
+			(int)getpid());
+	}
+	if (fd >= 0)
+		close(fd);
+	free(path);
+}
+
 static int cmd_run_one(struct bopts *b)
 {
 	struct vmc_error err = { 0 };
@@ -295,6 +314,7 @@ static int cmd_run_one(struct bopts *b)
 		vmc_cli_errorf("batch run-one needs --state DIR and --id N");
 		return 2;
 	}
+	log_to_state(b->state, (size_t)b->id);
 	if (vmc_batch_run_one(b->state, (size_t)b->id, b->retry, &o,
 			      &err) < 0) {
 		if (err.code == EWOULDBLOCK)
