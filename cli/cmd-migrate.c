@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/vm.h"
+#include "vm/vm.h"
 #include "validate/validate.h"
 
 static const char usage[] =
@@ -27,7 +29,12 @@ static const char usage[] =
 "\n"
 "A progress bar is drawn when stderr is a terminal; -p prints qemu-img\n"
 "convert -p's records \"    (12.34/100%)\\r\" instead, terminal or not, on\n"
-"stdout (stderr with --output=json); -q prints neither, nor the summary.\n";
+"stdout (stderr with --output=json); -q prints neither, nor the summary.\n"
+"\n"
+"When SRC is a whole VM (an OVA, OVF, VMware .vmx, Hyper-V XML or libvirt\n"
+"domain XML), every disk is converted into the folder --out names (default:\n"
+"SRC's folder) as NAME-diskN.EXT and NAME.xml is written for libvirt; with\n"
+"--to ova the VM becomes one OVA (--out names the file).\n";
 
 /* The disk controller a guest meets on the hypervisor a format is for. */
 static enum vmc_vm_bus target_bus(const char *fmt)
@@ -156,6 +163,11 @@ int vmc_cmd_migrate(int argc, char **argv)
 		goto out;
 	}
 	c.src_path = argv[optind];
+	if (!c.src_fmt && vmc_vm_probe(c.src_path)) {	/* a whole VM */
+		ret = vmc_cli_vm_migrate(&c, &vo, validate, bus_set,
+					 no_inject);
+		goto out;
+	}
 	if (!vmc_driver_find(c.dst_fmt)) {
 		vmc_cli_errorf("unknown target format '%s' (vmconv formats"
 			       " lists them)", c.dst_fmt);
