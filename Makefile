@@ -45,10 +45,11 @@ ALL_LDFLAGS := $(LDFLAGS) -pthread -Wl,--as-needed
 
 LIB_SRCS := $(wildcard common/*.c formats/*.c convert/*.c) plugins/loader.c
 VAL_SRCS := $(wildcard validate/*.c validate/vmm/*.c)
-# Batch runs (batch/): above the validator, linked like it.
-VAL_SRCS += $(wildcard batch/*.c)
 # Whole VMs (OVF/OVA, .vmx, Hyper-V, libvirt): above convert/, below cli/.
 VM_SRCS := $(wildcard vm/*.c)
+# Batch runs (batch/), in the archive linked first: they call vm/ and the
+# validator.
+VM_SRCS += $(wildcard batch/*.c)
 BIN_SRCS := $(wildcard cli/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 VAL_OBJS := $(VAL_SRCS:%.c=$(BUILD)/%.o)

@@ -11,6 +11,7 @@
 
 #include "batch/one.h"
 #include "validate/validate.h"
+#include "vm/vm.h"
 
 struct progress {
 	const char *state;
@@ -31,16 +32,16 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 	vmc_batch_progress_write(p->state, p->id, "converting", done, total);
 }
 
-static json_t *summary(const struct vmc_batch_vm *vm, struct vmc_image *src,
-		       const struct vmc_convert_stats *st)
+static json_t *summary(const char *src_path, const char *dst,
+		       struct vmc_image *src, const struct vmc_convert_stats *st)
 {
 	char hex[65];
 	json_t *o;
 
 	vmc_sha256_hex(st->sha256, hex);
 	o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:f,s:s}",
-		      "source", vm->source, "source-format", src->drv->name,
-		      "target", vm->target, "target-format", st->target_format,
+		      "source", src_path, "source-format", src->drv->name,
+		      "target", dst, "target-format", st->target_format,
 		      "virtual-size", (json_int_t)st->virtual_size,
 		      "data-bytes", (json_int_t)st->data_bytes,
 		      "zero-bytes", (json_int_t)st->zero_bytes,
@@ -52,26 +53,40 @@ static json_t *summary(const struct vmc_batch_vm *vm, struct vmc_image *src,
 	return o;
 }
 
-int vmc_batch_one_convert(struct vmc_batch_one *c, struct vmc_error *err)
+int vmc_batch_one_convert_file(struct vmc_batch_one *c, const char *src_path,
+			       const char *src_fmt, const char *dst,
+			       json_t **sum, struct vmc_error *err)
 {
 	struct progress pr = { .state = c->state, .id = c->id };
 	struct vmc_convert_stats st;
 	struct vmc_image *src;
 	int r;
 
-	src = vmc_image_open(c->vm->source, NULL, 0, NULL, err);
+	src = vmc_image_open(src_path, src_fmt, 0, NULL, err);
 	if (!src)
 		return -1;
 	struct vmc_convert_params p = {
 		.src = src, .digest = true, .threads = 1,
 		.progress = on_progress, .progress_ctx = &pr,
 	};
-	r = vmc_convert_to_file(&p, c->vm->target, c->vm->to, NULL, &st, err);
+	r = vmc_convert_to_file(&p, dst, c->vm->to, NULL, &st, err);
 	if (r == 0)
-		json_object_set_new(c->jn, "migration", summary(c->vm, src,
-								&st));
+		*sum = summary(src_path, dst, src, &st);
 	vmc_image_close(src);
 	return r;
+}
+
+int vmc_batch_one_convert(struct vmc_batch_one *c, struct vmc_error *err)
+{
+	json_t *sum = NULL;
+
+	if (vmc_vm_probe(c->vm->source))
+		return vmc_batch_one_convert_vm(c, err);
+	if (vmc_batch_one_convert_file(c, c->vm->source, NULL, c->vm->target,
+				       &sum, err) < 0)
+		return -1;
+	json_object_set_new(c->jn, "migration", sum);
+	return 0;
 }
 
 /* The disk controller a guest meets on the hypervisor a format is for

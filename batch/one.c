@@ -65,9 +65,22 @@ static bool finished(json_t *jn, bool retry_failed)
 	return same;
 }
 
-/* An attempt that did not finish owns its target (the journal is written
+/* Every output of the attempt the journal records (a whole VM's disks
+ * and domain XML, else the target). */
+static void remove_outputs(json_t *jn, const struct vmc_batch_vm *vm)
+{
+	json_t *outs = json_object_get(jn, "outputs"), *o;
+	size_t i;
+
+	json_array_foreach(outs, i, o)
+		unlink(json_string_value(o));
+	if (vm->target)
+		unlink(vm->target);
+}
+
+/* An attempt that did not finish owns its outputs (the journal is written
  * before the conversion starts, and the target did not exist then):
- * remove it, never trusting a file that was not verified. */
+ * remove them, never trusting a file that was not verified. */
 static void remove_leftovers(json_t *jn, const struct vmc_batch_vm *vm)
 {
 	const char *t = json_string_value(json_object_get(jn, "target"));
@@ -76,7 +89,7 @@ static void remove_leftovers(json_t *jn, const struct vmc_batch_vm *vm)
 	if (!t || !vm->target || strcmp(t, vm->target) || !ph ||
 	    (strcmp(ph, "converting") && strcmp(ph, "validating")))
 		return;
-	unlink(vm->target);
+	remove_outputs(jn, vm);
 }
 
 static double now_s(void)
@@ -138,7 +151,7 @@ static int migrate(struct vmc_batch_one *c, struct vmc_error *err)
 	if (set_phase(c, "converting", err) < 0)
 		return -1;
 	if (vmc_batch_one_convert(c, &merr) < 0) {
-		unlink(c->vm->target);
+		remove_outputs(c->jn, c->vm);
 		return finish(c, VMC_BATCH_FAILED, merr.msg, err);
 	}
 	o = VMC_BATCH_CONVERTED;

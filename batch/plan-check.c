@@ -13,6 +13,7 @@
 
 #include "batch/batch.h"
 #include "validate/validate.h"
+#include "vm/vm.h"
 
 static void problem(struct vmc_batch_vm *vm, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -50,11 +51,21 @@ static bool name_ok(const char *s)
 static void check_source(struct vmc_batch_vm *vm)
 {
 	struct vmc_error err = { 0 };
-	struct vmc_image *img = vmc_image_open(vm->source, NULL, 0, NULL,
-					       &err);
+	struct vmc_image *img;
 	struct stat st;
 	uint64_t alloc;
 
+	/* a whole VM: its disks are read when it runs; an OVA's are
+	 * compressed, so allow four times the package */
+	if (vmc_vm_probe(vm->source)) {
+		if (stat(vm->source, &st) < 0)
+			problem(vm, "source: %s: %s", vm->source,
+				strerror(errno));
+		else
+			vm->estimate = (uint64_t)st.st_size * 4 + (1u << 20);
+		return;
+	}
+	img = vmc_image_open(vm->source, NULL, 0, NULL, &err);
 	if (!img) {
 		problem(vm, "source: %s", err.msg);
 		return;

@@ -16,7 +16,8 @@ static const char style[] =
 ".cards{display:flex;gap:.8em;flex-wrap:wrap}"
 ".card{border:1px solid #ccc;border-radius:6px;padding:.5em .9em;min-width:7em}"
 ".card b{display:block;font-size:1.6em}"
-"table{border-collapse:collapse;width:100%;margin-top:.6em}"
+"table{border-collapse:collapse;width:100%;margin-top:.6em;"
+"table-layout:auto}td{overflow-wrap:anywhere}"
 "th,td{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;"
 "vertical-align:top}th{background:#f3f3f3;cursor:pointer;user-select:none}"
 "td.num{text-align:right;font-variant-numeric:tabular-nums}"
@@ -116,6 +117,18 @@ static void summary(FILE *f, json_t *rep)
 		json_real_value(json_object_get(s, "seconds")));
 }
 
+/* A file's name, its full path on hover (and in the JSON). */
+static void path_cell(FILE *f, const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	fputs("<td><code title=\"", f);
+	esc(f, path);
+	fputs("\">", f);
+	esc(f, base ? base + 1 : path);
+	fputs("</code></td>", f);
+}
+
 static void table_row(FILE *f, json_t *vm)
 {
 	char vs[32], ts[32];
@@ -129,11 +142,10 @@ static void table_row(FILE *f, json_t *vm)
 		(long long)json_integer_value(json_object_get(vm, "id")),
 		(long long)json_integer_value(json_object_get(vm, "id")));
 	esc(f, str(vm, "name"));
-	fputs("</a></td><td><code>", f);
-	esc(f, str(vm, "source"));
-	fputs("</code></td><td><code>", f);
-	esc(f, str(vm, "target"));
-	fprintf(f, "</code></td><td class=num data-key=\"%lld\">%s</td>"
+	fputs("</a></td>", f);
+	path_cell(f, str(vm, "source"));
+	path_cell(f, str(vm, "target"));
+	fprintf(f, "<td class=num data-key=\"%lld\">%s</td>"
 		"<td class=num data-key=\"%lld\">%s</td><td><code title=\"",
 		(long long)json_integer_value(json_object_get(vm,
 							      "virtual-size")),

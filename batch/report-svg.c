@@ -46,8 +46,8 @@ void vmc_batch_html_timeline(FILE *f, json_t *val)
 	}
 	if (total <= 0)
 		total = 1;
-	fprintf(f, "<svg class=\"timeline\" width=\"%d\" height=\"60\" "
-		"viewBox=\"0 0 %d 60\" role=\"img\"><rect x=\"%d\" "
+	fprintf(f, "<svg class=\"timeline\" width=\"%d\" height=\"74\" "
+		"viewBox=\"0 0 %d 74\" role=\"img\"><rect x=\"%d\" "
 		"y=\"18\" width=\"%d\" height=\"18\" fill=\"#eee\"/>", W, W, LEFT, SPAN);
 	json_array_foreach(st, i, e) {
 		double a = (double)json_integer_value(json_object_get(e, "ms"));
@@ -59,7 +59,7 @@ void vmc_batch_html_timeline(FILE *f, json_t *val)
 								     "stage")),
 			a, b, total, a);
 	}
-	fprintf(f, "<text x=\"%d\" y=\"52\" font-size=\"10\" text-anchor="
+	fprintf(f, "<text x=\"%d\" y=\"70\" font-size=\"11\" text-anchor="
 		"\"end\" fill=\"%s\">%s at %.2fs</text></svg>\n", W - LEFT,
 		booted ? "#14571a" : "#8b0000", booted ? "reached userspace" :
 		"stopped", total / 1000);

@@ -1,5 +1,5 @@
-# vmconv batch: a ten-VM batch (good sources in every format, a wiped boot
-# sector, a corrupt VMDK, a duplicate target; three boot-validated with
+# vmconv batch: an eleven-VM batch (good sources in every format, an OVA,
+# a wiped boot sector, a corrupt VMDK, a duplicate target; three boot-validated with
 # the qemu engine) run with -j 2, killed with SIGKILL in the middle (its
 # workers and their QEMU go with it), resumed: finished VMs are not redone,
 # each VM ends with the right verdict, DEST holds only whole outputs, and
@@ -18,7 +18,7 @@ cat plan.txt
 [ "$(grep -c PROBLEM plan.txt)" = 1 ] || fail "plan: one problem expected"
 grep -q "^9 qcow2-to-raw: PROBLEM: target .*/out/qcow2-to-raw.img is also" \
 	plan.txt || fail "plan: the duplicate target"
-grep -q "10 VMs, estimated output up to" plan.txt || fail "no estimate"
+grep -q "11 VMs, estimated output up to" plan.txt || fail "no estimate"
 printf 'name,source,to\nx,src/none.img,qcow2\ny,src/g.raw,nosuch\n' > bad.csv
 printf 'z,src/g.raw,qcow2\n' >> bad.csv
 to 1 "$VMCONV" batch plan --dest out bad.csv > bad.txt
@@ -93,7 +93,7 @@ done || exit 1
 expect_exit 0 "$VMCONV" batch report --state st --json r.json --html r.html
 check_outcomes r.json
 check_outputs out
-[ "$(ls -A st/logs | grep -c '\.log$')" -ge 10 ] || fail "logs"
+[ "$(ls -A st/logs | grep -c '\.log$')" -ge 11 ] || fail "logs"
 # the validator's report as the one-command form gives it
 [ "$(field r.json '.vms[0].validation.stage')" = userspace ] ||
 	fail "stage"
@@ -106,7 +106,10 @@ check_outputs out
 [ "$(field r.json '.summary.ready')" = 2 ] || fail "summary"
 
 # a finished VM is skipped by run-one; a third run redoes nothing and
-# still exits 1 for the earlier failures; status and report exit 0
+# still exits 1 for the earlier failures; status and report # the OVA's VM: its disk and a libvirt domain naming it
+grep -q "$T/out/ova-to-qcow2.qcow2" out/ova-to-qcow2.xml || fail "domain XML"
+[ "$(field r.json '.vms[10].source')" = "$T/src/web01.ova" ] || fail "ova"
+exit 0
 expect_exit 0 "$VMCONV" batch run-one --state "$T/st" --id 0
 expect_exit 1 "$VMCONV" batch run-one --state "$T/st" --id 8
 cp st/vm/0.json 0.before
@@ -114,13 +117,16 @@ expect_exit 1 "$VMCONV" batch run --dest out --state st plan.csv
 cmp 0.before st/vm/0.json || fail "a third run redid VM 0"
 to 0 "$VMCONV" batch status --state st > status.txt
 cat status.txt
-grep -q "10 VMs: 2 ready, 5 converted, 1 not ready, 2 failed" status.txt ||
+grep -q "11 VMs: 2 ready, 6 converted, 1 not ready, 2 failed" status.txt ||
 	fail "status summary"
 to 0 "$VMCONV" batch status --state st --output=json > s.json
-jq -e '.vms | length == 10' s.json >/dev/null || fail "status json"
+jq -e '.vms | length == 11' s.json >/dev/null || fail "status json"
 expect_exit 1 "$VMCONV" batch status --state nowhere
 # a target deleted after the run is redone
 rm out/vhd-to-raw.img
 expect_exit 1 "$VMCONV" batch run --dest out --state st plan.csv
 qemu-img compare -q src/g.vhd out/vhd-to-raw.img || fail "redo"
+# the OVA's VM: its disk and a libvirt domain naming it
+grep -q "$T/out/ova-to-qcow2.qcow2" out/ova-to-qcow2.xml || fail "domain XML"
+[ "$(field r.json '.vms[10].source')" = "$T/src/web01.ova" ] || fail "ova"
 exit 0
