@@ -50,9 +50,10 @@ LIB_SRCS := $(wildcard common/*.c formats/*.c convert/*.c) plugins/loader.c
 VAL_SRCS := $(wildcard validate/*.c validate/vmm/*.c migrate/*.c)
 # Whole VMs (OVF/OVA, .vmx, Hyper-V, libvirt): above convert/, below cli/.
 VM_SRCS := $(wildcard vm/*.c)
-# Batch runs (batch/), in the archive linked first: they call vm/ and the
-# validator.
-VM_SRCS += $(wildcard batch/*.c)
+# Batch runs (batch/): in the archive linked first (vm/'s), as they call
+# vm/, migrate/ and the validator.
+BATCH_SRCS := $(wildcard batch/*.c)
+BATCH_OBJS := $(BATCH_SRCS:%.c=$(BUILD)/%.o)
 BIN_SRCS := $(wildcard cli/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 VAL_OBJS := $(VAL_SRCS:%.c=$(BUILD)/%.o)
@@ -94,7 +95,7 @@ $(VALA): $(VAL_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(VMA): $(VM_OBJS)
+$(VMA): $(VM_OBJS) $(BATCH_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 

@@ -62,8 +62,9 @@ static int disks(struct vmc_batch_one *c, struct vmc_vm *vm, json_t *outs,
 
 		if (d->cdrom || !d->path)
 			continue;
-		if (vmc_batch_one_convert_file(c, d->path, d->format, t, &sum,
-					       err) < 0) {
+		if (vmc_batch_one_disk(c, d->path, d->format, t,
+				       k == 1 && c->vm->validate, &sum,
+				       err) < 0) {
 			vmc_error_prefix(err, "%s: disk %s", c->vm->source,
 					 d->href ? d->href : d->id);
 			return -1;

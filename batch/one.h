@@ -12,19 +12,21 @@ struct vmc_batch_one {
 	enum vmc_batch_outcome outcome;
 };
 
-/* Convert the source into the target (atomically), recording in the
- * journal the conversion's summary (sizes, digest, injection). */
+/* Set the journal's phase and write it. */
+int vmc_batch_one_phase(struct vmc_batch_one *c, const char *phase,
+			struct vmc_error *err);
+/* Migrate the VM's source (a disk, or a whole VM) into its target(s),
+ * recording in the journal the summary (sizes, digest, injection) and,
+ * when the plan asks, the validator's report and its reason. */
 int vmc_batch_one_convert(struct vmc_batch_one *c, struct vmc_error *err);
-/* One disk file into dst (atomically); *sum gets its summary. */
-int vmc_batch_one_convert_file(struct vmc_batch_one *c, const char *src_path,
-			       const char *src_fmt, const char *dst,
-			       json_t **sum, struct vmc_error *err);
-/* A whole-VM source (OVA, OVF, .vmx, Hyper-V, libvirt XML): every disk,
- * and for KVM targets (raw, qcow2) the libvirt domain DEST/NAME.xml. */
+/* One disk through vmc_migrate into dst; *sum gets its summary (the
+ * validation goes to the journal). */
+int vmc_batch_one_disk(struct vmc_batch_one *c, const char *src,
+		       const char *src_fmt, const char *dst, bool validate,
+		       json_t **sum, struct vmc_error *err);
+/* A whole-VM source (OVA, OVF, .vmx, Hyper-V, libvirt XML): every disk
+ * (the boot disk validated when asked), and for KVM targets (raw, qcow2)
+ * the libvirt domain DEST/NAME.xml. */
 int vmc_batch_one_convert_vm(struct vmc_batch_one *c, struct vmc_error *err);
-/* Boot-validate the target; records "validation" (the validator's
- * report) in the journal; *reason gets the verdict's words. */
-enum vmc_batch_outcome vmc_batch_one_validate(struct vmc_batch_one *c,
-					      const char **reason);
 
 #endif
