@@ -24,10 +24,8 @@ static const char usage[] =
 "  snapshot  list an image's internal snapshots (-l)\n"
 "  dd        copy part of an image into a new image (if= of= bs=...)\n"
 "  formats   list the formats this vmconv reads and writes\n"
-"  validate  boot a disk image and say how far the guest got
-"
-"  batch     migrate a plan of many VMs, resumably; the pre-cutover report
-"
+"  validate  boot a disk image and say how far the guest got\n"
+"  batch     migrate a plan of many VMs, resumably; the pre-cutover report\n"
 "\n"
 "`vmconv COMMAND --help` describes each; `man vmconv` describes all.\n";
 
