@@ -51,6 +51,10 @@ INJ_SRCS := $(wildcard inject/*.c)
 VAL_SRCS := $(wildcard validate/*.c validate/vmm/*.c migrate/*.c)
 # Whole VMs (OVF/OVA, .vmx, Hyper-V, libvirt): above convert/, below cli/.
 VM_SRCS := $(wildcard vm/*.c)
+# Batch runs (batch/): in the archive linked first (vm/'s), as they call
+# vm/, migrate/ and the validator.
+BATCH_SRCS := $(wildcard batch/*.c)
+BATCH_OBJS := $(BATCH_SRCS:%.c=$(BUILD)/%.o)
 BIN_SRCS := $(wildcard cli/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 INJ_OBJS := $(INJ_SRCS:%.c=$(BUILD)/%.o)
@@ -99,7 +103,7 @@ $(INJA): $(INJ_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(VMA): $(VM_OBJS)
+$(VMA): $(VM_OBJS) $(BATCH_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/batch.h"
 #include "cli/cli.h"
 
 static const char usage[] =
@@ -26,6 +27,7 @@ static const char usage[] =
 "  validate  boot an image and say how far it got and why it stopped\n"
 "  inspect   show the guest on an image and whether it boots on each bus\n"
 "  inject    make a guest bootable on KVM (virtio drivers, stable names)\n"
+"  batch     migrate a plan of many VMs, resumably; the pre-cutover report\n"
 "\n"
 "`vmconv COMMAND --help` describes each; `man vmconv` describes all.\n";
 
@@ -47,6 +49,7 @@ static const struct {
 	{ "validate", vmc_cmd_validate },
 	{ "inspect", vmc_cmd_inspect },
 	{ "inject", vmc_cmd_inject },
+	{ "batch", vmc_cmd_batch },
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,115 @@
+/* The migration of one batch disk through the one-command migration
+ * (migrate/migrate.h: conversion, injection, validation on the target's
+ * disk controller), with the console log in the state folder.  Progress
+ * goes to vm/ID.progress for the runner's view, at most twice a second;
+ * the journal's phase turns to validating when the conversion is done. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <vmconv/vmconv.h>
+
+#include "batch/one.h"
+#include "migrate/migrate.h"
+#include "vm/vm.h"
+
+struct progress {
+	struct vmc_batch_one *c;
+	bool validate;
+	struct timespec last;
+};
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct progress *p = ctx;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (done < total && (now.tv_sec - p->last.tv_sec) * 1000 +
+	    (now.tv_nsec - p->last.tv_nsec) / 1000000 < 500)
+		return;
+	p->last = now;
+	vmc_batch_progress_write(p->c->state, p->c->id, "converting", done,
+				 total);
+	if (done >= total && p->validate) {
+		vmc_batch_progress_write(p->c->state, p->c->id, "validating",
+					 0, 0);
+		vmc_batch_one_phase(p->c, "validating", NULL);
+	}
+}
+
+static void params(struct vmc_batch_one *c, struct vmc_migrate_params *mp,
+		   struct progress *pr, char *log)
+{
+	const struct vmc_batch_vm *vm = c->vm;
+
+	mp->digest = true;
+	mp->progress = on_progress;
+	mp->progress_ctx = pr;
+	mp->dst_fmt = vm->to;
+	mp->vo.timeout_s = vm->timeout_s;
+	mp->vo.expect = vm->expect;
+	mp->vo.console_log = log;
+	if (vm->engine)
+		vmc_engine_parse(vm->engine, &mp->vo.engine);
+	if (vm->bus) {
+		mp->bus_set = true;
+		mp->vo.bus = strcmp(vm->bus, "ide") ? VMC_BUS_VIRTIO :
+			     VMC_BUS_IDE;
+	}
+}
+
+/* The validation's result into the journal: the report as the one-command
+ * form gives it, or "could not run" with the reason. */
+static void record_validation(struct vmc_batch_one *c,
+			      struct vmc_migrate_result *res)
+{
+	json_t *v = json_object_get(res->summary, "validation");
+
+	json_object_set(c->jn, "validation", v);
+	if (res->validate_failed)
+		json_object_set_new(c->jn, "reason",
+				    json_string(res->validate_err.msg));
+	else
+		json_object_set(c->jn, "reason",
+				json_object_get(v, "reason"));
+	json_object_del(res->summary, "validation");
+}
+
+int vmc_batch_one_disk(struct vmc_batch_one *c, const char *src,
+		       const char *src_fmt, const char *dst, bool validate,
+		       json_t **sum, struct vmc_error *err)
+{
+	char *log = vmc_batch_path(c->state, "logs", c->id, ".console.log");
+	struct progress pr = { .c = c, .validate = validate };
+	struct vmc_migrate_params mp = {
+		.src_path = src, .src_fmt = src_fmt, .dst_path = dst,
+		.validate = validate,
+	};
+	struct vmc_migrate_result res;
+	int r;
+
+	params(c, &mp, &pr, log);
+	r = vmc_migrate(&mp, &res, err);
+	if (r == 0) {
+		if (validate)
+			record_validation(c, &res);
+		*sum = json_incref(res.summary);
+		vmc_migrate_result_free(&res);
+	}
+	free(log);
+	return r;
+}
+
+int vmc_batch_one_convert(struct vmc_batch_one *c, struct vmc_error *err)
+{
+	json_t *sum = NULL;
+
+	if (vmc_vm_probe(c->vm->source))
+		return vmc_batch_one_convert_vm(c, err);
+	if (vmc_batch_one_disk(c, c->vm->source, NULL, c->vm->target,
+			       c->vm->validate, &sum, err) < 0)
+		return -1;
+	json_object_set_new(c->jn, "migration", sum);
+	return 0;
+}
