@@ -83,6 +83,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: all deps demo check check-run check-asan check-fresh check-layers \
+	check-inject \
 	unit integration fuzz \
 	bench install uninstall clean
 all: $(VMCONV) $(LIBSO) $(PLUGIN_SOS)
@@ -164,6 +165,12 @@ check: deps
 check-run: all $(UNIT_BINS)
 	@scripts/check-layers $(BUILD)
 	@tests/run-tests $(BUILD)
+
+# Driver injection end to end on debootstrap guests (not yet in make check:
+# these have not passed yet; see README, "Driver injection").
+check-inject: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@VMCONV_TEST_DIR=tests/inject-e2e tests/run-tests $(BUILD) inject
 
 check-layers: all
 	@scripts/check-layers $(BUILD)

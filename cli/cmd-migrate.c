@@ -16,7 +16,7 @@
 
 static const char usage[] =
 "usage: vmconv SRC --to FMT [--out PATH] [-o KEY=VALUE,...] [-c] [-p]\n"
-"              [--digest] [--no-inject] [--output=json]\n"
+"              [--digest] [--inject] [--output=json]\n"
 "              [--validate[=ENGINE]] [--bus=virtio|ide] [--timeout=S]\n"
 "              [--expect=REGEX]\n"
 "\n"
@@ -24,9 +24,10 @@ static const char usage[] =
 "extension unless --out names the target.  --validate then boots the\n"
 "converted disk (vmconv validate, ENGINE auto by default) on the target's\n"
 "disk controller: virtio for raw and qcow2 (KVM), IDE for vhd, vhdx and\n"
-"vmdk, unless --bus says otherwise.  For raw and qcow2 targets the guest\n"
-"is first made bootable on that controller (vmconv inject) unless\n"
-"--no-inject; the target appears only when both are done.  The exit\n"
+"vmdk, unless --bus says otherwise.  With --inject (raw and qcow2\n"
+"targets) the guest is first made bootable on that controller (vmconv\n"
+"inject; not yet on by default: its end-to-end boot proof is still\n"
+"missing); the target appears only when both are done.  The exit\n"
 "status is 1 when a step fails or the converted guest does not boot.\n"
 "\n"
 "A progress bar is drawn when stderr is a terminal; -p prints qemu-img\n"
@@ -56,8 +57,9 @@ static void print_human(const struct vmc_migrate_params *p,
 	if (res->injected)
 		vmc_cli_print_injection(&res->inject);
 	else
-		printf("guest unchanged: %s\n", p->no_inject ?
-		       "--no-inject" : "not a KVM target");
+		printf("guest unchanged: %s\n", !p->inject ?
+		       "driver injection not run (--inject runs it)" :
+		       "not a KVM target");
 	if (res->report)
 		vmc_cli_print_report(res->report, "validation");
 }
@@ -75,6 +77,7 @@ static int parse(int argc, char **argv, struct vmc_migrate_params *p,
 		{ "timeout", required_argument, NULL, 'M' },
 		{ "expect", required_argument, NULL, 'E' },
 		{ "no-inject", no_argument, NULL, 'N' },
+		{ "inject", no_argument, NULL, 'I' },
 		{ "digest", no_argument, NULL, 'D' },
 		{ "output", required_argument, NULL, 'J' },
 		{ 0 }
@@ -118,7 +121,8 @@ static int parse(int argc, char **argv, struct vmc_migrate_params *p,
 				return 1;
 			break;
 		case 'E': p->vo.expect = optarg; break;
-		case 'N': p->no_inject = true; break;
+		case 'N': p->inject = false; break;
+		case 'I': p->inject = true; break;
 		case 'D': p->digest = true; break;
 		case 'J':
 			if (vmc_cli_output_format(optarg, json) < 0)
@@ -159,7 +163,7 @@ static int migrate_vm(const struct vmc_migrate_params *p, bool json,
 	struct vmc_validate_opts vo = p->vo;
 
 	return vmc_cli_vm_migrate(&c, &vo, p->validate, p->bus_set,
-				  p->no_inject);
+				  !p->inject);
 }
 
 int vmc_cmd_migrate(int argc, char **argv)
@@ -184,7 +188,7 @@ int vmc_cmd_migrate(int argc, char **argv)
 	bar = vmc_progress_new(progress, json ? stderr : stdout, "converting");
 	p.progress = vmc_progress_update;
 	p.progress_ctx = bar;
-	p.kvm = !p.no_inject && vmc_cli_kvm_usable();
+	p.kvm = p.inject && vmc_cli_kvm_usable();
 	ret = vmc_migrate(&p, &res, &err);
 	vmc_progress_finish(bar, ret == 0);
 	if (ret < 0) {

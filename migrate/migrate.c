@@ -79,7 +79,7 @@ static int convert(const struct vmc_migrate_params *p, const char *dst,
 		.progress = p->progress, .progress_ctx = p->progress_ctx,
 	};
 
-	if (!p->no_inject && kvm_target(p->dst_fmt)) {
+	if (p->inject && kvm_target(p->dst_fmt)) {
 		cp.before_commit = inject;
 		cp.commit_ctx = &ic;
 	}
@@ -142,7 +142,7 @@ int vmc_migrate(const struct vmc_migrate_params *p,
 				    vmc_inject_json(&res->inject));
 	else
 		json_object_set_new(res->summary, "injection", json_string(
-			p->no_inject ? "skipped (--no-inject)" :
+			!p->inject ? "not run: guest unchanged (--inject runs it)" :
 			"not a KVM target: guest unchanged"));
 	if (p->validate)
 		validate(p, dst, res);

@@ -23,7 +23,9 @@ struct vmc_migrate_params {
 	const char *dst_fmt;
 	struct vmc_opts *create_opts;	/* may be NULL */
 	bool compress, digest;
-	bool no_inject;			/* --no-inject */
+	/* driver injection into the output (--inject): off by default until
+	 * its end-to-end boot proof is in the test suite */
+	bool inject;
 	bool kvm;			/* libguestfs may use KVM */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
@@ -43,7 +45,7 @@ struct vmc_migrate_result {
 	/* set when validation was asked for and could not run */
 	bool validate_failed;
 	struct vmc_error validate_err;
-	/* driver injection (KVM targets: raw, qcow2, unless no_inject),
+	/* driver injection (KVM targets: raw, qcow2, when asked),
 	 * run on the temporary output before it is renamed into place */
 	bool injected;
 	struct vmc_inject_result inject;

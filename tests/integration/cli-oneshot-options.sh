@@ -73,13 +73,13 @@ grep -q 'driver injection is not available' "$T/ni.out" &&
 cmp "$T/src.raw" "$T/ni.raw" || fail "--no-inject changed the guest"
 "$VMCONV" "$T/src.raw" --to raw --out "$T/ni2.raw" --no-inject --output=json \
 	> "$T/ni.json" || fail "--no-inject --output=json"
-[ "$(jq -r .injection "$T/ni.json")" = "skipped (--no-inject)" ] ||
+[ "$(jq -r .injection "$T/ni.json")" = "not run: guest unchanged (--inject runs it)" ] ||
 	fail "injection: $(jq -r .injection "$T/ni.json")"
-"$VMCONV" "$T/src.raw" --to raw --out "$T/i2.raw" --output=json > "$T/i.json" ||
+"$VMCONV" "$T/src.raw" --to raw --out "$T/i2.raw" --inject --output=json > "$T/i.json" ||
 	fail "migrate"
 # a data disk: inspected, nothing to inject, exit 0
 [ "$(jq -r .injection.status "$T/i.json")" = no-os ] ||
-	fail "injection without --no-inject: $(jq -c .injection "$T/i.json")"
+	fail "--inject on a data disk: $(jq -c .injection "$T/i.json")"
 jq -r .injection.message "$T/i.json" |
 	grep -qx 'no guest OS found: nothing to inject' || fail "message"
 exit 0
