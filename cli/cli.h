@@ -41,6 +41,12 @@ void vmc_cli_human_size(uint64_t n, char *buf, size_t len);
 /* Parse --output=human|json; returns 0 and sets *json, or -1. */
 int vmc_cli_output_format(const char *arg, bool *json);
 
+/* -t CACHE (qemu-img's names): writeback (durable, the default) or
+ * unsafe (nothing flushed); none, writethrough and directsync are
+ * refused.  Prints the error and returns -1 on a bad name. */
+int vmc_cli_cache_mode(const char *arg, enum vmc_cache_mode *mode);
+const char *vmc_cli_cache_name(enum vmc_cache_mode mode);
+
 enum vmc_progress_kind {
 	VMC_PROGRESS_OFF,
 	VMC_PROGRESS_BAR,	/* the bar, on a terminal only */
@@ -57,6 +63,7 @@ struct vmc_cli_convert {
 	bool compress, digest, json, quiet;
 	enum vmc_progress_kind progress;
 	unsigned threads;
+	enum vmc_cache_mode cache;	/* -t */
 };
 int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary);
 

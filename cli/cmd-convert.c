@@ -11,7 +11,8 @@
 static const char usage[] =
 "usage: vmconv convert [-f FMT] -O FMT [-o KEY=VALUE,...] [-c] [-p] [-q]\n"
 "                      [-l SNAPSHOT] [-B BACKING [-F BACKING_FMT]]\n"
-"                      [-m THREADS] [--digest] [--output=human|json] SRC DST\n"
+"                      [-m THREADS] [-t CACHE] [--digest]\n"
+"                      [--output=human|json] SRC DST\n"
 "\n"
 "Convert the disk image SRC to DST in format FMT.  DST appears only when\n"
 "the conversion has succeeded and is on disk; SRC is never modified.\n"
@@ -27,6 +28,8 @@ static const char usage[] =
 "  -B FILE       the target reads through to backing FILE\n"
 "  -F FMT        format of the backing file\n"
 "  -m THREADS    worker threads (default: one per CPU)\n"
+"  -t CACHE      writeback (default): DST is flushed to the disk before it\n"
+"                appears; unsafe: never flushed (qemu-img's default)\n"
 "  --digest      SHA-256 of the guest-visible content\n"
 "  --output=json machine-readable summary on stdout\n";
 
@@ -61,7 +64,7 @@ int vmc_cmd_convert(int argc, char **argv)
 
 	c.create_opts = vmc_opts_new();
 	c.open_opts = vmc_opts_new();
-	while ((opt = getopt_long(argc, argv, "hf:O:o:cpql:B:F:m:", lo,
+	while ((opt = getopt_long(argc, argv, "hf:O:o:cpql:B:F:m:t:", lo,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'h': ret = vmc_cli_usage(usage, true); goto out;
@@ -88,6 +91,10 @@ int vmc_cmd_convert(int argc, char **argv)
 			break;
 		case 'm':
 			if (parse_threads(optarg, &c.threads) < 0)
+				goto out;
+			break;
+		case 't':
+			if (vmc_cli_cache_mode(optarg, &c.cache) < 0)
 				goto out;
 			break;
 		case 'D': c.digest = true; break;

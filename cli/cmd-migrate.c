@@ -16,6 +16,7 @@
 
 static const char usage[] =
 "usage: vmconv SRC --to FMT [--out PATH] [-o KEY=VALUE,...] [-c] [-p]\n"
+"              [-t writeback|unsafe]\n"
 "              [--digest] [--no-inject] [--output=json]\n"
 "              [--validate[=ENGINE]] [--bus=virtio|ide] [--timeout=S]\n"
 "              [--expect=REGEX]\n"
@@ -34,7 +35,10 @@ static const char usage[] =
 "When SRC is a whole VM (an OVA, OVF, VMware .vmx, Hyper-V XML or libvirt\n"
 "domain XML), every disk is converted into the folder --out names (default:\n"
 "SRC's folder) as NAME-diskN.EXT and NAME.xml is written for libvirt; with\n"
-"--to ova the VM becomes one OVA (--out names the file).\n";
+"--to ova the VM becomes one OVA (--out names the file).\n"
+"\n"
+"-t unsafe skips the flush of the output to the disk (qemu-img's default);\n"
+"-t writeback, the default, makes it durable before it appears.\n";
 
 /* The disk controller a guest meets on the hypervisor a format is for. */
 static enum vmc_vm_bus target_bus(const char *fmt)
@@ -89,7 +93,7 @@ int vmc_cmd_migrate(int argc, char **argv)
 
 	c.create_opts = vmc_opts_new();
 	c.progress = VMC_PROGRESS_BAR;
-	while ((opt = getopt_long(argc, argv, "hf:o:cpq", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "hf:o:cpqt:", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'h': ret = vmc_cli_usage(usage, true); goto out;
 		case 'T': c.dst_fmt = optarg; break;
@@ -139,6 +143,10 @@ int vmc_cmd_migrate(int argc, char **argv)
 		}
 		case 'E': vo.expect = optarg; break;
 		case 'N': no_inject = true; break;
+		case 't':
+			if (vmc_cli_cache_mode(optarg, &c.cache) < 0)
+				goto out;
+			break;
 		case 'D': c.digest = true; break;
 		case 'J':
 			if (vmc_cli_output_format(optarg, &c.json) < 0)

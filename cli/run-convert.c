@@ -22,6 +22,10 @@ static json_t *make_summary(const struct vmc_cli_convert *c,
 	if (st->compressed)
 		json_object_set_new(o, "compressed-bytes",
 				    json_integer((json_int_t)st->compressed_bytes));
+	json_object_set_new(o, "cache", json_string(
+				    vmc_cli_cache_name(c->cache)));
+	json_object_set_new(o, "durable", json_boolean(
+				    c->cache != VMC_CACHE_UNSAFE));
 	json_object_set_new(o, "seconds", json_real(st->seconds));
 	if (st->have_digest) {
 		char hex[65];
@@ -50,7 +54,7 @@ int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary)
 	struct vmc_convert_params p = {
 		.src = src, .compress = c->compress, .digest = c->digest,
 		.threads = c->threads, .progress = vmc_progress_update,
-		.progress_ctx = bar,
+		.progress_ctx = bar, .cache = c->cache,
 	};
 	r = vmc_convert_to_file(&p, c->dst_path, c->dst_fmt, c->create_opts,
 				&st, &err);

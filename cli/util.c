@@ -60,6 +60,30 @@ int vmc_cli_output_format(const char *arg, bool *json)
 	return 0;
 }
 
+int vmc_cli_cache_mode(const char *arg, enum vmc_cache_mode *mode)
+{
+	if (!strcmp(arg, "writeback")) {
+		*mode = VMC_CACHE_WRITEBACK;
+	} else if (!strcmp(arg, "unsafe")) {
+		*mode = VMC_CACHE_UNSAFE;
+	} else if (!strcmp(arg, "none") || !strcmp(arg, "directsync") ||
+		   !strcmp(arg, "writethrough")) {
+		vmc_cli_errorf("-t %s is not supported (no O_DIRECT or"
+			       " per-write sync path); use writeback or unsafe",
+			       arg);
+		return -1;
+	} else {
+		vmc_cli_errorf("-t must be writeback or unsafe, not '%s'", arg);
+		return -1;
+	}
+	return 0;
+}
+
+const char *vmc_cli_cache_name(enum vmc_cache_mode mode)
+{
+	return mode == VMC_CACHE_UNSAFE ? "unsafe" : "writeback";
+}
+
 int vmc_cli_usage(const char *text, bool asked)
 {
 	fputs(text, asked ? stdout : stderr);

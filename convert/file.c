@@ -32,6 +32,7 @@ int vmc_convert_to_file(const struct vmc_convert_params *p,
 	out = vmc_output_new();
 	if (!out)
 		return vmc_error_set(err, ENOMEM, "out of memory");
+	vmc_output_set_unsafe(out, p->cache == VMC_CACHE_UNSAFE);
 	cp.dst = vmc_image_create(path, format, p->src->size, create_opts, out,
 				  err);
 	if (!cp.dst)

@@ -243,10 +243,7 @@ static int raw_flush(struct vmc_image *img, struct vmc_error *err)
 {
 	struct raw_state *s = img->opaque;
 
-	if (fdatasync(s->fd) < 0)
-		return vmc_error_errno(err, errno, "%s: flush failed",
-				       img->filename);
-	return 0;
+	return vmc_output_datasync(img->out, s->fd, img->filename, err);
 }
 
 const struct vmc_driver vmc_raw_driver = {

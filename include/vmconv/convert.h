@@ -19,6 +19,11 @@
 extern "C" {
 #endif
 
+enum vmc_cache_mode {
+	VMC_CACHE_WRITEBACK = 0,
+	VMC_CACHE_UNSAFE = 1,
+};
+
 struct vmc_convert_params {
 	struct vmc_image *src;
 	struct vmc_image *dst;
@@ -33,6 +38,10 @@ struct vmc_convert_params {
 	void *progress_ctx;
 	/* Checked between chunks; non-zero stops with ECANCELED. */
 	volatile sig_atomic_t *cancel;
+	/* qemu-img -t: VMC_CACHE_WRITEBACK (default: write-back started
+	 * while converting, everything flushed before the rename) or
+	 * VMC_CACHE_UNSAFE (nothing flushed). */
+	enum vmc_cache_mode cache;
 };
 
 struct vmc_convert_stats {
