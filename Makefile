@@ -2,7 +2,8 @@
 #
 #   make              build vmconv, libvmconv and the plugins
 #   make demo         install what is missing, build, convert the demo disk
-#   make check        install what is missing, build, run every test
+#   make check        install what is missing, build, check the layers
+#                     (scripts/check-layers), run every test
 #   make check-asan   the test suite under ASan and UBSan
 #   make check-fresh  .ci/run in a throw-away Debian 12 chroot (root; what CI
 #                     sees on a new machine: scripts/check-fresh)
@@ -44,7 +45,9 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -pthread -D_FILE_OFFSET_BITS=64
 ALL_LDFLAGS := $(LDFLAGS) -pthread -Wl,--as-needed
 
 LIB_SRCS := $(wildcard common/*.c formats/*.c convert/*.c) plugins/loader.c
-VAL_SRCS := $(wildcard validate/*.c validate/vmm/*.c)
+# The layers above convert/ (validate, migrate): linked into vmconv and
+# the tests.
+VAL_SRCS := $(wildcard validate/*.c validate/vmm/*.c migrate/*.c)
 # Whole VMs (OVF/OVA, .vmx, Hyper-V, libvirt): above convert/, below cli/.
 VM_SRCS := $(wildcard vm/*.c)
 BIN_SRCS := $(wildcard cli/*.c)
@@ -71,7 +74,8 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all deps demo check check-run check-asan check-fresh unit integration fuzz \
+.PHONY: all deps demo check check-run check-asan check-fresh check-layers \
+	unit integration fuzz \
 	bench install uninstall clean
 all: $(VMCONV) $(LIBSO) $(PLUGIN_SOS)
 
@@ -143,8 +147,14 @@ demo: deps
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
+# The layers, the plugin ABI, the export list and function lengths
+# (scripts/check-layers), then every test.
 check-run: all $(UNIT_BINS)
+	@scripts/check-layers $(BUILD)
 	@tests/run-tests $(BUILD)
+
+check-layers: all
+	@scripts/check-layers $(BUILD)
 
 check-asan: deps
 	@VMCONV_SANITIZE=1 $(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check-run

@@ -10,6 +10,8 @@
 
 #include <vmconv/vmconv.h>
 
+#include "validate/vm.h"
+
 /* Each subcommand: argc/argv start at the subcommand's name. */
 int vmc_cmd_convert(int argc, char **argv);
 int vmc_cmd_info(int argc, char **argv);
@@ -21,12 +23,22 @@ int vmc_cmd_formats(int argc, char **argv);
 int vmc_cmd_migrate(int argc, char **argv);
 int vmc_cmd_validate(int argc, char **argv);
 
+/* Validation options shared by `validate` and the migration form: they
+ * print the error and return -1 on a bad value. */
+int vmc_cli_parse_bus(const char *s, enum vmc_vm_bus *b);
+int vmc_cli_parse_timeout(const char *s, unsigned *t);
+
 /* Boot-validate as `vmconv validate` does (validate/validate.h): prints
  * the report unless report_out takes it; returns the exit code (0 booted,
  * 1 not booted, 2 could not run). */
 struct vmc_validate_opts;
 int vmc_cli_validate(const struct vmc_validate_opts *o, bool json,
 		     json_t **report_out);
+
+/* A validation report in words: "LABEL: BOOTED (stage S)" (LABEL the
+ * image when NULL), the reason, the stages with their times, the engine
+ * and the console log. */
+void vmc_cli_print_report(json_t *rep, const char *label);
 
 /* Print "vmconv: <message>" on stderr. */
 void vmc_cli_error(const struct vmc_error *err);
@@ -45,7 +57,6 @@ int vmc_cli_output_format(const char *arg, bool *json);
  * unsafe (nothing flushed); none, writethrough and directsync are
  * refused.  Prints the error and returns -1 on a bad name. */
 int vmc_cli_cache_mode(const char *arg, enum vmc_cache_mode *mode);
-const char *vmc_cli_cache_name(enum vmc_cache_mode mode);
 
 enum vmc_progress_kind {
 	VMC_PROGRESS_OFF,

@@ -149,13 +149,7 @@ int vmc_cmd_info(int argc, char **argv)
 		return 1;
 	}
 	info = json_object();
-	json_object_set_new(info, "virtual-size",
-			    json_integer((json_int_t)img->size));
-	json_object_set_new(info, "filename", json_string(img->filename));
-	json_object_set_new(info, "format", json_string(img->drv->name));
-	json_object_set_new(info, "actual-size",
-			    json_integer(vmc_image_actual_size(img)));
-	if (img->drv->info && img->drv->info(img, info, &err) < 0) {
+	if (vmc_image_info(img, info, &err) < 0) {
 		vmc_cli_error(&err);
 		goto out;
 	}

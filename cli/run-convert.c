@@ -4,38 +4,6 @@
 
 #include "cli/cli.h"
 
-static json_t *make_summary(const struct vmc_cli_convert *c,
-			    struct vmc_image *src,
-			    const struct vmc_convert_stats *st)
-{
-	json_t *o = json_object();
-
-	json_object_set_new(o, "source", json_string(c->src_path));
-	json_object_set_new(o, "source-format", json_string(src->drv->name));
-	json_object_set_new(o, "target", json_string(c->dst_path));
-	json_object_set_new(o, "target-format", json_string(st->target_format));
-	json_object_set_new(o, "virtual-size", json_integer((json_int_t)st->virtual_size));
-	json_object_set_new(o, "data-bytes", json_integer((json_int_t)st->data_bytes));
-	json_object_set_new(o, "zero-bytes", json_integer((json_int_t)st->zero_bytes));
-	json_object_set_new(o, "hole-bytes", json_integer((json_int_t)st->hole_bytes));
-	json_object_set_new(o, "written-bytes", json_integer((json_int_t)st->written_bytes));
-	if (st->compressed)
-		json_object_set_new(o, "compressed-bytes",
-				    json_integer((json_int_t)st->compressed_bytes));
-	json_object_set_new(o, "cache", json_string(
-				    vmc_cli_cache_name(c->cache)));
-	json_object_set_new(o, "durable", json_boolean(
-				    c->cache != VMC_CACHE_UNSAFE));
-	json_object_set_new(o, "seconds", json_real(st->seconds));
-	if (st->have_digest) {
-		char hex[65];
-
-		vmc_sha256_hex(st->sha256, hex);
-		json_object_set_new(o, "sha256", json_string(hex));
-	}
-	return o;
-}
-
 int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary)
 {
 	struct vmc_image *src;
@@ -62,7 +30,8 @@ int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary)
 	if (r < 0)
 		vmc_cli_error(&err);
 	else if (summary)
-		*summary = make_summary(c, src, &st);
+		*summary = vmc_convert_summary(c->src_path, c->dst_path,
+					       src, &st);
 	vmc_image_close(src);
 	return r < 0 ? 1 : 0;
 }

@@ -79,11 +79,6 @@ int vmc_cli_cache_mode(const char *arg, enum vmc_cache_mode *mode)
 	return 0;
 }
 
-const char *vmc_cli_cache_name(enum vmc_cache_mode mode)
-{
-	return mode == VMC_CACHE_UNSAFE ? "unsafe" : "writeback";
-}
-
 int vmc_cli_usage(const char *text, bool asked)
 {
 	fputs(text, asked ? stdout : stderr);

@@ -224,9 +224,9 @@ static int process(struct engine *e, struct job *j, struct vmc_error *err)
 		j->zero[u] = vmc_is_zero(p, ulen);
 		j->clen[u] = 0;
 		if (e->compress && !j->zero[u] &&
-		    e->dst->drv->compress(e->dst, j->off + u * e->unit, p,
-					  ulen, e->cbuf[j->buf] + u * e->unit,
-					  e->unit, &j->clen[u], err) < 0)
+		    vmc_image_compress(e->dst, j->off + u * e->unit, p, ulen,
+				       e->cbuf[j->buf] + u * e->unit, e->unit,
+				       &j->clen[u], err) < 0)
 			return -1;
 	}
 	return 0;
@@ -332,7 +332,7 @@ static int write_job(struct engine *e, struct job *j, EVP_MD_CTX *md,
 			zrun += ulen;
 			e->st->zero_bytes += ulen - j->holes[u];
 		} else if (comp) {
-			if (e->dst->drv->pwrite_compressed(e->dst,
+			if (vmc_image_pwrite_compressed(e->dst,
 					j->off + uoff, e->cbuf[j->buf] + uoff,
 					j->clen[u], ulen, err) < 0)
 				return -1;
@@ -431,7 +431,7 @@ static int engine_init(struct engine *e, const struct vmc_convert_params *p,
 	e->src = p->src;
 	e->dst = p->dst;
 	e->compress = (p->compress || p->dst->compress_always) &&
-		      p->dst->drv->compress && p->dst->drv->pwrite_compressed;
+		      vmc_image_can_compress(p->dst);
 	if ((p->compress || p->dst->compress_always) && !e->compress)
 		return vmc_error_set(err, ENOTSUP,
 			"%s: format %s cannot write compressed data",
