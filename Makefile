@@ -23,7 +23,7 @@ CC ?= gcc
 PKG_CONFIG ?= pkg-config
 
 # Libraries by who uses them; --as-needed drops any the code does not call.
-LIB_PKGS := jansson libcrypto zlib libzstd libisal
+LIB_PKGS := jansson libcrypto zlib libzstd libisal libdeflate
 BIN_PKGS := $(LIB_PKGS) libguestfs libseccomp libarchive libxml-2.0
 TEST_PKGS := criterion
 

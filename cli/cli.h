@@ -84,6 +84,11 @@ void vmc_cli_human_size(uint64_t n, char *buf, size_t len);
 /* Parse --output=human|json; returns 0 and sets *json, or -1. */
 int vmc_cli_output_format(const char *arg, bool *json);
 
+/* -t CACHE (qemu-img's names): writeback (durable, the default) or
+ * unsafe (nothing flushed); none, writethrough and directsync are
+ * refused.  Prints the error and returns -1 on a bad name. */
+int vmc_cli_cache_mode(const char *arg, enum vmc_cache_mode *mode);
+
 enum vmc_progress_kind {
 	VMC_PROGRESS_OFF,
 	VMC_PROGRESS_BAR,	/* the bar, on a terminal only */
@@ -110,6 +115,7 @@ struct vmc_cli_convert {
 	bool no_create, target_is_zero, sparse_set, salvage;
 	size_t sparse_size;
 	uint64_t rate_limit;
+	enum vmc_cache_mode cache;	/* -t */
 };
 int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary);
 /* -n: into the existing dst_path (cli/run-convert-into.c). */

@@ -37,8 +37,9 @@ static const char usage[] =
 "  -S SIZE       zero runs of SIZE bytes are left sparse (default: the\n"
 "                target's cluster, at least 4k); -S 0 writes every byte\n"
 "  -U            accepted: vmconv takes no lock on the source\n"
-"  -t/-T CACHE   qemu's cache modes, checked; vmconv always uses the page\n"
-"                cache and syncs the target before it is in place\n"
+"  -t CACHE      writeback (default): DST is flushed to the disk before it\n"
+"                appears; unsafe: never flushed (qemu-img's default)\n"
+"  -T CACHE      accepted: vmconv reads through the page cache\n"
 "  -r RATE       read at most RATE bytes a second (e.g. 50M)\n"
 "  --salvage     unreadable source sectors become zeros, each run\n"
 "                reported with its offset on stderr\n"
@@ -147,12 +148,15 @@ int vmc_cmd_convert(int argc, char **argv)
 			if (parse_threads(optarg, &c.threads) < 0)
 				goto out;
 			break;
+		case 't':
+			if (vmc_cli_cache_mode(optarg, &c.cache) < 0)
+				goto out;
+			break;
 		case 'D': c.digest = true; break;
 		case 'n': c.no_create = true; break;
 		case 'Z': c.target_is_zero = true; break;
 		case 'V': c.salvage = true; break;
 		case 'U': break;
-		case 't':
 		case 'T':
 			if (!cache_mode(optarg))
 				goto out;

@@ -16,6 +16,7 @@
 
 static const char usage[] =
 "usage: vmconv SRC --to FMT [--out PATH] [-o KEY=VALUE,...] [-c] [-p]\n"
+"              [-t writeback|unsafe]\n"
 "              [--digest] [--inject] [--output=json]\n"
 "              [--validate[=ENGINE]] [--bus=virtio|ide] [--timeout=S]\n"
 "              [--expect=REGEX]\n"
@@ -37,7 +38,10 @@ static const char usage[] =
 "When SRC is a whole VM (an OVA, OVF, VMware .vmx, Hyper-V XML or libvirt\n"
 "domain XML), every disk is converted into the folder --out names (default:\n"
 "SRC's folder) as NAME-diskN.EXT and NAME.xml is written for libvirt; with\n"
-"--to ova the VM becomes one OVA (--out names the file).\n";
+"--to ova the VM becomes one OVA (--out names the file).\n"
+"\n"
+"-t unsafe skips the flush of the output to the disk (qemu-img's default);\n"
+"-t writeback, the default, makes it durable before it appears.\n";
 
 static void print_human(const struct vmc_migrate_params *p,
 			const struct vmc_migrate_result *res)
@@ -85,7 +89,7 @@ static int parse(int argc, char **argv, struct vmc_migrate_params *p,
 	struct vmc_error err;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "hf:o:cpq", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "hf:o:cpqt:", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'h': return vmc_cli_usage(usage, true);
 		case 'T': p->dst_fmt = optarg; break;
@@ -123,6 +127,10 @@ static int parse(int argc, char **argv, struct vmc_migrate_params *p,
 		case 'E': p->vo.expect = optarg; break;
 		case 'N': p->inject = false; break;
 		case 'I': p->inject = true; break;
+		case 't':
+			if (vmc_cli_cache_mode(optarg, &p->cache) < 0)
+				return 1;
+			break;
 		case 'D': p->digest = true; break;
 		case 'J':
 			if (vmc_cli_output_format(optarg, json) < 0)
@@ -158,7 +166,7 @@ static int migrate_vm(const struct vmc_migrate_params *p, bool json,
 		.src_path = p->src_path, .dst_path = p->dst_path,
 		.dst_fmt = p->dst_fmt, .create_opts = p->create_opts,
 		.compress = p->compress, .digest = p->digest, .json = json,
-		.quiet = quiet, .progress = progress,
+		.quiet = quiet, .progress = progress, .cache = p->cache,
 	};
 	struct vmc_validate_opts vo = p->vo;
 

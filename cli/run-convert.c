@@ -26,6 +26,7 @@ int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary)
 		.threads = c->threads, .progress = vmc_progress_update,
 		.progress_ctx = bar, .before_commit = c->before_commit,
 		.commit_ctx = c->hook_ctx, .replace_source = c->same_file_ok,
+		.cache = c->cache,
 	};
 	vmc_cli_convert_tune(c, &p);
 	r = vmc_convert_to_file(&p, c->dst_path, c->dst_fmt, c->create_opts,

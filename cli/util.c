@@ -60,6 +60,27 @@ int vmc_cli_output_format(const char *arg, bool *json)
 	return 0;
 }
 
+int vmc_cli_cache_mode(const char *arg, enum vmc_cache_mode *mode)
+{
+	if (!strcmp(arg, "writeback")) {
+		*mode = VMC_CACHE_WRITEBACK;
+	} else if (!strcmp(arg, "unsafe")) {
+		*mode = VMC_CACHE_UNSAFE;
+	} else if (!strcmp(arg, "none") || !strcmp(arg, "directsync") ||
+		   !strcmp(arg, "writethrough")) {
+		/* What these promise at the end of a conversion (the output
+		 * on the disk) the durable default gives; pipelines that pass
+		 * them (OpenStack's -t none) must not fail.  O_DIRECT and
+		 * per-write syncs are not used. */
+		*mode = VMC_CACHE_WRITEBACK;
+	} else {
+		vmc_cli_errorf("-t must be writeback, unsafe, none,"
+			       " writethrough or directsync, not '%s'", arg);
+		return -1;
+	}
+	return 0;
+}
+
 int vmc_cli_usage(const char *text, bool asked)
 {
 	fputs(text, asked ? stdout : stderr);

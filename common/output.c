@@ -30,6 +30,7 @@ struct vmc_output {
 	struct out_file *f;
 	size_t n;
 	bool committed;
+	bool unsafe;		/* -t unsafe: never wait for the disk */
 };
 
 /* Temporary paths of every live output, for the signal handler, which may
@@ -155,9 +156,37 @@ static int sync_dir(const char *path)
 	return r;
 }
 
+void vmc_output_set_unsafe(struct vmc_output *o, bool unsafe)
+{
+	o->unsafe = unsafe;
+}
+
+bool vmc_output_is_unsafe(const struct vmc_output *o)
+{
+	return o && o->unsafe;
+}
+
+int vmc_output_datasync(struct vmc_output *o, int fd, const char *path,
+			struct vmc_error *err)
+{
+	if (vmc_output_is_unsafe(o))
+		return 0;
+	if (fdatasync(fd) < 0)
+		return vmc_error_errno(err, errno, "%s: flush failed", path);
+	return 0;
+}
+
+void vmc_output_writeback(struct vmc_output *o)
+{
+	for (size_t i = 0; o && !o->unsafe && i < o->n; i++)
+		if (o->f[i].fd >= 0)
+			sync_file_range(o->f[i].fd, 0, 0,
+					SYNC_FILE_RANGE_WRITE);
+}
+
 int vmc_output_commit(struct vmc_output *o, struct vmc_error *err)
 {
-	for (size_t i = 0; i < o->n; i++)
+	for (size_t i = 0; i < o->n && !o->unsafe; i++)
 		if (fsync(o->f[i].fd) < 0)
 			return vmc_error_errno(err, errno, "%s: fsync failed",
 					       o->f[i].final);
@@ -175,7 +204,8 @@ int vmc_output_commit(struct vmc_output *o, struct vmc_error *err)
 		f->slot = -1;
 		free(f->tmp);
 		f->tmp = NULL;
-		sync_dir(f->final);
+		if (!o->unsafe)
+			sync_dir(f->final);
 	}
 	for (size_t i = 0; i < o->n; i++) {
 		close(o->f[i].fd);

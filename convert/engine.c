@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include <vmconv/convert.h>
+#include <vmconv/output.h>
 
 #include "common/bytes.h"
 
@@ -28,6 +29,9 @@
 #define MIN_ZERO_UNIT 4096u
 #define MAX_ZERO_UNIT (1u << 20)
 #define SALVAGE_UNIT 512u
+/* Start the target's write-back every this many bytes converted, so that
+ * the flush before the rename finds little left to write. */
+#define WRITEBACK_EVERY (32u << 20)
 
 enum job_state { JOB_FREE, JOB_QUEUED, JOB_BUSY, JOB_DONE };
 
@@ -433,7 +437,7 @@ static void throttle(struct engine *e, uint64_t done)
 
 static int writer(struct engine *e, EVP_MD_CTX *md, struct vmc_error *err)
 {
-	uint64_t done = 0;
+	uint64_t done = 0, kicked = 0;
 
 	pthread_mutex_lock(&e->mu);
 	for (;;) {
@@ -457,6 +461,10 @@ static int writer(struct engine *e, EVP_MD_CTX *md, struct vmc_error *err)
 		}
 		done += j->len;
 		throttle(e, done);
+		if (e->st->written_bytes - kicked >= WRITEBACK_EVERY) {
+			vmc_output_writeback(e->dst->out);
+			kicked = e->st->written_bytes;
+		}
 		if (e->p->progress)
 			e->p->progress(e->p->progress_ctx, done, e->src->size);
 		pthread_mutex_lock(&e->mu);

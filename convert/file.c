@@ -32,6 +32,7 @@ int vmc_convert_to_file(const struct vmc_convert_params *p,
 	out = vmc_output_new();
 	if (!out)
 		return vmc_error_set(err, ENOMEM, "out of memory");
+	vmc_output_set_unsafe(out, p->cache == VMC_CACHE_UNSAFE);
 	cp.dst = vmc_image_create(path, format, p->src->size, create_opts, out,
 				  err);
 	if (!cp.dst)
@@ -40,6 +41,7 @@ int vmc_convert_to_file(const struct vmc_convert_params *p,
 		goto out;
 	st->target_format = cp.dst->drv->name;
 	st->compressed = cp.compress || cp.dst->compress_always;
+	st->durable = cp.cache != VMC_CACHE_UNSAFE;
 	vmc_image_close(cp.dst);
 	cp.dst = NULL;
 	if (p->before_commit && p->before_commit(p->commit_ctx,
@@ -78,6 +80,9 @@ json_t *vmc_convert_summary(const char *src_path, const char *dst_path,
 	if (st->compressed)
 		json_object_set_new(o, "compressed-bytes",
 			json_integer((json_int_t)st->compressed_bytes));
+	json_object_set_new(o, "cache", json_string(st->durable ?
+						    "writeback" : "unsafe"));
+	json_object_set_new(o, "durable", json_boolean(st->durable));
 	json_object_set_new(o, "seconds", json_real(st->seconds));
 	if (st->have_digest) {
 		char hex[65];

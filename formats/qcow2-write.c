@@ -44,7 +44,7 @@ int qcow2_parse_create_opts(struct qcow2_state *s, const char *fn,
 	const char *compat = vmc_opts_get(opts, "compat");
 	const char *ctype = vmc_opts_get(opts, "compression_type");
 	const char *p = vmc_opts_get(opts, "preallocation");
-	uint64_t cs, rb;
+	uint64_t cs, rb, lvl;
 	bool ext = false;
 
 	s->version = 3;
@@ -87,6 +87,15 @@ int qcow2_parse_create_opts(struct qcow2_state *s, const char *fn,
 		return vmc_error_set(err, EINVAL, "%s: compression_type must"
 				     " be zlib or zstd, not '%s'", fn, ctype);
 	}
+	if (vmc_opts_get_uint(opts, "compression_level", 0, &lvl, err) < 0)
+		return -1;
+	if (lvl > (uint64_t)qcow2_max_level(s->compression))
+		return vmc_error_set(err, EINVAL, "%s: compression_level must"
+				     " be 1 to %d for %s", fn,
+				     qcow2_max_level(s->compression),
+				     s->compression == QCOW2_COMP_ZSTD ?
+				     "zstd" : "zlib");
+	s->comp_level = (int)lvl;
 	if (p && strcmp(p, "off") && strcmp(p, "metadata") &&
 	    strcmp(p, "falloc") && strcmp(p, "full"))
 		return vmc_error_set(err, EINVAL, "%s: preallocation must be"
@@ -571,7 +580,7 @@ int qcow2_compress(struct vmc_image *img, uint64_t off, const void *in,
 	struct qcow2_state *s = img->opaque;
 
 	(void)off;
-	return qcow2_compress_cluster(s->compression, in, len,
+	return qcow2_compress_cluster(s->compression, s->comp_level, in, len,
 				      (size_t)s->cluster_size, out, out_cap,
 				      out_len, err);
 }
@@ -738,10 +747,7 @@ int qcow2_writeback(struct vmc_image *img, struct qcow2_state *s,
 	    qcow2_write_header(img, s, err) < 0)
 		return -1;
 	s->header_dirty = false;
-	if (fdatasync(s->fd) < 0)
-		return vmc_error_errno(err, errno, "%s: flush failed",
-				       img->filename);
-	return 0;
+	return vmc_output_datasync(img->out, s->fd, img->filename, err);
 }
 
 int qcow2_flush(struct vmc_image *img, struct vmc_error *err)

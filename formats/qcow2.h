@@ -109,6 +109,7 @@ struct qcow2_state {
 	uint64_t incompat, compat, autoclear;
 	uint32_t header_length;
 	unsigned compression;
+	int comp_level;		/* -o compression_level; 0 = default */
 	unsigned refcount_order;
 	unsigned refcount_bits;
 	unsigned rc_block_bits;	/* log2 of refcounts per block */
@@ -201,9 +202,17 @@ int qcow2_rb_get(struct vmc_image *img, struct qcow2_state *s,
 /* qcow2-compress.c */
 int qcow2_decompress(struct qcow2_state *s, const uint8_t *in, size_t inlen,
 		     uint8_t *out, size_t outlen);
-int qcow2_compress_cluster(unsigned type, const void *in, size_t len,
-			   size_t cluster_size, void *out, size_t out_cap,
-			   size_t *out_len, struct vmc_error *err);
+/* libdeflate's level when -o compression_level is not given: smaller
+ * output than qemu-img's zlib level 6 (5% on binaries), in a third of
+ * its time. */
+#define QCOW2_DEFLATE_LEVEL 4
+/* The highest -o compression_level of a compression type (zlib: 12,
+ * libdeflate's; zstd: 22). */
+int qcow2_max_level(unsigned type);
+int qcow2_compress_cluster(unsigned type, int level, const void *in,
+			   size_t len, size_t cluster_size, void *out,
+			   size_t out_cap, size_t *out_len,
+			   struct vmc_error *err);
 
 /* qcow2-refcount.c */
 uint64_t qcow2_rc_get_entry(const struct qcow2_state *s, const uint8_t *blk,

@@ -243,10 +243,7 @@ static int raw_flush(struct vmc_image *img, struct vmc_error *err)
 {
 	struct raw_state *s = img->opaque;
 
-	if (fdatasync(s->fd) < 0)
-		return vmc_error_errno(err, errno, "%s: flush failed",
-				       img->filename);
-	return 0;
+	return vmc_output_datasync(img->out, s->fd, img->filename, err);
 }
 
 /* measure: a raw file is as long as the disk (qemu-img says the same for

@@ -308,10 +308,7 @@ int vhdx_flush(struct vmc_image *img, struct vmc_error *err)
 	free(le);
 	if (r < 0)
 		return -1;
-	if (fdatasync(s->fd) < 0)
-		return vmc_error_errno(err, errno, "%s: flush failed",
-				       s->path);
-	return 0;
+	return vmc_output_datasync(img->out, s->fd, s->path, err);
 }
 
 /* measure: the layout above, exactly: the first MiB, the log, the

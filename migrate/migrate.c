@@ -76,7 +76,7 @@ static int convert(const struct vmc_migrate_params *p, const char *dst,
 	json_t **summary = &res->summary;
 	struct vmc_convert_params cp = {
 		.compress = p->compress, .digest = p->digest,
-		.progress = p->progress, .progress_ctx = p->progress_ctx,
+		.cache = p->cache, .progress = p->progress, .progress_ctx = p->progress_ctx,
 	};
 
 	if (p->inject && kvm_target(p->dst_fmt)) {

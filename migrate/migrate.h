@@ -27,6 +27,7 @@ struct vmc_migrate_params {
 	 * its end-to-end boot proof is in the test suite */
 	bool inject;
 	bool kvm;			/* libguestfs may use KVM */
+	enum vmc_cache_mode cache;	/* -t */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
 	/* validate the converted disk; vo.image, vo.format and vo.boot are

@@ -19,6 +19,11 @@
 extern "C" {
 #endif
 
+enum vmc_cache_mode {
+	VMC_CACHE_WRITEBACK = 0,
+	VMC_CACHE_UNSAFE = 1,
+};
+
 struct vmc_convert_params {
 	struct vmc_image *src;
 	struct vmc_image *dst;
@@ -58,6 +63,10 @@ struct vmc_convert_params {
 	void (*read_error)(void *ctx, uint64_t off, uint64_t len,
 			   const struct vmc_error *err);
 	void *read_error_ctx;
+	/* qemu-img -t: VMC_CACHE_WRITEBACK (default: write-back started
+	 * while converting, everything flushed before the rename) or
+	 * VMC_CACHE_UNSAFE (nothing flushed). */
+	enum vmc_cache_mode cache;
 };
 
 struct vmc_convert_stats {
@@ -76,6 +85,7 @@ struct vmc_convert_stats {
 	 * data went compressed (-c, or a format that only stores that). */
 	const char *target_format;
 	bool compressed;
+	bool durable;			/* flushed to the disk (not -t unsafe) */
 };
 
 int vmc_convert_run(const struct vmc_convert_params *p,

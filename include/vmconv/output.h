@@ -11,6 +11,8 @@
 #ifndef VMCONV_OUTPUT_H
 #define VMCONV_OUTPUT_H
 
+#include <stdbool.h>
+
 #include <vmconv/error.h>
 
 #ifdef __cplusplus
@@ -36,7 +38,23 @@ const char *vmc_output_final_path(struct vmc_output *o, int fd);
  * it is renamed into place (driver injection). */
 const char *vmc_output_tmp_path(struct vmc_output *o, const char *final_path);
 
-/* fsync every file, rename them into place (extents before the main
+/* qemu-img's cache=unsafe: no file is ever flushed to the disk (the
+ * rename stays atomic, but a crash may leave a renamed, incomplete file).
+ * The default is durable. */
+void vmc_output_set_unsafe(struct vmc_output *o, bool unsafe);
+bool vmc_output_is_unsafe(const struct vmc_output *o);
+
+/* For drivers writing into an output: fdatasync(fd), unless o is unsafe.
+ * o may be NULL (an image written in place): always flushed. */
+int vmc_output_datasync(struct vmc_output *o, int fd, const char *path,
+			struct vmc_error *err);
+
+/* Start the write-back of every file's dirty pages without waiting
+ * (sync_file_range SYNC_FILE_RANGE_WRITE), so that the final flush has
+ * little left to do.  Nothing when unsafe. */
+void vmc_output_writeback(struct vmc_output *o);
+
+/* fsync every file (unless unsafe), rename them into place (extents before the main
  * file), fsync the folders. */
 int vmc_output_commit(struct vmc_output *o, struct vmc_error *err);
 

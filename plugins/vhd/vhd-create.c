@@ -289,10 +289,7 @@ int vhd_flush(struct vmc_image *img, struct vmc_error *err)
 	if (ftruncate(s->fd, (off_t)(end + VHD_FOOTER_SIZE)) < 0)
 		return vmc_error_errno(err, errno, "%s: cannot set size",
 				       s->path);
-	if (fdatasync(s->fd) < 0)
-		return vmc_error_errno(err, errno, "%s: flush failed",
-				       s->path);
-	return 0;
+	return vmc_output_datasync(img->out, s->fd, s->path, err);
 }
 
 /* measure: the layout vhd_create and alloc_block write: the footer copy,

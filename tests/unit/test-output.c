@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,4 +87,33 @@ Test(output, stale_temporaries_of_dead_processes_are_removed)
 	fclose(f);
 	cr_assert_eq(vmc_output_clean_stale(p), 1);
 	cr_assert_eq(count_files(), 1);
+}
+
+/* -t unsafe: datasync is skipped (so even a bad descriptor passes), the
+ * commit still renames; durable (and NULL, an image written in place)
+ * really calls fdatasync, which fails on a bad descriptor. */
+Test(output, unsafe_skips_sync_durable_does_not)
+{
+	struct vmc_output *o = vmc_output_new();
+	struct vmc_error err;
+	char p[128];
+	int fd, bad = open("/dev/null", O_RDONLY);
+
+	cr_assert_geq(bad, 0);
+	close(bad);		/* now a closed descriptor */
+	cr_assert(!vmc_output_is_unsafe(NULL));
+	cr_assert(!vmc_output_is_unsafe(o));
+	cr_assert_lt(vmc_output_datasync(o, bad, "x", &err), 0);
+	cr_assert_lt(vmc_output_datasync(NULL, bad, "x", &err), 0);
+	vmc_output_set_unsafe(o, true);
+	cr_assert(vmc_output_is_unsafe(o));
+	cr_assert_eq(vmc_output_datasync(o, bad, "x", &err), 0);
+	snprintf(p, sizeof(p), "%s/disk.raw", scratch_dir);
+	fd = vmc_output_open(o, p, &err);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "data", 4), 4);
+	vmc_output_writeback(o);
+	cr_assert_eq(vmc_output_commit(o, &err), 0);
+	cr_assert_eq(access(p, F_OK), 0);
+	vmc_output_free(o);
 }

@@ -1,0 +1,67 @@
+# -t CACHE (qemu-img's names) on convert and on the one-shot form: the
+# default writeback starts the write-back while converting
+# (sync_file_range) and flushes (fdatasync/fsync) before the rename;
+# unsafe makes none of those calls; none/writethrough/directsync are
+# taken as the durable default (no O_DIRECT); bad names are refused.  Every output is checked against the source with
+# qemu-img compare, and --output=json reports the mode used.
+. "$(dirname "$0")/lib.sh"
+requires qemu-img strace jq
+
+# 40 MiB of data (more than the 32 MiB write-back step) in 96 MiB
+truncate -s 96M "$T/src.raw"
+head -c 40M /dev/urandom |
+	dd of="$T/src.raw" bs=1M seek=8 conv=notrunc status=none
+
+# syscalls FILE: the sync calls an strace log holds, one per line
+syscalls() {
+	grep -oE '^[0-9]+ +(fdatasync|fsync|sync_file_range)\(' "$1" |
+		grep -oE '(fdatasync|fsync|sync_file_range)' | sort -u |
+		tr '\n' ' '
+}
+
+for fmt in raw qcow2 vhdx vmdk vpc; do
+	"$VMCONV" formats | grep -qw "$fmt" || fail "no $fmt driver"
+	for mode in default writeback none unsafe; do
+		out=$T/out-$mode.$fmt
+		opt=(); [ $mode = default ] || opt=(-t $mode)
+		strace -f -o "$T/trace" -e trace=fdatasync,fsync,sync_file_range \
+			"$VMCONV" convert "${opt[@]}" -O $fmt --output=json \
+			"$T/src.raw" "$out" > "$T/json" ||
+			fail "$fmt -t $mode: convert failed"
+		got=$(syscalls "$T/trace")
+		echo "$fmt $mode: $got"
+		want=writeback; [ $mode = unsafe ] && want=unsafe
+		[ "$(jq -r .cache "$T/json")" = $want ] ||
+			fail "$fmt $mode: JSON cache is $(jq -r .cache "$T/json")"
+		if [ $mode = unsafe ]; then
+			[ -z "$got" ] || fail "$fmt -t unsafe synced: $got"
+			[ "$(jq -r .durable "$T/json")" = false ] ||
+				fail "$fmt -t unsafe: durable is not false"
+		else
+			for c in sync_file_range fsync; do
+				[[ " $got" == *" $c "* ]] ||
+					fail "$fmt $mode: no $c ($got)"
+			done
+			[ "$(jq -r .durable "$T/json")" = true ] ||
+				fail "$fmt $mode: durable is not true"
+		fi
+		run qemu-img compare -q -f raw "$T/src.raw" "$out" ||
+			fail "$fmt -t $mode: output differs from the source"
+	done
+done
+
+# the one-shot form takes -t too
+strace -f -o "$T/trace" -e trace=fdatasync,fsync,sync_file_range \
+	"$VMCONV" "$T/src.raw" --to qcow2 --out "$T/one.qcow2" -t unsafe \
+	--no-inject -q --output=json > "$T/json" || fail "one-shot -t unsafe failed"
+[ -z "$(syscalls "$T/trace")" ] || fail "one-shot -t unsafe synced"
+run qemu-img compare -q "$T/src.raw" "$T/one.qcow2" || fail "one-shot output differs"
+
+for bad in bogus direct ""; do
+	expect_exit 1 "$VMCONV" convert -t "$bad" -O qcow2 "$T/src.raw" "$T/bad.qcow2"
+	[ ! -e "$T/bad.qcow2" ] || fail "-t '$bad' left an output"
+	expect_exit 1 "$VMCONV" "$T/src.raw" --to qcow2 --out "$T/bad.qcow2" -t "$bad"
+done
+"$VMCONV" convert -t bogus -O raw "$T/src.raw" "$T/bad.raw" 2>&1 |
+	grep -q "not 'bogus'" || fail "-t bogus: no message naming it"
+echo "ok"
