@@ -2,7 +2,10 @@
  * formats whose child records its parent only as file names (VHDX parent
  * locator, VHD parent locators): the names become candidate paths beside
  * the child, the first that exists is opened read-only, and when none
- * does the caller's error lists every path tried. */
+ * does the caller's error lists every path tried.  Every candidate is
+ * held to the parent policy (common/confine.h): one that exists but
+ * resolves outside the allowed folders, or is not a regular file, is a
+ * refusal, not a miss. */
 #ifndef VMC_COMMON_PARENT_H
 #define VMC_COMMON_PARENT_H
 
@@ -18,6 +21,7 @@
 
 struct vmc_parent_search {
 	char *cand[VMC_PARENT_MAX_CANDIDATES];
+	char *name[VMC_PARENT_MAX_CANDIDATES];	/* as the child names it */
 	size_t n;
 	/* "a, b, c": the candidates that did not exist, for the caller's
 	 * "parent disk not found" message; "" when none was tried. */
@@ -40,7 +44,8 @@ int vmc_parent_add(struct vmc_parent_search *ps, const char *child,
 		   const char *name, struct vmc_error *err);
 
 /* Tries the candidates in order: one that does not exist is added to
- * ps->tried; the first that exists is opened with the child's flags but
+ * ps->tried; the first that exists (and passes the parent policy, else
+ * -1) is opened with the child's flags but
  * read-only, and check (if not NULL) vets it.  Returns 1 with *parent
  * and *parent_path (the caller owns both) set, 0 when no candidate
  * exists, or -1 with err set ("CHILD: parent" prefixed to an open

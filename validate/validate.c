@@ -175,7 +175,10 @@ int vmc_validate(const struct vmc_validate_opts *oin, json_t **report,
 			goto out;
 		}
 		snprintf(src, sizeof(src), "%s", o.image);
-		if (!qf || r.img_files > 1) {
+		/* libguestfs's QEMU gets a raw file and nothing else: it
+		 * never parses the image's own metadata or names */
+		if (!qf || strcmp(qf, "raw") || r.img_files > 1 ||
+		    strchr(o.image, ':')) {
 			snprintf(src, sizeof(src), "%s/disk.raw", kdir);
 			if (vmc_export_raw(r.img, src, err) < 0)
 				goto out;

@@ -155,6 +155,13 @@ int vmc_qemu_machine_args(const char **argv, bool kvm, const char *cpu,
 /* The kernel, initramfs and command line the guest's own boot loader
  * configuration names (GRUB, SYSLINUX, EXTLINUX), copied into dir with
  * libguestfs; *initrd is "" when there is none. */
+/* The json: name under which QEMU may open img itself with nothing
+ * left to probe: the file protocol, the format and, for qcow2, no backing
+ * file.  Only for raw and for qcow2 opened from one file (files: the
+ * files vmconv opened for it); NULL otherwise (export it raw instead).
+ * The caller frees it. */
+char *vmc_qemu_pinned_name(const struct vmc_image *img, unsigned files);
+
 int vmc_guest_kernel(const char *image, const char *qfmt, bool kvm,
 		     const char *dir, char *kernel, char *initrd,
 		     char *append, size_t len, struct vmc_error *err);
