@@ -430,6 +430,7 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 			break;
 		}
 		kvm_drain_ring(k, m);
+		vmc_seccomp_check(&m->vm);
 		if (tick_flag) {
 			tick_flag = 0;
 			run->immediate_exit = 0;
@@ -631,7 +632,7 @@ static int vm_run(const struct vmc_vm_config *cfg,
 	}
 	if (vmc_kvm_start_ticker(&k, err) < 0)
 		goto out_timer;
-	if (vmc_seccomp_install(err) < 0)
+	if (vmc_seccomp_install(k.vm, k.vcpu, err) < 0)
 		goto out_timer;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -414,7 +414,13 @@ int vmc_vm_run_code(const struct vmc_vm_config *cfg,
 
 /* ---- sandbox (seccomp.c) ---- */
 
-/* Install the allow-list for the calling thread (the VM thread). */
-int vmc_seccomp_install(struct vmc_error *err);
+/* Install the allow-list for the calling thread (the VM thread); KVM
+ * ioctls are allowed on vm_fd and vcpu_fd only. */
+int vmc_seccomp_install(int vm_fd, int vcpu_fd, struct vmc_error *err);
+
+/* The first system call the allow-list refused on this thread, or -1;
+ * check stops vm with it as the reason, if there was one. */
+int vmc_seccomp_violation(void);
+void vmc_seccomp_check(struct vmc_vmctx *vm);
 
 #endif
