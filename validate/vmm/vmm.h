@@ -201,9 +201,17 @@ void vmc_pci_assign(struct vmc_pci *p);
 struct vmc_overlay {
 	struct vmc_image *img;
 	uint64_t size;
-	uint8_t ***dir;			/* [GiB][chunk] -> 4 KiB copy */
-	uint64_t ndir;
+	/* 2 MiB spans the guest wrote to, sorted by gib (the span's
+	 * number): each a table of pointers to 4 KiB copies.  Grown on
+	 * demand, so its size follows the guest's writes (tables and copies
+	 * each capped by max_bytes), not the disk's size. */
+	struct vmc_overlay_gib {
+		uint64_t gib;
+		uint8_t **chunk;
+	} *dir;
+	uint64_t ndir, dir_cap;
 	uint64_t bytes;			/* memory held by copies */
+	uint64_t table_bytes;		/* and by tables */
 	uint64_t max_bytes;
 };
 
