@@ -388,7 +388,7 @@ again:
 				fwrite(buf, 1, (size_t)k, r->log);
 				fflush(r->log);
 				if (r->echo)
-					fwrite(buf, 1, (size_t)k, r->echo);
+					vmc_echo(r->echo, buf, (size_t)k);
 			} else if (i == 2) {
 				size_t room = REPORT_MAX - rlen;
 

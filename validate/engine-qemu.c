@@ -432,7 +432,7 @@ int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err)
 			case 0:
 				fwrite(buf, 1, (size_t)k, r->log);
 				if (r->echo)
-					fwrite(buf, 1, (size_t)k, r->echo);
+					vmc_echo(r->echo, buf, (size_t)k);
 				vmc_watch_console(r->watch, buf, (size_t)k,
 						  ms);
 				break;

@@ -155,6 +155,10 @@ int vmc_qemu_machine_args(const char **argv, bool kvm, const char *cpu,
 /* The kernel, initramfs and command line the guest's own boot loader
  * configuration names (GRUB, SYSLINUX, EXTLINUX), copied into dir with
  * libguestfs; *initrd is "" when there is none. */
+/* Writes guest console bytes to a terminal with every control byte (and
+ * anything not printable ASCII) shown as \xNN; carriage returns dropped. */
+void vmc_echo(FILE *f, const char *buf, size_t len);
+
 /* The json: name under which QEMU may open img itself with nothing
  * left to probe: the file protocol, the format and, for qcow2, no backing
  * file.  Only for raw and for qcow2 opened from one file (files: the
