@@ -4,6 +4,8 @@
 #   make demo         install what is missing, build, convert the demo disk
 #   make check        install what is missing, build, run every test
 #   make check-asan   the test suite under ASan and UBSan
+#   make check-fresh  .ci/run in a throw-away Debian 12 chroot (root; what CI
+#                     sees on a new machine: scripts/check-fresh)
 #   make fuzz         build the libFuzzer targets (clang)
 #   make fuzz-long    run each for FUZZ_SECONDS (600) from build/fuzz/corpus
 #   make bench        the benchmarks, side by side with qemu-img
@@ -66,7 +68,8 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all deps demo check check-run check-asan unit integration fuzz fuzz-long \
+.PHONY: all deps demo check check-run check-asan check-fresh unit integration \
+	fuzz fuzz-long \
 	bench install uninstall clean
 all: $(VMCONV) $(LIBSO) $(PLUGIN_SOS)
 
@@ -85,11 +88,13 @@ $(VALA): $(VAL_OBJS)
 $(LIBSO): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libvmconv.so.0 -o $@ $^ $(ALL_LDFLAGS) $(LIB_LIBS)
 
-# The binary exports the library's symbols for plugins (-rdynamic).  The
+# The binary exports to plugins exactly what the public headers declare
+# (cli/vmconv.syms, checked against them by scripts/check-layers).  The
 # validator archive goes in whole: the engines reach the VMM through weak
 # references (a build without validate/vmm/ says the engine is absent).
-$(VMCONV): $(BIN_OBJS) $(VALA) $(LIBA)
-	$(CC) -rdynamic -o $@ $(BIN_OBJS) -Wl,--whole-archive $(VALA) $(LIBA) \
+EXPORTS := -Wl,--dynamic-list=cli/vmconv.syms
+$(VMCONV): $(BIN_OBJS) $(VALA) $(LIBA) cli/vmconv.syms
+	$(CC) $(EXPORTS) -o $@ $(BIN_OBJS) -Wl,--whole-archive $(VALA) $(LIBA) \
 		-Wl,--no-whole-archive $(ALL_LDFLAGS) $(BIN_LIBS)
 
 define plugin_rule
@@ -100,9 +105,9 @@ $(BUILD)/plugins/$(1).so: $(patsubst %.c,$(BUILD)/%.o,$(wildcard plugins/$(1)/*.
 endef
 $(foreach p,$(PLUGINS),$(eval $(call plugin_rule,$(p))))
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(VALA) $(LIBA)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(VALA) $(LIBA) cli/vmconv.syms
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(TEST_PKGS)) -MMD -MP -rdynamic \
+	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(TEST_PKGS)) -MMD -MP $(EXPORTS) \
 		-o $@ $< -Wl,--whole-archive $(VALA) $(LIBA) -Wl,--no-whole-archive \
 		$(ALL_LDFLAGS) $(call pkg_libs,$(TEST_PKGS)) $(BIN_LIBS)
 
@@ -140,6 +145,9 @@ check-run: all $(UNIT_BINS)
 
 check-asan: deps
 	@VMCONV_SANITIZE=1 $(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check-run
+
+check-fresh:
+	@scripts/check-fresh
 
 fuzz: $(FUZZ_BINS)
 

@@ -87,6 +87,7 @@ int main(int argc, char **argv)
 	argc = take_parent_dirs(argc, argv);
 	if (argc < 0)
 		return 1;
+	vmc_plugins_load_all();
 	if (argc < 2)
 		return vmc_cli_usage(usage, false);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 
+#include <vmconv/driver.h>
 #include <vmconv/error.h>
 
 /* Widens the policy to files under dir (process-wide; an existing folder,
@@ -47,13 +48,7 @@ bool vmc_confine_trusted(void);
 char *vmc_confine_resolve(const char *namer, const char *field,
 			  const char *name, struct vmc_error *err);
 
-/* Opens a file an image driver reads: path is an image's own file when
- * own is true (trusted at depth 1: may be a symlink or a block device),
- * else a file named by an image (never trusted).  O_NONBLOCK is set while
- * opening and cleared after the type check.  Returns the fd or -1 with
- * err set ("PATH: cannot open: ..." or "PATH: is a FIFO, not a regular
- * file"). */
-int vmc_confine_open(const char *path, int flags, bool own,
-		     struct vmc_error *err);
+/* vmc_confine_open, the open every driver uses for its files, is public
+ * (include/vmconv/driver.h) so that plugins get the same checks. */
 
 #endif

@@ -1,5 +1,5 @@
-/* Merged block status: see common/extent.h. */
-#include "common/extent.h"
+/* Merged block status: see include/vmconv/driver.h. */
+#include <vmconv/driver.h>
 
 int vmc_block_status_merged(vmc_piece_status_fn piece, void *ctx,
 			    uint64_t off, uint64_t max_len,

@@ -1,14 +1,17 @@
-/* File helpers for drivers: full reads and writes, paths relative to an
- * image, zero detection. */
+/* File helpers: see include/vmconv/io.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <vmconv/image.h>
+#include <vmconv/io.h>
+
+#include "common/bytes.h"
 
 int vmc_pread_full(int fd, void *buf, size_t len, uint64_t off,
 		   const char *path, struct vmc_error *err)
@@ -85,4 +88,21 @@ bool vmc_is_zero(const void *buf, size_t len)
 	/* The first 16 bytes are zero, so the rest is zero iff it equals the
 	 * buffer shifted by 16: memcmp runs at memory speed. */
 	return len <= 16 || memcmp(p, p + 16, len - 16) == 0;
+}
+
+int vmc_zero_file_range(int fd, uint64_t off, uint64_t len,
+			const char *path, struct vmc_error *err)
+{
+	static const uint8_t zero[65536];
+
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)off, (off_t)len) == 0)
+		return 0;
+	for (uint64_t d = 0; d < len; d += sizeof(zero)) {
+		size_t m = (size_t)VMC_MIN(sizeof(zero), len - d);
+
+		if (vmc_pwrite_full(fd, zero, m, off + d, path, err) < 0)
+			return -1;
+	}
+	return 0;
 }

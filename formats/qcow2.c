@@ -16,10 +16,10 @@
 #include <zstd.h>
 
 #include <vmconv/image.h>
+#include <vmconv/driver.h>
 
 #include "common/bytes.h"
 #include "common/confine.h"
-#include "common/parent.h"
 #include "formats/qcow2.h"
 #include "formats/registry.h"
 

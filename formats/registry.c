@@ -1,4 +1,6 @@
-/* The format driver registry: the built-in table, plugins, probing. */
+/* The format driver registry: the built-in table, the drivers the plugin
+ * loader hands it (vmc_registry_add), probing.  The registry never calls
+ * the loader: the program loads plugins at start (cli/main.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -8,7 +10,6 @@
 #include <unistd.h>
 
 #include <vmconv/image.h>
-#include <vmconv/plugin.h>
 
 #include "common/confine.h"
 
@@ -29,7 +30,6 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 size_t vmc_driver_count(void)
 {
-	vmc_plugins_load_all();
 	return sizeof(builtin) / sizeof(builtin[0]) + n_plugins;
 }
 
@@ -37,7 +37,6 @@ const struct vmc_driver *vmc_driver_at(size_t i)
 {
 	size_t nb = sizeof(builtin) / sizeof(builtin[0]);
 
-	vmc_plugins_load_all();
 	if (i < nb)
 		return builtin[i];
 	if (i - nb < n_plugins)

@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include <vmconv/output.h>
+#include <vmconv/driver.h>
 
-#include "common/block-write.h"
 #include "common/bytes.h"
 #include "formats/vhdx.h"
 
@@ -255,7 +255,7 @@ static int block_offset(void *ctx, uint64_t off, bool alloc, uint64_t *fo,
 }
 
 /* Only a VHDX being created is written (block by block, see
- * common/block-write.h). */
+ * include/vmconv/driver.h). */
 static int writable(struct vmc_image *img, struct vmc_block_file *bf,
 		    struct vmc_error *err)
 {

@@ -17,11 +17,10 @@
 
 #include <vmconv/check.h>
 #include <vmconv/image.h>
+#include <vmconv/driver.h>
 
 #include "common/bytes.h"
 #include "common/confine.h"
-#include "common/extent.h"
-#include "common/parent.h"
 #include "formats/registry.h"
 #include "formats/vhdx.h"
 

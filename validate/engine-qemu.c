@@ -54,30 +54,10 @@ const char *vmc_qemu_format(const char *drv)
 int vmc_export_raw(struct vmc_image *img, const char *path,
 		   struct vmc_error *err)
 {
-	struct vmc_output *out = vmc_output_new();
-	struct vmc_convert_params cp = { 0 };
+	struct vmc_convert_params cp = { .src = img };
 	struct vmc_convert_stats st;
-	struct vmc_image *dst;
-	int ret = -1;
 
-	if (!out)
-		return vmc_error_set(err, ENOMEM, "out of memory");
-	dst = vmc_image_create(path, "raw", img->size, NULL, out, err);
-	if (!dst)
-		goto out;
-	cp.src = img;
-	cp.dst = dst;
-	if (vmc_convert_run(&cp, &st, err) < 0 ||
-	    vmc_image_flush(dst, err) < 0 || vmc_output_commit(out, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	if (ret < 0)
-		vmc_output_abort(out);
-	if (dst)
-		vmc_image_close(dst);
-	vmc_output_free(out);
-	return ret;
+	return vmc_convert_to_file(&cp, path, "raw", NULL, &st, err);
 }
 
 int vmc_qemu_machine_args(const char **argv, bool kvm, const char *cpu,

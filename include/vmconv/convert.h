@@ -46,10 +46,24 @@ struct vmc_convert_stats {
 	double seconds;
 	bool have_digest;
 	unsigned char sha256[32];
+	/* Set by vmc_convert_to_file: the target driver's name, and whether
+	 * data went compressed (-c, or a format that only stores that). */
+	const char *target_format;
+	bool compressed;
 };
 
 int vmc_convert_run(const struct vmc_convert_params *p,
 		    struct vmc_convert_stats *st, struct vmc_error *err);
+
+/* Convert p->src (p->dst is ignored) into a new image of format at path,
+ * created with create_opts (may be NULL): written to a temporary file
+ * beside path and renamed into place only after the conversion and the
+ * flush succeeded; stale temporaries of dead processes are removed first.
+ * Fails with EINVAL when path is the source itself. */
+int vmc_convert_to_file(const struct vmc_convert_params *p,
+			const char *path, const char *format,
+			struct vmc_opts *create_opts,
+			struct vmc_convert_stats *st, struct vmc_error *err);
 
 /* Hex of a SHA-256 (65 bytes with the NUL). */
 void vmc_sha256_hex(const unsigned char sha[32], char hex[65]);

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include <vmconv/error.h>
+#include <vmconv/io.h>
 #include <vmconv/opts.h>
 
 #ifdef __cplusplus
@@ -206,23 +207,6 @@ const struct vmc_driver *vmc_driver_at(size_t i);
 /* The driver that scores highest on the file's first bytes. */
 const struct vmc_driver *vmc_driver_probe(const char *filename,
 					  struct vmc_error *err);
-
-/* ---- helpers for drivers ---- */
-
-/* Resolve a file name stored inside image (a backing file, an extent, a
- * parent) relative to image's folder.  Absolute names are returned as
- * they are.  Returns a malloc'd string or NULL (ENOMEM). */
-char *vmc_path_relative_to(const char *image, const char *name);
-
-/* pread/pwrite that loop over short transfers; a read past end of file
- * fails with EIO and names path and offset. */
-int vmc_pread_full(int fd, void *buf, size_t len, uint64_t off,
-		   const char *path, struct vmc_error *err);
-int vmc_pwrite_full(int fd, const void *buf, size_t len, uint64_t off,
-		    const char *path, struct vmc_error *err);
-
-/* True if len bytes at buf are all zero. */
-bool vmc_is_zero(const void *buf, size_t len);
 
 #ifdef __cplusplus
 }

@@ -19,9 +19,9 @@
 
 #include <vmconv/output.h>
 
-#include "common/block-write.h"
-#include "common/bytes.h"
-#include "plugins/vhd/vhd.h"
+#include <vmconv/driver.h>
+#include <vmconv/bytes.h>
+#include "vhd.h"
 
 #define MiB (1024ull * 1024)
 
@@ -220,7 +220,7 @@ static int block_offset(void *ctx, uint64_t off, bool alloc, uint64_t *fo,
 }
 
 /* Only a VHD being created is written: a fixed one straight through, a
- * dynamic one block by block (see common/block-write.h). */
+ * dynamic one block by block (see include/vmconv/driver.h). */
 static int writable(struct vmc_image *img, struct vmc_block_file *bf,
 		    struct vmc_error *err)
 {

@@ -18,11 +18,9 @@
 #include <vmconv/check.h>
 #include <vmconv/plugin.h>
 
-#include "common/bytes.h"
-#include "common/confine.h"
-#include "common/extent.h"
-#include "common/parent.h"
-#include "plugins/vhd/vhd.h"
+#include <vmconv/bytes.h>
+#include <vmconv/driver.h>
+#include "vhd.h"
 
 static int vhd_open(struct vmc_image *img, const char *filename,
 		    struct vmc_opts *opts, struct vmc_error *err);

@@ -2,6 +2,8 @@
 # here with qemu-img (small images of each format qemu-img writes).  The
 # corpus is left in build/fuzz/corpus/ for longer runs:
 #   build/fuzz/fuzz-NAME -max_total_time=600 build/fuzz/corpus/NAME
+# The qcow2 target also starts from qcow2-fuzz-seeds' damaged images:
+# run-tests: after=qcow2-fuzz-seeds
 . "$(dirname "$0")/lib.sh"
 requires clang qemu-img
 [ -n "${VMCONV_SANITIZE:-}" ] && skip "fuzz targets are built once, not under check-asan"

@@ -1,5 +1,7 @@
 # Sourced by every integration test.  Provides:
-#   requires CMD...      skip the test (exit 77) unless each CMD exists
+#   requires CMD...      skip the test (exit 77) unless each CMD exists;
+#                        under CI (CI=true) a missing CMD is a failure:
+#                        scripts/install-deps must have installed it
 #   skip "why"           skip the test
 #   fail "why"           fail the test
 #   samples DIR          the ../shared/samples folder, or skip
@@ -16,7 +18,10 @@ skip() { echo "skipped: $*"; exit 77; }
 fail() { echo "FAILED: $*"; exit 1; }
 requires() {
 	for c in "$@"; do
-		command -v "$c" >/dev/null 2>&1 || skip "$c is not installed"
+		command -v "$c" >/dev/null 2>&1 && continue
+		[ "${CI:-}" = true ] &&
+			fail "$c is not installed (missing from scripts/install-deps)"
+		skip "$c is not installed"
 	done
 }
 samples() {

@@ -70,6 +70,8 @@ int main(int argc, char **argv)
 	static const char *names[] = { "poweroff", "reset", "triple-fault",
 		"timeout", "stopped", "guest-error" };
 
+	vmc_plugins_load_all();
+
 	cfg.boot = VMC_BOOT_FIRMWARE;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;

@@ -1,4 +1,4 @@
-/* Unit tests: atomic output (convert/output.c). */
+/* Unit tests: atomic output (common/output.c). */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <dirent.h>

@@ -1,4 +1,5 @@
-/* Differencing-disk parents: see common/parent.h. */
+/* Differencing-disk parents: the parent search of include/vmconv/driver.h.
+ * It opens images, so it lives beside formats/image.c, above common/. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -6,11 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <vmconv/driver.h>
 #include <vmconv/image.h>
 
 #include "common/bytes.h"
 #include "common/confine.h"
-#include "common/parent.h"
 
 const char *vmc_parent_base_name(const char *path)
 {
