@@ -2,7 +2,8 @@
 #
 #   make              build vmconv, libvmconv and the plugins
 #   make demo         install what is missing, build, convert the demo disk
-#   make check        install what is missing, build, run every test
+#   make check        install what is missing, build, check the layers
+#                     (scripts/check-layers), run every test
 #   make check-asan   the test suite under ASan and UBSan
 #   make check-fresh  .ci/run in a throw-away Debian 12 chroot (root; what CI
 #                     sees on a new machine: scripts/check-fresh)
@@ -24,7 +25,7 @@ PKG_CONFIG ?= pkg-config
 
 # Libraries by who uses them; --as-needed drops any the code does not call.
 LIB_PKGS := jansson libcrypto zlib libzstd libisal
-BIN_PKGS := $(LIB_PKGS) libguestfs libseccomp libarchive
+BIN_PKGS := $(LIB_PKGS) libguestfs libseccomp libarchive libxml-2.0
 TEST_PKGS := criterion
 
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
@@ -45,10 +46,15 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -pthread -D_FILE_OFFSET_BITS=64
 ALL_LDFLAGS := $(LDFLAGS) -pthread -Wl,--as-needed
 
 LIB_SRCS := $(wildcard common/*.c formats/*.c convert/*.c) plugins/loader.c
-VAL_SRCS := $(wildcard validate/*.c validate/vmm/*.c)
+# The layers above convert/ (validate, migrate): linked into vmconv and
+# the tests.
+VAL_SRCS := $(wildcard validate/*.c validate/vmm/*.c migrate/*.c)
+# Whole VMs (OVF/OVA, .vmx, Hyper-V, libvirt): above convert/, below cli/.
+VM_SRCS := $(wildcard vm/*.c)
 BIN_SRCS := $(wildcard cli/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 VAL_OBJS := $(VAL_SRCS:%.c=$(BUILD)/%.o)
+VM_OBJS := $(VM_SRCS:%.c=$(BUILD)/%.o)
 BIN_OBJS := $(BIN_SRCS:%.c=$(BUILD)/%.o)
 LIB_LIBS := $(call pkg_libs,$(LIB_PKGS)) -ldl
 BIN_LIBS := $(call pkg_libs,$(BIN_PKGS)) -ldl -lm
@@ -57,6 +63,7 @@ VMCONV := $(BUILD)/vmconv
 LIBA := $(BUILD)/libvmconv.a
 # The validator (engines, VMM, devices): linked into vmconv and the tests.
 VALA := $(BUILD)/libvmcvalidate.a
+VMA := $(BUILD)/libvmcvm.a
 LIBSO := $(BUILD)/libvmconv.so.0
 
 # Plugins: one folder each under plugins/, built to $(BUILD)/plugins/NAME.so
@@ -68,8 +75,8 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all deps demo check check-run check-asan check-fresh unit integration \
-	fuzz fuzz-long \
+.PHONY: all deps demo check check-run check-asan check-fresh check-layers \
+	unit integration fuzz fuzz-long \
 	bench install uninstall clean
 all: $(VMCONV) $(LIBSO) $(PLUGIN_SOS)
 
@@ -85,6 +92,10 @@ $(VALA): $(VAL_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+$(VMA): $(VM_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
 $(LIBSO): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libvmconv.so.0 -o $@ $^ $(ALL_LDFLAGS) $(LIB_LIBS)
 
@@ -93,9 +104,9 @@ $(LIBSO): $(LIB_OBJS)
 # validator archive goes in whole: the engines reach the VMM through weak
 # references (a build without validate/vmm/ says the engine is absent).
 EXPORTS := -Wl,--dynamic-list=cli/vmconv.syms
-$(VMCONV): $(BIN_OBJS) $(VALA) $(LIBA) cli/vmconv.syms
-	$(CC) $(EXPORTS) -o $@ $(BIN_OBJS) -Wl,--whole-archive $(VALA) $(LIBA) \
-		-Wl,--no-whole-archive $(ALL_LDFLAGS) $(BIN_LIBS)
+$(VMCONV): $(BIN_OBJS) $(VMA) $(VALA) $(LIBA) cli/vmconv.syms
+	$(CC) $(EXPORTS) -o $@ $(BIN_OBJS) $(VMA) -Wl,--whole-archive \
+		$(VALA) $(LIBA) -Wl,--no-whole-archive $(ALL_LDFLAGS) $(BIN_LIBS)
 
 define plugin_rule
 $(BUILD)/plugins/$(1).so: $(patsubst %.c,$(BUILD)/%.o,$(wildcard plugins/$(1)/*.c))
@@ -105,11 +116,19 @@ $(BUILD)/plugins/$(1).so: $(patsubst %.c,$(BUILD)/%.o,$(wildcard plugins/$(1)/*.
 endef
 $(foreach p,$(PLUGINS),$(eval $(call plugin_rule,$(p))))
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(VALA) $(LIBA) cli/vmconv.syms
+$(BUILD)/tests/unit/%: tests/unit/%.c $(VMA) $(VALA) $(LIBA) cli/vmconv.syms
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(TEST_PKGS)) -MMD -MP $(EXPORTS) \
-		-o $@ $< -Wl,--whole-archive $(VALA) $(LIBA) -Wl,--no-whole-archive \
+		-o $@ $< $(VMA) -Wl,--whole-archive $(VALA) $(LIBA) -Wl,--no-whole-archive \
 		$(ALL_LDFLAGS) $(call pkg_libs,$(TEST_PKGS)) $(BIN_LIBS)
+
+# The whole-VM readers need vm/ and libxml2, libarchive.
+$(BUILD)/fuzz/fuzz-ovf: tests/fuzz/fuzz-ovf.c $(LIB_SRCS) $(VM_SRCS)
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -I. \
+		$(call pkg_cflags,$(LIB_PKGS) libxml-2.0 libarchive) -o $@ $< \
+		$(LIB_SRCS) $(VM_SRCS) $(LIB_LIBS) \
+		$(call pkg_libs,libxml-2.0 libarchive) -pthread
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(@D)
@@ -140,8 +159,14 @@ demo: deps
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
+# The layers, the plugin ABI, the export list and function lengths
+# (scripts/check-layers), then every test.
 check-run: all $(UNIT_BINS)
+	@scripts/check-layers $(BUILD)
 	@tests/run-tests $(BUILD)
+
+check-layers: all
+	@scripts/check-layers $(BUILD)
 
 check-asan: deps
 	@VMCONV_SANITIZE=1 $(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check-run

@@ -4,10 +4,13 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
 #include <vmconv/vmconv.h>
+
+#include "validate/vm.h"
 
 /* Each subcommand: argc/argv start at the subcommand's name. */
 int vmc_cmd_convert(int argc, char **argv);
@@ -20,12 +23,22 @@ int vmc_cmd_formats(int argc, char **argv);
 int vmc_cmd_migrate(int argc, char **argv);
 int vmc_cmd_validate(int argc, char **argv);
 
+/* Validation options shared by `validate` and the migration form: they
+ * print the error and return -1 on a bad value. */
+int vmc_cli_parse_bus(const char *s, enum vmc_vm_bus *b);
+int vmc_cli_parse_timeout(const char *s, unsigned *t);
+
 /* Boot-validate as `vmconv validate` does (validate/validate.h): prints
  * the report unless report_out takes it; returns the exit code (0 booted,
  * 1 not booted, 2 could not run). */
 struct vmc_validate_opts;
 int vmc_cli_validate(const struct vmc_validate_opts *o, bool json,
 		     json_t **report_out);
+
+/* A validation report in words: "LABEL: BOOTED (stage S)" (LABEL the
+ * image when NULL), the reason, the stages with their times, the engine
+ * and the console log. */
+void vmc_cli_print_report(json_t *rep, const char *label);
 
 /* Print "vmconv: <message>" on stderr. */
 void vmc_cli_error(const struct vmc_error *err);
@@ -40,6 +53,12 @@ void vmc_cli_human_size(uint64_t n, char *buf, size_t len);
 /* Parse --output=human|json; returns 0 and sets *json, or -1. */
 int vmc_cli_output_format(const char *arg, bool *json);
 
+enum vmc_progress_kind {
+	VMC_PROGRESS_OFF,
+	VMC_PROGRESS_BAR,	/* the bar, on a terminal only */
+	VMC_PROGRESS_QEMU,	/* -p: qemu-img's percentage records */
+};
+
 /* A conversion from src to dst_path in format fmt, with the engine's
  * temporary-file and rename rules: used by convert and by the one-shot
  * migration form. */
@@ -47,17 +66,22 @@ struct vmc_cli_convert {
 	const char *src_path, *src_fmt, *dst_path, *dst_fmt;
 	struct vmc_opts *open_opts;	/* e.g. snapshot=NAME */
 	struct vmc_opts *create_opts;	/* -o */
-	bool compress, digest, progress, json, quiet;
+	bool compress, digest, json, quiet;
+	enum vmc_progress_kind progress;
 	unsigned threads;
 };
 int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary);
 
-/* Progress bar on stderr; does nothing unless enabled and stderr is a
- * terminal. */
+/* Progress of a conversion: nothing; a bar on stderr, drawn only when
+ * stderr is a terminal; or (-p) qemu-img's records "    (12.34/100%)\r",
+ * terminal or not, on the stream given (stdout unless stdout carries
+ * JSON), which programs written for qemu-img parse. */
 struct vmc_progress;
-struct vmc_progress *vmc_progress_new(bool enabled, const char *label);
+struct vmc_progress *vmc_progress_new(enum vmc_progress_kind kind, FILE *out,
+				      const char *label);
 void vmc_progress_update(void *ctx, uint64_t done, uint64_t total);
-void vmc_progress_finish(struct vmc_progress *p);
+/* ok: the conversion succeeded (the records then end at 100.00). */
+void vmc_progress_finish(struct vmc_progress *p, bool ok);
 
 /* Parse "[-f FMT] [--output=human|json] IMG" (info, map).  Returns -1
  * with *fmt, *json and *path set, or the exit code to return. */

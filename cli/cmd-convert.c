@@ -6,6 +6,8 @@
 
 #include "cli/cli.h"
 
+#define VMC_CLI_MAX_THREADS 256
+
 static const char usage[] =
 "usage: vmconv convert [-f FMT] -O FMT [-o KEY=VALUE,...] [-c] [-p] [-q]\n"
 "                      [-l SNAPSHOT] [-B BACKING [-F BACKING_FMT]]\n"
@@ -18,14 +20,30 @@ static const char usage[] =
 "  -O FMT        target format (vmconv formats lists them)\n"
 "  -o OPTS       target options, e.g. compat=1.1,cluster_size=64k\n"
 "  -c            compress (qcow2, vmdk streamOptimized)\n"
-"  -p            progress bar on the terminal\n"
-"  -q            quiet\n"
+"  -p            progress as qemu-img -p prints it: records\n"
+"                \"    (12.34/100%)\\r\" on stdout (stderr with JSON)\n"
+"  -q            quiet: no progress, no digest line (errors still shown)\n"
 "  -l SNAPSHOT   convert an internal snapshot of SRC\n"
 "  -B FILE       the target reads through to backing FILE\n"
 "  -F FMT        format of the backing file\n"
 "  -m THREADS    worker threads (default: one per CPU)\n"
 "  --digest      SHA-256 of the guest-visible content\n"
 "  --output=json machine-readable summary on stdout\n";
+
+/* -m: qemu-img takes 1..16 coroutines; vmconv's are threads. */
+static int parse_threads(const char *arg, unsigned *threads)
+{
+	char *end;
+	unsigned long n = strtoul(arg, &end, 10);
+
+	if (!*arg || *end || n < 1 || n > VMC_CLI_MAX_THREADS) {
+		vmc_cli_errorf("-m: the number of threads is 1 to %d, not '%s'",
+			       VMC_CLI_MAX_THREADS, arg);
+		return -1;
+	}
+	*threads = (unsigned)n;
+	return 0;
+}
 
 int vmc_cmd_convert(int argc, char **argv)
 {
@@ -56,7 +74,7 @@ int vmc_cmd_convert(int argc, char **argv)
 			}
 			break;
 		case 'c': c.compress = true; break;
-		case 'p': c.progress = true; break;
+		case 'p': c.progress = VMC_PROGRESS_QEMU; break;
 		case 'q': c.quiet = true; break;
 		case 'l': snap = optarg; break;
 		case 'B':
@@ -68,7 +86,10 @@ int vmc_cmd_convert(int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'm': c.threads = (unsigned)atoi(optarg); break;
+		case 'm':
+			if (parse_threads(optarg, &c.threads) < 0)
+				goto out;
+			break;
 		case 'D': c.digest = true; break;
 		case 'J':
 			if (vmc_cli_output_format(optarg, &c.json) < 0)
@@ -79,6 +100,8 @@ int vmc_cmd_convert(int argc, char **argv)
 	}
 	if (argc - optind != 2 || !c.dst_fmt)
 		goto out_usage;
+	if (c.quiet)
+		c.progress = VMC_PROGRESS_OFF;	/* qemu-img: -q wins over -p */
 	if (snap) {
 		if (!strncmp(snap, "snapshot.name=", 14))
 			snap += 14;

@@ -5,11 +5,15 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/vm.h"
+#include "vm/vm.h"
 
 static const char usage[] =
 "usage: vmconv info [-f FMT] [--output=human|json] IMG\n"
 "\n"
-"Show the format, sizes and format-specific details of IMG.\n";
+"Show the format, sizes and format-specific details of IMG.  For a VM\n"
+"configuration (OVA, OVF, .vmx, Hyper-V or libvirt XML) show the VM's shape:\n"
+"firmware, vCPUs, memory, controllers, disks and NICs.\n";
 
 static void print_value(const char *key, json_t *v, int indent);
 
@@ -133,6 +137,8 @@ int vmc_cmd_info(int argc, char **argv)
 	ret = vmc_cli_image_args(argc, argv, usage, &fmt, &json, &path);
 	if (ret >= 0)
 		return ret;
+	if (!fmt && vmc_vm_probe(path))	/* a whole VM's configuration */
+		return vmc_cli_vm_info(path, json);
 	ret = 1;
 	/* Like qemu-img info: the image itself, even when its backing file
 	 * is missing. */
@@ -143,13 +149,7 @@ int vmc_cmd_info(int argc, char **argv)
 		return 1;
 	}
 	info = json_object();
-	json_object_set_new(info, "virtual-size",
-			    json_integer((json_int_t)img->size));
-	json_object_set_new(info, "filename", json_string(img->filename));
-	json_object_set_new(info, "format", json_string(img->drv->name));
-	json_object_set_new(info, "actual-size",
-			    json_integer(vmc_image_actual_size(img)));
-	if (img->drv->info && img->drv->info(img, info, &err) < 0) {
+	if (vmc_image_info(img, info, &err) < 0) {
 		vmc_cli_error(&err);
 		goto out;
 	}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "validate/request.h"
 #include "validate/validate.h"
 
 static const char usage[] =
@@ -17,6 +18,7 @@ static const char usage[] =
 "                       [--console-log=PATH] [--firmware-log=PATH]\n"
 "                       [--memory=MIB] [-f FMT] [-v]\n"
 "                       [--output=human|json] IMG\n"
+"       vmconv validate --request=FILE [OPTIONS] [IMG]\n"
 "\n"
 "Boot the disk image IMG with the target's virtual hardware and report the\n"
 "boot stages it reached (firmware, bootloader, kernel, root, userspace) and\n"
@@ -32,16 +34,21 @@ static const char usage[] =
 "             kernel (direct Linux boot of --kernel/--initrd/--append)\n"
 "  --timeout  seconds before giving up (default 120)\n"
 "  --expect   a console line matching REGEX means userspace was reached\n"
-"  -v         copy the guest's console to stderr as it boots\n";
+"  -v         copy the guest's console to stderr as it boots\n"
+"  --request  take the options from a JSON request file (what the nested\n"
+"             engine hands the vmconv in its appliance); options after it\n"
+"             override it\n";
 
-static int parse_bus(const char *s, enum vmc_vm_bus *b)
+int vmc_cli_parse_bus(const char *s, enum vmc_vm_bus *b)
 {
 	if (!strcmp(s, "virtio"))
 		*b = VMC_BUS_VIRTIO;
 	else if (!strcmp(s, "ide"))
 		*b = VMC_BUS_IDE;
-	else
+	else {
+		vmc_cli_errorf("--bus must be virtio or ide, not '%s'", s);
 		return -1;
+	}
 	return 0;
 }
 
@@ -56,14 +63,25 @@ static int parse_uint(const char *s, unsigned max, unsigned *v)
 	return 0;
 }
 
-static void print_human(json_t *rep)
+int vmc_cli_parse_timeout(const char *s, unsigned *t)
+{
+	if (parse_uint(s, 86400, t) < 0) {
+		vmc_cli_errorf("--timeout must be a number of seconds, not"
+			       " '%s'", s);
+		return -1;
+	}
+	return 0;
+}
+
+void vmc_cli_print_report(json_t *rep, const char *label)
 {
 	json_t *stages = json_object_get(rep, "stages"), *s;
 	bool booted = json_is_true(json_object_get(rep, "booted"));
 	size_t i;
 
-	printf("%s: %s (stage %s)\n", json_string_value(json_object_get(rep,
-		"image")), booted ? "BOOTED" : "DID NOT BOOT",
+	printf("%s: %s (stage %s)\n", label ? label :
+	       json_string_value(json_object_get(rep, "image")),
+	       booted ? "BOOTED" : "DID NOT BOOT",
 	       json_string_value(json_object_get(rep, "stage")));
 	printf("  reason:  %s\n", json_string_value(json_object_get(rep,
 		"reason")));
@@ -81,7 +99,7 @@ static void print_human(json_t *rep)
 		"console_log")));
 }
 
-/* Also used by the one-shot migration form's --validate. */
+/* Also used for each disk of a whole VM (cli/cmd-vm.c). */
 int vmc_cli_validate(const struct vmc_validate_opts *o, bool json,
 		     json_t **report_out)
 {
@@ -102,16 +120,18 @@ int vmc_cli_validate(const struct vmc_validate_opts *o, bool json,
 	if (json)
 		vmc_cli_print_json(rep);
 	else
-		print_human(rep);
+		vmc_cli_print_report(rep, NULL);
 	json_decref(rep);
 	return ret;
 }
 
-int vmc_cmd_validate(int argc, char **argv)
+/* Options; returns -1 to go on, else the exit code. */
+static int parse(int argc, char **argv, struct vmc_validate_opts *o,
+		 bool *json, json_t **req)
 {
 	enum { O_ENGINE = 256, O_BUS, O_BOOT, O_KERNEL, O_INITRD, O_APPEND,
 	       O_TIMEOUT, O_EXPECT, O_OUTPUT, O_LOG, O_FWLOG, O_MEM,
-	       O_NOSELF };
+	       O_REQUEST };
 	static const struct option lo[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "engine", required_argument, NULL, O_ENGINE },
@@ -126,26 +146,23 @@ int vmc_cmd_validate(int argc, char **argv)
 		{ "console-log", required_argument, NULL, O_LOG },
 		{ "firmware-log", required_argument, NULL, O_FWLOG },
 		{ "memory", required_argument, NULL, O_MEM },
-		/* used by the nested engine's appliance, whose KVM is run
-		 * by software and fails the speed part of the self-test */
-		{ "no-selftest", no_argument, NULL, O_NOSELF },
+		{ "request", required_argument, NULL, O_REQUEST },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ 0 }
 	};
-	struct vmc_validate_opts o = { 0 };
-	bool json = false;
+	struct vmc_error err;
 	int opt;
 
-	o.engine = VMC_ENGINE_AUTO;
-	o.bus = VMC_BUS_VIRTIO;
-	o.boot = VMC_BOOT_FIRMWARE;
+	o->engine = VMC_ENGINE_AUTO;
+	o->bus = VMC_BUS_VIRTIO;
+	o->boot = VMC_BOOT_FIRMWARE;
 	while ((opt = getopt_long(argc, argv, "hf:v", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'h': return vmc_cli_usage(usage, true);
-		case 'f': o.format = optarg; break;
-		case 'v': o.verbose = true; break;
+		case 'f': o->format = optarg; break;
+		case 'v': o->verbose = true; break;
 		case O_ENGINE:
-			if (vmc_engine_parse(optarg, &o.engine) < 0) {
+			if (vmc_engine_parse(optarg, &o->engine) < 0) {
 				vmc_cli_errorf("--engine must be auto, direct,"
 					       " nested or qemu, not '%s'",
 					       optarg);
@@ -153,47 +170,47 @@ int vmc_cmd_validate(int argc, char **argv)
 			}
 			break;
 		case O_BUS:
-			if (parse_bus(optarg, &o.bus) < 0) {
-				vmc_cli_errorf("--bus must be virtio or ide,"
-					       " not '%s'", optarg);
+			if (vmc_cli_parse_bus(optarg, &o->bus) < 0)
 				return 2;
-			}
 			break;
 		case O_BOOT:
 			if (!strcmp(optarg, "firmware"))
-				o.boot = VMC_BOOT_FIRMWARE;
+				o->boot = VMC_BOOT_FIRMWARE;
 			else if (!strcmp(optarg, "kernel"))
-				o.boot = VMC_BOOT_KERNEL;
+				o->boot = VMC_BOOT_KERNEL;
 			else {
 				vmc_cli_errorf("--boot must be firmware or"
 					       " kernel, not '%s'", optarg);
 				return 2;
 			}
 			break;
-		case O_KERNEL: o.kernel = optarg; break;
-		case O_INITRD: o.initrd = optarg; break;
-		case O_APPEND: o.append = optarg; break;
+		case O_KERNEL: o->kernel = optarg; break;
+		case O_INITRD: o->initrd = optarg; break;
+		case O_APPEND: o->append = optarg; break;
 		case O_TIMEOUT:
-			if (parse_uint(optarg, 86400, &o.timeout_s) < 0) {
-				vmc_cli_errorf("--timeout must be a number of"
-					       " seconds, not '%s'", optarg);
+			if (vmc_cli_parse_timeout(optarg, &o->timeout_s) < 0)
 				return 2;
-			}
 			break;
 		case O_MEM:
-			if (parse_uint(optarg, 65536, &o.mem_mib) < 0 ||
-			    o.mem_mib < 16) {
+			if (parse_uint(optarg, 65536, &o->mem_mib) < 0 ||
+			    o->mem_mib < 16) {
 				vmc_cli_errorf("--memory must be MiB (16 to"
 					       " 65536), not '%s'", optarg);
 				return 2;
 			}
 			break;
-		case O_EXPECT: o.expect = optarg; break;
-		case O_LOG: o.console_log = optarg; break;
-		case O_FWLOG: o.firmware_log = optarg; break;
-		case O_NOSELF: o.no_selftest = true; break;
+		case O_EXPECT: o->expect = optarg; break;
+		case O_LOG: o->console_log = optarg; break;
+		case O_FWLOG: o->firmware_log = optarg; break;
+		case O_REQUEST:
+			json_decref(*req);
+			if (vmc_request_load(optarg, o, req, &err) < 0) {
+				vmc_cli_error(&err);
+				return 2;
+			}
+			break;
 		case O_OUTPUT:
-			if (vmc_cli_output_format(optarg, &json) < 0)
+			if (vmc_cli_output_format(optarg, json) < 0)
 				return 2;
 			break;
 		default:
@@ -201,17 +218,37 @@ int vmc_cmd_validate(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (argc - optind != 1) {
+	/* a --request names the image itself */
+	if (argc - optind > 1 || (argc == optind && !*req)) {
 		vmc_cli_usage(usage, false);
 		return 2;
 	}
-	if ((o.kernel || o.initrd || o.append) && o.boot != VMC_BOOT_KERNEL) {
-		if (!o.kernel) {
+	if ((o->kernel || o->initrd || o->append) &&
+	    o->boot != VMC_BOOT_KERNEL) {
+		if (!o->kernel) {
 			vmc_cli_errorf("--initrd and --append need --kernel");
 			return 2;
 		}
-		o.boot = VMC_BOOT_KERNEL;
+		o->boot = VMC_BOOT_KERNEL;
 	}
-	o.image = argv[optind];
-	return vmc_cli_validate(&o, json, NULL);
+	if (optind < argc)
+		o->image = argv[optind];
+	if (!o->image) {
+		vmc_cli_errorf("the request names no image");
+		return 2;
+	}
+	return -1;
+}
+
+int vmc_cmd_validate(int argc, char **argv)
+{
+	struct vmc_validate_opts o = { 0 };
+	json_t *req = NULL;
+	bool json = false;
+	int ret = parse(argc, argv, &o, &json, &req);
+
+	if (ret < 0)
+		ret = vmc_cli_validate(&o, json, NULL);
+	json_decref(req);
+	return ret;
 }

@@ -1,4 +1,8 @@
-/* The progress bar: bytes done, rate, time left; only on a terminal. */
+/* Conversion progress: a bar on a terminal, or with -p the records
+ * qemu-img convert -p prints (util/qemu-progress.c): "    (%3.2f/100%)\r"
+ * at 0, whenever the percentage has grown by more than 1 since the last
+ * record, and at 100, then "\n" at the end.  Programs that drive qemu-img
+ * (KubeVirt CDI, oVirt) split its output on '\r' and parse the number. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -7,8 +11,11 @@
 #include "cli/cli.h"
 
 struct vmc_progress {
+	enum vmc_progress_kind kind;
+	FILE *out;
 	const char *label;
 	double start, last;
+	float last_pct;
 	bool drawn;
 };
 
@@ -20,17 +27,30 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-struct vmc_progress *vmc_progress_new(bool enabled, const char *label)
+static void record(struct vmc_progress *p, float pct)
+{
+	p->last_pct = pct;
+	fprintf(p->out, "    (%3.2f/100%%)\r", pct);
+	fflush(p->out);
+}
+
+struct vmc_progress *vmc_progress_new(enum vmc_progress_kind kind, FILE *out,
+				      const char *label)
 {
 	struct vmc_progress *p;
 
-	if (!enabled || !isatty(STDERR_FILENO))
+	if (kind == VMC_PROGRESS_OFF ||
+	    (kind == VMC_PROGRESS_BAR && !isatty(STDERR_FILENO)))
 		return NULL;
 	p = calloc(1, sizeof(*p));
-	if (p) {
-		p->label = label;
-		p->start = now();
-	}
+	if (!p)
+		return NULL;
+	p->kind = kind;
+	p->out = kind == VMC_PROGRESS_QEMU ? out : stderr;
+	p->label = label;
+	p->start = now();
+	if (kind == VMC_PROGRESS_QEMU)
+		record(p, 0);
 	return p;
 }
 
@@ -65,6 +85,14 @@ void vmc_progress_update(void *ctx, uint64_t done, uint64_t total)
 
 	if (!p)
 		return;
+	if (p->kind == VMC_PROGRESS_QEMU) {
+		float pct = total && done < total ?
+			    (float)((double)done * 100 / (double)total) : 100;
+
+		if (pct - p->last_pct > 1.0f || pct == 100)
+			record(p, pct);
+		return;
+	}
 	t = now();
 	if (t - p->last < 0.1 && done < total)
 		return;
@@ -72,11 +100,17 @@ void vmc_progress_update(void *ctx, uint64_t done, uint64_t total)
 	draw(p, done, total);
 }
 
-void vmc_progress_finish(struct vmc_progress *p)
+void vmc_progress_finish(struct vmc_progress *p, bool ok)
 {
 	if (!p)
 		return;
-	if (p->drawn)
+	if (p->kind == VMC_PROGRESS_QEMU) {
+		if (ok)
+			record(p, 100);
+		fputc('\n', p->out);
+		fflush(p->out);
+	} else if (p->drawn) {
 		fputc('\n', stderr);
+	}
 	free(p);
 }

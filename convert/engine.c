@@ -39,6 +39,9 @@ struct job {
 	 * compressed length (0 = store plain). */
 	uint8_t *zero;
 	size_t *clen;
+	/* Per unit: bytes of it the source holds as a hole (read as zeros
+	 * into a data window); they are hole bytes, not zero data. */
+	uint32_t *holes;
 };
 
 struct engine {
@@ -98,13 +101,30 @@ static void publish(struct engine *e, struct job *j, bool hole,
 	pthread_cond_broadcast(&e->cv);
 }
 
-static int read_window(struct engine *e, uint8_t *buf, uint64_t off,
+/* Record [p, p + len) of the window starting at off as a hole. */
+static void note_hole(struct engine *e, struct job *j, uint64_t off,
+		      uint64_t p, uint64_t len)
+{
+	uint64_t r = p - off, rend = r + len;
+
+	while (r < rend) {
+		size_t u = (size_t)(r / e->unit);
+		uint64_t uend = VMC_MIN((uint64_t)(u + 1) * e->unit, rend);
+
+		j->holes[u] += (uint32_t)(uend - r);
+		r = uend;
+	}
+}
+
+static int read_window(struct engine *e, struct job *j, uint64_t off,
 		       uint64_t end, struct vmc_extent first,
 		       struct vmc_error *err)
 {
+	uint8_t *buf = e->buf[j->buf];
 	uint64_t p = off;
 	struct vmc_extent x = first;
 
+	memset(j->holes, 0, e->nunits * sizeof(*j->holes));
 	while (p < end) {
 		if (p != off && vmc_image_block_status(e->src, p, end - p, &x,
 						       err) < 0)
@@ -119,6 +139,7 @@ static int read_window(struct engine *e, uint8_t *buf, uint64_t off,
 		} else {
 			memset(buf + (p - off), 0, (size_t)x.length);
 			e->st->hole_bytes += x.length;
+			note_hole(e, j, off, p, x.length);
 		}
 		p += x.length;
 	}
@@ -170,7 +191,7 @@ static void *reader(void *arg)
 		pthread_mutex_unlock(&e->mu);
 		if (!j)
 			return NULL;
-		if (read_window(e, e->buf[j->buf], off, wend, x, &err) < 0)
+		if (read_window(e, j, off, wend, x, &err) < 0)
 			goto failed;
 		pthread_mutex_lock(&e->mu);
 		publish(e, j, false, off, wend - off);
@@ -199,9 +220,9 @@ static int process(struct engine *e, struct job *j, struct vmc_error *err)
 		j->zero[u] = vmc_is_zero(p, ulen);
 		j->clen[u] = 0;
 		if (e->compress && !j->zero[u] &&
-		    e->dst->drv->compress(e->dst, j->off + u * e->unit, p,
-					  ulen, e->cbuf[j->buf] + u * e->unit,
-					  e->unit, &j->clen[u], err) < 0)
+		    vmc_image_compress(e->dst, j->off + u * e->unit, p, ulen,
+				       e->cbuf[j->buf] + u * e->unit, e->unit,
+				       &j->clen[u], err) < 0)
 			return -1;
 	}
 	return 0;
@@ -305,9 +326,9 @@ static int write_job(struct engine *e, struct job *j, EVP_MD_CTX *md,
 			if (!zrun)
 				zrun_at = uoff;
 			zrun += ulen;
-			e->st->zero_bytes += ulen;
+			e->st->zero_bytes += ulen - j->holes[u];
 		} else if (comp) {
-			if (e->dst->drv->pwrite_compressed(e->dst,
+			if (vmc_image_pwrite_compressed(e->dst,
 					j->off + uoff, e->cbuf[j->buf] + uoff,
 					j->clen[u], ulen, err) < 0)
 				return -1;
@@ -383,6 +404,7 @@ static void engine_free(struct engine *e)
 	for (size_t i = 0; e->ring && i < e->nslots; i++) {
 		free(e->ring[i].zero);
 		free(e->ring[i].clen);
+		free(e->ring[i].holes);
 	}
 	free(e->buf);
 	free(e->cbuf);
@@ -401,7 +423,7 @@ static int engine_init(struct engine *e, const struct vmc_convert_params *p,
 	e->src = p->src;
 	e->dst = p->dst;
 	e->compress = (p->compress || p->dst->compress_always) &&
-		      p->dst->drv->compress && p->dst->drv->pwrite_compressed;
+		      vmc_image_can_compress(p->dst);
 	if ((p->compress || p->dst->compress_always) && !e->compress)
 		return vmc_error_set(err, ENOTSUP,
 			"%s: format %s cannot write compressed data",
@@ -421,7 +443,9 @@ static int engine_init(struct engine *e, const struct vmc_convert_params *p,
 	for (size_t i = 0; i < e->nslots; i++) {
 		e->ring[i].zero = calloc(e->nunits, 1);
 		e->ring[i].clen = calloc(e->nunits, sizeof(size_t));
-		if (!e->ring[i].zero || !e->ring[i].clen)
+		e->ring[i].holes = calloc(e->nunits, sizeof(uint32_t));
+		if (!e->ring[i].zero || !e->ring[i].clen ||
+		    !e->ring[i].holes)
 			return vmc_error_set(err, ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < e->nbuf; i++) {

@@ -50,3 +50,37 @@ out:
 	vmc_output_free(out);	/* unlinks temporaries unless committed */
 	return ret;
 }
+
+json_t *vmc_convert_summary(const char *src_path, const char *dst_path,
+			    struct vmc_image *src,
+			    const struct vmc_convert_stats *st)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "source", json_string(src_path));
+	json_object_set_new(o, "source-format", json_string(src->drv->name));
+	json_object_set_new(o, "target", json_string(dst_path));
+	json_object_set_new(o, "target-format",
+			    json_string(st->target_format));
+	json_object_set_new(o, "virtual-size",
+			    json_integer((json_int_t)st->virtual_size));
+	json_object_set_new(o, "data-bytes",
+			    json_integer((json_int_t)st->data_bytes));
+	json_object_set_new(o, "zero-bytes",
+			    json_integer((json_int_t)st->zero_bytes));
+	json_object_set_new(o, "hole-bytes",
+			    json_integer((json_int_t)st->hole_bytes));
+	json_object_set_new(o, "written-bytes",
+			    json_integer((json_int_t)st->written_bytes));
+	if (st->compressed)
+		json_object_set_new(o, "compressed-bytes",
+			json_integer((json_int_t)st->compressed_bytes));
+	json_object_set_new(o, "seconds", json_real(st->seconds));
+	if (st->have_digest) {
+		char hex[65];
+
+		vmc_sha256_hex(st->sha256, hex);
+		json_object_set_new(o, "sha256", json_string(hex));
+	}
+	return o;
+}

@@ -237,6 +237,50 @@ int vmc_image_flush(struct vmc_image *img, struct vmc_error *err)
 	return img->drv->flush ? img->drv->flush(img, err) : 0;
 }
 
+bool vmc_image_can_compress(const struct vmc_image *img)
+{
+	return img->drv->compress && img->drv->pwrite_compressed;
+}
+
+int vmc_image_compress(struct vmc_image *img, uint64_t off, const void *in,
+		       size_t len, void *out, size_t out_cap, size_t *out_len,
+		       struct vmc_error *err)
+{
+	if (!vmc_image_can_compress(img))
+		return vmc_error_set(err, ENOTSUP,
+			"%s: format %s cannot write compressed data",
+			img->filename, img->drv->name);
+	if (check_range(img, off, len, "compressed write", err) < 0)
+		return -1;
+	return img->drv->compress(img, off, in, len, out, out_cap, out_len,
+				  err);
+}
+
+int vmc_image_pwrite_compressed(struct vmc_image *img, uint64_t off,
+				const void *cdata, size_t clen, size_t len,
+				struct vmc_error *err)
+{
+	if (!vmc_image_can_compress(img))
+		return vmc_error_set(err, ENOTSUP,
+			"%s: format %s cannot write compressed data",
+			img->filename, img->drv->name);
+	if (check_range(img, off, len, "compressed write", err) < 0)
+		return -1;
+	return img->drv->pwrite_compressed(img, off, cdata, clen, len, err);
+}
+
+int vmc_image_info(struct vmc_image *img, json_t *info,
+		   struct vmc_error *err)
+{
+	json_object_set_new(info, "virtual-size",
+			    json_integer((json_int_t)img->size));
+	json_object_set_new(info, "filename", json_string(img->filename));
+	json_object_set_new(info, "format", json_string(img->drv->name));
+	json_object_set_new(info, "actual-size",
+			    json_integer(vmc_image_actual_size(img)));
+	return img->drv->info ? img->drv->info(img, info, err) : 0;
+}
+
 int64_t vmc_image_actual_size(struct vmc_image *img)
 {
 	struct stat st;

@@ -245,6 +245,172 @@ static int disk_refcount(struct ck *k, uint64_t c, uint64_t *rc)
 	return 0;
 }
 
+/* The refcount blocks the refcount table points at: each once, aligned,
+ * inside the image.  True when the structure overlaps other metadata. */
+static bool check_reftable(struct ck *k, bool repair)
+{
+	struct qcow2_state *s = k->s;
+	struct vmc_check_result *res = k->res;
+	bool overlap = false;
+
+	for (uint64_t i = 0; i < s->reftable_n; i++) {
+		uint64_t off = s->reftable[i] & QCOW2_REFT_OFFSET_MASK;
+		uint64_t c = off >> s->cluster_bits;
+
+		if (s->reftable[i] & ~QCOW2_REFT_OFFSET_MASK) {
+			vmc_check_report(res, "ERROR refcount table entry %"
+				PRIu64 " has reserved bits set", i);
+		} else if (!off) {
+			continue;
+		} else if (off & (s->cluster_size - 1)) {
+			vmc_check_report(res, "ERROR refcount block %" PRIu64
+				" is not cluster aligned; refcount table"
+				" entry corrupted", i);
+		} else if (c >= k->nb) {
+			vmc_check_report(res, "ERROR refcount block %" PRIu64
+					 " is outside image", i);
+		} else {
+			inc(k, off, s->cluster_size);
+			if (k->refs[c] != 1) {
+				vmc_check_report(res, "ERROR refcount block %"
+					PRIu64 " refcount=%u", i, k->refs[c]);
+				res->corruptions++;
+				overlap = true;
+			}
+			continue;
+		}
+		if (repair) {
+			s->reftable[i] = 0;
+			res->corruptions_fixed++;
+		} else {
+			res->corruptions++;
+		}
+	}
+
+	for (uint64_t i = 0; i < s->reftable_clusters; i++) {
+		uint64_t c = (s->reftable_offset >> s->cluster_bits) + i;
+
+		if (s->reftable_offset && c < k->nb && k->refs[c] != 1)
+			overlap = true;
+	}
+	return overlap;
+}
+
+/* The refcounts on disk against the references counted; returns the
+ * highest cluster in use. */
+static uint64_t compare_refcounts(struct ck *k, bool repair)
+{
+	struct qcow2_state *s = k->s;
+	struct vmc_check_result *res = k->res;
+	struct vmc_image *img = k->img;
+	struct vmc_error e2;
+	uint64_t highest = 0;
+
+	for (uint64_t c = 0; c < k->nb; c++) {
+		uint64_t r1, r2 = k->refs[c];
+
+		if (disk_refcount(k, c, &r1) < 0)
+			continue;
+		if (r1 || r2)
+			highest = c;
+		if (r1 == r2)
+			continue;
+		vmc_check_report(res, "%s cluster %" PRIu64 " refcount=%"
+				 PRIu64 " reference=%" PRIu64,
+				 repair ? "Repairing" : r1 < r2 ? "ERROR" :
+				 "Leaked", c, r1, r2);
+		if (repair && qcow2_set_refcount(img, s, c, r2, &e2) == 0) {
+			if (r1 > r2)
+				res->leaks_fixed++;
+			else
+				res->corruptions_fixed++;
+			continue;
+		}
+		if (r1 < r2)
+			res->corruptions++;
+		else
+			res->leaks++;
+	}
+	return highest;
+}
+
+/* OFLAG_COPIED must be set exactly where the refcount is 1. */
+static void check_copied(struct ck *k, bool repair)
+{
+	struct qcow2_state *s = k->s;
+	struct vmc_check_result *res = k->res;
+	struct vmc_image *img = k->img;
+
+	for (uint32_t i = 0; i < s->header_l1_size && s->l1; i++) {
+		uint64_t l1e = s->snapshot < 0 ? s->l1[i] : 0;
+		uint64_t l2 = l1e & QCOW2_OFFSET_MASK, rc, c2;
+		uint64_t n = 1ull << s->l2_bits;
+		struct vmc_error e2;
+		uint8_t *t = k->l2;
+
+		if (!l2 || (l2 & (s->cluster_size - 1)) ||
+		    (l2 >> s->cluster_bits) >= k->nb)
+			continue;
+		if (disk_refcount(k, l2 >> s->cluster_bits, &rc) < 0)
+			continue;
+		if ((rc == 1) != !!(l1e & QCOW2_OFLAG_COPIED)) {
+			vmc_check_report(res, "%s OFLAG_COPIED L2 cluster:"
+				" l1_index=%u l1_entry=%" PRIx64 " refcount=%"
+				PRIu64, repair ? "Repairing" : "ERROR", i,
+				l1e, rc);
+			if (repair) {
+				s->l1[i] = rc == 1 ? l1e | QCOW2_OFLAG_COPIED :
+					   l1e & ~QCOW2_OFLAG_COPIED;
+				s->l1_dirty = true;
+				res->corruptions_fixed++;
+			} else {
+				res->corruptions++;
+			}
+		}
+		/* A table seen before (only in corrupt images): its
+		 * problems counted again without reading it again. */
+		c2 = l2 >> s->cluster_bits;
+		if (k->l2_copied[c2]) {
+			if (!repair)
+				res->corruptions += k->l2_copied[c2] - 1;
+			continue;
+		}
+		k->l2_copied[c2] = 1;
+		if (repair ? qcow2_l2_get(img, s, l2, i, &t, &e2) < 0 :
+		    vmc_pread_full(s->fd, t, s->cluster_size, l2,
+				   img->filename, &e2) < 0)
+			continue;
+		for (uint64_t j = 0; j < n; j++) {
+			uint64_t e = qcow2_l2_entry(s, t, j);
+			uint64_t off = e & QCOW2_OFFSET_MASK;
+
+			if ((e & QCOW2_OFLAG_COMPRESSED) || !off)
+				continue;
+			if (s->data_file_name)
+				rc = 1;
+			else if (disk_refcount(k, off >> s->cluster_bits,
+					       &rc) < 0)
+				continue;
+			if ((rc == 1) == !!(e & QCOW2_OFLAG_COPIED))
+				continue;
+			vmc_check_report(res, "%s OFLAG_COPIED data cluster:"
+				" l2_entry=%" PRIx64 " refcount=%" PRIu64,
+				repair ? "Repairing" : "ERROR", e, rc);
+			if (!repair) {
+				res->corruptions++;
+				if (k->l2_copied[c2] != UINT32_MAX)
+					k->l2_copied[c2]++;
+				continue;
+			}
+			vmc_put_be64(t + j * s->l2_entry_size, rc == 1 ?
+				     e | QCOW2_OFLAG_COPIED :
+				     e & ~QCOW2_OFLAG_COPIED);
+			qcow2_cache_mark_dirty(s, &s->l2c, t);
+			res->corruptions_fixed++;
+		}
+	}
+}
+
 static int run_check(struct vmc_image *img, struct qcow2_state *s,
 		     struct vmc_check_result *res, bool repair,
 		     struct vmc_error *err)
@@ -287,46 +453,7 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 	inc(&k, s->reftable_offset,
 	    (uint64_t)s->reftable_clusters << s->cluster_bits);
 	check_bitmaps(&k);
-	for (uint64_t i = 0; i < s->reftable_n; i++) {
-		uint64_t off = s->reftable[i] & QCOW2_REFT_OFFSET_MASK;
-		uint64_t c = off >> s->cluster_bits;
-
-		if (s->reftable[i] & ~QCOW2_REFT_OFFSET_MASK) {
-			vmc_check_report(res, "ERROR refcount table entry %"
-				PRIu64 " has reserved bits set", i);
-		} else if (!off) {
-			continue;
-		} else if (off & (s->cluster_size - 1)) {
-			vmc_check_report(res, "ERROR refcount block %" PRIu64
-				" is not cluster aligned; refcount table"
-				" entry corrupted", i);
-		} else if (c >= k.nb) {
-			vmc_check_report(res, "ERROR refcount block %" PRIu64
-					 " is outside image", i);
-		} else {
-			inc(&k, off, s->cluster_size);
-			if (k.refs[c] != 1) {
-				vmc_check_report(res, "ERROR refcount block %"
-					PRIu64 " refcount=%u", i, k.refs[c]);
-				res->corruptions++;
-				overlap = true;
-			}
-			continue;
-		}
-		if (repair) {
-			s->reftable[i] = 0;
-			res->corruptions_fixed++;
-		} else {
-			res->corruptions++;
-		}
-	}
-
-	for (uint64_t i = 0; i < s->reftable_clusters; i++) {
-		uint64_t c = (s->reftable_offset >> s->cluster_bits) + i;
-
-		if (s->reftable_offset && c < k.nb && k.refs[c] != 1)
-			overlap = true;
-	}
+	overlap = check_reftable(&k, repair);
 	/* Writing refcounts into blocks that are also something else would
 	 * destroy it: that needs a rebuild of the whole refcount structure,
 	 * which qemu-img check -r all does and vmconv does not. */
@@ -338,101 +465,8 @@ static int run_check(struct vmc_image *img, struct qcow2_state *s,
 		goto out;
 	}
 
-	for (uint64_t c = 0; c < k.nb; c++) {
-		uint64_t r1, r2 = k.refs[c];
-
-		if (disk_refcount(&k, c, &r1) < 0)
-			continue;
-		if (r1 || r2)
-			highest = c;
-		if (r1 == r2)
-			continue;
-		vmc_check_report(res, "%s cluster %" PRIu64 " refcount=%"
-				 PRIu64 " reference=%" PRIu64,
-				 repair ? "Repairing" : r1 < r2 ? "ERROR" :
-				 "Leaked", c, r1, r2);
-		if (repair && qcow2_set_refcount(img, s, c, r2, err) == 0) {
-			if (r1 > r2)
-				res->leaks_fixed++;
-			else
-				res->corruptions_fixed++;
-			continue;
-		}
-		if (r1 < r2)
-			res->corruptions++;
-		else
-			res->leaks++;
-	}
-
-	/* OFLAG_COPIED must be set exactly where the refcount is 1. */
-	for (uint32_t i = 0; i < s->header_l1_size && s->l1; i++) {
-		uint64_t l1e = s->snapshot < 0 ? s->l1[i] : 0;
-		uint64_t l2 = l1e & QCOW2_OFFSET_MASK, rc, c2;
-		uint64_t n = 1ull << s->l2_bits;
-		struct vmc_error e2;
-		uint8_t *t = k.l2;
-
-		if (!l2 || (l2 & (s->cluster_size - 1)) ||
-		    (l2 >> s->cluster_bits) >= k.nb)
-			continue;
-		if (disk_refcount(&k, l2 >> s->cluster_bits, &rc) < 0)
-			continue;
-		if ((rc == 1) != !!(l1e & QCOW2_OFLAG_COPIED)) {
-			vmc_check_report(res, "%s OFLAG_COPIED L2 cluster:"
-				" l1_index=%u l1_entry=%" PRIx64 " refcount=%"
-				PRIu64, repair ? "Repairing" : "ERROR", i,
-				l1e, rc);
-			if (repair) {
-				s->l1[i] = rc == 1 ? l1e | QCOW2_OFLAG_COPIED :
-					   l1e & ~QCOW2_OFLAG_COPIED;
-				s->l1_dirty = true;
-				res->corruptions_fixed++;
-			} else {
-				res->corruptions++;
-			}
-		}
-		/* A table seen before (only in corrupt images): its
-		 * problems counted again without reading it again. */
-		c2 = l2 >> s->cluster_bits;
-		if (k.l2_copied[c2]) {
-			if (!repair)
-				res->corruptions += k.l2_copied[c2] - 1;
-			continue;
-		}
-		k.l2_copied[c2] = 1;
-		if (repair ? qcow2_l2_get(img, s, l2, i, &t, &e2) < 0 :
-		    vmc_pread_full(s->fd, t, s->cluster_size, l2,
-				   img->filename, &e2) < 0)
-			continue;
-		for (uint64_t j = 0; j < n; j++) {
-			uint64_t e = qcow2_l2_entry(s, t, j);
-			uint64_t off = e & QCOW2_OFFSET_MASK;
-
-			if ((e & QCOW2_OFLAG_COMPRESSED) || !off)
-				continue;
-			if (s->data_file_name)
-				rc = 1;
-			else if (disk_refcount(&k, off >> s->cluster_bits,
-					       &rc) < 0)
-				continue;
-			if ((rc == 1) == !!(e & QCOW2_OFLAG_COPIED))
-				continue;
-			vmc_check_report(res, "%s OFLAG_COPIED data cluster:"
-				" l2_entry=%" PRIx64 " refcount=%" PRIu64,
-				repair ? "Repairing" : "ERROR", e, rc);
-			if (!repair) {
-				res->corruptions++;
-				if (k.l2_copied[c2] != UINT32_MAX)
-					k.l2_copied[c2]++;
-				continue;
-			}
-			vmc_put_be64(t + j * s->l2_entry_size, rc == 1 ?
-				     e | QCOW2_OFLAG_COPIED :
-				     e & ~QCOW2_OFLAG_COPIED);
-			qcow2_cache_mark_dirty(s, &s->l2c, t);
-			res->corruptions_fixed++;
-		}
-	}
+	highest = compare_refcounts(&k, repair);
+	check_copied(&k, repair);
 	res->image_end_offset = (highest + 1) << s->cluster_bits;
 	ret = 0;
 out:

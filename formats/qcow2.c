@@ -135,13 +135,82 @@ nomem:
 	return vmc_error_set(err, ENOMEM, "out of memory");
 }
 
+/* The compression type and the L2 entry layout from the header. */
+static int set_layout(struct qcow2_state *s, const char *fn,
+		      struct vmc_error *err)
+{
+	if (s->incompat & QCOW2_INCOMPAT_COMPRESSION) {
+		if (s->header_length <= 104)
+			return vmc_error_set(err, EINVAL, "%s: compression"
+					     " type bit set but the header has"
+					     " no compression_type field", fn);
+		if (s->compression != QCOW2_COMP_ZSTD)
+			return vmc_error_set(err, ENOTSUP, "%s: unknown"
+					     " compression type %u (header"
+					     " offset 104)", fn,
+					     s->compression);
+	} else if (s->compression != QCOW2_COMP_ZLIB) {
+		return vmc_error_set(err, EINVAL, "%s: compression type %u"
+				     " without the compression incompatible"
+				     " bit", fn, s->compression);
+	}
+	s->extended_l2 = s->incompat & QCOW2_INCOMPAT_EXTL2;
+	if (s->extended_l2 && s->cluster_bits < 14)
+		return vmc_error_set(err, EINVAL, "%s: extended L2 entries"
+				     " need clusters of at least 16 KiB", fn);
+	s->l2_entry_size = s->extended_l2 ? 16 : 8;
+	s->l2_bits = s->cluster_bits - (s->extended_l2 ? 4 : 3);
+	s->sc_bits = s->extended_l2 ? s->cluster_bits - 5 : s->cluster_bits;
+	s->csize_shift = 62 - (s->cluster_bits - 8);
+	s->csize_mask = (1ull << (s->cluster_bits - 8)) - 1;
+	s->coffset_mask = (1ull << s->csize_shift) - 1;
+	return 0;
+}
+
+/* Tables: aligned, inside the file, and no bigger than qemu accepts. */
+static int check_tables(struct qcow2_state *s, const char *fn,
+			struct vmc_error *err)
+{
+	uint64_t l1_need;
+
+	if (s->header_l1_size > QCOW2_MAX_L1_BYTES / 8)
+		return vmc_error_set(err, EFBIG, "%s: L1 table of %u entries"
+				     " is too large (header offset 36)", fn,
+				     s->header_l1_size);
+	l1_need = VMC_DIV_ROUND_UP(s->virtual_size,
+				   1ull << (s->cluster_bits + s->l2_bits));
+	if (s->virtual_size > (1ull << 62) || l1_need > s->header_l1_size)
+		return vmc_error_set(err, EINVAL, "%s: L1 table of %u entries"
+				     " is too small for virtual size %" PRIu64,
+				     fn, s->header_l1_size, s->virtual_size);
+	if ((uint64_t)s->reftable_clusters << s->cluster_bits >
+	    QCOW2_MAX_REFTABLE_BYTES)
+		return vmc_error_set(err, EFBIG, "%s: refcount table of %u"
+				     " clusters is too large (header offset"
+				     " 56)", fn, s->reftable_clusters);
+	if (s->reftable_offset & (s->cluster_size - 1))
+		return vmc_error_set(err, EINVAL, "%s: refcount table offset"
+				     " 0x%" PRIx64 " is not cluster aligned",
+				     fn, s->reftable_offset);
+	if (s->nb_snapshots > QCOW2_MAX_SNAPSHOTS)
+		return vmc_error_set(err, EFBIG, "%s: %u snapshots is too"
+				     " many (header offset 60)", fn,
+				     s->nb_snapshots);
+	if (s->nb_snapshots && (s->snapshots_offset &
+				(s->cluster_size - 1)))
+		return vmc_error_set(err, EINVAL, "%s: snapshot table offset"
+				     " 0x%" PRIx64 " is not cluster aligned",
+				     fn, s->snapshots_offset);
+	return 0;
+}
+
 int qcow2_parse_header(struct vmc_image *img, struct qcow2_state *s,
 		       const uint8_t *hdr, size_t len, struct vmc_error *err)
 {
 	const char *fn = img->filename;
 	const uint8_t *features = NULL;
 	uint32_t features_len = 0, backing_size;
-	uint64_t backing_off, hdr_end, l1_need, unknown;
+	uint64_t backing_off, hdr_end, unknown;
 
 	if (len < QCOW2_V2_HEADER_LEN || vmc_get_be32(hdr) != QCOW2_MAGIC)
 		return vmc_error_set(err, EINVAL, "%s: not a qcow2 image (bad"
@@ -214,31 +283,8 @@ int qcow2_parse_header(struct vmc_image *img, struct qcow2_state *s,
 	s->refcount_bits = 1u << s->refcount_order;
 	s->rc_block_bits = s->cluster_bits + 3 - s->refcount_order;
 
-	if (s->incompat & QCOW2_INCOMPAT_COMPRESSION) {
-		if (s->header_length <= 104)
-			return vmc_error_set(err, EINVAL, "%s: compression"
-					     " type bit set but the header has"
-					     " no compression_type field", fn);
-		if (s->compression != QCOW2_COMP_ZSTD)
-			return vmc_error_set(err, ENOTSUP, "%s: unknown"
-					     " compression type %u (header"
-					     " offset 104)", fn,
-					     s->compression);
-	} else if (s->compression != QCOW2_COMP_ZLIB) {
-		return vmc_error_set(err, EINVAL, "%s: compression type %u"
-				     " without the compression incompatible"
-				     " bit", fn, s->compression);
-	}
-	s->extended_l2 = s->incompat & QCOW2_INCOMPAT_EXTL2;
-	if (s->extended_l2 && s->cluster_bits < 14)
-		return vmc_error_set(err, EINVAL, "%s: extended L2 entries"
-				     " need clusters of at least 16 KiB", fn);
-	s->l2_entry_size = s->extended_l2 ? 16 : 8;
-	s->l2_bits = s->cluster_bits - (s->extended_l2 ? 4 : 3);
-	s->sc_bits = s->extended_l2 ? s->cluster_bits - 5 : s->cluster_bits;
-	s->csize_shift = 62 - (s->cluster_bits - 8);
-	s->csize_mask = (1ull << (s->cluster_bits - 8)) - 1;
-	s->coffset_mask = (1ull << s->csize_shift) - 1;
+	if (set_layout(s, fn, err) < 0)
+		return -1;
 
 	/* Backing file name: in the first cluster, at most 1023 bytes. */
 	if (backing_off) {
@@ -266,37 +312,7 @@ int qcow2_parse_header(struct vmc_image *img, struct qcow2_state *s,
 		s->data_file_name = NULL;
 	}
 
-	/* Tables: aligned, inside the file, and no bigger than qemu
-	 * accepts. */
-	if (s->header_l1_size > QCOW2_MAX_L1_BYTES / 8)
-		return vmc_error_set(err, EFBIG, "%s: L1 table of %u entries"
-				     " is too large (header offset 36)", fn,
-				     s->header_l1_size);
-	l1_need = VMC_DIV_ROUND_UP(s->virtual_size,
-				   1ull << (s->cluster_bits + s->l2_bits));
-	if (s->virtual_size > (1ull << 62) || l1_need > s->header_l1_size)
-		return vmc_error_set(err, EINVAL, "%s: L1 table of %u entries"
-				     " is too small for virtual size %" PRIu64,
-				     fn, s->header_l1_size, s->virtual_size);
-	if ((uint64_t)s->reftable_clusters << s->cluster_bits >
-	    QCOW2_MAX_REFTABLE_BYTES)
-		return vmc_error_set(err, EFBIG, "%s: refcount table of %u"
-				     " clusters is too large (header offset"
-				     " 56)", fn, s->reftable_clusters);
-	if (s->reftable_offset & (s->cluster_size - 1))
-		return vmc_error_set(err, EINVAL, "%s: refcount table offset"
-				     " 0x%" PRIx64 " is not cluster aligned",
-				     fn, s->reftable_offset);
-	if (s->nb_snapshots > QCOW2_MAX_SNAPSHOTS)
-		return vmc_error_set(err, EFBIG, "%s: %u snapshots is too"
-				     " many (header offset 60)", fn,
-				     s->nb_snapshots);
-	if (s->nb_snapshots && (s->snapshots_offset &
-				(s->cluster_size - 1)))
-		return vmc_error_set(err, EINVAL, "%s: snapshot table offset"
-				     " 0x%" PRIx64 " is not cluster aligned",
-				     fn, s->snapshots_offset);
-	return 0;
+	return check_tables(s, fn, err);
 }
 
 /* Read n L1 entries at off, checked against the file. */

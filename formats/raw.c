@@ -1,6 +1,10 @@
 /* raw: the disk's bytes as they are, sparse-aware.
  * Holes are found with lseek(SEEK_DATA/SEEK_HOLE); zeros are written by
- * punching holes (fallocate), or not at all into a fresh file. */
+ * punching holes (fallocate), or not at all into a fresh file.
+ * preallocation (qemu's block/file-posix.c): falloc reserves every block
+ * with fallocate (unwritten extents, read as zeros); full also writes the
+ * zeros, so every block is written data; zeros written later keep the
+ * blocks (no hole punching) in both. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +27,26 @@ struct raw_state {
 	int fd;
 	bool own_fd;		/* false when the output owns it */
 	bool no_seek_data;	/* the file system cannot tell holes */
+	enum { PREALLOC_OFF, PREALLOC_FALLOC, PREALLOC_FULL } prealloc;
 };
+
+static const char zero_block[65536];
+
+/* Write len zero bytes at off as data. */
+static int write_zeros(int fd, uint64_t off, uint64_t len,
+		       const char *filename, struct vmc_error *err)
+{
+	while (len > 0) {
+		size_t n = len < sizeof(zero_block) ? (size_t)len :
+			   sizeof(zero_block);
+
+		if (vmc_pwrite_full(fd, zero_block, n, off, filename, err) < 0)
+			return -1;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
 
 static int raw_probe(const uint8_t *buf, size_t len, const char *filename)
 {
@@ -132,40 +155,60 @@ static int raw_block_status(struct vmc_image *img, uint64_t off,
 	return 0;
 }
 
+static int parse_prealloc(const char *v, const char *filename,
+			  struct raw_state *s, struct vmc_error *err)
+{
+	if (!v || !strcmp(v, "off"))
+		s->prealloc = PREALLOC_OFF;
+	else if (!strcmp(v, "falloc"))
+		s->prealloc = PREALLOC_FALLOC;
+	else if (!strcmp(v, "full"))
+		s->prealloc = PREALLOC_FULL;
+	else
+		return vmc_error_set(err, EINVAL,
+			"%s: preallocation must be off, falloc or full, not"
+			" '%s'", filename, v);
+	return 0;
+}
+
+static int preallocate(const struct raw_state *s, uint64_t size,
+		       const char *filename, struct vmc_error *err)
+{
+	if (s->prealloc == PREALLOC_OFF || size == 0)
+		return 0;
+	if (fallocate(s->fd, 0, 0, (off_t)size) < 0)
+		return vmc_error_errno(err, errno,
+			"%s: cannot preallocate %" PRIu64 " bytes",
+			filename, size);
+	if (s->prealloc == PREALLOC_FULL)
+		return write_zeros(s->fd, 0, size, filename, err);
+	return 0;
+}
+
 static int raw_create(struct vmc_image *img, const char *filename,
 		      uint64_t size, struct vmc_opts *opts,
 		      struct vmc_error *err)
 {
-	struct raw_state *s;
-	const char *prealloc = vmc_opts_get(opts, "preallocation");
-	int fd;
+	struct raw_state st = { 0 }, *s;
 
-	if (prealloc && strcmp(prealloc, "off") &&
-	    strcmp(prealloc, "falloc") && strcmp(prealloc, "full"))
-		return vmc_error_set(err, EINVAL,
-			"%s: preallocation must be off, falloc or full, not"
-			" '%s'", filename, prealloc);
+	if (parse_prealloc(vmc_opts_get(opts, "preallocation"), filename,
+			   &st, err) < 0)
+		return -1;
 	if (size > INT64_MAX)
 		return vmc_error_set(err, EFBIG, "%s: size too large",
 				     filename);
-	fd = vmc_output_open(img->out, filename, err);
-	if (fd < 0)
+	st.fd = vmc_output_open(img->out, filename, err);
+	if (st.fd < 0)
 		return -1;
-	if (ftruncate(fd, (off_t)size) < 0)
+	if (ftruncate(st.fd, (off_t)size) < 0)
 		return vmc_error_errno(err, errno,
 			"%s: cannot set size to %" PRIu64, filename, size);
-	if (prealloc && strcmp(prealloc, "off") && size > 0) {
-		int r = fallocate(fd, 0, 0, (off_t)size);
-
-		if (r < 0)
-			return vmc_error_errno(err, errno,
-				"%s: cannot preallocate %" PRIu64 " bytes",
-				filename, size);
-	}
-	s = calloc(1, sizeof(*s));
+	if (preallocate(&st, size, filename, err) < 0)
+		return -1;
+	s = malloc(sizeof(*s));
 	if (!s)
 		return vmc_error_set(err, ENOMEM, "out of memory");
-	s->fd = fd;
+	*s = st;
 	img->opaque = s;
 	img->size = size;
 	img->zero_init = true;
@@ -183,25 +226,18 @@ static int raw_pwrite(struct vmc_image *img, const void *buf, size_t len,
 static int raw_pwrite_zeroes(struct vmc_image *img, uint64_t off,
 			     uint64_t len, struct vmc_error *err)
 {
-	static const char zero[65536];
 	struct raw_state *s = img->opaque;
 
-	if (fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	if (s->prealloc == PREALLOC_FULL)
+		return write_zeros(s->fd, off, len, img->filename, err);
+	if (s->prealloc == PREALLOC_OFF &&
+	    fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		      (off_t)off, (off_t)len) == 0)
 		return 0;
 	if (fallocate(s->fd, FALLOC_FL_ZERO_RANGE, (off_t)off,
 		      (off_t)len) == 0)
 		return 0;
-	while (len > 0) {
-		size_t n = len < sizeof(zero) ? (size_t)len : sizeof(zero);
-
-		if (vmc_pwrite_full(s->fd, zero, n, off, img->filename,
-				    err) < 0)
-			return -1;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	return write_zeros(s->fd, off, len, img->filename, err);
 }
 
 static int raw_flush(struct vmc_image *img, struct vmc_error *err)

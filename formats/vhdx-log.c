@@ -209,6 +209,32 @@ void vhdx_log_free(struct vhdx_log *log)
 	memset(log, 0, sizeof(*log));
 }
 
+/* The entries of the sequence chosen, from its tail to its head. */
+static int take_sequence(struct log_ctx *c, uint32_t tail, uint32_t head,
+			 struct vhdx_log *log, const char *path,
+			 uint64_t log_off, struct vmc_error *err)
+{
+	uint32_t pos = tail;
+	const struct entry_info *ei;
+
+	for (;;) {
+		ei = &c->info[pos / SECTOR];
+		if (collect(c, pos, log, path, log_off, err) < 0) {
+			vhdx_log_free(log);
+			return -1;
+		}
+		log->entries++;
+		if (pos == head)
+			break;
+		pos = (uint32_t)((pos + ei->len) % c->len);
+	}
+	ei = &c->info[head / SECTOR];
+	log->head_seq = ei->seq;
+	log->flushed_file_offset = vmc_get_le64(log_at(c, head) + 48);
+	log->last_file_offset = vmc_get_le64(log_at(c, head) + 56);
+	return 0;
+}
+
 int vhdx_log_parse(const uint8_t *logbuf, uint32_t log_len,
 		   const vhdx_guid log_guid, struct vhdx_log *log,
 		   const char *path, uint64_t log_off, struct vmc_error *err)
@@ -317,29 +343,8 @@ int vhdx_log_parse(const uint8_t *logbuf, uint32_t log_len,
 				" sequence)", path, log_off);
 		goto out;
 	}
-	{
-		uint32_t pos = best_tail;
-		const struct entry_info *ei;
-
-		for (;;) {
-			ei = &c.info[pos / SECTOR];
-			if (collect(&c, pos, log, path, log_off, err) < 0) {
-				vhdx_log_free(log);
-				goto out;
-			}
-			log->entries++;
-			if (pos == best_head)
-				break;
-			pos = (uint32_t)((pos + ei->len) % log_len);
-		}
-		ei = &c.info[best_head / SECTOR];
-		log->head_seq = ei->seq;
-		log->flushed_file_offset = vmc_get_le64(log_at(&c, best_head)
-							+ 48);
-		log->last_file_offset = vmc_get_le64(log_at(&c, best_head)
-						     + 56);
-	}
-	ret = 0;
+	ret = take_sequence(&c, best_tail, best_head, log, path, log_off,
+			    err);
 out:
 	free(c.info);
 	return ret;

@@ -112,6 +112,98 @@ static int parse_locator(struct vhdx_state *s, const uint8_t *p,
 	return 0;
 }
 
+/* Table entry i: a known item once, with its length, inside the metadata
+ * region; an unknown item only when it is not required. */
+static int scan_entry(struct vhdx_state *s, const uint8_t *tab, uint16_t i,
+		      uint32_t *off, uint32_t *len, bool *have,
+		      struct vmc_error *err)
+{
+	const uint8_t *e = tab + 32 + 32 * (size_t)i;
+	uint32_t o = vmc_get_le32(e + 16), l = vmc_get_le32(e + 20);
+	uint32_t flags = vmc_get_le32(e + 24);
+	bool is_user = flags & 1, required = flags & 4;
+	int k;
+
+	for (k = 0; k < M_COUNT; k++)
+		if (!memcmp(e, known[k].guid, 16))
+			break;
+	if (l && (o < VHDX_META_TABLE_SIZE ||
+		  (uint64_t)o + l > s->meta_len ||
+		  l > VHDX_META_ITEM_MAX)) {
+		vmc_error_set(err, EINVAL,
+			"%s: metadata entry %u (offset 0x%" PRIx64 "):"
+			" item at 0x%" PRIx32 " length 0x%" PRIx32
+			" is outside the metadata region (length 0x%"
+			PRIx32 ")", s->path, i,
+			s->meta_off + 32 + 32 * (uint64_t)i, o, l,
+			s->meta_len);
+		return -1;
+	}
+	if (k == M_COUNT) {
+		char g[39];
+
+		if (!required || is_user)
+			return 0;
+		vhdx_guid_format(e, g);
+		vmc_error_set(err, ENOTSUP,
+			"%s: metadata entry %u: unknown required item"
+			" %s", s->path, i, g);
+		return -1;
+	}
+	if (have[k]) {
+		vmc_error_set(err, EINVAL,
+			"%s: metadata item %s appears twice",
+			s->path, known[k].name);
+		return -1;
+	}
+	if ((known[k].len && l != known[k].len) || l == 0) {
+		vmc_error_set(err, EINVAL,
+			"%s: metadata item %s has length %" PRIu32,
+			s->path, known[k].name, l);
+		return -1;
+	}
+	have[k] = true;
+	off[k] = o;
+	len[k] = l;
+	return 0;
+}
+
+/* The sizes the file parameters, disk size and sector size items give:
+ * what the spec allows and vmconv supports. */
+static int check_params(struct vhdx_state *s, const uint32_t *off,
+			struct vmc_error *err)
+{
+	if (!VMC_IS_POWER_OF_2(s->block_size) ||
+	    s->block_size < VHDX_MIN_BLOCK || s->block_size > VHDX_MAX_BLOCK) {
+		return vmc_error_set(err, EINVAL,
+			"%s: file parameters (offset 0x%" PRIx64 "): block"
+			" size %" PRIu32 " is not a power of two between 1"
+			" and 256 MiB", s->path, s->meta_off + off[M_PARAMS],
+			s->block_size);
+	}
+	if (s->logical_ss != 512 && s->logical_ss != 4096) {
+		return vmc_error_set(err, EINVAL,
+			"%s: logical sector size %" PRIu32 " (offset 0x%"
+			PRIx64 ") is neither 512 nor 4096", s->path,
+			s->logical_ss, s->meta_off + off[M_LSS]);
+	}
+	if (s->physical_ss != 512 && s->physical_ss != 4096) {
+		return vmc_error_set(err, EINVAL,
+			"%s: physical sector size %" PRIu32 " (offset 0x%"
+			PRIx64 ") is neither 512 nor 4096", s->path,
+			s->physical_ss, s->meta_off + off[M_PSS]);
+	}
+	if (s->disk_size > VHDX_MAX_DISK_SIZE ||
+	    s->disk_size % s->logical_ss) {
+		return vmc_error_set(err, EINVAL,
+			"%s: virtual disk size %" PRIu64 " (offset 0x%" PRIx64
+			") is over 64 TiB or not a multiple of the logical"
+			" sector size %" PRIu32, s->path, s->disk_size,
+			s->meta_off + off[M_SIZE], s->logical_ss);
+	}
+	return 0;
+}
+
 int vhdx_read_metadata(struct vhdx_state *s, struct vmc_error *err)
 {
 	uint8_t *tab = malloc(VHDX_META_TABLE_SIZE), *item = NULL;
@@ -139,55 +231,9 @@ int vhdx_read_metadata(struct vhdx_state *s, struct vmc_error *err)
 			n, VHDX_META_MAX_ENTRIES);
 		goto out;
 	}
-	for (uint16_t i = 0; i < n; i++) {
-		const uint8_t *e = tab + 32 + 32 * (size_t)i;
-		uint32_t o = vmc_get_le32(e + 16), l = vmc_get_le32(e + 20);
-		uint32_t flags = vmc_get_le32(e + 24);
-		bool is_user = flags & 1, required = flags & 4;
-		int k;
-
-		for (k = 0; k < M_COUNT; k++)
-			if (!memcmp(e, known[k].guid, 16))
-				break;
-		if (l && (o < VHDX_META_TABLE_SIZE ||
-			  (uint64_t)o + l > s->meta_len ||
-			  l > VHDX_META_ITEM_MAX)) {
-			vmc_error_set(err, EINVAL,
-				"%s: metadata entry %u (offset 0x%" PRIx64 "):"
-				" item at 0x%" PRIx32 " length 0x%" PRIx32
-				" is outside the metadata region (length 0x%"
-				PRIx32 ")", s->path, i,
-				s->meta_off + 32 + 32 * (uint64_t)i, o, l,
-				s->meta_len);
+	for (uint16_t i = 0; i < n; i++)
+		if (scan_entry(s, tab, i, off, len, have, err) < 0)
 			goto out;
-		}
-		if (k == M_COUNT) {
-			char g[39];
-
-			if (!required || is_user)
-				continue;
-			vhdx_guid_format(e, g);
-			vmc_error_set(err, ENOTSUP,
-				"%s: metadata entry %u: unknown required item"
-				" %s", s->path, i, g);
-			goto out;
-		}
-		if (have[k]) {
-			vmc_error_set(err, EINVAL,
-				"%s: metadata item %s appears twice",
-				s->path, known[k].name);
-			goto out;
-		}
-		if ((known[k].len && l != known[k].len) || l == 0) {
-			vmc_error_set(err, EINVAL,
-				"%s: metadata item %s has length %" PRIu32,
-				s->path, known[k].name, l);
-			goto out;
-		}
-		have[k] = true;
-		off[k] = o;
-		len[k] = l;
-	}
 	for (int k = 0; k < M_COUNT; k++) {
 		if (k != M_PARENT && !have[k]) {
 			vmc_error_set(err, EINVAL,
@@ -222,38 +268,8 @@ int vhdx_read_metadata(struct vhdx_state *s, struct vmc_error *err)
 		goto out;
 	memcpy(s->page83, item, 16);
 
-	if (!VMC_IS_POWER_OF_2(s->block_size) ||
-	    s->block_size < VHDX_MIN_BLOCK || s->block_size > VHDX_MAX_BLOCK) {
-		vmc_error_set(err, EINVAL,
-			"%s: file parameters (offset 0x%" PRIx64 "): block"
-			" size %" PRIu32 " is not a power of two between 1"
-			" and 256 MiB", s->path, s->meta_off + off[M_PARAMS],
-			s->block_size);
+	if (check_params(s, off, err) < 0)
 		goto out;
-	}
-	if (s->logical_ss != 512 && s->logical_ss != 4096) {
-		vmc_error_set(err, EINVAL,
-			"%s: logical sector size %" PRIu32 " (offset 0x%"
-			PRIx64 ") is neither 512 nor 4096", s->path,
-			s->logical_ss, s->meta_off + off[M_LSS]);
-		goto out;
-	}
-	if (s->physical_ss != 512 && s->physical_ss != 4096) {
-		vmc_error_set(err, EINVAL,
-			"%s: physical sector size %" PRIu32 " (offset 0x%"
-			PRIx64 ") is neither 512 nor 4096", s->path,
-			s->physical_ss, s->meta_off + off[M_PSS]);
-		goto out;
-	}
-	if (s->disk_size > VHDX_MAX_DISK_SIZE ||
-	    s->disk_size % s->logical_ss) {
-		vmc_error_set(err, EINVAL,
-			"%s: virtual disk size %" PRIu64 " (offset 0x%" PRIx64
-			") is over 64 TiB or not a multiple of the logical"
-			" sector size %" PRIu32, s->path, s->disk_size,
-			s->meta_off + off[M_SIZE], s->logical_ss);
-		goto out;
-	}
 	if (s->has_parent) {
 		if (!have[M_PARENT]) {
 			vmc_error_set(err, EINVAL,

@@ -500,47 +500,124 @@ static int parent_of(const char *filename, const char *bfile,
 	return r;
 }
 
-int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
-		struct vmc_opts *opts, struct vmc_error *err)
+/* The extents' names (beside filename) and guest ranges: one extent, or
+ * one per 2 GB for the split subformats. */
+static int name_extents(struct vmdk_writer *w, struct vmdk_desc_extent *dx,
+			int fsub, uint64_t split, uint64_t sectors,
+			const char *filename, struct vmc_error *err)
+{
+	bool flat = fsub == SUB_MFLAT || fsub == SUB_2GFLAT ||
+		    fsub == SUB_VMFS;
+	bool split_it = fsub == SUB_2GSPARSE || fsub == SUB_2GFLAT;
+
+	for (uint64_t i = 0; i < w->n_ext; i++) {
+		uint64_t len = VMC_MIN(split, sectors - i * split);
+		char suffix[24];
+
+		if (!sectors)
+			len = 0;
+		dx[i].access = fsub == SUB_STREAM ? VMDK_RDONLY : VMDK_RW;
+		dx[i].sectors = len;
+		dx[i].type = fsub == SUB_VMFS ? VMDK_EXT_VMFS :
+			      flat ? VMDK_EXT_FLAT : VMDK_EXT_SPARSE;
+		if (!split_it && !flat)
+			dx[i].file = extent_name(filename, "");
+		else if (!split_it)
+			dx[i].file = extent_name(filename, "-flat");
+		else {
+			snprintf(suffix, sizeof(suffix), "-%c%03" PRIu64,
+				 flat ? 'f' : 's', i + 1);
+			dx[i].file = extent_name(filename, suffix);
+		}
+		if (!dx[i].file)
+			return vmc_error_set(err, ENOMEM, "out of memory");
+		w->ext[i].start = i * split * VMDK_SECTOR;
+		w->ext[i].len = len * VMDK_SECTOR;
+		w->ext[i].fd = -1;
+	}
+	return 0;
+}
+
+/* monolithicSparse and streamOptimized: one file, the descriptor inside,
+ * already open as fd. */
+static int open_single(struct vmc_image *img, struct vmdk_writer *w,
+		       bool stream, int fd, uint64_t sectors,
+		       const char *desc, struct vmc_error *err)
+{
+	w->ext[0].fd = fd;
+	w->ext[0].path = strdup(img->filename);
+	if (!w->ext[0].path)
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	if (!stream)
+		return sparse_init(&w->ext[0], sectors, desc, w->backed, err);
+	w->cbig_cap = vmdk_deflate_bound(w->grain);
+	w->cbig = malloc(w->cbig_cap);
+	w->stream = vmdk_stream_new(fd, img->filename, sectors, desc, err);
+	if (!w->stream || !w->cbig) {
+		if (w->stream)
+			vmc_error_set(err, ENOMEM, "out of memory");
+		return -1;
+	}
+	img->compress_always = true;
+	img->compress_unit = (uint32_t)w->grain;
+	return 0;
+}
+
+/* The extent files of a descriptor-file VMDK, through the output. */
+static int open_extents(struct vmc_image *img, struct vmdk_writer *w,
+			const struct vmdk_desc_extent *dx, bool flat,
+			struct vmc_error *err)
+{
+	for (size_t i = 0; i < w->n_ext; i++) {
+		struct wext *x = &w->ext[i];
+
+		x->path = vmc_path_relative_to(img->filename, dx[i].file);
+		if (!x->path)
+			return vmc_error_set(err, ENOMEM, "out of memory");
+		x->fd = vmc_output_open(img->out, x->path, err);
+		if (x->fd < 0)
+			return -1;
+		if (flat) {
+			if (ftruncate(x->fd, (off_t)x->len) < 0)
+				return vmc_error_errno(err, errno,
+					"%s: cannot set size", x->path);
+		} else if (sparse_init(x, dx[i].sectors, NULL, w->backed,
+				       err) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The subformat, adapter type and hardware version asked for, and a file
+ * name a descriptor can hold. */
+static int pick_kind(struct vmc_opts *opts, const char *filename, int *fsub,
+		     int *fad, uint64_t *hw, struct vmc_error *err)
 {
 	const char *sub = vmc_opts_get(opts, "subformat");
 	const char *adapter = vmc_opts_get(opts, "adapter_type");
-	uint64_t hw, sectors, split, n_ext;
-	struct vmdk_desc_extent *dx = NULL;
-	struct vmdk_desc_out o = { 0 };
-	struct vmdk_state *s;
-	struct vmdk_writer *w;
-	uint8_t uuid[16];
-	int fsub, fad, fd;
-	char *desc = NULL;
-	bool flat, split_it;
-	int ret = -1;
 
-	const char *bfile = vmc_opts_get(opts, "backing_file");
-	const char *bfmt = vmc_opts_get(opts, "backing_fmt");
-	uint32_t parent_cid = VMDK_CID_NONE;
-
-	if (vmc_opts_get_uint(opts, "hwversion", DEFAULT_HWVERSION, &hw,
+	if (vmc_opts_get_uint(opts, "hwversion", DEFAULT_HWVERSION, hw,
 			      err) < 0)
 		return -1;
-	fsub = pick(subformats, VMC_ARRAY_SIZE(subformats),
+	*fsub = pick(subformats, VMC_ARRAY_SIZE(subformats),
 		    sub ? sub : "monolithicSparse");
-	if (fsub < 0)
+	if (*fsub < 0)
 		return vmc_error_set(err, EINVAL,
 			"%s: subformat '%s' not supported (monolithicSparse,"
 			" monolithicFlat, twoGbMaxExtentSparse,"
 			" twoGbMaxExtentFlat, streamOptimized, vmfs)", filename,
 			sub);
-	fad = pick(adapters, VMC_ARRAY_SIZE(adapters),
+	*fad = pick(adapters, VMC_ARRAY_SIZE(adapters),
 		   adapter ? adapter : "lsilogic");
-	if (fad < 0)
+	if (*fad < 0)
 		return vmc_error_set(err, EINVAL,
 			"%s: adapter_type '%s' not supported (ide, lsilogic,"
 			" buslogic, pvscsi, legacyESX)", filename, adapter);
-	if (hw < 3 || hw > 99)
+	if (*hw < 3 || *hw > 99)
 		return vmc_error_set(err, EINVAL,
 			"%s: hwversion %" PRIu64 " out of range (3..99)",
-			filename, hw);
+			filename, *hw);
 	{
 		const char *b = strrchr(filename, '/');
 
@@ -550,6 +627,29 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 				"%s: a VMDK descriptor cannot name a file"
 				" with quotes or line breaks", filename);
 	}
+	return 0;
+}
+
+int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
+		struct vmc_opts *opts, struct vmc_error *err)
+{
+	uint64_t hw, sectors, split, n_ext;
+	struct vmdk_desc_extent *dx = NULL;
+	struct vmdk_desc_out o = { 0 };
+	struct vmdk_state *s;
+	struct vmdk_writer *w;
+	uint8_t uuid[16];
+	int fsub = 0, fad = 0, fd;
+	char *desc = NULL;
+	bool flat, split_it;
+	int ret = -1;
+
+	const char *bfile = vmc_opts_get(opts, "backing_file");
+	const char *bfmt = vmc_opts_get(opts, "backing_fmt");
+	uint32_t parent_cid = VMDK_CID_NONE;
+
+	if (pick_kind(opts, filename, &fsub, &fad, &hw, err) < 0)
+		return -1;
 	if (bfile && parent_of(filename, bfile, bfmt, fsub, &parent_cid,
 			       err) < 0)
 		return -1;
@@ -593,33 +693,8 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 		vmc_error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	for (uint64_t i = 0; i < n_ext; i++) {
-		uint64_t len = VMC_MIN(split, sectors - i * split);
-		char suffix[16];
-
-		if (!sectors)
-			len = 0;
-		dx[i].access = fsub == SUB_STREAM ? VMDK_RDONLY : VMDK_RW;
-		dx[i].sectors = len;
-		dx[i].type = fsub == SUB_VMFS ? VMDK_EXT_VMFS :
-			      flat ? VMDK_EXT_FLAT : VMDK_EXT_SPARSE;
-		if (!split_it && !flat)
-			dx[i].file = extent_name(filename, "");
-		else if (!split_it)
-			dx[i].file = extent_name(filename, "-flat");
-		else {
-			snprintf(suffix, sizeof(suffix), "-%c%03" PRIu64,
-				 flat ? 'f' : 's', i + 1);
-			dx[i].file = extent_name(filename, suffix);
-		}
-		if (!dx[i].file) {
-			vmc_error_set(err, ENOMEM, "out of memory");
-			goto out;
-		}
-		w->ext[i].start = i * split * VMDK_SECTOR;
-		w->ext[i].len = len * VMDK_SECTOR;
-		w->ext[i].fd = -1;
-	}
+	if (name_extents(w, dx, fsub, split, sectors, filename, err) < 0)
+		goto out;
 	if (random_bytes(uuid, sizeof(uuid), err) < 0 ||
 	    random_bytes(&o.cid, sizeof(o.cid), err) < 0)
 		goto out;
@@ -646,56 +721,12 @@ int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,
 	if (fd < 0)
 		goto out;
 	if (fsub == SUB_MSPARSE || fsub == SUB_STREAM) {
-		w->ext[0].fd = fd;
-		w->ext[0].path = strdup(filename);
-		if (!w->ext[0].path) {
-			vmc_error_set(err, ENOMEM, "out of memory");
+		if (open_single(img, w, fsub == SUB_STREAM, fd, sectors, desc,
+				err) < 0)
 			goto out;
-		}
-		if (fsub == SUB_MSPARSE) {
-			if (sparse_init(&w->ext[0], sectors, desc, w->backed,
-						err) < 0)
-				goto out;
-		} else {
-			w->cbig_cap = vmdk_deflate_bound(w->grain);
-			w->cbig = malloc(w->cbig_cap);
-			w->stream = vmdk_stream_new(fd, filename, sectors,
-						    desc, err);
-			if (!w->stream || !w->cbig) {
-				if (w->stream)
-					vmc_error_set(err, ENOMEM,
-						      "out of memory");
-				goto out;
-			}
-			img->compress_always = true;
-			img->compress_unit = (uint32_t)w->grain;
-		}
-	} else {
-		if (write_text(fd, filename, desc, err) < 0)
-			goto out;
-		for (size_t i = 0; i < w->n_ext; i++) {
-			struct wext *x = &w->ext[i];
-
-			x->path = vmc_path_relative_to(filename, dx[i].file);
-			if (!x->path) {
-				vmc_error_set(err, ENOMEM, "out of memory");
-				goto out;
-			}
-			x->fd = vmc_output_open(img->out, x->path, err);
-			if (x->fd < 0)
-				goto out;
-			if (flat) {
-				if (ftruncate(x->fd, (off_t)x->len) < 0) {
-					vmc_error_errno(err, errno,
-						"%s: cannot set size",
-						x->path);
-					goto out;
-				}
-			} else if (sparse_init(x, dx[i].sectors, NULL,
-					       w->backed, err) < 0) {
-				goto out;
-			}
-		}
+	} else if (write_text(fd, filename, desc, err) < 0 ||
+		   open_extents(img, w, dx, flat, err) < 0) {
+		goto out;
 	}
 	img->size = sectors * VMDK_SECTOR;
 	img->zero_init = !w->backed;

@@ -721,6 +721,39 @@ static const char *create_type(const struct vmdk_state *s)
 	return "monolithicSparse";
 }
 
+/* The CID chain from p up: each parent with the CIDs that tie it to its
+ * child.  NULL when out of memory. */
+static json_t *parent_chain(struct vmc_image *p)
+{
+	json_t *chain = json_array();
+
+	if (!chain)
+		return NULL;
+	for (; p; p = p->drv == &vmc_vmdk_driver ?
+		   ((struct vmdk_state *)p->opaque)->parent : NULL) {
+		json_t *c = json_object();
+
+		if (!c) {
+			json_decref(chain);
+			return NULL;
+		}
+		json_object_set_new(c, "filename", json_string(p->filename));
+		json_object_set_new(c, "format", json_string(p->drv->name));
+		if (p->drv == &vmc_vmdk_driver) {
+			struct vmdk_state *ps = p->opaque;
+
+			json_object_set_new(c, "cid", json_integer(
+				ps->desc.have_cid ? ps->desc.cid : 0));
+			json_object_set_new(c, "parent-cid",
+				json_integer(ps->desc.parent_cid));
+			json_object_set_new(c, "create-type",
+				json_string(create_type(ps)));
+		}
+		json_array_append_new(chain, c);
+	}
+	return chain;
+}
+
 static int vmdk_info(struct vmc_image *img, json_t *obj,
 		     struct vmc_error *err)
 {
@@ -802,35 +835,11 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 	if (s->parent || tmp_parent) {
 		/* The CID chain: each parent with the CIDs that tie it to
 		 * its child. */
-		json_t *chain = json_array();
-		struct vmc_image *p = s->parent ? s->parent : tmp_parent;
+		json_t *chain = parent_chain(s->parent ? s->parent :
+						    tmp_parent);
 
 		if (!chain)
 			goto oom;
-		for (; p; p = p->drv == &vmc_vmdk_driver ?
-			   ((struct vmdk_state *)p->opaque)->parent : NULL) {
-			json_t *c = json_object();
-
-			if (!c) {
-				json_decref(chain);
-				goto oom;
-			}
-			json_object_set_new(c, "filename",
-					    json_string(p->filename));
-			json_object_set_new(c, "format",
-					    json_string(p->drv->name));
-			if (p->drv == &vmc_vmdk_driver) {
-				struct vmdk_state *ps = p->opaque;
-
-				json_object_set_new(c, "cid", json_integer(
-					ps->desc.have_cid ? ps->desc.cid : 0));
-				json_object_set_new(c, "parent-cid",
-					json_integer(ps->desc.parent_cid));
-				json_object_set_new(c, "create-type",
-					json_string(create_type(ps)));
-			}
-			json_array_append_new(chain, c);
-		}
 		json_object_set_new(data, "parents", chain);
 	}
 	vmc_image_close(tmp_parent);

@@ -23,6 +23,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "validate/cache.h"
 #include "validate/process.h"
 #include "validate/validate.h"
 
@@ -66,11 +67,9 @@ static const char init_script[] =
 "}\n"
 "con=$(port vmc.console) rep=$(port vmc.report) fw=$(port vmc.firmware)\n"
 "[ -c /dev/kvm ] || echo 'vmconv-appliance: no /dev/kvm (kvm_amd or kvm_intel did not load)'\n"
-". /run/args.sh\n"
 "echo VMCONV-START | tee $rep\n"
-"/vmconv validate --engine=direct --no-selftest --output=json \\\n"
-"	--console-log=$con --firmware-log=$fw \"$@\" \\\n"
-"	>/run/report.json\n"
+"/vmconv validate --request=/run/request.json --output=json \\\n"
+"	--console-log=$con --firmware-log=$fw >/run/report.json\n"
 "rc=$?\n"
 "echo VMCONV-RC=$rc\n"
 "{ cat /run/report.json; echo; echo VMCONV-RC=$rc; echo VMCONV-END; } >$rep\n"

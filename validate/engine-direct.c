@@ -1,6 +1,6 @@
 /* The direct engine: the built-in VMM (validate/vmm/) on the host's
  * /dev/kvm, used only where the VMM's self-test passes (or inside the
- * nested engine's appliance, which asks for it with --no-selftest).
+ * nested engine's appliance, whose request says "selftest": false).
  *
  * The VMM is referenced weakly so that a build without validate/vmm/
  * says the engine is absent instead of failing to link; the Makefile

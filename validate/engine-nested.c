@@ -7,8 +7,9 @@
  * The image's folder is shared with the appliance read-only (virtio 9p),
  * so vmconv's own format drivers open the image there as a file, with the
  * backing files and extents beside it; an image made of files elsewhere is
- * exported to one raw file first.  The appliance runs
- * `vmconv validate --engine=direct` and talks back over its serial port
+ * exported to one raw file first.  The appliance runs the inner vmconv
+ * on a JSON request in its initramfs (/run/request.json: the direct
+ * engine, the image as the appliance sees it) and talks back over its serial port
  * and three virtio-serial ports:
  *   ttyS0         its own console (kernel messages, errors)
  *   vmc.console   the guest's console, as the inner VMM sees it
@@ -31,6 +32,8 @@
 #include <archive_entry.h>
 
 #include "validate/process.h"
+#include "validate/qemu.h"
+#include "validate/request.h"
 #include "validate/validate.h"
 
 /* the appliance's own boot and shutdown, on top of the guest's timeout */
@@ -41,19 +44,6 @@
 #define APPLIANCE_START_LIMIT_S 120
 #endif
 #define REPORT_MAX (1u << 20)
-
-/* 'it'\''s' */
-static int shell_quote(FILE *f, const char *s)
-{
-	fputc('\'', f);
-	for (; *s; s++) {
-		if (*s == '\'')
-			fputs("'\\''", f);
-		else
-			fputc(*s, f);
-	}
-	return fputc('\'', f) == EOF ? -1 : 0;
-}
 
 static int add_file(struct archive *a, const char *name, const char *src,
 		    const char *data, size_t len, struct vmc_error *err)
@@ -102,57 +92,26 @@ out:
 }
 
 /* This run's initramfs: the cached appliance followed by a second cpio
- * with the arguments (and the kernel and initrd of --boot=kernel); Linux
- * unpacks concatenated archives in order. */
+ * with the request (validate/request.h; and the kernel and initrd of
+ * --boot=kernel); Linux unpacks concatenated archives in order.  The
+ * request lives on the appliance's side, never in the image's folder. */
 static int run_initrd(const struct vmc_appliance *ap,
 		      const struct vmc_validate_opts *o, const char *fmt,
 		      const char *name, const char *path,
 		      struct vmc_error *err)
 {
-	char *args = NULL, tmo[32], mem[32];
-	size_t alen = 0;
-	FILE *f = open_memstream(&args, &alen);
+	json_t *req = vmc_request_new(o, name, fmt);
+	char *args = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	size_t alen = args ? strlen(args) : 0;
 	struct archive *a = NULL;
 	FILE *in = NULL, *out = NULL;
 	char buf[1 << 16];
 	size_t k;
 	int ret = -1;
 
-	if (!f)
-		return vmc_error_errno(err, errno, "memory");
-	snprintf(tmo, sizeof(tmo), "--timeout=%u", o->timeout_s);
-	snprintf(mem, sizeof(mem), "--memory=%u", o->mem_mib ? o->mem_mib :
-		 512);
-	fputs("set --", f);
-	{
-		const char *v[16];
-		int n = 0;
-
-		v[n++] = o->bus == VMC_BUS_IDE ? "--bus=ide" : "--bus=virtio";
-		v[n++] = tmo;
-		v[n++] = mem;
-		v[n++] = "-f";
-		v[n++] = fmt;
-		if (o->boot == VMC_BOOT_KERNEL) {
-			v[n++] = "--kernel=/run/kernel";
-			if (o->initrd)
-				v[n++] = "--initrd=/run/initrd";
-			v[n++] = "--append";
-			v[n++] = o->append ? o->append : "";
-		}
-		if (o->expect) {
-			v[n++] = "--expect";
-			v[n++] = o->expect;
-		}
-		v[n++] = name;
-		for (int i = 0; i < n; i++) {
-			fputc(' ', f);
-			shell_quote(f, v[i]);
-		}
-	}
-	fputc('\n', f);
-	fclose(f);
-
+	json_decref(req);
+	if (!args)
+		return vmc_error_set(err, ENOMEM, "out of memory");
 	out = fopen(path, "wb");
 	in = fopen(ap->initrd, "rb");
 	if (!out || !in) {
@@ -181,7 +140,7 @@ static int run_initrd(const struct vmc_appliance *ap,
 		vmc_error_errno(err, errno, "%s", path);
 		goto out;
 	}
-	if (add_file(a, "run/args.sh", NULL, args, alen, err) < 0)
+	if (add_file(a, "run/request.json", NULL, args, alen, err) < 0)
 		goto out;
 	if (o->boot == VMC_BOOT_KERNEL &&
 	    (add_file(a, "run/kernel", o->kernel, NULL, 0, err) < 0 ||
@@ -234,286 +193,367 @@ static char *report_rc(char *report)
 	return c;
 }
 
-int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
-			  struct vmc_error *err)
-{
-	const struct vmc_validate_opts *o = r->o;
+/* One nested run: the appliance, its files and its channels. */
+struct nested {
+	struct vmc_engine_run *r;
 	struct vmc_appliance ap;
 	char dir[PATH_MAX], initrd[PATH_MAX + 32], mem[32], why[512];
-	char applog[PATH_MAX + 16], *drive = NULL, *report = NULL;
-	char raw[PATH_MAX + 16] = "", share[PATH_MAX], name[PATH_MAX + 8];
-	const char *tmp = getenv("TMPDIR"), *argv[48];
-	size_t rlen = 0;
-	unsigned long long t0 = vmc_now_ms(), start, inner_start = 0;
-	unsigned long long built_ms;
-	unsigned timeout_s = o->timeout_s + APPLIANCE_SLACK_S;
-	int n = 0, rc = -1, ret = -1;
-	bool kvm, timed_out = false, ended = false, no_start = false;
-	int attempt = 0;
+	char applog[PATH_MAX + 16], *drive, *report;
+	char raw[PATH_MAX + 16], share[PATH_MAX], name[PATH_MAX + 8];
+	const char *argv[48];
+	size_t rlen;
+	unsigned long long start, inner_start, built_ms;
+	unsigned timeout_s;
+	int rc, attempt;
+	bool kvm, timed_out, ended, no_start;
 	struct vmc_proc p;
-	struct vmc_pump pu = { .n = 0 };
-	FILE *alog = NULL;
-	json_t *j;
+	struct vmc_pump pu;
+	FILE *alog;
+};
 
-	*inner = NULL;
-	if (vmc_appliance_get(&ap, err) < 0)
+/* The folder the appliance shares (the image's, or the raw export's) and
+ * the image's name inside it. */
+static int share_image(struct nested *n, struct vmc_error *err)
+{
+	const char *img = n->raw[0] ? n->raw : n->r->o->image;
+	char *copy = strdup(img), *copy2 = strdup(img);
+	int ret = 0;
+
+	if (!copy || !copy2 || !realpath(dirname(copy), n->share))
+		ret = vmc_error_errno(err, copy ? errno : ENOMEM, "%s", img);
+	else
+		snprintf(n->name, sizeof(n->name), "/img/%s", basename(copy2));
+	free(copy);
+	free(copy2);
+	return ret;
+}
+
+/* The appliance, a folder for this run, the disk it shares, the
+ * initramfs with the inner run's arguments. */
+static int nested_prepare(struct nested *n, struct vmc_error *err)
+{
+	struct vmc_engine_run *r = n->r;
+	const char *tmp = getenv("TMPDIR");
+	unsigned long long t0 = vmc_now_ms();
+
+	if (vmc_appliance_get(&n->ap, err) < 0)
 		return -1;
-	built_ms = vmc_now_ms() - t0;
-	snprintf(dir, sizeof(dir), "%s/vmconv-nested.XXXXXX",
+	n->built_ms = vmc_now_ms() - t0;
+	snprintf(n->dir, sizeof(n->dir), "%s/vmconv-nested.XXXXXX",
 		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir))
-		return vmc_error_errno(err, errno, "%s", dir);
-	snprintf(initrd, sizeof(initrd), "%s/initrd.cpio", dir);
+	if (!mkdtemp(n->dir)) {
+		vmc_error_errno(err, errno, "%s", n->dir);
+		n->dir[0] = 0;
+		return -1;
+	}
+	snprintf(n->initrd, sizeof(n->initrd), "%s/initrd.cpio", n->dir);
 	if (r->img_files > 1) {
 		/* the appliance sees one disk: the whole chain as raw */
-		snprintf(raw, sizeof(raw), "%s/disk.raw", dir);
-		if (vmc_export_raw(r->img, raw, err) < 0) {
+		snprintf(n->raw, sizeof(n->raw), "%s/disk.raw", n->dir);
+		if (vmc_export_raw(r->img, n->raw, err) < 0) {
 			vmc_error_prefix(err, "exporting %s for the appliance",
-					 o->image);
-			goto out;
+					 r->o->image);
+			return -1;
 		}
 		json_object_set_new(r->extra, "appliance_disk", json_string(
 			"raw export (the image is made of several files)"));
 	}
-	{
-		const char *img = raw[0] ? raw : o->image;
-		char *copy = strdup(img), *copy2 = strdup(img);
+	if (share_image(n, err) < 0 ||
+	    run_initrd(&n->ap, r->o, n->raw[0] ? "raw" : r->img->drv->name,
+		       n->name, n->initrd, err) < 0)
+		return -1;
+	n->drive = fsdev_arg(n->share);
+	n->report = malloc(REPORT_MAX + 1);
+	if (!n->drive || !n->report)
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	n->report[0] = 0;
+	return 0;
+}
 
-		if (!copy || !copy2 || !realpath(dirname(copy), share)) {
-			vmc_error_errno(err, copy ? errno : ENOMEM, "%s", img);
-			free(copy);
-			free(copy2);
-			goto out;
-		}
-		snprintf(name, sizeof(name), "/img/%s", basename(copy2));
-		free(copy);
-		free(copy2);
-	}
-	if (run_initrd(&ap, o, raw[0] ? "raw" : r->img->drv->name, name,
-		       initrd, err) < 0)
-		goto out;
-	drive = fsdev_arg(share);
-	report = malloc(REPORT_MAX + 1);
-	if (!drive || !report) {
-		vmc_error_set(err, ENOMEM, "out of memory");
-		goto out;
-	}
-	kvm = vmc_direct_usable(why, sizeof(why));
-	snprintf(mem, sizeof(mem), "%u", (o->mem_mib ? o->mem_mib : 512) +
-		 512);
-	n = vmc_qemu_machine_args(argv, kvm, kvm ? "host" : "qemu64,+svm",
-				  mem);
-	argv[n++] = "-no-reboot";
-	argv[n++] = "-kernel";
-	argv[n++] = ap.kernel;
-	argv[n++] = "-initrd";
-	argv[n++] = initrd;
-	argv[n++] = "-append";
-	argv[n++] = "console=ttyS0 quiet panic=-1 rdinit=/init";
-	argv[n++] = "-chardev";
-	argv[n++] = "file,id=s0,path=/dev/fd/3";
-	argv[n++] = "-serial";
-	argv[n++] = "chardev:s0";
+/* QEMU's command line for the appliance and its channels. */
+static void nested_argv(struct nested *n)
+{
+	const char **argv = n->argv;
+	int k;
+
+	n->kvm = vmc_direct_usable(n->why, sizeof(n->why));
+	snprintf(n->mem, sizeof(n->mem), "%u",
+		 (n->r->o->mem_mib ? n->r->o->mem_mib : 512) + 512);
+	k = vmc_qemu_machine_args(argv, n->kvm,
+				  n->kvm ? "host" : "qemu64,+svm", n->mem);
+	argv[k++] = "-no-reboot";
+	argv[k++] = "-kernel";
+	argv[k++] = n->ap.kernel;
+	argv[k++] = "-initrd";
+	argv[k++] = n->initrd;
+	argv[k++] = "-append";
+	argv[k++] = "console=ttyS0 quiet panic=-1 rdinit=/init";
+	argv[k++] = "-chardev";
+	argv[k++] = "file,id=s0,path=/dev/fd/3";
+	argv[k++] = "-serial";
+	argv[k++] = "chardev:s0";
 	/* the side channels are virtio-serial ports, not more ISA UARTs:
 	 * ttyS2 and ttyS3 would share IRQs 4 and 3 with ttyS0 and ttyS1,
 	 * and QEMU's ISA interrupt lines are not wired-OR, so an interrupt
 	 * of one port could be lost for good and its output stall */
-	argv[n++] = "-device";
-	argv[n++] = "virtio-serial-pci";
-	argv[n++] = "-chardev";
-	argv[n++] = "file,id=s1,path=/dev/fd/4";
-	argv[n++] = "-device";
-	argv[n++] = "virtserialport,chardev=s1,name=vmc.console";
-	argv[n++] = "-chardev";
-	argv[n++] = "file,id=s2,path=/dev/fd/5";
-	argv[n++] = "-device";
-	argv[n++] = "virtserialport,chardev=s2,name=vmc.report";
-	argv[n++] = "-chardev";
-	argv[n++] = "file,id=s3,path=/dev/fd/6";
-	argv[n++] = "-device";
-	argv[n++] = "virtserialport,chardev=s3,name=vmc.firmware";
-	argv[n++] = "-fsdev";
-	argv[n++] = drive;
-	argv[n++] = "-device";
-	argv[n++] = "virtio-9p-pci,fsdev=imgfs,mount_tag=vmcimg";
-	argv[n] = NULL;
+	argv[k++] = "-device";
+	argv[k++] = "virtio-serial-pci";
+	argv[k++] = "-chardev";
+	argv[k++] = "file,id=s1,path=/dev/fd/4";
+	argv[k++] = "-device";
+	argv[k++] = "virtserialport,chardev=s1,name=vmc.console";
+	argv[k++] = "-chardev";
+	argv[k++] = "file,id=s2,path=/dev/fd/5";
+	argv[k++] = "-device";
+	argv[k++] = "virtserialport,chardev=s2,name=vmc.report";
+	argv[k++] = "-chardev";
+	argv[k++] = "file,id=s3,path=/dev/fd/6";
+	argv[k++] = "-device";
+	argv[k++] = "virtserialport,chardev=s3,name=vmc.firmware";
+	argv[k++] = "-fsdev";
+	argv[k++] = n->drive;
+	argv[k++] = "-device";
+	argv[k++] = "virtio-9p-pci,fsdev=imgfs,mount_tag=vmcimg";
+	argv[k] = NULL;
+}
 
-again:
-	if (vmc_proc_spawn(&p, (char *const *)argv, 4, err) < 0)
-		goto out;
-	close(p.in);
-	p.in = -1;
+/* The pump's channels, in the order vmc_pump_add gives them numbers. */
+enum { CH_APPLIANCE, CH_CONSOLE, CH_REPORT, CH_QEMU_OUT, CH_QEMU_ERR,
+       CH_FIRMWARE };
+
+static int nested_spawn(struct nested *n, struct vmc_error *err)
+{
+	struct vmc_engine_run *r = n->r;
+
+	if (vmc_proc_spawn(&n->p, (char *const *)n->argv, 4, err) < 0)
+		return -1;
+	close(n->p.in);
+	n->p.in = -1;
 	/* the appliance's own console, kept beside the guest's */
 	if (strncmp(r->log_path, "/dev/", 5))
-		snprintf(applog, sizeof(applog), "%s.appliance", r->log_path);
+		snprintf(n->applog, sizeof(n->applog), "%s.appliance",
+			 r->log_path);
 	else
-		snprintf(applog, sizeof(applog), "%s/appliance.log", dir);
-	alog = fopen(applog, "w+");
-	if (alog && strncmp(r->log_path, "/dev/", 5))
+		snprintf(n->applog, sizeof(n->applog), "%s/appliance.log",
+			 n->dir);
+	n->alog = fopen(n->applog, "w+");
+	if (n->alog && strncmp(r->log_path, "/dev/", 5))
 		json_object_set_new(r->extra, "appliance_log",
-				    json_string(applog));
-	start = vmc_now_ms();
-	/* ttyS0..2, QEMU's stdout and stderr, ttyS3 */
-	vmc_pump_add(&pu, &p.extra[0]);
-	vmc_pump_add(&pu, &p.extra[1]);
-	vmc_pump_add(&pu, &p.extra[2]);
-	vmc_pump_add(&pu, &p.out);
-	vmc_pump_add(&pu, &p.errfd);
-	vmc_pump_add(&pu, &p.extra[3]);
+				    json_string(n->applog));
+	n->start = vmc_now_ms();
+	n->pu.n = 0;
+	vmc_pump_add(&n->pu, &n->p.extra[0]);	/* CH_APPLIANCE: ttyS0 */
+	vmc_pump_add(&n->pu, &n->p.extra[1]);	/* CH_CONSOLE */
+	vmc_pump_add(&n->pu, &n->p.extra[2]);	/* CH_REPORT */
+	vmc_pump_add(&n->pu, &n->p.out);	/* CH_QEMU_OUT */
+	vmc_pump_add(&n->pu, &n->p.errfd);	/* CH_QEMU_ERR */
+	vmc_pump_add(&n->pu, &n->p.extra[3]);	/* CH_FIRMWARE */
+	return 0;
+}
+
+static void take_report(struct nested *n, const char *buf, size_t k)
+{
+	size_t room = REPORT_MAX - n->rlen;
+
+	if (k > room)
+		k = room;
+	memcpy(n->report + n->rlen, buf, k);
+	n->rlen += k;
+	n->report[n->rlen] = 0;
+	if (!n->inner_start && strstr(n->report, "VMCONV-START\n"))
+		n->inner_start = vmc_now_ms();
+	if (strstr(n->report, "VMCONV-END")) {
+		char *c = report_rc(n->report);
+
+		n->ended = true;
+		n->rc = c ? atoi(c + 10) : -1;
+	}
+}
+
+static void take(struct nested *n, int ch, const char *buf, size_t k)
+{
+	struct vmc_engine_run *r = n->r;
+
+	switch (ch) {
+	case CH_APPLIANCE:
+		if (n->alog)
+			fwrite(buf, 1, k, n->alog);
+		break;
+	case CH_CONSOLE:
+		fwrite(buf, 1, k, r->log);
+		fflush(r->log);
+		if (r->echo)
+			vmc_echo(r->echo, buf, k);
+		break;
+	case CH_REPORT:
+		take_report(n, buf, k);
+		break;
+	case CH_QEMU_ERR:
+		vmc_proc_take_stderr(&n->p, buf, k);
+		break;
+	case CH_FIRMWARE:
+		if (r->fwlog)
+			fwrite(buf, 1, k, r->fwlog);
+		break;
+	}
+}
+
+/* Copy the channels until the report ends, QEMU goes away, the time is up
+ * or the appliance never started vmconv. */
+static void nested_pump(struct nested *n)
+{
 	for (;;) {
 		char buf[8192];
 		ssize_t k;
 
-		if (!vmc_pump_open(&pu))
+		if (!vmc_pump_open(&n->pu))
 			break;
-		if (vmc_now_ms() - start >= timeout_s * 1000ull) {
-			timed_out = true;
+		if (vmc_now_ms() - n->start >= n->timeout_s * 1000ull) {
+			n->timed_out = true;
 			break;
 		}
-		if (!inner_start && !attempt && vmc_now_ms() - start >=
+		if (!n->inner_start && !n->attempt &&
+		    vmc_now_ms() - n->start >=
 		    APPLIANCE_START_LIMIT_S * 1000ull) {
-			no_start = true;
+			n->no_start = true;
 			break;
 		}
-		if (vmc_pump_wait(&pu, 200) < 0)
+		if (vmc_pump_wait(&n->pu, 200) < 0)
 			break;
-		for (int i = 0; i < pu.n; i++) {
-			k = vmc_pump_read(&pu, i, buf, sizeof(buf));
-			if (k <= 0)
-				continue;
-			if (i == 0) {
-				if (alog)
-					fwrite(buf, 1, (size_t)k, alog);
-			} else if (i == 1) {
-				fwrite(buf, 1, (size_t)k, r->log);
-				fflush(r->log);
-				if (r->echo)
-					vmc_echo(r->echo, buf, (size_t)k);
-			} else if (i == 2) {
-				size_t room = REPORT_MAX - rlen;
-
-				if ((size_t)k > room)
-					k = (ssize_t)room;
-				memcpy(report + rlen, buf, (size_t)k);
-				rlen += (size_t)k;
-				report[rlen] = 0;
-				if (!inner_start &&
-				    strstr(report, "VMCONV-START\n"))
-					inner_start = vmc_now_ms();
-				if (strstr(report, "VMCONV-END")) {
-					char *c = report_rc(report);
-
-					ended = true;
-					rc = c ? atoi(c + 10) : -1;
-				}
-			} else if (i == 4) {
-				vmc_proc_take_stderr(&p, buf, (size_t)k);
-			} else if (r->fwlog) {
-				fwrite(buf, 1, (size_t)k, r->fwlog);
-			}
+		for (int i = 0; i < n->pu.n; i++) {
+			k = vmc_pump_read(&n->pu, i, buf, sizeof(buf));
+			if (k > 0)
+				take(n, i, buf, (size_t)k);
 		}
-		if (ended)
+		if (n->ended)
 			break;
 	}
-	vmc_proc_end(&p, true);
-	fflush(r->log);
-	if (no_start) {
-		/* nothing reached the guest's logs yet: start afresh */
-		if (alog)
-			fclose(alog);
-		alog = NULL;
-		no_start = false;
-		attempt++;
-		rlen = 0;
-		report[0] = 0;
-		pu.n = 0;
-		goto again;
-	}
+	vmc_proc_end(&n->p, true);
+	fflush(n->r->log);
+}
 
-	json_object_set_new(r->extra, "inner_engine", json_string("direct"));
-	j = json_object();
-	json_object_set_new(j, "kernel", json_string(ap.kernel));
-	json_object_set_new(j, "initrd", json_string(ap.initrd));
-	json_object_set_new(j, "accel", json_string(kvm ? "kvm" :
-						       "tcg -cpu qemu64,+svm"));
-	json_object_set_new(j, "built", json_boolean(ap.built));
-	json_object_set_new(j, "restarted", json_boolean(attempt > 0));
+static void appliance_report(struct nested *n)
+{
+	json_t *j = json_object();
+
+	json_object_set_new(n->r->extra, "inner_engine",
+			    json_string("direct"));
+	json_object_set_new(j, "kernel", json_string(n->ap.kernel));
+	json_object_set_new(j, "initrd", json_string(n->ap.initrd));
+	json_object_set_new(j, "accel", json_string(n->kvm ? "kvm" :
+						"tcg -cpu qemu64,+svm"));
+	json_object_set_new(j, "built", json_boolean(n->ap.built));
+	json_object_set_new(j, "restarted", json_boolean(n->attempt > 0));
 	json_object_set_new(j, "prepare_ms", json_integer(
-		(json_int_t)built_ms));
-	if (inner_start)
+		(json_int_t)n->built_ms));
+	if (n->inner_start)
 		json_object_set_new(j, "boot_ms", json_integer(
-			(json_int_t)(inner_start - start)));
+			(json_int_t)(n->inner_start - n->start)));
 	json_object_set_new(j, "wall_ms", json_integer(
-		(json_int_t)(vmc_now_ms() - start)));
-	json_object_set_new(r->extra, "appliance", j);
+		(json_int_t)(vmc_now_ms() - n->start)));
+	json_object_set_new(n->r->extra, "appliance", j);
+}
 
-	if (ended && rc >= 0 && rc <= 1) {
-		char *js = strstr(report, "VMCONV-START\n");
+/* The end of the appliance's console, or the inner vmconv's own error
+ * when it gave one. */
+static void console_tail(struct nested *n, char *tail, size_t len)
+{
+	long sz;
+	size_t got;
+	char *v, *nl;
+
+	tail[0] = 0;
+	if (!n->alog)
+		return;
+	fflush(n->alog);
+	sz = ftell(n->alog);
+	fseek(n->alog, sz > 1000 ? sz - 1000 : 0, SEEK_SET);
+	got = fread(tail, 1, len - 1, n->alog);
+	tail[got] = 0;
+	for (char *c = tail; *c; c++)
+		if (*c == '\r' || *c == '\033')
+			*c = ' ';
+	v = strstr(tail, "vmconv: ");
+	while (v && strstr(v + 1, "vmconv: "))
+		v = strstr(v + 1, "vmconv: ");
+	if (v) {
+		nl = strchr(v, '\n');
+		if (nl)
+			*nl = 0;
+		memmove(tail, v + 8, strlen(v + 8) + 1);
+	}
+}
+
+/* The inner run's verdict into r->verdict, or why there is none. */
+static int nested_collect(struct nested *n, struct vmc_error *err)
+{
+	char tail[1024];
+
+	appliance_report(n);
+	if (n->ended && n->rc >= 0 && n->rc <= 1) {
+		char *js = strstr(n->report, "VMCONV-START\n");
 		json_error_t je;
 
-		*report_rc(report) = 0;
-		js = js ? js + 13 : report;
-		*inner = json_loads(js, 0, &je);
-		if (!*inner) {
-			vmc_error_set(err, EIO, "the appliance's report is not"
-				      " JSON: %s", je.text);
-			goto out;
-		}
-		ret = 0;
+		*report_rc(n->report) = 0;
+		js = js ? js + 13 : n->report;
+		n->r->verdict = json_loads(js, 0, &je);
+		if (!n->r->verdict)
+			return vmc_error_set(err, EIO, "the appliance's report"
+					     " is not JSON: %s", je.text);
+		return 0;
+	}
+	console_tail(n, tail, sizeof(tail));
+	if (n->timed_out)
+		return vmc_error_set(err, ETIMEDOUT, "the nested engine's"
+			" appliance gave no verdict within %u s; its console"
+			" ended with: %s", n->timeout_s, tail);
+	if (n->rc >= 0)
+		return vmc_error_set(err, EIO, "vmconv inside the appliance"
+			" could not validate (exit %d): %s", n->rc, tail);
+	return vmc_error_set(err, EIO, "the appliance stopped without a"
+		" verdict%s%s; its console ended with: %s",
+		n->p.errlen ? ": " : "", n->p.errbuf, tail);
+}
+
+int vmc_engine_nested_run(struct vmc_engine_run *r, struct vmc_error *err)
+{
+	struct nested *n = calloc(1, sizeof(*n));
+	int ret = -1;
+
+	if (!n)
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	n->r = r;
+	n->rc = -1;
+	n->timeout_s = r->o->timeout_s + APPLIANCE_SLACK_S;
+	if (nested_prepare(n, err) < 0)
 		goto out;
+	nested_argv(n);
+	for (;;) {
+		if (nested_spawn(n, err) < 0)
+			goto out;
+		nested_pump(n);
+		if (!n->no_start)
+			break;
+		/* nothing reached the guest's logs yet: start afresh */
+		if (n->alog)
+			fclose(n->alog);
+		n->alog = NULL;
+		n->no_start = false;
+		n->attempt++;
+		n->rlen = 0;
+		n->report[0] = 0;
 	}
-	/* no verdict from inside: say what the appliance said */
-	{
-		char tail[1024] = "";
-
-		if (alog) {
-			long sz;
-
-			fflush(alog);
-			sz = ftell(alog);
-			fseek(alog, sz > 1000 ? sz - 1000 : 0, SEEK_SET);
-			size_t got = fread(tail, 1, sizeof(tail) - 1, alog);
-
-			tail[got] = 0;
-			for (char *c = tail; *c; c++)
-				if (*c == '\r' || *c == '\033')
-					*c = ' ';
-			/* the inner vmconv's own error, when it gave one */
-			char *v = strstr(tail, "vmconv: "), *nl;
-
-			while (v && strstr(v + 1, "vmconv: "))
-				v = strstr(v + 1, "vmconv: ");
-			if (v) {
-				nl = strchr(v, '\n');
-				if (nl)
-					*nl = 0;
-				memmove(tail, v + 8, strlen(v + 8) + 1);
-			}
-		}
-		if (timed_out)
-			vmc_error_set(err, ETIMEDOUT, "the nested engine's"
-				      " appliance gave no verdict within %u s;"
-				      " its console ended with: %s", timeout_s,
-				      tail);
-		else if (rc >= 0)
-			vmc_error_set(err, EIO, "vmconv inside the appliance"
-				      " could not validate (exit %d): %s", rc,
-				      tail);
-		else
-			vmc_error_set(err, EIO, "the appliance stopped without"
-				      " a verdict%s%s; its console ended with:"
-				      " %s", p.errlen ? ": " : "", p.errbuf,
-				      tail);
-	}
+	ret = nested_collect(n, err);
 out:
-	if (alog)
-		fclose(alog);
-	{
-		char *rm[] = { "rm", "-rf", dir, NULL };
+	if (n->alog)
+		fclose(n->alog);
+	if (n->dir[0]) {
+		char *rm[] = { "rm", "-rf", n->dir, NULL };
 
 		vmc_proc_run(rm, NULL);
 	}
-	free(drive);
-	free(report);
+	free(n->drive);
+	free(n->report);
+	free(n);
 	return ret;
 }

@@ -32,84 +32,9 @@
 #include <vmconv/vmconv.h>
 
 #include "validate/process.h"
+#include "validate/qemu.h"
 #include "validate/screen.h"
 #include "validate/validate.h"
-
-#define QEMU "qemu-system-x86_64"
-
-const char *vmc_qemu_format(const char *drv)
-{
-	static const char *const map[][2] = {
-		{ "raw", "raw" }, { "qcow2", "qcow2" }, { "vmdk", "vmdk" },
-		{ "vhdx", "vhdx" }, { "vhd", "vpc" }, { "vpc", "vpc" },
-		{ "vdi", "vdi" },
-	};
-
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (!strcmp(drv, map[i][0]))
-			return map[i][1];
-	return NULL;
-}
-
-int vmc_export_raw(struct vmc_image *img, const char *path,
-		   struct vmc_error *err)
-{
-	struct vmc_convert_params cp = { .src = img };
-	struct vmc_convert_stats st;
-
-	return vmc_convert_to_file(&cp, path, "raw", NULL, &st, err);
-}
-
-int vmc_qemu_machine_args(const char **argv, bool kvm, const char *cpu,
-			  const char *mem)
-{
-	int n = 0;
-
-	argv[n++] = QEMU;
-	argv[n++] = "-nodefaults";
-	argv[n++] = "-no-user-config";
-	argv[n++] = "-M";
-	argv[n++] = "pc";
-	argv[n++] = "-accel";
-	argv[n++] = kvm ? "kvm" : "tcg";
-	if (cpu) {
-		argv[n++] = "-cpu";
-		argv[n++] = cpu;
-	}
-	argv[n++] = "-m";
-	argv[n++] = mem;
-	argv[n++] = "-smp";
-	argv[n++] = "1";
-	/* -nographic: no display, and SeaBIOS mirrors the BIOS text screen
-	 * (its own messages, the boot loader's menus) to the serial port */
-	argv[n++] = "-nographic";
-	return n;
-}
-
-char *vmc_qemu_pinned_name(const struct vmc_image *img, unsigned files)
-{
-	json_t *o, *file;
-	char abs[PATH_MAX], *s = NULL, *res = NULL;
-	bool qcow2 = !strcmp(img->drv->name, "qcow2");
-
-	if ((!qcow2 && strcmp(img->drv->name, "raw")) || files > 1 ||
-	    !realpath(img->filename, abs))
-		return NULL;
-	o = json_pack("{s:s, s:{s:s, s:s}}", "driver", img->drv->name,
-		      "file", "driver", "file", "filename", abs);
-	if (!o)
-		return NULL;
-	if (qcow2)
-		json_object_set_new(o, "backing", json_null());
-	file = json_object_get(o, "file");
-	json_object_set_new(file, "locking", json_string("off"));
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (s && asprintf(&res, "json:%s", s) < 0)
-		res = NULL;
-	free(s);
-	return res;
-}
 
 /* A throw-away disk for QEMU in dir: a pinned overlay on the image, or a
  * raw export.  *fmt is QEMU's name for its format. */
@@ -257,88 +182,64 @@ static int rm_rf_dir(const char *dir)
 	return vmc_proc_run(argv, NULL);
 }
 
-int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err)
-{
-	const struct vmc_validate_opts *o = r->o;
+/* One qemu run: its folder, disk, command line and channels. */
+struct qrun {
+	struct vmc_engine_run *r;
 	char dir[PATH_MAX], disk[PATH_MAX + 32], drive[PATH_MAX + 128];
 	char mem[32], why[256], cpulog[PATH_MAX + 16];
-	const char *fmt = NULL, *argv[64];
-	const char *tmp = getenv("TMPDIR");
-	enum vmc_vm_exit exit_kind = VMC_VM_TIMEOUT;
-	bool shutdown = false, kvm;
+	const char *fmt, *argv[64];
+	enum vmc_vm_exit exit_kind;
+	bool kvm, shutdown, stopped, quit_sent;
 	struct vmc_proc p;
-	struct vmc_pump pu = { .n = 0 };
-	static char qbuf[1 << 16];
-	size_t qlen = 0;
-	unsigned long long start, last_poll = 0;
+	struct vmc_pump pu;
+	char qbuf[1 << 16];
+	size_t qlen;
+	unsigned long long start, last_poll;
 	struct screen_state *scr;
-	unsigned timeout_s = o->timeout_s ? o->timeout_s :
-			     VMC_VALIDATE_TIMEOUT;
-	int n = 0, status, ret = -1;
-	bool stopped = false, quit_sent = false;
+	unsigned timeout_s;
+};
 
-	snprintf(dir, sizeof(dir), "%s/vmconv-qemu.XXXXXX",
+/* The run's folder, the screen's watcher and log, the disk QEMU gets. */
+static int qemu_prepare(struct qrun *q, struct vmc_error *err)
+{
+	struct vmc_engine_run *r = q->r;
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(q->dir, sizeof(q->dir), "%s/vmconv-qemu.XXXXXX",
 		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir))
-		return vmc_error_errno(err, errno, "%s", dir);
-	scr = calloc(1, sizeof(*scr));
-	if (scr)
-		scr->fd = -1;
-	if (!scr) {
-		vmc_error_set(err, ENOMEM, "out of memory");
-		goto out_dir;
+	if (!mkdtemp(q->dir)) {
+		vmc_error_errno(err, errno, "%s", q->dir);
+		q->dir[0] = 0;
+		return -1;
 	}
-	scr->w = vmc_watch_new(o->bus, o->expect, err);
-	if (!scr->w)
-		goto out_dir;
-	vmc_watch_set_screen(scr->w);
+	q->scr = calloc(1, sizeof(*q->scr));
+	if (!q->scr)
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	q->scr->fd = -1;
+	q->scr->w = vmc_watch_new(r->o->bus, r->o->expect, err);
+	if (!q->scr->w)
+		return -1;
+	vmc_watch_set_screen(q->scr->w);
 	if (strncmp(r->log_path, "/dev/", 5)) {
 		char sp[PATH_MAX + 16];
 
 		snprintf(sp, sizeof(sp), "%s.screen", r->log_path);
-		scr->s.log = fopen(sp, "w");
-		if (scr->s.log)
+		q->scr->s.log = fopen(sp, "w");
+		if (q->scr->s.log)
 			json_object_set_new(r->extra, "screen_log",
 					    json_string(sp));
 	}
-	if (make_disk(r, dir, disk, sizeof(disk), &fmt, err) < 0)
-		goto out_dir;
+	return make_disk(r, q->dir, q->disk, sizeof(q->disk), &q->fmt, err);
+}
 
-	kvm = vmc_direct_usable(why, sizeof(why));
-	json_object_set_new(r->extra, "accel", json_string(kvm ? "kvm" :
-							   "tcg"));
-	snprintf(mem, sizeof(mem), "%u", o->mem_mib ? o->mem_mib : 512);
-	/* the protocol pinned too: a TMPDIR with a ':' is no "nbd:" */
-	snprintf(drive, sizeof(drive), "file.driver=file,file.filename=%s,"
-		 "driver=%s,if=none,id=disk0,cache=unsafe", disk, fmt);
-	n = vmc_qemu_machine_args(argv, kvm, NULL, mem);
-	argv[n++] = "-device";
-	argv[n++] = "VGA";
-	/* a power-off or reset pauses the VM: the screen is read once more,
-	 * then QEMU is told to quit */
-	argv[n++] = "-action";
-	argv[n++] = "reboot=shutdown,shutdown=pause";
-	argv[n++] = "-qmp";
-	argv[n++] = "stdio";
-	argv[n++] = "-chardev";
-	argv[n++] = "file,id=con,path=/dev/fd/3";
-	argv[n++] = "-serial";
-	argv[n++] = "chardev:con";
-	argv[n++] = "-chardev";
-	argv[n++] = "file,id=dbg,path=/dev/fd/4";
-	argv[n++] = "-device";
-	argv[n++] = "isa-debugcon,iobase=0x402,chardev=dbg";
-	if (!kvm) {
-		/* TCG logs "Triple fault" before the reset it causes: the
-		 * only way to tell it from a guest that asked to reboot */
-		snprintf(cpulog, sizeof(cpulog), "%s/cpu-reset.log", dir);
-		argv[n++] = "-d";
-		argv[n++] = "cpu_reset";
-		argv[n++] = "-D";
-		argv[n++] = cpulog;
-	}
+/* The disk controller and, for a kernel boot, -kernel and the rest. */
+static int qemu_boot_args(struct qrun *q, int n)
+{
+	const struct vmc_validate_opts *o = q->r->o;
+	const char **argv = q->argv;
+
 	argv[n++] = "-drive";
-	argv[n++] = drive;
+	argv[n++] = q->drive;
 	argv[n++] = "-device";
 	/* -kernel takes boot index 0 itself */
 	if (o->boot == VMC_BOOT_KERNEL)
@@ -361,142 +262,234 @@ int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err)
 			argv[n++] = o->append;
 		}
 	}
-	argv[n] = NULL;
+	return n;
+}
 
-	if (vmc_proc_spawn(&p, (char *const *)argv, 2, err) < 0)
-		goto out_dir;
-	scr->fd = p.in;
-	qmp_send(scr, "{\"execute\":\"qmp_capabilities\"}\n", 31);
-	start = vmc_now_ms();
-	/* console, debug port, QMP replies, QEMU's stderr */
-	vmc_pump_add(&pu, &p.extra[0]);
-	vmc_pump_add(&pu, &p.extra[1]);
-	vmc_pump_add(&pu, &p.out);
-	vmc_pump_add(&pu, &p.errfd);
+static void qemu_argv(struct qrun *q)
+{
+	const char **argv = q->argv;
+	int n;
+
+	q->kvm = vmc_direct_usable(q->why, sizeof(q->why));
+	json_object_set_new(q->r->extra, "accel", json_string(q->kvm ? "kvm" :
+							      "tcg"));
+	snprintf(q->mem, sizeof(q->mem), "%u",
+		 q->r->o->mem_mib ? q->r->o->mem_mib : 512);
+	/* the protocol pinned too: a TMPDIR with a ':' is no "nbd:" */
+	snprintf(q->drive, sizeof(q->drive), "file.driver=file,"
+		 "file.filename=%s,driver=%s,if=none,id=disk0,cache=unsafe",
+		 q->disk, q->fmt);
+	n = vmc_qemu_machine_args(argv, q->kvm, NULL, q->mem);
+	argv[n++] = "-device";
+	argv[n++] = "VGA";
+	/* a power-off or reset pauses the VM: the screen is read once more,
+	 * then QEMU is told to quit */
+	argv[n++] = "-action";
+	argv[n++] = "reboot=shutdown,shutdown=pause";
+	argv[n++] = "-qmp";
+	argv[n++] = "stdio";
+	argv[n++] = "-chardev";
+	argv[n++] = "file,id=con,path=/dev/fd/3";
+	argv[n++] = "-serial";
+	argv[n++] = "chardev:con";
+	argv[n++] = "-chardev";
+	argv[n++] = "file,id=dbg,path=/dev/fd/4";
+	argv[n++] = "-device";
+	argv[n++] = "isa-debugcon,iobase=0x402,chardev=dbg";
+	if (!q->kvm) {
+		/* TCG logs "Triple fault" before the reset it causes: the
+		 * only way to tell it from a guest that asked to reboot */
+		snprintf(q->cpulog, sizeof(q->cpulog), "%s/cpu-reset.log",
+			 q->dir);
+		argv[n++] = "-d";
+		argv[n++] = "cpu_reset";
+		argv[n++] = "-D";
+		argv[n++] = q->cpulog;
+	}
+	n = qemu_boot_args(q, n);
+	argv[n] = NULL;
+}
+
+/* The pump's channels, in the order vmc_pump_add gives them numbers. */
+enum { CH_CONSOLE, CH_DEBUG, CH_QMP, CH_QEMU_ERR };
+
+static int qemu_spawn(struct qrun *q, struct vmc_error *err)
+{
+	if (vmc_proc_spawn(&q->p, (char *const *)q->argv, 2, err) < 0)
+		return -1;
+	q->scr->fd = q->p.in;
+	qmp_send(q->scr, "{\"execute\":\"qmp_capabilities\"}\n", 31);
+	q->start = vmc_now_ms();
+	vmc_pump_add(&q->pu, &q->p.extra[0]);	/* CH_CONSOLE */
+	vmc_pump_add(&q->pu, &q->p.extra[1]);	/* CH_DEBUG */
+	vmc_pump_add(&q->pu, &q->p.out);	/* CH_QMP */
+	vmc_pump_add(&q->pu, &q->p.errfd);	/* CH_QEMU_ERR */
+	return 0;
+}
+
+/* Ask for the screen now and then, and once more before quitting. */
+static void poll_screen(struct qrun *q, unsigned ms)
+{
+	struct screen_state *scr = q->scr;
+
+	if (q->shutdown && !q->quit_sent) {
+		/* one last look at the screen, then quit */
+		q->quit_sent = true;
+		scr->quit = true;
+		if (!scr->busy)
+			qmp_send(scr, screen_start_cmd,
+				 sizeof(screen_start_cmd) - 1);
+		scr->busy = true;
+	} else if (!q->shutdown && !scr->busy &&
+		   ms - q->last_poll >= SCREEN_POLL_MS) {
+		q->last_poll = ms;
+		scr->busy = true;
+		qmp_send(scr, screen_start_cmd, sizeof(screen_start_cmd) - 1);
+	}
+}
+
+static void take(struct qrun *q, int ch, const char *buf, size_t k,
+		 unsigned ms)
+{
+	struct vmc_engine_run *r = q->r;
+
+	switch (ch) {
+	case CH_CONSOLE:
+		fwrite(buf, 1, k, r->log);
+		if (r->echo)
+			vmc_echo(r->echo, buf, k);
+		vmc_watch_console(r->watch, buf, k, ms);
+		break;
+	case CH_DEBUG:
+		if (r->fwlog)
+			fwrite(buf, 1, k, r->fwlog);
+		vmc_watch_debug(r->watch, buf, k, ms);
+		break;
+	case CH_QMP:
+		for (size_t j = 0; j < k; j++) {
+			if (buf[j] == '\n' || q->qlen + 1 >= sizeof(q->qbuf)) {
+				q->qbuf[q->qlen] = 0;
+				qmp_line(q->qbuf, &q->exit_kind, &q->shutdown,
+					 q->scr, ms);
+				q->qlen = 0;
+			} else {
+				q->qbuf[q->qlen++] = buf[j];
+			}
+		}
+		break;
+	default:
+		vmc_proc_take_stderr(&q->p, buf, k);
+	}
+}
+
+/* The screen decides only for a kernel the serial port never showed. */
+static bool verdict_final(struct qrun *q)
+{
+	struct vmc_watch *sw = q->scr->w, *w = q->r->watch;
+
+	return vmc_watch_done(w) ||
+	       (vmc_watch_done(sw) &&
+		vmc_watch_verdict(sw)->reached[VMC_STAGE_KERNEL] &&
+		!vmc_watch_verdict(w)->reached[VMC_STAGE_KERNEL]);
+}
+
+static void qemu_pump(struct qrun *q)
+{
 	for (;;) {
-		unsigned long long now = vmc_now_ms();
-		unsigned ms = (unsigned)(now - start);
+		unsigned ms = (unsigned)(vmc_now_ms() - q->start);
 		char buf[8192];
 		ssize_t k;
 
-		if (!vmc_pump_open(&pu))
+		if (!vmc_pump_open(&q->pu))
 			break;
-		if (ms >= timeout_s * 1000u) {
-			exit_kind = VMC_VM_TIMEOUT;
-			stopped = true;
+		if (ms >= q->timeout_s * 1000u) {
+			q->exit_kind = VMC_VM_TIMEOUT;
+			q->stopped = true;
 			break;
 		}
-		if (vmc_pump_wait(&pu, 200) < 0)
+		if (vmc_pump_wait(&q->pu, 200) < 0)
 			break;
-		ms = (unsigned)(vmc_now_ms() - start);
-		if (shutdown && !quit_sent) {
-			/* one last look at the screen, then quit */
-			quit_sent = true;
-			scr->quit = true;
-			if (!scr->busy)
-				qmp_send(scr, screen_start_cmd,
-					 sizeof(screen_start_cmd) - 1);
-			scr->busy = true;
-		} else if (!shutdown && !scr->busy &&
-			   ms - last_poll >= SCREEN_POLL_MS) {
-			last_poll = ms;
-			scr->busy = true;
-			qmp_send(scr, screen_start_cmd,
-				 sizeof(screen_start_cmd) - 1);
+		ms = (unsigned)(vmc_now_ms() - q->start);
+		poll_screen(q, ms);
+		for (int i = 0; i < q->pu.n; i++) {
+			k = vmc_pump_read(&q->pu, i, buf, sizeof(buf));
+			if (k > 0)
+				take(q, i, buf, (size_t)k, ms);
 		}
-		for (int i = 0; i < pu.n; i++) {
-			k = vmc_pump_read(&pu, i, buf, sizeof(buf));
-			if (k <= 0)
-				continue;
-			switch (i) {
-			case 0:
-				fwrite(buf, 1, (size_t)k, r->log);
-				if (r->echo)
-					vmc_echo(r->echo, buf, (size_t)k);
-				vmc_watch_console(r->watch, buf, (size_t)k,
-						  ms);
-				break;
-			case 1:
-				if (r->fwlog)
-					fwrite(buf, 1, (size_t)k, r->fwlog);
-				vmc_watch_debug(r->watch, buf, (size_t)k, ms);
-				break;
-			case 2:
-				for (ssize_t j = 0; j < k; j++) {
-					if (buf[j] == '\n' ||
-					    qlen + 1 >= sizeof(qbuf)) {
-						qbuf[qlen] = 0;
-						qmp_line(qbuf, &exit_kind,
-							 &shutdown, scr, ms);
-						qlen = 0;
-					} else {
-						qbuf[qlen++] = buf[j];
-					}
-				}
-				break;
-			default:
-				vmc_proc_take_stderr(&p, buf, (size_t)k);
-			}
-		}
-		/* the screen decides only for a kernel the serial port
-		 * never showed */
-		if (vmc_watch_done(r->watch) ||
-		    (vmc_watch_done(scr->w) &&
-		     vmc_watch_verdict(scr->w)->reached[VMC_STAGE_KERNEL] &&
-		     !vmc_watch_verdict(r->watch)->reached[VMC_STAGE_KERNEL])) {
-			exit_kind = VMC_VM_STOPPED;
-			stopped = true;
+		if (verdict_final(q)) {
+			q->exit_kind = VMC_VM_STOPPED;
+			q->stopped = true;
 			break;
 		}
 	}
-	{
-		struct vmc_run_end end = { 0 };
+}
 
-		end.exit = exit_kind;
-		end.elapsed_ms = (unsigned)(vmc_now_ms() - start);
-		end.timeout_s = timeout_s;
-		status = vmc_proc_end(&p, stopped);
-		fflush(r->log);
-		if (!stopped && !shutdown) {
-			/* QEMU ended without the guest asking: its error */
-			while (p.errlen && p.errbuf[p.errlen - 1] == '\n')
-				p.errbuf[--p.errlen] = 0;
-			vmc_error_set(err, EIO, QEMU " failed (%s %d)%s%s",
-				      WIFEXITED(status) ? "exit status" :
-				      "signal", WIFEXITED(status) ?
-				      WEXITSTATUS(status) : WTERMSIG(status),
-				      p.errlen ? ": " : "", p.errbuf);
-			goto out_dir;
-		}
-		if (exit_kind == VMC_VM_RESET && !kvm &&
-		    log_says_triple_fault(cpulog))
-			end.exit = VMC_VM_TRIPLE_FAULT;
-		end.reason = NULL;
-		vmc_watch_finish(r->watch, &end);
-		vmc_watch_finish(scr->w, &end);
-		{
-			const struct vmc_verdict *sv, *vv;
+/* End QEMU and settle both verdicts; the screen's counts when the serial
+ * port never showed the kernel and the screen got further. */
+static int qemu_collect(struct qrun *q, struct vmc_error *err)
+{
+	struct vmc_engine_run *r = q->r;
+	struct vmc_run_end end = { 0 };
+	const struct vmc_verdict *sv, *vv;
+	int status;
 
-			sv = vmc_watch_verdict(r->watch);
-			vv = vmc_watch_verdict(scr->w);
-			/* the serial port never showed the kernel, the screen
-			 * got further: the console is on the screen */
-			if (!sv->reached[VMC_STAGE_KERNEL] &&
-			    vv->stage > sv->stage) {
-				r->screen = scr->w;
-				r->use_screen = true;
-				scr->w = NULL;
-			}
-		}
+	end.exit = q->exit_kind;
+	end.elapsed_ms = (unsigned)(vmc_now_ms() - q->start);
+	end.timeout_s = q->timeout_s;
+	status = vmc_proc_end(&q->p, q->stopped);
+	fflush(r->log);
+	if (!q->stopped && !q->shutdown) {
+		/* QEMU ended without the guest asking: its error */
+		while (q->p.errlen && q->p.errbuf[q->p.errlen - 1] == '\n')
+			q->p.errbuf[--q->p.errlen] = 0;
+		return vmc_error_set(err, EIO, QEMU " failed (%s %d)%s%s",
+			WIFEXITED(status) ? "exit status" : "signal",
+			WIFEXITED(status) ? WEXITSTATUS(status) :
+			WTERMSIG(status), q->p.errlen ? ": " : "",
+			q->p.errbuf);
 	}
-	ret = 0;
-out_dir:
-	if (scr) {
-		vmc_watch_free(scr->w);
-		if (scr->s.log)
-			fclose(scr->s.log);
+	if (q->exit_kind == VMC_VM_RESET && !q->kvm &&
+	    log_says_triple_fault(q->cpulog))
+		end.exit = VMC_VM_TRIPLE_FAULT;
+	vmc_watch_finish(r->watch, &end);
+	vmc_watch_finish(q->scr->w, &end);
+	sv = vmc_watch_verdict(r->watch);
+	vv = vmc_watch_verdict(q->scr->w);
+	if (!sv->reached[VMC_STAGE_KERNEL] && vv->stage > sv->stage) {
+		r->screen = q->scr->w;
+		r->use_screen = true;
+		q->scr->w = NULL;
 	}
-	free(scr);
-	rm_rf_dir(dir);
+	return 0;
+}
+
+int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err)
+{
+	struct qrun *q = calloc(1, sizeof(*q));
+	int ret = -1;
+
+	if (!q)
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	q->r = r;
+	q->exit_kind = VMC_VM_TIMEOUT;
+	q->timeout_s = r->o->timeout_s ? r->o->timeout_s :
+		       VMC_VALIDATE_TIMEOUT;
+	if (qemu_prepare(q, err) < 0)
+		goto out;
+	qemu_argv(q);
+	if (qemu_spawn(q, err) < 0)
+		goto out;
+	qemu_pump(q);
+	ret = qemu_collect(q, err);
+out:
+	if (q->scr) {
+		vmc_watch_free(q->scr->w);
+		if (q->scr->s.log)
+			fclose(q->scr->s.log);
+	}
+	free(q->scr);
+	if (q->dir[0])
+		rm_rf_dir(q->dir);
+	free(q);
 	return ret;
 }

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +14,10 @@
 
 #include <vmconv/vmconv.h>
 
+#include "common/bytes.h"
+#include "validate/cache.h"
 #include "validate/process.h"
+#include "validate/qemu.h"
 #include "validate/validate.h"
 
 static const char *const engine_names[] = {
@@ -37,72 +39,6 @@ int vmc_engine_parse(const char *s, enum vmc_engine *e)
 	return -1;
 }
 
-static int mkdir_p(const char *path, struct vmc_error *err)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(buf))
-		return vmc_error_set(err, ENAMETOOLONG, "%s: path too long",
-				     path);
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return vmc_error_errno(err, errno, "%s", buf);
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return vmc_error_errno(err, errno, "%s", buf);
-	return 0;
-}
-
-/* A cache in a shared folder (/tmp) must be ours alone: a folder there
- * made by someone else could feed us a kernel or an appliance. */
-static int private_dir(const char *dir, struct vmc_error *err)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return vmc_error_errno(err, errno, "%s", dir);
-	if (lstat(dir, &st) < 0)
-		return vmc_error_errno(err, errno, "%s", dir);
-	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
-	    (st.st_mode & 077))
-		return vmc_error_set(err, EPERM, "%s: cache folder is not a"
-				     " folder of this user closed to others"
-				     " (refused; set VMCONV_CACHE)", dir);
-	return 0;
-}
-
-int vmc_cache_dir(char *buf, size_t len, struct vmc_error *err)
-{
-	const char *c = getenv("VMCONV_CACHE"), *x = getenv("XDG_CACHE_HOME");
-	const char *home = getenv("HOME");
-
-	if (c && *c)
-		snprintf(buf, len, "%s", c);
-	else if (x && *x)
-		snprintf(buf, len, "%s/vmconv", x);
-	else {
-		if (!home || !*home) {
-			struct passwd *pw = getpwuid(getuid());
-
-			home = pw && pw->pw_dir && *pw->pw_dir ?
-			       pw->pw_dir : NULL;
-		}
-		if (!home) {
-			snprintf(buf, len, "/tmp/vmconv-cache-%u",
-				 (unsigned)getuid());
-			return private_dir(buf, err);
-		}
-		snprintf(buf, len, "%s/.cache/vmconv", home);
-	}
-	return mkdir_p(buf, err);
-}
-
 /* <cache>/logs/<image name>-<date>-<pid>.console.log */
 static int default_log(const char *image, char *buf, size_t len,
 		       struct vmc_error *err)
@@ -115,7 +51,7 @@ static int default_log(const char *image, char *buf, size_t len,
 	if (vmc_cache_dir(dir, sizeof(dir), err) < 0)
 		return -1;
 	strncat(dir, "/logs", sizeof(dir) - strlen(dir) - 1);
-	if (mkdir_p(dir, err) < 0)
+	if (vmc_mkdir_p(dir, err) < 0)
 		return -1;
 	snprintf(base, sizeof(base), "%s", b ? b + 1 : image);
 	localtime_r(&t, &tm);
@@ -149,217 +85,285 @@ static int count_files(void)
 	return n;
 }
 
-/* Copy the inner (appliance) report's verdict into ours. */
-static void merge_inner(json_t *report, json_t *inner)
+static const struct vmc_engine_ops engines[] = {
+	{ VMC_ENGINE_DIRECT, true, vmc_direct_usable, vmc_engine_direct_run },
+	{ VMC_ENGINE_NESTED, true, vmc_qemu_usable, vmc_engine_nested_run },
+	{ VMC_ENGINE_QEMU, false, vmc_qemu_usable, vmc_engine_qemu_run },
+};
+
+const struct vmc_engine_ops *vmc_engine_ops(enum vmc_engine e)
+{
+	for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++)
+		if (engines[i].id == e)
+			return &engines[i];
+	return NULL;
+}
+
+/* One validation, from the options to the report. */
+struct validation {
+	struct vmc_validate_opts o;
+	struct vmc_engine_run r;
+	const struct vmc_engine_ops *engine;
+	char log[PATH_MAX], fwlog[PATH_MAX + 16], why[512], append[4096];
+	char kdir[PATH_MAX], gkernel[PATH_MAX + 32], ginitrd[PATH_MAX + 32];
+	char gappend[PATH_MAX + 32];
+	bool sig, kernel_from_guest;
+	unsigned long long t0;
+};
+
+/* --boot=kernel without --kernel: the kernel the guest's own boot loader
+ * configuration names, copied out of the image. */
+static int guest_kernel(struct validation *v, struct vmc_error *err)
+{
+	struct vmc_validate_opts *o = &v->o;
+	const char *qf = vmc_qemu_format(v->r.img->drv->name);
+	const char *tmp = getenv("TMPDIR");
+	char src[PATH_MAX + 16], why[512];
+
+	snprintf(v->kdir, sizeof(v->kdir), "%s/vmconv-kernel.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(v->kdir)) {
+		vmc_error_errno(err, errno, "%s", v->kdir);
+		v->kdir[0] = 0;
+		return -1;
+	}
+	snprintf(src, sizeof(src), "%s", o->image);
+	/* libguestfs's QEMU gets a raw file and nothing else: it never
+	 * parses the image's own metadata or names */
+	if (!qf || strcmp(qf, "raw") || v->r.img_files > 1 ||
+	    strchr(o->image, ':')) {
+		snprintf(src, sizeof(src), "%s/disk.raw", v->kdir);
+		if (vmc_export_raw(v->r.img, src, err) < 0)
+			return -1;
+		qf = "raw";
+	}
+	if (vmc_guest_kernel(src, qf, vmc_direct_usable(why, sizeof(why)),
+			     v->kdir, v->gkernel, v->ginitrd, v->gappend,
+			     sizeof(v->gkernel), err) < 0)
+		return -1;
+	o->kernel = v->gkernel;
+	o->initrd = v->ginitrd[0] ? v->ginitrd : NULL;
+	if (!o->append)
+		o->append = v->gappend;
+	v->kernel_from_guest = true;
+	return 0;
+}
+
+/* Open the image, find the kernel to boot, set up the watcher. */
+static int prepare(struct validation *v, struct vmc_error *err)
+{
+	struct vmc_validate_opts *o = &v->o;
+	int nfd;
+
+	if (!o->timeout_s)
+		o->timeout_s = VMC_VALIDATE_TIMEOUT;
+	v->r.o = o;
+	nfd = count_files();
+	v->r.img = vmc_image_open(o->image, o->format, 0, NULL, err);
+	if (!v->r.img)
+		return -1;
+	v->r.img_files = count_files() - nfd;
+	if (o->boot == VMC_BOOT_KERNEL && !o->kernel &&
+	    guest_kernel(v, err) < 0)
+		return -1;
+	if (o->boot == VMC_BOOT_KERNEL) {
+		/* serial console on this run's command line only, never in
+		 * the image */
+		snprintf(v->append, sizeof(v->append), "%s%s%s",
+			 o->append ? o->append : "",
+			 o->append && *o->append ? " " : "",
+			 o->append && strstr(o->append, "console=") ? "" :
+			 "console=ttyS0");
+		o->append = v->append;
+	}
+	v->r.watch = vmc_watch_new(o->bus, o->expect, err);
+	if (!v->r.watch)
+		return -1;
+	if (o->boot == VMC_BOOT_FIRMWARE) {
+		if (vmc_bootsector_check(v->r.img, &v->sig, err) < 0)
+			return -1;
+		vmc_watch_set_boot_signature(v->r.watch, v->sig);
+	}
+	return 0;
+}
+
+/* With auto, the first engine of the table that can run here; v->why
+ * says why the ones before it could not. */
+static int choose_auto(struct validation *v, struct vmc_error *err)
+{
+	char why[512], tried[1024] = "";
+	size_t tl = 0;
+
+	for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++) {
+		const struct vmc_engine_ops *e = &engines[i];
+
+		if (!e->in_auto)
+			continue;
+		if (e->usable(why, sizeof(why))) {
+			v->engine = e;
+			snprintf(v->why, sizeof(v->why), "%s%s", tried,
+				 tl ? "" : why);
+			return 0;
+		}
+		tl += (size_t)snprintf(tried + tl, sizeof(tried) - tl,
+				       "%s engine not usable: %s",
+				       vmc_engine_name(e->id), why);
+		tl = VMC_MIN(tl, sizeof(tried) - 1);
+	}
+	return vmc_error_set(err, ENOTSUP, "no engine can run here: %s",
+			     tried);
+}
+
+/* The engine asked for, or with auto the first that can run here. */
+static int choose(struct validation *v, struct vmc_error *err)
+{
+	enum vmc_engine e = v->o.engine;
+
+	if (e == VMC_ENGINE_AUTO)
+		return choose_auto(v, err);
+	v->engine = vmc_engine_ops(e);
+	if (!v->engine)
+		return vmc_error_set(err, EINVAL, "no engine");
+	if (e == VMC_ENGINE_DIRECT && v->o.no_selftest) {
+		snprintf(v->why, sizeof(v->why), "asked for with --engine"
+			 " (self-test skipped)");
+		return 0;
+	}
+	if (!v->engine->usable(v->why, sizeof(v->why)))
+		return vmc_error_set(err, ENOTSUP, "the %s engine cannot run"
+			" here: %s (use --engine=%s)", vmc_engine_name(e),
+			v->why, e == VMC_ENGINE_DIRECT ? "nested or"
+			" --engine=auto" : "direct or --engine=auto");
+	if (e != VMC_ENGINE_DIRECT)
+		snprintf(v->why, sizeof(v->why), "asked for with --engine");
+	return 0;
+}
+
+/* The console log (and the firmware log beside it). */
+static int open_logs(struct validation *v, struct vmc_error *err)
+{
+	const struct vmc_validate_opts *o = &v->o;
+
+	if (o->console_log)
+		snprintf(v->log, sizeof(v->log), "%s", o->console_log);
+	else if (default_log(o->image, v->log, sizeof(v->log), err) < 0)
+		return -1;
+	v->r.log_path = v->log;
+	v->r.log = fopen(v->log, "w");
+	if (!v->r.log)
+		return vmc_error_errno(err, errno, "console log %s", v->log);
+	/* a console log on a device (the appliance's serial port) gets no
+	 * firmware log beside it */
+	if (o->firmware_log) {
+		snprintf(v->fwlog, sizeof(v->fwlog), "%s", o->firmware_log);
+		v->r.fwlog = fopen(v->fwlog, "w");
+	} else if (strncmp(v->log, "/dev/", 5)) {
+		snprintf(v->fwlog, sizeof(v->fwlog), "%s.firmware", v->log);
+		v->r.fwlog = fopen(v->fwlog, "w");
+	}
+	v->r.echo = o->verbose ? stderr : NULL;
+	v->r.extra = json_object();
+	return 0;
+}
+
+/* The verdict keys: the engine's own, or the screen's, or the serial
+ * console watcher's. */
+static void add_verdict(struct validation *v, json_t *rep)
 {
 	static const char *const keys[] = { "booted", "stage", "reason",
 					    "stages", "vmm_reason" };
+	json_t *j;
+	char *why2 = NULL;
 
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		json_t *v = json_object_get(inner, keys[i]);
-
-		if (v)
-			json_object_set(report, keys[i], v);
+	if (v->r.verdict) {
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			j = json_object_get(v->r.verdict, keys[i]);
+			if (j)
+				json_object_set(rep, keys[i], j);
+		}
+		return;
 	}
+	j = vmc_verdict_json(vmc_watch_verdict(v->r.use_screen ? v->r.screen :
+					       v->r.watch));
+	json_object_update(rep, j);
+	json_decref(j);
+	if (!v->r.use_screen)
+		return;
+	if (asprintf(&why2, "%s (read from the VGA text screen: the guest's"
+		     " console is not on its serial port)",
+		     json_string_value(json_object_get(rep, "reason"))) > 0)
+		json_object_set_new(rep, "reason", json_string(why2));
+	free(why2);
+	json_object_set_new(rep, "console_source", json_string("screen"));
 }
 
-int vmc_validate(const struct vmc_validate_opts *oin, json_t **report,
-		 struct vmc_error *err)
+static json_t *report(struct validation *v)
 {
-	struct vmc_validate_opts o = *oin;
-	struct vmc_engine_run r = { 0 };
-	char log[PATH_MAX], fwlog[PATH_MAX + 16], why[512], append[4096];
-	enum vmc_engine engine = o.engine;
-	json_t *rep = NULL, *inner = NULL;
-	unsigned long long t0 = vmc_now_ms();
-	char kdir[PATH_MAX] = "", gkernel[PATH_MAX + 32], ginitrd[PATH_MAX + 32];
-	char gappend[PATH_MAX + 32];
-	bool sig = true, kernel_from_guest = false;
-	int ret = -1, nfd;
+	const struct vmc_validate_opts *o = &v->o;
+	json_t *rep = json_object();
 
-	*report = NULL;
-	if (!o.timeout_s)
-		o.timeout_s = VMC_VALIDATE_TIMEOUT;
-	r.o = &o;
-	nfd = count_files();
-	r.img = vmc_image_open(o.image, o.format, 0, NULL, err);
-	if (!r.img)
-		return -1;
-	r.img_files = count_files() - nfd;
-	if (o.boot == VMC_BOOT_KERNEL && !o.kernel) {
-		const char *qf = vmc_qemu_format(r.img->drv->name);
-		const char *tmp = getenv("TMPDIR");
-		char src[PATH_MAX + 16];
-
-		snprintf(kdir, sizeof(kdir), "%s/vmconv-kernel.XXXXXX",
-			 tmp && *tmp ? tmp : "/tmp");
-		if (!mkdtemp(kdir)) {
-			vmc_error_errno(err, errno, "%s", kdir);
-			kdir[0] = 0;
-			goto out;
-		}
-		snprintf(src, sizeof(src), "%s", o.image);
-		/* libguestfs's QEMU gets a raw file and nothing else: it
-		 * never parses the image's own metadata or names */
-		if (!qf || strcmp(qf, "raw") || r.img_files > 1 ||
-		    strchr(o.image, ':')) {
-			snprintf(src, sizeof(src), "%s/disk.raw", kdir);
-			if (vmc_export_raw(r.img, src, err) < 0)
-				goto out;
-			qf = "raw";
-		}
-		if (vmc_guest_kernel(src, qf, vmc_direct_usable(why,
-				     sizeof(why)), kdir, gkernel, ginitrd,
-				     gappend, sizeof(gkernel), err) < 0)
-			goto out;
-		o.kernel = gkernel;
-		o.initrd = ginitrd[0] ? ginitrd : NULL;
-		if (!o.append)
-			o.append = gappend;
-		kernel_from_guest = true;
-	}
-	if (o.boot == VMC_BOOT_KERNEL) {
-		/* serial console on this run's command line only, never in
-		 * the image */
-		snprintf(append, sizeof(append), "%s%s%s",
-			 o.append ? o.append : "",
-			 o.append && *o.append ? " " : "",
-			 o.append && strstr(o.append, "console=") ? "" :
-			 "console=ttyS0");
-		o.append = append;
-	}
-	r.watch = vmc_watch_new(o.bus, o.expect, err);
-	if (!r.watch)
-		goto out;
-	if (o.boot == VMC_BOOT_FIRMWARE) {
-		if (vmc_bootsector_check(r.img, &sig, err) < 0)
-			goto out;
-		vmc_watch_set_boot_signature(r.watch, sig);
-	}
-
-	switch (engine) {
-	case VMC_ENGINE_AUTO:
-		if (vmc_direct_usable(why + 26, sizeof(why) - 26)) {
-			memmove(why, why + 26, strlen(why + 26) + 1);
-			engine = VMC_ENGINE_DIRECT;
-		} else {
-			memcpy(why, "direct engine not usable: ", 26);
-			engine = VMC_ENGINE_NESTED;
-		}
-		break;
-	case VMC_ENGINE_DIRECT:
-		if (o.no_selftest) {
-			snprintf(why, sizeof(why), "asked for with --engine"
-				 " (self-test skipped)");
-		} else if (!vmc_direct_usable(why, sizeof(why))) {
-			vmc_error_set(err, ENOTSUP, "the direct engine cannot"
-				      " run here: %s (use --engine=nested or"
-				      " --engine=auto)", why);
-			goto out;
-		}
-		break;
-	default:
-		snprintf(why, sizeof(why), "asked for with --engine");
-	}
-
-	if (o.console_log) {
-		snprintf(log, sizeof(log), "%s", o.console_log);
-	} else if (default_log(o.image, log, sizeof(log), err) < 0) {
-		goto out;
-	}
-	r.log_path = log;
-	r.log = fopen(log, "w");
-	if (!r.log) {
-		vmc_error_errno(err, errno, "console log %s", log);
-		goto out;
-	}
-	/* a console log on a device (the appliance's serial port) gets no
-	 * firmware log beside it */
-	if (o.firmware_log) {
-		snprintf(fwlog, sizeof(fwlog), "%s", o.firmware_log);
-		r.fwlog = fopen(fwlog, "w");
-	} else if (strncmp(log, "/dev/", 5)) {
-		snprintf(fwlog, sizeof(fwlog), "%s.firmware", log);
-		r.fwlog = fopen(fwlog, "w");
-	}
-	r.echo = o.verbose ? stderr : NULL;
-	r.extra = json_object();
-
-	switch (engine) {
-	case VMC_ENGINE_DIRECT:
-		ret = vmc_engine_direct_run(&r, err);
-		break;
-	case VMC_ENGINE_QEMU:
-		ret = vmc_engine_qemu_run(&r, err);
-		break;
-	case VMC_ENGINE_NESTED:
-		ret = vmc_engine_nested_run(&r, &inner, err);
-		break;
-	default:
-		ret = vmc_error_set(err, EINVAL, "no engine");
-	}
-	if (ret < 0)
-		goto out;
-
-	rep = json_object();
-	if (inner) {
-		merge_inner(rep, inner);
-	} else if (r.use_screen) {
-		json_t *v = vmc_verdict_json(vmc_watch_verdict(r.screen));
-		char *why2 = NULL;
-
-		json_object_update(rep, v);
-		json_decref(v);
-		if (asprintf(&why2, "%s (read from the VGA text screen: the"
-			     " guest's console is not on its serial port)",
-			     json_string_value(json_object_get(rep,
-							       "reason"))) > 0)
-			json_object_set_new(rep, "reason", json_string(why2));
-		free(why2);
-		json_object_set_new(rep, "console_source",
-				    json_string("screen"));
-	} else {
-		json_t *v = vmc_verdict_json(vmc_watch_verdict(r.watch));
-
-		json_object_update(rep, v);
-		json_decref(v);
-	}
+	add_verdict(v, rep);
 	json_object_set_new(rep, "engine", json_string(vmc_engine_name(
-		engine)));
-	json_object_set_new(rep, "engine_reason", json_string(why));
+		v->engine->id)));
+	json_object_set_new(rep, "engine_reason", json_string(v->why));
 	json_object_set_new(rep, "bus", json_string(
-		o.bus == VMC_BUS_IDE ? "ide" : "virtio"));
+		o->bus == VMC_BUS_IDE ? "ide" : "virtio"));
 	json_object_set_new(rep, "boot", json_string(
-		o.boot == VMC_BOOT_KERNEL ? "kernel" : "firmware"));
-	json_object_set_new(rep, "console_log", json_string(log));
-	if (r.fwlog)
-		json_object_set_new(rep, "firmware_log", json_string(fwlog));
-	json_object_set_new(rep, "image", json_string(o.image));
-	json_object_set_new(rep, "format", json_string(r.img->drv->name));
-	json_object_set_new(rep, "boot_signature", json_boolean(sig));
-	if (o.boot == VMC_BOOT_KERNEL)
+		o->boot == VMC_BOOT_KERNEL ? "kernel" : "firmware"));
+	json_object_set_new(rep, "console_log", json_string(v->log));
+	if (v->r.fwlog)
+		json_object_set_new(rep, "firmware_log",
+				    json_string(v->fwlog));
+	json_object_set_new(rep, "image", json_string(o->image));
+	json_object_set_new(rep, "format", json_string(v->r.img->drv->name));
+	json_object_set_new(rep, "boot_signature", json_boolean(v->sig));
+	if (o->boot == VMC_BOOT_KERNEL)
 		json_object_set_new(rep, "kernel_source", json_string(
-			kernel_from_guest ? "the guest's boot loader"
+			v->kernel_from_guest ? "the guest's boot loader"
 			" configuration" : "--kernel"));
 	json_object_set_new(rep, "seconds", json_real(
-		(double)(vmc_now_ms() - t0) / 1000.0));
-	json_object_update(rep, r.extra);
-	*report = rep;
-	ret = 0;
-out:
-	json_decref(inner);
-	json_decref(r.extra);
-	if (r.log)
-		fclose(r.log);
-	if (r.fwlog)
-		fclose(r.fwlog);
-	vmc_watch_free(r.watch);
-	vmc_watch_free(r.screen);
-	vmc_image_close(r.img);
-	if (kdir[0]) {
-		char *rm[] = { "rm", "-rf", kdir, NULL };
+		(double)(vmc_now_ms() - v->t0) / 1000.0));
+	json_object_update(rep, v->r.extra);
+	return rep;
+}
+
+static void validation_free(struct validation *v)
+{
+	json_decref(v->r.verdict);
+	json_decref(v->r.extra);
+	if (v->r.log)
+		fclose(v->r.log);
+	if (v->r.fwlog)
+		fclose(v->r.fwlog);
+	vmc_watch_free(v->r.watch);
+	vmc_watch_free(v->r.screen);
+	vmc_image_close(v->r.img);
+	if (v->kdir[0]) {
+		char *rm[] = { "rm", "-rf", v->kdir, NULL };
 
 		vmc_proc_run(rm, NULL);
 	}
+	free(v);
+}
+
+int vmc_validate(const struct vmc_validate_opts *o, json_t **rep,
+		 struct vmc_error *err)
+{
+	struct validation *v = calloc(1, sizeof(*v));
+	int ret = -1;
+
+	*rep = NULL;
+	if (!v)
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	v->o = *o;
+	v->sig = true;
+	v->t0 = vmc_now_ms();
+	if (prepare(v, err) < 0 || choose(v, err) < 0 ||
+	    open_logs(v, err) < 0 || v->engine->run(&v->r, err) < 0)
+		goto out;
+	*rep = report(v);
+	ret = 0;
+out:
+	validation_free(v);
 	return ret;
 }

@@ -138,19 +138,25 @@ struct vmc_engine_run {
 	 * only on the screen; its verdict counts when use_screen is set. */
 	struct vmc_watch *screen;
 	bool use_screen;
+	/* An engine whose verdict comes from elsewhere (the nested engine:
+	 * the inner run's report) sets it here as JSON {booted, stage,
+	 * reason, stages, vmm_reason} instead of filling the watcher. */
+	json_t *verdict;
 };
 
+/* The engines, in the order auto tries them (validate/validate.c). */
+struct vmc_engine_ops {
+	enum vmc_engine id;
+	bool in_auto;		/* auto may choose it (not the reference) */
+	/* Whether the engine can run on this host; why says why not (or,
+	 * for direct, why it can). */
+	bool (*usable)(char *why, size_t len);
+	/* Boot r->img, feed r->watch (or set r->verdict) and r->log. */
+	int (*run)(struct vmc_engine_run *r, struct vmc_error *err);
+};
+const struct vmc_engine_ops *vmc_engine_ops(enum vmc_engine e);
+
 int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err);
-
-/* QEMU's name for a vmconv format both read, or NULL. */
-const char *vmc_qemu_format(const char *drv);
-
-/* The start of a QEMU command line both QEMU-based engines use: an
- * i440FX "pc" machine without default devices or user configuration,
- * KVM or TCG, the CPU model cpu (NULL: QEMU's default), mem MiB, one
- * CPU, no display.  Fills argv from its start; returns the count. */
-int vmc_qemu_machine_args(const char **argv, bool kvm, const char *cpu,
-			  const char *mem);
 
 /* The kernel, initramfs and command line the guest's own boot loader
  * configuration names (GRUB, SYSLINUX, EXTLINUX), copied into dir with
@@ -158,13 +164,6 @@ int vmc_qemu_machine_args(const char **argv, bool kvm, const char *cpu,
 /* Writes guest console bytes to a terminal with every control byte (and
  * anything not printable ASCII) shown as \xNN; carriage returns dropped. */
 void vmc_echo(FILE *f, const char *buf, size_t len);
-
-/* The json: name under which QEMU may open img itself with nothing
- * left to probe: the file protocol, the format and, for qcow2, no backing
- * file.  Only for raw and for qcow2 opened from one file (files: the
- * files vmconv opened for it); NULL otherwise (export it raw instead).
- * The caller frees it. */
-char *vmc_qemu_pinned_name(const struct vmc_image *img, unsigned files);
 
 int vmc_guest_kernel(const char *image, const char *qfmt, bool kvm,
 		     const char *dir, char *kernel, char *initrd,
@@ -177,23 +176,14 @@ int vmc_guest_kernel(const char *image, const char *qfmt, bool kvm,
 int vmc_bootcfg_parse(const char *cfgpath, char *text, char *kernel,
 		      char *initrd, char *append, size_t len);
 
-/* The guest content of img as a sparse raw file at path, through vmconv's
- * own drivers (for formats QEMU cannot read, and for images made of
- * several files, which the appliance cannot see). */
-int vmc_export_raw(struct vmc_image *img, const char *path,
-		   struct vmc_error *err);
 int vmc_engine_direct_run(struct vmc_engine_run *r, struct vmc_error *err);
-/* The nested engine returns the inner run's report (JSON) instead of
- * filling r->watch itself. */
-int vmc_engine_nested_run(struct vmc_engine_run *r, json_t **inner,
-			  struct vmc_error *err);
+/* The nested engine sets r->verdict from the inner run's report. */
+int vmc_engine_nested_run(struct vmc_engine_run *r, struct vmc_error *err);
+
 
 /* Whether the built-in VMM is in this binary, and if so whether the
  * host's /dev/kvm passes its self-test.  *why says why not. */
 bool vmc_direct_usable(char *why, size_t len);
-
-/* The cache folder ($VMCONV_CACHE, else ~/.cache/vmconv), created. */
-int vmc_cache_dir(char *buf, size_t len, struct vmc_error *err);
 
 /* Boot opts->image and build the report: booted, stage, reason, stages,
  * engine, engine_reason, bus, boot, console_log.  0 with *report (whatever

@@ -65,6 +65,14 @@ int vmc_convert_to_file(const struct vmc_convert_params *p,
 			struct vmc_opts *create_opts,
 			struct vmc_convert_stats *st, struct vmc_error *err);
 
+/* The summary of a vmc_convert_to_file run, as `vmconv convert
+ * --output=json` prints it: source, source-format, target, target-format,
+ * virtual-size, data-bytes, zero-bytes, hole-bytes, written-bytes,
+ * compressed-bytes (when compressed), seconds, sha256 (with a digest). */
+json_t *vmc_convert_summary(const char *src_path, const char *dst_path,
+			    struct vmc_image *src,
+			    const struct vmc_convert_stats *st);
+
 /* Hex of a SHA-256 (65 bytes with the NUL). */
 void vmc_sha256_hex(const unsigned char sha[32], char hex[65]);
 

@@ -193,6 +193,22 @@ int vmc_image_pwrite_zeroes(struct vmc_image *img, uint64_t off,
 			    uint64_t len, struct vmc_error *err);
 int vmc_image_flush(struct vmc_image *img, struct vmc_error *err);
 
+/* Compressed writes (see the driver's compress and pwrite_compressed):
+ * whether the format has them, then the same calls, range-checked;
+ * ENOTSUP when the format has none. */
+bool vmc_image_can_compress(const struct vmc_image *img);
+int vmc_image_compress(struct vmc_image *img, uint64_t off, const void *in,
+		       size_t len, void *out, size_t out_cap, size_t *out_len,
+		       struct vmc_error *err);
+int vmc_image_pwrite_compressed(struct vmc_image *img, uint64_t off,
+				const void *cdata, size_t clen, size_t len,
+				struct vmc_error *err);
+
+/* Fill info with what `qemu-img info --output=json` shows: filename,
+ * format, virtual-size, actual-size, then the driver's own keys. */
+int vmc_image_info(struct vmc_image *img, json_t *info,
+		   struct vmc_error *err);
+
 /* Size in bytes of all files of the image on the host (allocated blocks),
  * or -1 if unknown.  Drivers with several files may override it through
  * info's "actual-size"; this counts the main file. */

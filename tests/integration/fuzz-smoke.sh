@@ -21,6 +21,9 @@ for f in qcow2:compat=0.10 qcow2:compat=1.1 qcow2:cluster_size=4096 \
 	# only the metadata matters to a fuzzer: keep the first 256 KiB
 	head -c 262144 "$T/$name" > "$seeds/$name"
 done
+# the whole-VM readers (fuzz-ovf) start from a descriptor as VMware lays it out
+. "$(dirname "$0")/vm-common.inc"
+ovf_vmware web01 efi 1048576 1048576 > "$seeds/web01.ovf"
 ls -l "$seeds"
 for t in "$VMCONV_TOP"/build/fuzz/fuzz-*; do
 	name=$(basename "$t")

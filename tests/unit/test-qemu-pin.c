@@ -14,7 +14,7 @@
 #include <vmconv/vmconv.h>
 
 #include "tests/unit/scratch.h"
-#include "validate/validate.h"
+#include "validate/qemu.h"
 
 TestSuite(qemu_pin, .init = scratch_setup, .fini = scratch_teardown);
 

@@ -272,12 +272,55 @@ static double ms_since(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+/* Real mode at ST_BASE with CS 0. */
+static int st_regs(struct vmc_kvm *k, struct vmc_error *err)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+
+	if (ioctl(k->vcpu, KVM_GET_SREGS, &s) < 0)
+		return vmc_error_errno(err, errno, "KVM_GET_SREGS");
+	s.cs.selector = 0;
+	s.cs.base = 0;
+	if (ioctl(k->vcpu, KVM_SET_SREGS, &s) < 0)
+		return vmc_error_errno(err, errno, "KVM_SET_SREGS");
+	memset(&r, 0, sizeof(r));
+	r.rip = ST_BASE;
+	r.rflags = 2;
+	if (ioctl(k->vcpu, KVM_SET_REGS, &r) < 0)
+		return vmc_error_errno(err, errno, "KVM_SET_REGS");
+	return 0;
+}
+
+/* The guest finished every step: fast enough, and with the CPUID the VMM
+ * sets? */
+static bool st_verdict(const struct vmc_kvm *k, double loop_ms,
+		       char *reason, size_t reason_len)
+{
+	double mips = 2.0 * ST_LOOPS / (loop_ms > 0.001 ? loop_ms : 0.001) /
+		      1e3;
+
+	if (mips < ST_MIN_MIPS) {
+		snprintf(reason, reason_len, "KVM runs guest kernel code at"
+			 " about %.0f million instructions per second, too"
+			 " slow for a stock kernel", mips);
+		return false;
+	}
+	if (k->cpuid_fixed) {
+		snprintf(reason, reason_len, "KVM does not let the VMM set the"
+			 " guest's CPUID");
+		return false;
+	}
+	snprintf(reason, reason_len, "kernel-mode code runs at about %.0f"
+		 " million instructions per second", mips);
+	return true;
+}
+
 int vmc_vm_selftest(bool *usable, char *reason, size_t reason_len,
 		    struct vmc_error *err)
 {
 	struct vmc_kvm k;
 	struct vmc_mem mem;
-	struct kvm_sregs s;
 	struct kvm_regs r;
 	struct timespec t0, loop0;
 	unsigned step = 0;
@@ -297,23 +340,8 @@ int vmc_vm_selftest(bool *usable, char *reason, size_t reason_len,
 	if (vmc_kvm_map(&k, 0, 0, mem.ram, mem.size, false, err) < 0 ||
 	    vmc_kvm_create_vcpu(&k, err) < 0)
 		goto out_mem;
-	if (ioctl(k.vcpu, KVM_GET_SREGS, &s) < 0) {
-		vmc_error_errno(err, errno, "KVM_GET_SREGS");
+	if (st_regs(&k, err) < 0)
 		goto out_mem;
-	}
-	s.cs.selector = 0;
-	s.cs.base = 0;
-	if (ioctl(k.vcpu, KVM_SET_SREGS, &s) < 0) {
-		vmc_error_errno(err, errno, "KVM_SET_SREGS");
-		goto out_mem;
-	}
-	memset(&r, 0, sizeof(r));
-	r.rip = ST_BASE;
-	r.rflags = 2;
-	if (ioctl(k.vcpu, KVM_SET_REGS, &r) < 0) {
-		vmc_error_errno(err, errno, "KVM_SET_REGS");
-		goto out_mem;
-	}
 	if (vmc_kvm_start_ticker(&k, err) < 0)
 		goto out_timer;
 
@@ -375,25 +403,7 @@ int vmc_vm_selftest(bool *usable, char *reason, size_t reason_len,
 			continue;
 		}
 		if (run->exit_reason == KVM_EXIT_HLT && step == 9) {
-			double mips = 2.0 * ST_LOOPS / (loop_ms > 0.001 ?
-							loop_ms : 0.001) / 1e3;
-
-			if (mips < ST_MIN_MIPS) {
-				snprintf(reason, reason_len,
-					 "KVM runs guest kernel code at about "
-					 "%.0f million instructions per second, "
-					 "too slow for a stock kernel", mips);
-			} else if (k.cpuid_fixed) {
-				snprintf(reason, reason_len,
-					 "KVM does not let the VMM set the "
-					 "guest's CPUID");
-			} else {
-				*usable = true;
-				snprintf(reason, reason_len,
-					 "kernel-mode code runs at about %.0f "
-					 "million instructions per second",
-					 mips);
-			}
+			*usable = st_verdict(&k, loop_ms, reason, reason_len);
 			break;
 		}
 		if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR) {

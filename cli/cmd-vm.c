@@ -1,0 +1,355 @@
+/* Whole VMs on the command line: `vmconv info` on an OVA, OVF, .vmx,
+ * Hyper-V or libvirt configuration, and the one-shot migration form
+ * when its source is such a configuration (vmconv web01.ova --to qcow2,
+ * vmconv web01.xml --to ova).  Every disk goes through the same
+ * conversion as a single disk (vmc_cli_run_convert); vm/ reads and
+ * writes the configurations.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/vm.h"
+#include "vm/vm.h"
+
+static void print_shape(const struct vmc_vm *vm)
+{
+	char h[32];
+
+	vmc_cli_human_size(vm->memory, h, sizeof(h));
+	printf("vm: %s (from %s)\n", vm->name, vm->source_kind);
+	printf("os type: %s\n", vm->os_type ? vm->os_type : "unknown");
+	printf("firmware: %s\n", vm->firmware == VMC_FW_EFI ? "efi" : "bios");
+	printf("vcpus: %u\nmemory: %s\n", vm->vcpus, h);
+	for (size_t i = 0; i < vm->n_ctrls; i++)
+		printf("controller: %s%u %s\n",
+		       vmc_disk_bus_name(vm->ctrls[i].bus),
+		       vm->ctrls[i].index, vm->ctrls[i].model ?
+		       vm->ctrls[i].model : "");
+	for (size_t i = 0; i < vm->n_disks; i++) {
+		const struct vmc_vm_disk *d = &vm->disks[i];
+
+		vmc_cli_human_size(d->capacity, h, sizeof(h));
+		printf("disk %zu: %s %s%u:%u %s (%s, %s)\n", i + 1,
+		       d->cdrom ? "cdrom" : "disk", vmc_disk_bus_name(d->bus),
+		       d->ctrl_index, d->unit, d->href ? d->href : "",
+		       d->format ? d->format : "-", d->cdrom ? "-" : h);
+	}
+	for (size_t i = 0; i < vm->n_nics; i++)
+		printf("nic %zu: %s %s%s%s\n", i + 1,
+		       vm->nics[i].model ? vm->nics[i].model : "?",
+		       vm->nics[i].mac ? vm->nics[i].mac : "(no MAC)",
+		       vm->nics[i].network ? " on " : "",
+		       vm->nics[i].network ? vm->nics[i].network : "");
+	for (size_t i = 0; i < vm->n_notes; i++)
+		printf("note: %s\n", vm->notes[i]);
+}
+
+int vmc_cli_vm_info(const char *path, bool json)
+{
+	struct vmc_error err = { 0 };
+	struct vmc_vm *vm = vmc_vm_load(path, NULL, &err);
+	json_t *j;
+
+	if (!vm) {
+		vmc_cli_error(&err);
+		return 1;
+	}
+	if (json) {
+		j = vmc_vm_to_json(vm);
+		vmc_cli_print_json(j);
+		json_decref(j);
+	} else {
+		print_shape(vm);
+	}
+	vmc_vm_free(vm);
+	return 0;
+}
+
+/* DIR/NAME-diskN.EXT or DIR/NAME.EXT, NAME made safe for a file name
+ * (it comes from the configuration). */
+static char *join(const char *dir, const char *name, unsigned n,
+		  const char *ext)
+{
+	char *p = NULL, *stem = vmc_vm_file_stem(name);
+
+	if (!stem)
+		return NULL;
+	if ((n ? asprintf(&p, "%s/%s-disk%u.%s", dir, stem, n, ext) :
+		 asprintf(&p, "%s/%s.%s", dir, stem, ext)) < 0)
+		p = NULL;
+	free(stem);
+	return p;
+}
+
+static void remove_outputs(json_t *list)
+{
+	for (size_t j = 0; j < json_array_size(list); j++)
+		unlink(json_string_value(json_object_get(
+			json_array_get(list, j), "target")));
+}
+
+/* Each disk of vm converted to fmt as dir/NAME-diskN.EXT; vm's disks are
+ * pointed at the outputs.  On failure the outputs made so far go. */
+static int convert_disks(const struct vmc_cli_convert *c, struct vmc_vm *vm,
+			 const char *dir, const char *fmt, const char *ext,
+			 struct vmc_opts *copts, json_t *list)
+{
+	unsigned k = 0;
+	size_t i;
+
+	for (i = 0; i < vm->n_disks; i++) {
+		struct vmc_vm_disk *d = &vm->disks[i];
+		struct vmc_cli_convert one = *c;
+		json_t *s = NULL;
+		char *t;
+
+		if (d->cdrom || !d->path)
+			continue;
+		t = join(dir, vm->name, ++k, ext);
+		if (!t)
+			goto fail;
+		one.src_path = d->path;
+		one.src_fmt = d->format;
+		one.dst_path = t;
+		one.dst_fmt = fmt;
+		one.create_opts = copts;
+		if (vmc_cli_run_convert(&one, &s) != 0) {
+			free(t);
+			goto fail;
+		}
+		if (vm->tmpdir) {	/* a member of the OVA */
+			char *m = NULL;
+
+			if (asprintf(&m, "%s:%s", c->src_path, d->href) > 0)
+				json_object_set_new(s, "source",
+						    json_string(m));
+			free(m);
+		}
+		json_array_append_new(list, s);
+		free(d->path);
+		d->path = t;
+		free(d->format);
+		d->format = strdup(fmt);
+		free(d->href);
+		d->href = strdup(basename(t));
+	}
+	return 0;
+fail:
+	remove_outputs(list);
+	return -1;
+}
+
+/* Boot the converted boot disk with the VM's memory (one vCPU: the
+ * validator runs one; UEFI is not modelled, so such VMs are not booted). */
+static int validate_boot(const struct vmc_vm *vm, const char *fmt,
+			 struct vmc_validate_opts *vo, bool bus_set,
+			 bool json, json_t *summary)
+{
+	const struct vmc_vm_disk *d = vmc_vm_boot_disk(vm);
+	json_t *rep = NULL;
+	int ret;
+
+	if (!d || vm->firmware == VMC_FW_EFI) {
+		json_object_set_new(summary, "validation", json_string(!d ?
+			"no disk to boot" : "not run: the validator has no"
+			" UEFI firmware; this VM boots with UEFI"));
+		if (!json)
+			printf("validation: not run (%s)\n", !d ? "no disk" :
+			       "UEFI VM; the validator boots BIOS guests");
+		return 2;
+	}
+	vo->image = d->path;
+	vo->format = fmt;
+	vo->boot = VMC_BOOT_FIRMWARE;
+	vo->mem_mib = vm->memory >> 20 > 16384 ? 16384 :
+		      (unsigned)(vm->memory >> 20);
+	if (!bus_set)
+		vo->bus = VMC_BUS_VIRTIO;
+	ret = vmc_cli_validate(vo, json, &rep);
+	json_object_set_new(summary, "validation", rep ? rep :
+			    json_string("could not run"));
+	json_object_set_new(summary, "validation-memory-mib",
+			    json_integer(vo->mem_mib));
+	json_object_set_new(summary, "validation-vcpus", json_integer(1));
+	return ret;
+}
+
+static char *out_dir(const struct vmc_cli_convert *c)
+{
+	char *copy;
+
+	if (c->dst_path) {
+		if (mkdir(c->dst_path, 0755) < 0 && errno != EEXIST)
+			return NULL;
+		return realpath(c->dst_path, NULL);
+	}
+	copy = strdup(c->src_path);
+	if (!copy)
+		return NULL;
+	char *r = realpath(dirname(copy), NULL);
+	free(copy);
+	return r;
+}
+
+static int to_disks(const struct vmc_cli_convert *c, struct vmc_vm *vm,
+		    const char *dir, enum vmc_disk_bus bus, json_t *summary,
+		    struct vmc_error *err)
+{
+	const struct vmc_driver *drv = vmc_driver_find(c->dst_fmt);
+	json_t *list = json_array();
+	char *xml = join(dir, vm->name, 0, "xml"), *nv = join(dir, vm->name,
+							      0, "nvram.fd");
+	int r = -1;
+
+	json_object_set_new(summary, "disks", list);
+	if (!xml || !nv)
+		goto out;
+	if (convert_disks(c, vm, dir, c->dst_fmt, drv && drv->extension ?
+			  drv->extension : c->dst_fmt, c->create_opts,
+			  list) < 0)
+		goto out;
+	if (vmc_libvirt_write(vm, xml, bus, nv, err) < 0) {
+		vmc_cli_error(err);
+		remove_outputs(list);
+		goto out;
+	}
+	json_object_set_new(summary, "configuration", json_string(xml));
+	r = 0;
+out:
+	free(xml);
+	free(nv);
+	return r;
+}
+
+/* Disks to streamOptimized VMDKs in a scratch folder, then the OVA. */
+static int to_ova(const struct vmc_cli_convert *c, struct vmc_vm *vm,
+		  const char *ova, json_t *summary, struct vmc_error *err)
+{
+	char *copy = strdup(ova), *tmp = NULL;
+	struct vmc_opts *o = vmc_opts_new();
+	json_t *list = json_array();
+	int r = -1;
+
+	json_object_set_new(summary, "disks", list);
+	if (!copy || !o) {
+		vmc_cli_errorf("out of memory");
+		goto out;
+	}
+	tmp = vmc_scratch_new(dirname(copy), "ova-out", err);
+	if (!tmp) {
+		vmc_cli_error(err);
+		goto out;
+	}
+	if (vmc_opts_parse(o, "subformat=streamOptimized", err) < 0) {
+		vmc_cli_error(err);
+		goto out;
+	}
+	if (convert_disks(c, vm, tmp, "vmdk", "vmdk", o, list) < 0)
+		goto out;
+	if (vmc_ova_write(vm, ova, err) < 0)
+		vmc_cli_error(err);
+	else
+		r = 0;
+	json_object_set_new(summary, "configuration", json_string(ova));
+	remove_outputs(list);	/* they live on inside the OVA */
+	for (size_t j = 0; j < json_array_size(list); j++)
+		json_object_set_new(json_array_get(list, j), "target",
+				    json_string(ova));
+out:
+	vmc_scratch_remove(tmp);
+	free(tmp);
+	free(copy);
+	vmc_opts_free(o);
+	return r;
+}
+
+static void print_summary(const struct vmc_vm *vm, json_t *s)
+{
+	json_t *d;
+	size_t i;
+
+	printf("%s: %s VM, %u vCPU, %llu MiB, %s\n", vm->name,
+	       vm->source_kind, vm->vcpus,
+	       (unsigned long long)(vm->memory >> 20),
+	       vm->firmware == VMC_FW_EFI ? "UEFI" : "BIOS");
+	json_array_foreach(json_object_get(s, "disks"), i, d)
+		printf("  disk %zu: %s (%s) -> %s (%s) in %.1f s\n", i + 1,
+		       json_string_value(json_object_get(d, "source")),
+		       json_string_value(json_object_get(d, "source-format")),
+		       json_string_value(json_object_get(d, "target")),
+		       json_string_value(json_object_get(d, "target-format")),
+		       json_real_value(json_object_get(d, "seconds")));
+	printf("  configuration: %s\n", json_string_value(
+		json_object_get(s, "configuration")));
+}
+
+int vmc_cli_vm_migrate(const struct vmc_cli_convert *c,
+		       struct vmc_validate_opts *vo, bool validate,
+		       bool bus_set, bool no_inject)
+{
+	bool ova = !strcmp(c->dst_fmt, "ova");
+	struct vmc_error err = { 0 };
+	struct vmc_vm *vm = NULL;
+	char *dir = NULL, *ovapath = NULL;
+	json_t *summary = json_object();
+	int ret = 1;
+
+	if (!ova && !vmc_driver_find(c->dst_fmt)) {
+		vmc_cli_errorf("unknown target format '%s' (vmconv formats"
+			       " lists them, and ova)", c->dst_fmt);
+		goto out;
+	}
+	if (ova && c->dst_path) {	/* scratch beside the OVA */
+		char *copy = strdup(c->dst_path);
+
+		dir = copy ? realpath(dirname(copy), NULL) : NULL;
+		free(copy);
+	} else {
+		dir = out_dir(c);
+	}
+	if (!dir) {
+		vmc_cli_errorf("%s: cannot use it as the output folder: %s",
+			       c->dst_path ? c->dst_path : c->src_path,
+			       strerror(errno));
+		goto out;
+	}
+	vm = vmc_vm_load(c->src_path, dir, &err);
+	if (!vm) {
+		vmc_cli_error(&err);
+		goto out;
+	}
+	json_object_set_new(summary, "vm", vmc_vm_to_json(vm));
+	if (ova) {
+		ovapath = c->dst_path ? strdup(c->dst_path) :
+			  join(dir, vm->name, 0, "ova");
+		if (!ovapath || to_ova(c, vm, ovapath, summary, &err) < 0)
+			goto out;
+	} else if (to_disks(c, vm, dir, bus_set && vo->bus == VMC_BUS_IDE ?
+			    VMC_DISK_IDE : VMC_DISK_VIRTIO, summary,
+			    &err) < 0) {
+		goto out;
+	}
+	json_object_set_new(summary, "injection", json_string(no_inject ?
+		"skipped (--no-inject)" : "not available in this build"));
+	if (!c->json && !c->quiet)
+		print_summary(vm, summary);
+	ret = 0;
+	if (validate && !ova)
+		ret = validate_boot(vm, c->dst_fmt, vo, bus_set, c->json,
+				    summary);
+	if (c->json)
+		vmc_cli_print_json(summary);
+out:
+	json_decref(summary);
+	vmc_vm_free(vm);
+	free(dir);
+	free(ovapath);
+	return ret;
+}

@@ -1,0 +1,39 @@
+# The one command for a whole VM with --validate: the OVA's boot disk is
+# converted and booted (QEMU engine) with the VM's own memory; the data
+# disk is converted and left alone.  The validator runs one vCPU and has
+# no UEFI firmware: an EFI VM is converted but reported as not booted.
+# The boot limit is generous: under TCG on a loaded 2-core host the tiny
+# guest took 90 s to reach its kernel.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/validate-common.inc"
+. "$(dirname "$0")/vm-common.inc"
+requires qemu-img tar
+guest good
+cd "$T" || fail cd
+qemu-img convert -O vmdk -o subformat=streamOptimized "$GUEST" web01-disk1.vmdk
+truncate -s 32M d2.raw
+qemu-img convert -f raw -O vmdk -o subformat=streamOptimized d2.raw web01-disk2.vmdk
+cap1=$(qemu-img info --output=json "$GUEST" | jq '.["virtual-size"]')
+ovf_vmware web01 bios "$cap1" 33554432 | sed 's|<rasd:VirtualQuantity>1024<|<rasd:VirtualQuantity>384<|' > web01.ovf
+manifest SHA256 web01.ovf web01-disk1.vmdk web01-disk2.vmdk > web01.mf
+ova web01.ova web01.ovf web01.mf web01-disk1.vmdk web01-disk2.vmdk
+"$VMCONV" web01.ova --to qcow2 --out kvm --validate=qemu --timeout=600 \
+	--output=json -q > j; rc=$?
+cat j
+[ $rc -eq 0 ] || fail "exit $rc"
+[ "$(jq -r .validation.booted j)" = true ] || fail "boot disk did not boot"
+[ "$(jq -r .validation.image j)" = "$T/kvm/web01-disk1.qcow2" ] || fail "image"
+[ "$(jq -r .validation.bus j)" = virtio ] || fail bus
+[ "$(jq -r '.["validation-memory-mib"]' j)" = 384 ] || fail "VM memory not used"
+run qemu-img compare "$GUEST" kvm/web01-disk1.qcow2 || fail "disk 1 changed"
+
+# UEFI: converted, not booted, said so
+ovf_vmware web02 efi "$cap1" "" > web01.ovf
+manifest SHA256 web01.ovf web01-disk1.vmdk > web01.mf
+ova web02.ova web01.ovf web01.mf web01-disk1.vmdk
+"$VMCONV" web02.ova --to qcow2 --out kvm2 --validate=qemu --output=json -q > j; rc=$?
+cat j
+[ $rc -eq 2 ] || fail "UEFI VM: exit $rc, expected 2 (could not validate)"
+jq -r .validation j | grep -q "no UEFI firmware" || fail "UEFI reason"
+[ -f kvm2/web02-disk1.qcow2 ] || fail "UEFI VM not converted"
+exit 0
