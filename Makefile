@@ -8,6 +8,7 @@
 #   make check-fresh  .ci/run in a throw-away Debian 12 chroot (root; what CI
 #                     sees on a new machine: scripts/check-fresh)
 #   make fuzz         build the libFuzzer targets (clang)
+#   make fuzz-long    run each for FUZZ_SECONDS (600) from build/fuzz/corpus
 #   make bench        the benchmarks, side by side with qemu-img
 #   make install      PREFIX=/usr/local DESTDIR=
 
@@ -84,7 +85,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: all deps demo check check-run check-asan check-fresh check-layers \
 	check-inject \
-	unit integration fuzz \
+	unit integration fuzz fuzz-long \
 	bench install uninstall clean
 all: $(VMCONV) $(LIBSO) $(PLUGIN_SOS)
 
@@ -148,6 +149,17 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 		$(call pkg_cflags,$(LIB_PKGS)) -o $@ $< $(LIB_SRCS) \
 		$(LIB_LIBS) -pthread
 
+# Targets in the validator (the VMM's devices, the console watcher) link
+# it too.
+FUZZ_VAL_BUILD = @mkdir -p $(@D); clang -std=gnu11 -g -O1 \
+	-fsanitize=fuzzer,address,undefined -Iinclude -I. \
+	$(call pkg_cflags,$(BIN_PKGS)) -o $@ $< $(LIB_SRCS) $(VAL_SRCS) \
+	$(BIN_LIBS) -pthread
+$(BUILD)/fuzz/fuzz-vmm-%: tests/fuzz/fuzz-vmm-%.c $(LIB_SRCS) $(VAL_SRCS)
+	$(FUZZ_VAL_BUILD)
+$(BUILD)/fuzz/fuzz-watch: tests/fuzz/fuzz-watch.c $(LIB_SRCS) $(VAL_SRCS)
+	$(FUZZ_VAL_BUILD)
+
 # ---- set-up, demo, tests ----
 
 deps:
@@ -182,6 +194,23 @@ check-fresh:
 	@scripts/check-fresh
 
 fuzz: $(FUZZ_BINS)
+
+# Every target for FUZZ_SECONDS each (default 600) from build/fuzz/corpus/
+# NAME (kept between runs) and the seeds fuzz-smoke makes; findings go to
+# build/fuzz/findings/.  The totals are in build/fuzz/long.log.
+FUZZ_SECONDS ?= 600
+fuzz-long: $(FUZZ_BINS)
+	@mkdir -p $(BUILD)/fuzz/findings $(BUILD)/fuzz/seeds
+	@for t in $(FUZZ_BINS); do n=$$(basename $$t); \
+	  mkdir -p $(BUILD)/fuzz/corpus/$$n; \
+	  echo "== $$n $(FUZZ_SECONDS) s" | tee -a $(BUILD)/fuzz/long.log; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/findings/$$n- \
+	    $(BUILD)/fuzz/corpus/$$n $(BUILD)/fuzz/seeds \
+	    > $(BUILD)/fuzz/$$n.long.log 2>&1; \
+	  echo "exit $$? $$(grep -E 'stat::number_of_executed_units' \
+	    $(BUILD)/fuzz/$$n.long.log)" | tee -a $(BUILD)/fuzz/long.log; \
+	done
 
 bench: all
 	@bench/run $(BUILD)

@@ -5,6 +5,7 @@
 
 #include "cli/batch.h"
 #include "cli/cli.h"
+#include "common/confine.h"
 
 static const char usage[] =
 "usage: vmconv SRC --to FMT [--out PATH] [--validate] [--no-inject] [-p]\n"
@@ -29,6 +30,11 @@ static const char usage[] =
 "  inject    make a guest bootable on KVM (virtio drivers, stable names)\n"
 "  batch     migrate a plan of many VMs, resumably; the pre-cutover report\n"
 "\n"
+"Every command takes --allow-parent-dir DIR (repeatable): backing files,\n"
+"data files, extents and parents named inside an image may also lie\n"
+"under DIR (by default only beside the image that names them or the\n"
+"image given on the command line).\n"
+"\n"
 "`vmconv COMMAND --help` describes each; `man vmconv` describes all.\n";
 
 static const struct {
@@ -52,9 +58,51 @@ static const struct {
 	{ "batch", vmc_cmd_batch },
 };
 
+/* Takes every --allow-parent-dir DIR (or =DIR) out of argv, wherever it
+ * is (before "--"), and widens the parent policy with it.  Returns the
+ * new argc, or -1 after printing an error. */
+static int take_parent_dirs(int argc, char **argv)
+{
+	static const char opt[] = "--allow-parent-dir";
+	const size_t n = sizeof(opt) - 1;
+	struct vmc_error err;
+	int out = 1;
+
+	for (int i = 1; i < argc; i++) {
+		const char *dir = NULL;
+
+		if (!strcmp(argv[i], "--")) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (!strncmp(argv[i], opt, n) && argv[i][n] == '=') {
+			dir = argv[i] + n + 1;
+		} else if (!strcmp(argv[i], opt)) {
+			if (i + 1 == argc) {
+				vmc_cli_errorf("%s needs a folder", opt);
+				return -1;
+			}
+			dir = argv[++i];
+		} else {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (vmc_confine_allow_dir(dir, &err) < 0) {
+			vmc_cli_error(&err);
+			return -1;
+		}
+	}
+	argv[out] = NULL;
+	return out;
+}
+
 int main(int argc, char **argv)
 {
 	vmc_output_install_signal_handlers();
+	argc = take_parent_dirs(argc, argv);
+	if (argc < 0)
+		return 1;
 	vmc_plugins_load_all();
 	if (argc < 2)
 		return vmc_cli_usage(usage, false);

@@ -10,6 +10,7 @@
 #include <vmconv/output.h>
 
 #include "common/bytes.h"
+#include "common/confine.h"
 
 /* Images being opened on this thread, innermost last: a backing file or
  * parent that is already on this stack is a loop. */
@@ -54,9 +55,10 @@ static struct vmc_image *image_new(const struct vmc_driver *d,
 	return img;
 }
 
-struct vmc_image *vmc_image_open(const char *filename, const char *format,
-				 unsigned flags, struct vmc_opts *opts,
-				 struct vmc_error *err)
+static struct vmc_image *open_in_chain(const char *filename,
+				       const char *format, unsigned flags,
+				       struct vmc_opts *opts,
+				       struct vmc_error *err)
 {
 	const struct vmc_driver *d;
 	struct vmc_image *img;
@@ -87,6 +89,21 @@ struct vmc_image *vmc_image_open(const char *filename, const char *format,
 		img = NULL;
 	}
 	chain_len--;
+	return img;
+}
+
+/* The parent policy (common/confine.h) learns which image is the top
+ * one: the first opened on this thread's stack. */
+struct vmc_image *vmc_image_open(const char *filename, const char *format,
+				 unsigned flags, struct vmc_opts *opts,
+				 struct vmc_error *err)
+{
+	struct vmc_image *img;
+
+	if (vmc_confine_enter(filename, err) < 0)
+		return NULL;
+	img = open_in_chain(filename, format, flags, opts, err);
+	vmc_confine_leave();
 	if (img && vmc_opts_check_used(opts, filename, err) < 0) {
 		vmc_image_close(img);
 		img = NULL;

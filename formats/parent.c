@@ -11,6 +11,7 @@
 #include <vmconv/image.h>
 
 #include "common/bytes.h"
+#include "common/confine.h"
 
 const char *vmc_parent_base_name(const char *path)
 {
@@ -37,6 +38,11 @@ int vmc_parent_add(struct vmc_parent_search *ps, const char *child,
 			return 0;
 		}
 	}
+	ps->name[ps->n] = strdup(name);
+	if (!ps->name[ps->n]) {
+		free(c);
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	}
 	ps->cand[ps->n++] = c;
 	return 0;
 }
@@ -60,13 +66,23 @@ int vmc_parent_open(struct vmc_parent_search *ps,
 {
 	for (size_t i = 0; i < ps->n; i++) {
 		struct vmc_image *p;
+		struct vmc_error e;
+		char *real;
 
-		if (access(ps->cand[i], F_OK) < 0) {
+		real = vmc_confine_resolve(child->filename, "parent locator",
+					   ps->name[i], &e);
+		if (!real && e.code == ENOENT) {
 			note_tried(ps, ps->cand[i]);
 			continue;
 		}
-		p = vmc_image_open(ps->cand[i], NULL,
-				   child->flags & ~VMC_OPEN_RDWR, NULL, err);
+		if (!real) {
+			if (err)
+				*err = e;
+			return -1;
+		}
+		p = vmc_image_open(real, NULL, child->flags & ~VMC_OPEN_RDWR,
+				   NULL, err);
+		free(real);
 		if (!p) {
 			vmc_error_prefix(err, "%s: parent", child->filename);
 			return -1;
@@ -85,8 +101,10 @@ int vmc_parent_open(struct vmc_parent_search *ps,
 
 void vmc_parent_search_free(struct vmc_parent_search *ps)
 {
-	for (size_t i = 0; i < ps->n; i++)
+	for (size_t i = 0; i < ps->n; i++) {
 		free(ps->cand[i]);
+		free(ps->name[i]);
+	}
 	ps->n = 0;
 }
 

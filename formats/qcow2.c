@@ -19,6 +19,7 @@
 #include <vmconv/driver.h>
 
 #include "common/bytes.h"
+#include "common/confine.h"
 #include "formats/qcow2.h"
 #include "formats/registry.h"
 
@@ -397,9 +398,10 @@ static int open_backing(struct vmc_image *img, struct qcow2_state *s,
 
 	if (!s->backing_name || (img->flags & VMC_OPEN_NO_BACKING))
 		return 0;
-	path = vmc_path_relative_to(img->filename, s->backing_name);
+	path = vmc_confine_resolve(img->filename, "backing file",
+				   s->backing_name, err);
 	if (!path)
-		return vmc_error_set(err, ENOMEM, "out of memory");
+		return -1;
 	s->backing = vmc_image_open(path, s->backing_fmt, 0, NULL, err);
 	free(path);
 	if (!s->backing) {
@@ -420,15 +422,16 @@ static int open_data_file(struct vmc_image *img, struct qcow2_state *s,
 		s->data_file_size = s->file_size;
 		return 0;
 	}
-	s->data_path = vmc_path_relative_to(img->filename,
-					    s->data_file_name);
+	s->data_path = vmc_confine_resolve(img->filename, "data file",
+					   s->data_file_name, err);
 	if (!s->data_path)
-		return vmc_error_set(err, ENOMEM, "out of memory");
-	s->data_fd = open(s->data_path, flags | O_CLOEXEC);
-	if (s->data_fd < 0)
-		return vmc_error_errno(err, errno, "%s: cannot open external"
-				       " data file '%s'", img->filename,
-				       s->data_path);
+		return -1;
+	s->data_fd = vmc_confine_open(s->data_path, flags, false, err);
+	if (s->data_fd < 0) {
+		vmc_error_prefix(err, "%s: external data file",
+				 img->filename);
+		return -1;
+	}
 	s->own_data_fd = true;
 	return file_size(s->data_fd, s->data_path, &s->data_file_size, err);
 }
@@ -468,11 +471,10 @@ static int qcow2_open(struct vmc_image *img, const char *filename,
 			      " read-only", filename);
 		goto fail;
 	}
-	s->fd = open(filename, (s->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-	if (s->fd < 0) {
-		vmc_error_errno(err, errno, "%s: cannot open", filename);
+	s->fd = vmc_confine_open(filename, s->writable ? O_RDWR : O_RDONLY,
+				 true, err);
+	if (s->fd < 0)
 		goto fail;
-	}
 	s->own_fd = true;
 	if (file_size(s->fd, filename, &s->file_size, err) < 0)
 		goto fail;

@@ -19,6 +19,8 @@
 #include <vmconv/image.h>
 #include <vmconv/output.h>
 
+#include "common/confine.h"
+
 #include "formats/registry.h"
 
 struct raw_state {
@@ -81,9 +83,8 @@ static int raw_open(struct vmc_image *img, const char *filename,
 	(void)opts;
 	if (!s)
 		return vmc_error_set(err, ENOMEM, "out of memory");
-	s->fd = open(filename, flags | O_CLOEXEC);
+	s->fd = vmc_confine_open(filename, flags, true, err);
 	if (s->fd < 0) {
-		vmc_error_errno(err, errno, "%s: cannot open", filename);
 		free(s);
 		return -1;
 	}

@@ -11,6 +11,8 @@
 
 #include <vmconv/image.h>
 
+#include "common/confine.h"
+
 #include "formats/registry.h"
 
 /* Built-in formats, in one explicit table (no constructor tricks). */
@@ -109,11 +111,9 @@ const struct vmc_driver *vmc_driver_probe(const char *filename,
 	ssize_t len;
 	size_t n;
 
-	fd = open(filename, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		vmc_error_errno(err, errno, "%s: cannot open", filename);
+	fd = vmc_confine_open(filename, O_RDONLY, true, err);
+	if (fd < 0)
 		return NULL;
-	}
 	len = pread(fd, buf, sizeof(buf), 0);
 	close(fd);
 	if (len < 0) {

@@ -350,6 +350,26 @@ out:
 	return ret;
 }
 
+/* The head entry's LastFileOffset sizes the file in check --repair: it
+ * may not exceed what the log's own writes reach (or the file), rounded
+ * up to 1 MiB, so a hostile log cannot make vmconv grow a file to
+ * exabytes. */
+static bool last_offset_bad(const struct vhdx_state *s,
+			    struct vmc_error *err)
+{
+	uint64_t reach = s->phys_size;
+
+	for (size_t i = 0; i < s->log.n; i++)
+		reach = VMC_MAX(reach, s->log.w[i].off + s->log.w[i].len);
+	reach = VMC_ALIGN_UP(reach, VHDX_MiB);
+	if (s->log.last_file_offset <= reach)
+		return false;
+	vmc_error_set(err, EINVAL, "%s: log head entry's LastFileOffset 0x%"
+		      PRIx64 " is past anything the log writes (0x%" PRIx64
+		      "): refused", s->path, s->log.last_file_offset, reach);
+	return true;
+}
+
 int vhdx_log_load(struct vhdx_state *s, struct vmc_error *err)
 {
 	uint8_t *buf;
@@ -379,6 +399,8 @@ int vhdx_log_load(struct vhdx_state *s, struct vmc_error *err)
 			"%s: log head entry says the file held 0x%" PRIx64
 			" bytes, but it has only 0x%" PRIx64 " (truncated)",
 			s->path, s->log.flushed_file_offset, s->phys_size);
+	if (last_offset_bad(s, err))
+		return -1;
 	s->file_size = VMC_MAX(s->phys_size, s->log.last_file_offset);
 	if (s->file_size % VHDX_MiB && s->file_size != s->phys_size)
 		s->file_size = VMC_ALIGN_UP(s->file_size, VHDX_MiB);

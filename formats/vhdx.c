@@ -20,6 +20,7 @@
 #include <vmconv/driver.h>
 
 #include "common/bytes.h"
+#include "common/confine.h"
 #include "formats/registry.h"
 #include "formats/vhdx.h"
 
@@ -197,11 +198,9 @@ static int vhdx_open(struct vmc_image *img, const char *filename,
 		return vmc_error_set(err, ENOMEM, "out of memory");
 	img->opaque = s;
 	s->path = img->filename;
-	s->fd = open(filename, flags | O_CLOEXEC);
-	if (s->fd < 0) {
-		vmc_error_errno(err, errno, "%s: cannot open", filename);
+	s->fd = vmc_confine_open(filename, flags, true, err);
+	if (s->fd < 0)
 		goto fail;
-	}
 	if (fstat(s->fd, &st) < 0) {
 		vmc_error_errno(err, errno, "%s: cannot stat", filename);
 		goto fail;

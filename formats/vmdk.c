@@ -21,6 +21,7 @@
 #include <isa-l/igzip_lib.h>
 
 #include "common/bytes.h"
+#include "common/confine.h"
 #include "formats/registry.h"
 #include "formats/vmdk.h"
 
@@ -82,6 +83,7 @@ static void state_free(struct vmdk_state *s)
 	vmdk_desc_free(&s->desc);
 	vmc_image_close(s->parent);
 	free(s->parent_path);
+	free(s->parent_refusal);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -128,10 +130,11 @@ int vmdk_ext_fd(struct vmdk_extent *e, struct vmc_error *err)
 	e->last_use = ++s->tick;
 	if (e->fd >= 0)
 		return e->fd;
-	e->fd = open(e->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (e->fd < 0)
-		return vmc_error_errno(err, errno, "%s: cannot reopen extent",
-				       e->path);
+	e->fd = vmc_confine_open(e->path, O_RDONLY, e->own, err);
+	if (e->fd < 0) {
+		vmc_error_prefix(err, "cannot reopen extent");
+		return -1;
+	}
 	s->n_open++;
 	close_lru(s);
 	return e->fd;
@@ -141,20 +144,16 @@ static int open_file(struct vmdk_extent *e, struct vmc_error *err)
 {
 	struct stat st;
 
-	/* O_NONBLOCK: a FIFO named as an extent must not hang the open;
-	 * it is refused below as not a regular file. */
-	e->fd = open(e->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	/* No FIFO, device or symbolic link among the named extents: see
+	 * common/confine.h.  The image's own file may be a block device. */
+	e->fd = vmc_confine_open(e->path, O_RDONLY, e->own, err);
 	if (e->fd < 0)
-		return vmc_error_errno(err, errno, "%s: cannot open extent",
-				       e->path);
+		return -1;
 	e->st->n_open++;
 	e->last_use = ++e->st->tick;
 	if (fstat(e->fd, &st) < 0)
 		return vmc_error_errno(err, errno, "%s: cannot stat",
 				       e->path);
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return vmc_error_set(err, EINVAL,
-			"%s: extent is not a regular file", e->path);
 	e->file_size = (uint64_t)st.st_size;
 	if (S_ISBLK(st.st_mode)) {
 		off_t end = lseek(e->fd, 0, SEEK_END);
@@ -162,52 +161,6 @@ static int open_file(struct vmdk_extent *e, struct vmc_error *err)
 		e->file_size = end > 0 ? (uint64_t)end : 0;
 	}
 	return 0;
-}
-
-/* Extent names are resolved inside the descriptor's folder only: a
- * descriptor from an untrusted source must not make us read /etc/shadow
- * or a disk in someone else's folder. */
-static bool escapes(const char *name)
-{
-	const char *p = name;
-
-	if (name[0] == '/' || name[0] == '\\' ||
-	    (name[0] && name[1] == ':'))
-		return true;
-	while (*p) {
-		size_t n = strcspn(p, "/\\");
-
-		if (n == 2 && p[0] == '.' && p[1] == '.')
-			return true;
-		p += n;
-		if (*p)
-			p++;
-	}
-	return false;
-}
-
-/* The same rule after symbolic links: the extent's real path must lie
- * under the real folder of the descriptor. */
-static bool inside_folder(const char *desc, const char *path)
-{
-	char *copy = strdup(desc), *dir, *rd = NULL, *rp = NULL;
-	bool ok = false;
-	size_t n;
-
-	if (!copy)
-		return false;
-	dir = dirname(copy);
-	rd = realpath(dir, NULL);
-	rp = realpath(path, NULL);
-	if (rd && rp) {
-		n = strlen(rd);
-		ok = !strncmp(rp, rd, n) &&
-		     (rp[n] == '/' || (n == 1 && rd[0] == '/'));
-	}
-	free(rd);
-	free(rp);
-	free(copy);
-	return ok;
 }
 
 static struct vmdk_extent *add_extent(struct vmdk_state *s,
@@ -254,20 +207,12 @@ static int open_desc_extent(struct vmdk_state *s, const char *filename,
 		return e->name ? 0 : vmc_error_set(err, ENOMEM,
 						   "out of memory");
 	}
-	if (escapes(d->file))
-		return vmc_error_set(err, EPERM,
-			"file name '%s' points outside the descriptor's"
-			" folder (refused)", d->file);
 	e->name = strdup(d->file);
-	e->path = vmc_path_relative_to(filename, d->file);
-	if (!e->name || !e->path)
+	if (!e->name)
 		return vmc_error_set(err, ENOMEM, "out of memory");
-	if (open_file(e, err) < 0)
+	e->path = vmc_confine_resolve(filename, "extent", d->file, err);
+	if (!e->path || open_file(e, err) < 0)
 		return -1;
-	if (!inside_folder(filename, e->path))
-		return vmc_error_set(err, EPERM,
-			"%s: resolves (through a symbolic link) outside the"
-			" descriptor's folder (refused)", e->path);
 	switch (d->type) {
 	case VMDK_EXT_FLAT:
 	case VMDK_EXT_VMFS:
@@ -312,36 +257,43 @@ static int open_parent(struct vmc_image *img, struct vmdk_state *s,
 	const char *hint = s->desc.parent_hint;
 	const char *base;
 	struct vmdk_state *ps;
+	struct vmc_error e;
 
 	if (!hint)
 		return 0;
-	if (escapes(hint) && hint[0] != '/') {
+	if (hint[0] && hint[1] == ':') {
 		/* A Windows path: try its last component beside us. */
 		base = strrchr(hint, '\\');
 		hint = base ? base + 1 : hint;
 	}
-	s->parent_path = vmc_path_relative_to(img->filename, hint);
-	if (!s->parent_path)
-		return vmc_error_set(err, ENOMEM, "out of memory");
-	if (access(s->parent_path, F_OK) < 0 && strchr(hint, '/')) {
+	s->parent_path = vmc_confine_resolve(img->filename,
+					     "parentFileNameHint", hint, &e);
+	if (!s->parent_path && strchr(hint, '/')) {
 		/* ESXi writes absolute /vmfs/volumes/... hints; a copied
 		 * chain keeps its files side by side. */
-		char *alt;
+		struct vmc_error e2;
 
 		base = strrchr(hint, '/') + 1;
-		alt = vmc_path_relative_to(img->filename, base);
-		if (!alt)
-			return vmc_error_set(err, ENOMEM, "out of memory");
-		if (access(alt, F_OK) == 0) {
-			free(s->parent_path);
-			s->parent_path = alt;
-		} else {
-			free(alt);
-		}
+		s->parent_path = vmc_confine_resolve(img->filename,
+			"parentFileNameHint", base, &e2);
+		if (!s->parent_path && e.code == ENOENT)
+			e = e2;
 	}
-	/* Without the parent (info): the name, resolved, is all. */
-	if (img->flags & VMC_OPEN_NO_BACKING)
-		return 0;
+	if (img->flags & VMC_OPEN_NO_BACKING) {
+		/* info: the name is all; a refusal is shown, not fatal. */
+		if (!s->parent_path) {
+			s->parent_refusal = strdup(e.msg);
+			s->parent_path = vmc_path_relative_to(img->filename,
+							      hint);
+		}
+		return s->parent_path ? 0 : vmc_error_set(err, ENOMEM,
+							  "out of memory");
+	}
+	if (!s->parent_path) {
+		if (err)
+			*err = e;
+		return -1;
+	}
 	s->parent = vmc_image_open(s->parent_path, NULL,
 				   img->flags & ~VMC_OPEN_RDWR, NULL, err);
 	if (!s->parent) {
@@ -376,6 +328,7 @@ static int open_single(struct vmc_image *img, struct vmdk_state *s,
 		return -1;
 	e->path = strdup(filename);
 	e->name = strdup(filename);
+	e->own = true;
 	if (!e->path || !e->name)
 		return vmc_error_set(err, ENOMEM, "out of memory");
 	if (open_file(e, err) < 0)
@@ -430,11 +383,9 @@ static int vmdk_open(struct vmc_image *img, const char *filename,
 			" repair is not supported)", filename);
 		goto fail;
 	}
-	fd = open(filename, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		vmc_error_errno(err, errno, "%s: cannot open", filename);
+	fd = vmc_confine_open(filename, O_RDONLY, true, err);
+	if (fd < 0)
 		goto fail;
-	}
 	if (fstat(fd, &st) < 0 || (n = pread(fd, head, 8, 0)) < 0) {
 		vmc_error_errno(err, errno, "%s: cannot read", filename);
 		close(fd);
@@ -873,7 +824,10 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 	}
 	json_object_set_new(data, "extents", exts);
 	exts = NULL;
-	if (!s->parent && s->parent_path) {
+	if (!s->parent && s->parent_refusal) {
+		json_object_set_new(data, "parent-error",
+				    json_string(s->parent_refusal));
+	} else if (!s->parent && s->parent_path) {
 		/* Opened without its parents (as info does): look at the
 		 * chain now if it is there; a missing parent is no error
 		 * for info. */

@@ -137,6 +137,7 @@ struct vmdk_extent {
 	char *name;			/* as in the descriptor */
 	char *path;			/* resolved */
 	int fd;				/* -1 while closed: vmdk_ext_fd */
+	bool own;			/* the image's own file, not a named one */
 	struct vmdk_state *st;
 	uint64_t last_use;
 	uint64_t file_size;
@@ -168,6 +169,9 @@ struct vmdk_state {
 	bool embedded;			/* descriptor in the extent */
 	struct vmc_image *parent;
 	char *parent_path;
+	/* Opened without parents (info): why parent_path failed the
+	 * parent policy, or NULL. */
+	char *parent_refusal;
 	pthread_mutex_t lock;		/* grain table caches */
 	uint64_t max_grain;
 	uint8_t *cbuf;			/* the last inflated grain */

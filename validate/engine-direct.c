@@ -70,7 +70,7 @@ static bool on_console(void *ctx, const char *buf, size_t len)
 	fwrite(buf, 1, len, c->r->log);
 	fflush(c->r->log);
 	if (c->r->echo)
-		fwrite(buf, 1, len, c->r->echo);
+		vmc_echo(c->r->echo, buf, len);
 	return vmc_watch_console(c->r->watch, buf, len,
 				 (unsigned)(vmc_now_ms() - c->start));
 }

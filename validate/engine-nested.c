@@ -383,7 +383,7 @@ static void take(struct nested *n, int ch, const char *buf, size_t k)
 		fwrite(buf, 1, k, r->log);
 		fflush(r->log);
 		if (r->echo)
-			fwrite(buf, 1, k, r->echo);
+			vmc_echo(r->echo, buf, k);
 		break;
 	case CH_REPORT:
 		take_report(n, buf, k);

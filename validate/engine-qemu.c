@@ -2,10 +2,14 @@
  * target's device model (i440FX "pc", SeaBIOS, virtio-blk or IDE), the
  * reference the built-in VMM's verdicts are compared with.
  *
- * The image is never written: QEMU gets a qcow2 overlay whose backing file
- * is the image (opened read-only as a backing file), thrown away after the
- * run; formats QEMU cannot read are exported to a temporary raw file
- * through vmconv's own drivers first.  The serial port and SeaBIOS's debug
+ * The image is never written and QEMU never parses its metadata on its
+ * own terms: a raw image or a single-file qcow2 becomes the backing file
+ * of a throw-away qcow2 overlay, named by a json: filename that pins the
+ * protocol (file), the format and, for qcow2, "backing": null, so a
+ * backing name inside the image ("nbd:...", "/etc/shadow") is never
+ * followed; everything else (VMDK, VHD, VHDX, qcow2 with a backing chain
+ * or a data file) is exported to a temporary raw file through vmconv's
+ * own drivers, which hold it to the parent policy (common/confine.h).  The serial port and SeaBIOS's debug
  * port come back through pipes, QMP on stdin/stdout says whether the guest
  * powered off or reset.
  *
@@ -32,28 +36,31 @@
 #include "validate/screen.h"
 #include "validate/validate.h"
 
-/* A throw-away disk for QEMU in dir: an overlay on the image, or a raw
- * export.  *fmt is QEMU's name for its format. */
+/* A throw-away disk for QEMU in dir: a pinned overlay on the image, or a
+ * raw export.  *fmt is QEMU's name for its format. */
 static int make_disk(struct vmc_engine_run *r, const char *dir, char *disk,
 		     size_t len, const char **fmt, struct vmc_error *err)
 {
-	const char *qf = vmc_qemu_format(r->img->drv->name);
-	char abs[PATH_MAX];
+	char *pinned = vmc_qemu_pinned_name(r->img, r->img_files);
+	char size[32];
 
-	if (qf && realpath(r->o->image, abs)) {
-		char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2",
-				 "-F", (char *)qf, "-b", abs, disk, NULL };
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)r->img->size);
+	if (pinned) {
+		char *argv[] = { "qemu-img", "create", "-q", "-u", "-f",
+				 "qcow2", "-F", (char *)r->img->drv->name,
+				 "-b", pinned, disk, size, NULL };
 		struct vmc_error e2;
+		int rc;
 
 		snprintf(disk, len, "%s/overlay.qcow2", dir);
-		if (vmc_proc_run(argv, &e2) == 0) {
+		rc = vmc_proc_run(argv, &e2);
+		free(pinned);
+		if (rc == 0) {
 			*fmt = "qcow2";
 			json_object_set_new(r->extra, "qemu_disk",
 					    json_string("qcow2 overlay"));
 			return 0;
 		}
-		/* e.g. a VHDX with a dirty log, which QEMU will not open
-		 * read-only: vmconv replays it in memory */
 	}
 	snprintf(disk, len, "%s/disk.raw", dir);
 	if (vmc_export_raw(r->img, disk, err) < 0) {
@@ -268,8 +275,10 @@ static void qemu_argv(struct qrun *q)
 							      "tcg"));
 	snprintf(q->mem, sizeof(q->mem), "%u",
 		 q->r->o->mem_mib ? q->r->o->mem_mib : 512);
-	snprintf(q->drive, sizeof(q->drive), "file=%s,format=%s,if=none,"
-		 "id=disk0,cache=unsafe", q->disk, q->fmt);
+	/* the protocol pinned too: a TMPDIR with a ':' is no "nbd:" */
+	snprintf(q->drive, sizeof(q->drive), "file.driver=file,"
+		 "file.filename=%s,driver=%s,if=none,id=disk0,cache=unsafe",
+		 q->disk, q->fmt);
 	n = vmc_qemu_machine_args(argv, q->kvm, NULL, q->mem);
 	argv[n++] = "-device";
 	argv[n++] = "VGA";
@@ -348,7 +357,7 @@ static void take(struct qrun *q, int ch, const char *buf, size_t k,
 	case CH_CONSOLE:
 		fwrite(buf, 1, k, r->log);
 		if (r->echo)
-			fwrite(buf, 1, k, r->echo);
+			vmc_echo(r->echo, buf, k);
 		vmc_watch_console(r->watch, buf, k, ms);
 		break;
 	case CH_DEBUG:

@@ -198,6 +198,17 @@ int vmc_bootcfg_parse(const char *cfgpath, char *text, char *kernel,
 	return 0;
 }
 
+/* The guest's files are read only up to a size: a hostile guest's
+ * "kernel" must not fill the host's disk, nor its grub.cfg the memory. */
+#define FILE_MAX (512 << 20)
+
+static bool size_ok(guestfs_h *g, const char *path, int64_t max)
+{
+	int64_t n = guestfs_filesize(g, path);
+
+	return n >= 0 && n <= max;
+}
+
 int vmc_guest_kernel(const char *image, const char *qfmt, bool kvm,
 		     const char *dir, char *kernel, char *initrd,
 		     char *append, size_t len, struct vmc_error *err)
@@ -235,7 +246,8 @@ int vmc_guest_kernel(const char *image, const char *qfmt, bool kvm,
 			size_t sz;
 			char *cfg, kp[1024], ip[1024], ap[2048];
 
-			if (guestfs_is_file(g, configs[c]) <= 0)
+			if (guestfs_is_file(g, configs[c]) <= 0 ||
+			    !size_ok(g, configs[c], CFG_MAX))
 				continue;
 			cfg = guestfs_read_file(g, configs[c], &sz);
 			if (!cfg || sz > CFG_MAX ||
@@ -247,6 +259,13 @@ int vmc_guest_kernel(const char *image, const char *qfmt, bool kvm,
 			free(cfg);
 			if (guestfs_is_file(g, kp) <= 0)
 				continue;
+			if (!size_ok(g, kp, FILE_MAX) ||
+			    (ip[0] && !size_ok(g, ip, FILE_MAX))) {
+				vmc_error_set(err, EFBIG, "%s: %s or %s is"
+					      " larger than %d MiB (refused)",
+					      image, kp, ip, FILE_MAX >> 20);
+				goto out;
+			}
 			snprintf(kernel, len, "%s/vmlinuz", dir);
 			snprintf(initrd, len, "%s/initrd", dir);
 			if (guestfs_download(g, kp, kernel) < 0 ||

@@ -1,6 +1,7 @@
 /* What the QEMU-based parts of the validator share: QEMU's names for
  * formats, the start of its command line, and the raw export for images
  * QEMU cannot (or must not) read itself.  See validate/qemu.h. */
+#define _GNU_SOURCE
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -75,4 +76,29 @@ bool vmc_qemu_usable(char *why, size_t len)
 	free(copy);
 	snprintf(why, len, "%s", found ? "" : QEMU " is not installed");
 	return found;
+}
+
+char *vmc_qemu_pinned_name(const struct vmc_image *img, unsigned files)
+{
+	json_t *o, *file;
+	char abs[PATH_MAX], *s = NULL, *res = NULL;
+	bool qcow2 = !strcmp(img->drv->name, "qcow2");
+
+	if ((!qcow2 && strcmp(img->drv->name, "raw")) || files > 1 ||
+	    !realpath(img->filename, abs))
+		return NULL;
+	o = json_pack("{s:s, s:{s:s, s:s}}", "driver", img->drv->name,
+		      "file", "driver", "file", "filename", abs);
+	if (!o)
+		return NULL;
+	if (qcow2)
+		json_object_set_new(o, "backing", json_null());
+	file = json_object_get(o, "file");
+	json_object_set_new(file, "locking", json_string("off"));
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (s && asprintf(&res, "json:%s", s) < 0)
+		res = NULL;
+	free(s);
+	return res;
 }

@@ -23,6 +23,13 @@ const char *vmc_qemu_format(const char *drv);
 int vmc_qemu_machine_args(const char **argv, bool kvm, const char *cpu,
 			  const char *mem);
 
+/* The json: name under which QEMU may open img itself with nothing
+ * left to probe: the file protocol, the format and, for qcow2, no backing
+ * file.  Only for raw and for qcow2 opened from one file (files: the
+ * files vmconv opened for it); NULL otherwise (export it raw instead).
+ * The caller frees it. */
+char *vmc_qemu_pinned_name(const struct vmc_image *img, unsigned files);
+
 /* The guest content of img as a sparse raw file at path, through vmconv's
  * own drivers (for formats QEMU cannot read, and for images made of
  * several files, which the appliance cannot see). */

@@ -128,7 +128,10 @@ static int guest_kernel(struct validation *v, struct vmc_error *err)
 		return -1;
 	}
 	snprintf(src, sizeof(src), "%s", o->image);
-	if (!qf || v->r.img_files > 1) {
+	/* libguestfs's QEMU gets a raw file and nothing else: it never
+	 * parses the image's own metadata or names */
+	if (!qf || strcmp(qf, "raw") || v->r.img_files > 1 ||
+	    strchr(o->image, ':')) {
 		snprintf(src, sizeof(src), "%s/disk.raw", v->kdir);
 		if (vmc_export_raw(v->r.img, src, err) < 0)
 			return -1;

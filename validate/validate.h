@@ -161,6 +161,10 @@ int vmc_engine_qemu_run(struct vmc_engine_run *r, struct vmc_error *err);
 /* The kernel, initramfs and command line the guest's own boot loader
  * configuration names (GRUB, SYSLINUX, EXTLINUX), copied into dir with
  * libguestfs; *initrd is "" when there is none. */
+/* Writes guest console bytes to a terminal with every control byte (and
+ * anything not printable ASCII) shown as \xNN; carriage returns dropped. */
+void vmc_echo(FILE *f, const char *buf, size_t len);
+
 int vmc_guest_kernel(const char *image, const char *qfmt, bool kvm,
 		     const char *dir, char *kernel, char *initrd,
 		     char *append, size_t len, struct vmc_error *err);

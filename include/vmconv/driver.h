@@ -66,12 +66,24 @@ int vmc_block_pwrite(const struct vmc_block_file *bf, const void *buf,
 int vmc_block_pwrite_zeroes(const struct vmc_block_file *bf, uint64_t off,
 			    uint64_t len, struct vmc_error *err);
 
+/* ---- opening files (common/confine.c, the parent policy) ---- */
+
+/* Opens a file a driver reads: its image's own file when own is true
+ * (when that image is the one the caller named it may be a symlink or a
+ * block device), else a file named inside an image (opened O_NOFOLLOW:
+ * pass a path the policy resolved).  O_NONBLOCK while opening, so a FIFO
+ * never hangs; fstat then admits regular files only (and block devices
+ * as above).  Returns the fd or -1 with err set. */
+int vmc_confine_open(const char *path, int flags, bool own,
+		     struct vmc_error *err);
+
 /* ---- differencing-disk parents ---- */
 /* VHD has 8 parent locators plus the parent's Unicode name. */
 #define VMC_PARENT_MAX_CANDIDATES 10
 
 struct vmc_parent_search {
 	char *cand[VMC_PARENT_MAX_CANDIDATES];
+	char *name[VMC_PARENT_MAX_CANDIDATES];	/* as the child names it */
 	size_t n;
 	/* "a, b, c": the candidates that did not exist, for the caller's
 	 * "parent disk not found" message; "" when none was tried. */
@@ -94,8 +106,11 @@ int vmc_parent_add(struct vmc_parent_search *ps, const char *child,
 		   const char *name, struct vmc_error *err);
 
 /* Tries the candidates in order: one that does not exist is added to
- * ps->tried; the first that exists is opened with the child's flags but
- * read-only, and check (if not NULL) vets it.  Returns 1 with *parent
+ * ps->tried; the first that exists must pass the parent policy (below:
+ * inside the child's or the top image's folder, a regular file; else -1,
+ * a refusal naming the child, "parent locator" and the name) and is
+ * opened with the child's flags but read-only, and check (if not NULL)
+ * vets it.  Returns 1 with *parent
  * and *parent_path (the caller owns both) set, 0 when no candidate
  * exists, or -1 with err set ("CHILD: parent" prefixed to an open
  * failure; check's error as it is). */

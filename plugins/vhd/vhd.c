@@ -82,7 +82,7 @@ static int vhd_probe(const uint8_t *buf, size_t len, const char *filename)
 		return 100;
 	/* A fixed disk has it only at the end, which the first bytes cannot
 	 * show: look there (qemu cannot, and calls fixed VHDs raw). */
-	fd = open(filename, O_RDONLY | O_CLOEXEC);
+	fd = open(filename, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return 0;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
@@ -418,12 +418,10 @@ static int vhd_open(struct vmc_image *img, const char *filename,
 		return vmc_error_set(err, ENOMEM, "out of memory");
 	img->opaque = s;
 	s->path = img->filename;
-	s->fd = open(filename, ((img->flags & VMC_OPEN_RDWR) ? O_RDWR
-			       : O_RDONLY) | O_CLOEXEC);
-	if (s->fd < 0) {
-		vmc_error_errno(err, errno, "%s: cannot open", filename);
+	s->fd = vmc_confine_open(filename, (img->flags & VMC_OPEN_RDWR) ?
+				 O_RDWR : O_RDONLY, true, err);
+	if (s->fd < 0)
 		goto fail;
-	}
 	if (fstat(s->fd, &st) < 0) {
 		vmc_error_errno(err, errno, "%s: cannot stat", filename);
 		goto fail;

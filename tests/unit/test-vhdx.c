@@ -366,6 +366,9 @@ static void set_log_guid(int fd, const uint8_t *guid)
 	}
 }
 
+/* LastFileOffset of the next make_dirty; 0: the new block + 1 MiB. */
+static uint64_t dirty_last;
+
 /* Log: map block 1 to a new block at file offset X (beyond the current
  * end: LastFileOffset grows the file), put 'B' in its first 4 KiB, and
  * zero the first 8 KiB of block 0. */
@@ -400,7 +403,7 @@ static uint64_t make_dirty(bool extend)
 	d[1] = (struct desc){ true, b0, 8192, 0 };
 	d[2] = (struct desc){ false, bat_off, 0, 0 };
 	len = make_entry(entry, 1, 0, log_guid, d, 3, (uint64_t)st.st_size,
-			 x + MiB);
+			 dirty_last ? dirty_last : x + MiB);
 	/* Patch the third descriptor's sector to carry the BAT bytes. */
 	{
 		uint8_t *desc = entry + 64 + 2 * 32;
@@ -417,6 +420,25 @@ static uint64_t make_dirty(bool extend)
 	close(fd);
 	free(entry);
 	return x;
+}
+
+/* A hostile LastFileOffset: check --repair would grow the file to 1 EiB
+ * (the log writes nothing past 2 MiB beyond the file). */
+Test(vhdx_corrupt, log_last_file_offset_is_capped, .init = setup_dir,
+     .fini = teardown_dir)
+{
+	struct vmc_error err;
+	struct stat st;
+
+	make_clean_image();
+	dirty_last = 1ULL << 60;
+	make_dirty(false);
+	dirty_last = 0;
+	cr_assert_null(vmc_image_open(path, NULL, VMC_OPEN_RDWR, NULL, &err));
+	cr_assert(strstr(err.msg, "LastFileOffset"), "%s", err.msg);
+	cr_assert_null(vmc_image_open(path, NULL, 0, NULL, &err));
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_lt(st.st_size, 64 * MiB, "the file grew");
 }
 
 static void sha_of_file(uint8_t *out, size_t *len)

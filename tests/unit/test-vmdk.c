@@ -345,11 +345,11 @@ Test(vmdk, descriptor_extent_problems)
 
 	put_text("m.vmdk", "version=1\ncreateType=\"monolithicFlat\"\n"
 		 "RW 2048 FLAT \"../outside.vmdk\" 0\n");
-	open_fails("m.vmdk", "outside the descriptor's folder");
+	open_fails("m.vmdk", "outside the image's folder");
 
 	put_text("m.vmdk", "version=1\ncreateType=\"monolithicFlat\"\n"
 		 "RW 2048 FLAT \"/etc/passwd\" 0\n");
-	open_fails("m.vmdk", "outside the descriptor's folder");
+	open_fails("m.vmdk", "outside the image's folder");
 
 	put_text("m.vmdk", "version=1\ncreateType=\"monolithicFlat\"\n"
 		 "RW 2048 FLAT \"sub/../../x\" 0\n");
@@ -359,11 +359,11 @@ Test(vmdk, descriptor_extent_problems)
 	cr_assert_eq(symlink("/etc/passwd", path("link.vmdk")), 0);
 	put_text("m.vmdk", "version=1\ncreateType=\"monolithicFlat\"\n"
 		 "RW 1 FLAT \"link.vmdk\" 0\n");
-	open_fails("m.vmdk", "symbolic link");
+	open_fails("m.vmdk", "/etc/passwd is outside");
 	cr_assert_eq(mkfifo(path("fifo.vmdk"), 0600), 0);
 	put_text("m.vmdk", "version=1\ncreateType=\"monolithicFlat\"\n"
 		 "RW 1 FLAT \"fifo.vmdk\" 0\n");
-	open_fails("m.vmdk", "not a regular file");
+	open_fails("m.vmdk", "is a FIFO");
 
 	/* a flat extent shorter than the descriptor says */
 	put_file("m-flat.vmdk", buf, 4096);

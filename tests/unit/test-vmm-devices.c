@@ -82,6 +82,44 @@ Test(vmm_overlay, cap)
 	unlink(disk_path);
 }
 
+/* A disk of 8 TiB costs nothing until written (the directory grows with
+ * the writes, not with the size), and writes scattered one per 2 MiB
+ * span meet the cap on tables. */
+Test(vmm_overlay, huge_disk_directory_grows_on_demand)
+{
+	char p[] = "/tmp/vmconv-vmm-huge-XXXXXX";
+	int fd = mkstemp(p);
+	struct vmc_image *img;
+	struct vmc_overlay o;
+	struct vmc_error err;
+	uint8_t buf[512] = { 7 }, back[512];
+	uint64_t end = 8ULL << 40, off;
+	int i;
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(ftruncate(fd, (off_t)end), 0);
+	close(fd);
+	img = vmc_image_open(p, "raw", 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	cr_assert_eq(vmc_overlay_init(&o, img, 64 * VMC_OVERLAY_CHUNK, &err),
+		     0);
+	cr_assert_null(o.dir, "a directory before any write");
+	cr_assert_eq(vmc_overlay_write(&o, buf, 512, end - 512, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(vmc_overlay_read(&o, back, 512, end - 512, &err), 0);
+	cr_assert_eq(back[0], 7);
+	cr_assert_eq(o.ndir, 1);
+	for (i = 0, off = 0; i < 1000; i++, off += 2ULL << 20)
+		if (vmc_overlay_write(&o, buf, 512, off, &err) < 0)
+			break;
+	cr_assert_lt(i, 1000, "scattered writes were never capped");
+	cr_assert(strstr(err.msg, "wrote more than"), "%s", err.msg);
+	cr_assert_leq(o.table_bytes, o.max_bytes);
+	vmc_overlay_free(&o);
+	vmc_image_close(img);
+	unlink(p);
+}
+
 static struct vmc_vmctx vm;
 static struct irq_log irqs;
 

@@ -206,6 +206,52 @@ Test(vmm_hostile, exit_storm_still_times_out)
 	cr_assert_lt(res.elapsed_ms, 10000);
 }
 
+Test(vmm_hostile, guest_that_never_exits_times_out)
+{
+	/* cli ; 1: jmp 1b: no exit to the VMM ever */
+	static const uint8_t c[] = { 0xfa, 0xeb, 0xfe };
+	struct vmc_vm_result res = run_code(c, sizeof(c), 1000);
+
+	cr_assert_eq(res.exit, VMC_VM_TIMEOUT, "%d: %s", res.exit,
+		     res.reason);
+	cr_assert_lt(res.elapsed_ms, 10000);
+}
+
+Test(vmm_hostile, huge_string_io_is_bounded)
+{
+	/* cli ; mov cx, 0xffff ; mov dx, 0x1f0 ; rep insw (from the IDE
+	 * data port with no command: floating bus) ; jmp $ */
+	static const uint8_t c[] = { 0xfa, 0xb9, 0xff, 0xff, 0xba, 0xf0,
+				     0x01, 0xbf, 0x00, 0x10, 0xf3, 0x6d,
+				     0xeb, 0xfe };
+	struct vmc_vm_result res = run_code(c, sizeof(c), 1000);
+
+	cr_assert(res.exit == VMC_VM_TIMEOUT ||
+		  res.exit == VMC_VM_GUEST_ERROR, "%d: %s", res.exit,
+		  res.reason);
+	cr_assert_lt(res.elapsed_ms, 10000);
+}
+
+Test(vmm_hostile, fw_cfg_and_pci_config_abuse)
+{
+	/* cli ; mov dx, 0x510 ; 1: mov ax, 0xffff ; out dx, ax ; inc dx ;
+	 * in al, dx ; dec dx ; mov dx, 0xcf8 ; mov eax, 0x8000fffc ;
+	 * out dx, eax ; mov dx, 0xcfc ; out dx, eax ; in eax, dx ;
+	 * mov dx, 0x510 ; jmp 1b */
+	static const uint8_t c[] = {
+		0xfa, 0xba, 0x10, 0x05,
+		0xb8, 0xff, 0xff, 0xef, 0x42, 0xec, 0x4a,
+		0xba, 0xf8, 0x0c, 0x66, 0xb8, 0xfc, 0xff, 0x00, 0x80,
+		0x66, 0xef, 0xba, 0xfc, 0x0c, 0x66, 0xef, 0x66, 0xed,
+		0xba, 0x10, 0x05, 0xeb, 0xe2,
+	};
+	struct vmc_vm_result res = run_code(c, sizeof(c), 1000);
+
+	cr_assert_eq(res.exit, VMC_VM_TIMEOUT, "%d: %s", res.exit,
+		     res.reason);
+	cr_assert_lt(res.elapsed_ms, 10000);
+}
+
 Test(vmm_hostile, keyboard_controller_reset)
 {
 	/* mov al, 0xfe ; out 0x64, al ; hlt */

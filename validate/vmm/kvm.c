@@ -34,10 +34,14 @@
 #include "common/bytes.h"
 #include "validate/vmm/vmm.h"
 #include "validate/vmm/kvm.h"
+#include "validate/vmm/watchdog.h"
 
 #define DEFAULT_MEM_MIB 512
 #define MAX_MEM_MIB 3072		/* RAM stays below the PCI hole */
 #define TICK_NS (50 * 1000 * 1000)
+/* Set-up (firmware, kernel and initramfs loading) plus the run loop's own
+ * timeout check: past timeout + this, the watchdog ends the run. */
+#define WATCHDOG_GRACE_MS 10000
 
 /* The VM thread's kvm_run and tick flag: the handler makes the current
  * or next KVM_RUN return at once (immediate_exit), so a tick that lands
@@ -426,6 +430,7 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 			break;
 		}
 		kvm_drain_ring(k, m);
+		vmc_seccomp_check(&m->vm);
 		if (tick_flag) {
 			tick_flag = 0;
 			run->immediate_exit = 0;
@@ -509,6 +514,7 @@ struct run_args {
 	struct vmc_vm_result *res;
 	struct vmc_error *err;
 	int ret;
+	struct vmc_watchdog wd;
 };
 
 static int kvm_boot_code(struct vmc_kvm *k, struct vmc_mem *mem,
@@ -540,7 +546,8 @@ static int kvm_boot_code(struct vmc_kvm *k, struct vmc_mem *mem,
 
 static int vm_run(const struct vmc_vm_config *cfg,
 		  const struct vmc_vm_blob *blobs, unsigned nblobs,
-		  struct vmc_vm_result *res, struct vmc_error *err)
+		  struct vmc_vm_result *res, struct vmc_watchdog *wd,
+		  struct vmc_error *err)
 {
 	struct vmc_machine *m;
 	struct vmc_kvm k;
@@ -577,6 +584,7 @@ static int vm_run(const struct vmc_vm_config *cfg,
 	}
 	if (vmc_machine_init(m, cfg, mib << 20, err) < 0)
 		goto out_kvm;
+	vmc_watchdog_attach(wd, &m->vm);
 	m->vm.set_irq = kvm_set_irq;
 	m->vm.irq_opaque = &k;
 	if (vmc_kvm_map(&k, 0, 0, m->vm.mem.ram, m->vm.mem.size, false,
@@ -624,7 +632,7 @@ static int vm_run(const struct vmc_vm_config *cfg,
 	}
 	if (vmc_kvm_start_ticker(&k, err) < 0)
 		goto out_timer;
-	if (vmc_seccomp_install(err) < 0)
+	if (vmc_seccomp_install(k.vm, k.vcpu, err) < 0)
 		goto out_timer;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -636,6 +644,7 @@ static int vm_run(const struct vmc_vm_config *cfg,
 out_timer:
 	vmc_kvm_stop_ticker(&k);
 out_machine:
+	vmc_watchdog_attach(wd, NULL);
 	vmc_machine_free(m);
 out_kvm:
 	vmc_kvm_close(&k);
@@ -649,7 +658,9 @@ static void *run_thread(void *p)
 {
 	struct run_args *a = p;
 
-	a->ret = vm_run(a->cfg, a->blobs, a->nblobs, a->res, a->err);
+	a->ret = vm_run(a->cfg, a->blobs, a->nblobs, a->res, &a->wd,
+			a->err);
+	vmc_watchdog_done(&a->wd);
 	return NULL;
 }
 
@@ -658,11 +669,27 @@ static int run_on_thread(struct run_args *a)
 	pthread_t t;
 	int r;
 
+	unsigned limit = a->cfg->timeout_ms ?
+			 a->cfg->timeout_ms + WATCHDOG_GRACE_MS : 0;
+
+	struct sigaction sa;
+
+	/* the watchdog's kick must never meet the signal's default action
+	 * (the run may still be setting up) */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = tick_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(VMC_KVM_TICK_SIGNAL, &sa, NULL);
 	memset(a->res, 0, sizeof(*a->res));
+	vmc_watchdog_init(&a->wd);
 	r = pthread_create(&t, NULL, run_thread, a);
-	if (r)
+	if (r) {
+		vmc_watchdog_destroy(&a->wd);
 		return vmc_error_errno(a->err, r, "cannot start the VM thread");
+	}
+	vmc_watchdog_wait(&a->wd, t, VMC_KVM_TICK_SIGNAL, limit);
 	pthread_join(t, NULL);
+	vmc_watchdog_destroy(&a->wd);
 	return a->ret;
 }
 
@@ -670,7 +697,8 @@ int vmc_vm_run_code(const struct vmc_vm_config *cfg,
 		    const struct vmc_vm_blob *blobs, unsigned nblobs,
 		    struct vmc_vm_result *res, struct vmc_error *err)
 {
-	struct run_args a = { cfg, blobs, nblobs, res, err, -1 };
+	struct run_args a = { .cfg = cfg, .blobs = blobs, .nblobs = nblobs,
+			       .res = res, .err = err, .ret = -1 };
 
 	if (!nblobs)
 		return vmc_error_set(err, EINVAL, "no guest code");
@@ -680,7 +708,8 @@ int vmc_vm_run_code(const struct vmc_vm_config *cfg,
 int vmc_vm_run(const struct vmc_vm_config *cfg, struct vmc_vm_result *res,
 	       struct vmc_error *err)
 {
-	struct run_args a = { cfg, NULL, 0, res, err, -1 };
+	struct run_args a = { .cfg = cfg, .res = res, .err = err,
+			       .ret = -1 };
 
 	return run_on_thread(&a);
 }

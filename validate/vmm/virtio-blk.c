@@ -159,13 +159,17 @@ static int64_t vblk_request(struct vmc_vblk *b, struct vmc_vq_seg *segs,
 	return type == VIRTIO_BLK_T_IN ? (int64_t)total : 0;
 }
 
+/* At most one queue's worth of chains per notify: a guest whose buffers
+ * overlap the available ring can keep publishing requests from inside the
+ * requests themselves, and the rest waits for its next notify, so the VM
+ * thread always gets back to KVM_RUN and its timeout. */
 void vmc_vblk_notify(struct vmc_vblk *b)
 {
 	struct vmc_vmctx *vm = b->vm;
 	bool done = false;
 	char reason[200];
 
-	while (!vm->stop) {
+	for (unsigned k = 0; k < b->vq.size && !vm->stop; k++) {
 		uint16_t head;
 		unsigned n;
 		uint8_t status = VIRTIO_BLK_S_IOERR;

@@ -201,9 +201,17 @@ void vmc_pci_assign(struct vmc_pci *p);
 struct vmc_overlay {
 	struct vmc_image *img;
 	uint64_t size;
-	uint8_t ***dir;			/* [GiB][chunk] -> 4 KiB copy */
-	uint64_t ndir;
+	/* 2 MiB spans the guest wrote to, sorted by gib (the span's
+	 * number): each a table of pointers to 4 KiB copies.  Grown on
+	 * demand, so its size follows the guest's writes (tables and copies
+	 * each capped by max_bytes), not the disk's size. */
+	struct vmc_overlay_gib {
+		uint64_t gib;
+		uint8_t **chunk;
+	} *dir;
+	uint64_t ndir, dir_cap;
 	uint64_t bytes;			/* memory held by copies */
+	uint64_t table_bytes;		/* and by tables */
 	uint64_t max_bytes;
 };
 
@@ -414,7 +422,13 @@ int vmc_vm_run_code(const struct vmc_vm_config *cfg,
 
 /* ---- sandbox (seccomp.c) ---- */
 
-/* Install the allow-list for the calling thread (the VM thread). */
-int vmc_seccomp_install(struct vmc_error *err);
+/* Install the allow-list for the calling thread (the VM thread); KVM
+ * ioctls are allowed on vm_fd and vcpu_fd only. */
+int vmc_seccomp_install(int vm_fd, int vcpu_fd, struct vmc_error *err);
+
+/* The first system call the allow-list refused on this thread, or -1;
+ * check stops vm with it as the reason, if there was one. */
+int vmc_seccomp_violation(void);
+void vmc_seccomp_check(struct vmc_vmctx *vm);
 
 #endif
