@@ -754,6 +754,34 @@ static json_t *parent_chain(struct vmc_image *p)
 	return chain;
 }
 
+/* One extent as info shows it (qemu-img's keys). */
+static json_t *extent_json(const struct vmdk_extent *e)
+{
+	json_t *x = json_object();
+
+	if (!x)
+		return NULL;
+	json_object_set_new(x, "filename", json_string(
+		e->path ? e->path : ""));
+	json_object_set_new(x, "format", json_string(kind_format(e)));
+	json_object_set_new(x, "access", json_string(
+		vmdk_access_name(e->access)));
+	json_object_set_new(x, "virtual-size",
+			    json_integer((json_int_t)e->len));
+	if (e->grain)
+		json_object_set_new(x, "cluster-size",
+			json_integer((json_int_t)e->grain));
+	if (e->kind == VMDK_K_SPARSE) {
+		json_object_set_new(x, "compressed",
+				    json_boolean(e->compressed));
+		json_object_set_new(x, "version", json_integer(e->version));
+	}
+	if (e->kind == VMDK_K_FLAT && e->flat_off)
+		json_object_set_new(x, "offset",
+			json_integer((json_int_t)e->flat_off));
+	return x;
+}
+
 static int vmdk_info(struct vmc_image *img, json_t *obj,
 		     struct vmc_error *err)
 {
@@ -790,31 +818,12 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 	}
 	for (size_t i = 0; i < s->n_ext; i++) {
 		struct vmdk_extent *e = &s->ext[i];
-		json_t *x = json_object();
+		json_t *x = extent_json(e);
 		struct stat st;
 		bool seen = false;
 
 		if (!x)
 			goto oom;
-		json_object_set_new(x, "filename", json_string(
-			e->path ? e->path : ""));
-		json_object_set_new(x, "format", json_string(kind_format(e)));
-		json_object_set_new(x, "access", json_string(
-			vmdk_access_name(e->access)));
-		json_object_set_new(x, "virtual-size",
-				    json_integer((json_int_t)e->len));
-		if (e->grain)
-			json_object_set_new(x, "cluster-size",
-				json_integer((json_int_t)e->grain));
-		if (e->kind == VMDK_K_SPARSE) {
-			json_object_set_new(x, "compressed",
-					    json_boolean(e->compressed));
-			json_object_set_new(x, "version",
-					    json_integer(e->version));
-		}
-		if (e->kind == VMDK_K_FLAT && e->flat_off)
-			json_object_set_new(x, "offset",
-				json_integer((json_int_t)e->flat_off));
 		json_array_append_new(exts, x);
 		for (size_t j = 0; j < i; j++)
 			seen |= s->ext[j].path && e->path &&
