@@ -337,7 +337,8 @@ int vmc_cli_vm_migrate(const struct vmc_cli_convert *c,
 		goto out;
 	}
 	json_object_set_new(summary, "injection", json_string(no_inject ?
-		"skipped (--no-inject)" : "not available in this build"));
+		"not run: guest unchanged (--inject runs it)" :
+		"not applied to whole VMs yet: guest unchanged"));
 	if (!c->json && !c->quiet)
 		print_summary(vm, summary);
 	ret = 0;
