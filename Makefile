@@ -153,11 +153,11 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 # it too.
 FUZZ_VAL_BUILD = @mkdir -p $(@D); clang -std=gnu11 -g -O1 \
 	-fsanitize=fuzzer,address,undefined -Iinclude -I. \
-	$(call pkg_cflags,$(BIN_PKGS)) -o $@ $< $(LIB_SRCS) $(VAL_SRCS) \
-	$(BIN_LIBS) -pthread
-$(BUILD)/fuzz/fuzz-vmm-%: tests/fuzz/fuzz-vmm-%.c $(LIB_SRCS) $(VAL_SRCS)
+	$(call pkg_cflags,$(BIN_PKGS)) -o $@ $< $(LIB_SRCS) $(INJ_SRCS) \
+	$(VAL_SRCS) $(BIN_LIBS) -pthread
+$(BUILD)/fuzz/fuzz-vmm-%: tests/fuzz/fuzz-vmm-%.c $(LIB_SRCS) $(INJ_SRCS) $(VAL_SRCS)
 	$(FUZZ_VAL_BUILD)
-$(BUILD)/fuzz/fuzz-watch: tests/fuzz/fuzz-watch.c $(LIB_SRCS) $(VAL_SRCS)
+$(BUILD)/fuzz/fuzz-watch: tests/fuzz/fuzz-watch.c $(LIB_SRCS) $(INJ_SRCS) $(VAL_SRCS)
 	$(FUZZ_VAL_BUILD)
 
 # ---- set-up, demo, tests ----
@@ -239,4 +239,4 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/check-fresh -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -135,14 +135,16 @@ int vmc_cmd_check(int argc, char **argv)
 	if (repair && !json)
 		fprintf(stderr, "vmconv: check --repair writes to %s in place\n",
 			argv[optind]);
+	if (!vmc_image_can_check(img)) {	/* qemu-img's 63 */
+		vmc_cli_errorf("%s: this image format (%s) does not support"
+			       " checks", argv[optind], img->drv->name);
+		vmc_image_close(img);
+		return 63;
+	}
 	if (vmc_image_check(img, &res, repair, &err) < 0) {
-		ret = err.code == ENOTSUP ? 63 : 1;
-		if (ret == 63)
-			vmc_cli_errorf("%s: this image format (%s) does not"
-				       " support checks", argv[optind],
-				       img->drv->name);
-		else
-			vmc_cli_error(&err);
+		/* the check could not complete (a repair it cannot do) */
+		vmc_cli_error(&err);
+		ret = 1;
 		vmc_image_close(img);
 		vmc_check_result_free(&res);
 		return ret;

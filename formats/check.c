@@ -41,10 +41,15 @@ void vmc_check_result_free(struct vmc_check_result *res)
 	res->n_messages = 0;
 }
 
+bool vmc_image_can_check(const struct vmc_image *img)
+{
+	return img->drv->check != NULL;
+}
+
 int vmc_image_check(struct vmc_image *img, struct vmc_check_result *res,
 		    bool repair, struct vmc_error *err)
 {
-	if (!img->drv->check)
+	if (!vmc_image_can_check(img))
 		return vmc_error_set(err, ENOTSUP,
 			"%s: format %s does not support checks",
 			img->filename, img->drv->name);

@@ -46,6 +46,9 @@ struct vmc_file_range {
 uint64_t vmc_check_overlaps(struct vmc_check_result *res,
 			    struct vmc_file_range *r, size_t n);
 
+/* Whether the image's format has a check. */
+bool vmc_image_can_check(const struct vmc_image *img);
+
 /* Run the driver's check.  Fails with ENOTSUP if the format has none. */
 int vmc_image_check(struct vmc_image *img, struct vmc_check_result *res,
 		    bool repair, struct vmc_error *err);
