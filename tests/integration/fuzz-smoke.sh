@@ -29,7 +29,7 @@ done
 . "$(dirname "$0")/vm-common.inc"
 ovf_vmware web01 efi 1048576 1048576 > "$seeds/web01.ovf"
 ls -l "$seeds"
-[ "$(ls "$seeds" | wc -l)" = 7 ] || fail "not every seed was made"
+[ "$(ls "$seeds" | wc -l)" = 8 ] || fail "not every seed was made (7 images and the OVF)"
 for t in "$VMCONV_TOP"/build/fuzz/fuzz-*; do
 	name=$(basename "$t")
 	corpus=$VMCONV_TOP/build/fuzz/corpus/$name
