@@ -22,6 +22,10 @@ int vmc_cmd_map(int argc, char **argv);
 int vmc_cmd_formats(int argc, char **argv);
 int vmc_cmd_migrate(int argc, char **argv);
 int vmc_cmd_validate(int argc, char **argv);
+int vmc_cmd_measure(int argc, char **argv);
+int vmc_cmd_resize(int argc, char **argv);
+int vmc_cmd_snapshot(int argc, char **argv);
+int vmc_cmd_dd(int argc, char **argv);
 
 /* Validation options shared by `validate` and the migration form: they
  * print the error and return -1 on a bad value. */
@@ -69,8 +73,19 @@ struct vmc_cli_convert {
 	bool compress, digest, json, quiet;
 	enum vmc_progress_kind progress;
 	unsigned threads;
+	/* qemu-img convert's -n, --target-is-zero, -S, -r, --salvage */
+	bool no_create, target_is_zero, sparse_set, salvage;
+	size_t sparse_size;
+	uint64_t rate_limit;
 };
 int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary);
+/* -n: into the existing dst_path (cli/run-convert-into.c). */
+int vmc_cli_run_convert_into(const struct vmc_cli_convert *c,
+			     json_t **summary);
+/* Copy -S, -r and --salvage into the engine's parameters. */
+struct vmc_convert_params;
+void vmc_cli_convert_tune(const struct vmc_cli_convert *c,
+			  struct vmc_convert_params *p);
 
 /* Progress of a conversion: nothing; a bar on stderr, drawn only when
  * stderr is a terminal; or (-p) qemu-img's records "    (12.34/100%)\r",

@@ -1,5 +1,6 @@
 /* vmconv check: metadata consistency, qemu-img check's messages and exit
  * codes (0 clean, 1 check failed, 2 corruptions, 3 leaks only). */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,7 +15,17 @@ static const char usage[] =
 "Check IMG's metadata for leaks and corruption.  --repair fixes what can\n"
 "be fixed IN PLACE: it is the only vmconv command that writes to an\n"
 "existing image.\n"
-"Exit: 0 clean, 1 check could not complete, 2 corruptions, 3 leaks only.\n";
+"Exit: 0 clean, 1 check could not complete, 2 corruptions, 3 leaks only,\n"
+"63 the format has no check (qemu-img's codes).  --output=json prints\n"
+"qemu-img's keys; the problem lines then go to stderr.\n";
+
+/* qemu-img's keys: the counts are present only when non-zero (as its
+ * QAPI ImageCheck's optional members); messages go to stderr. */
+static void set_count(json_t *o, const char *key, uint64_t n)
+{
+	if (n)
+		json_object_set_new(o, key, json_integer((json_int_t)n));
+}
 
 static json_t *to_json(const char *path, const char *fmt,
 		       const struct vmc_check_result *r)
@@ -23,23 +34,19 @@ static json_t *to_json(const char *path, const char *fmt,
 
 	json_object_set_new(o, "filename", json_string(path));
 	json_object_set_new(o, "format", json_string(fmt));
-	json_object_set_new(o, "check-errors", json_integer((json_int_t)r->check_errors));
-	json_object_set_new(o, "corruptions", json_integer((json_int_t)r->corruptions));
-	json_object_set_new(o, "leaks", json_integer((json_int_t)r->leaks));
-	json_object_set_new(o, "corruptions-fixed", json_integer((json_int_t)r->corruptions_fixed));
-	json_object_set_new(o, "leaks-fixed", json_integer((json_int_t)r->leaks_fixed));
-	if (r->total_clusters) {
-		json_object_set_new(o, "allocated-clusters", json_integer((json_int_t)r->allocated_clusters));
-		json_object_set_new(o, "total-clusters", json_integer((json_int_t)r->total_clusters));
-		json_object_set_new(o, "fragmented-clusters", json_integer((json_int_t)r->fragmented_clusters));
-		json_object_set_new(o, "compressed-clusters", json_integer((json_int_t)r->compressed_clusters));
-	}
-	if (r->image_end_offset)
-		json_object_set_new(o, "image-end-offset", json_integer((json_int_t)r->image_end_offset));
-	json_t *msgs = json_array();
+	json_object_set_new(o, "check-errors",
+			    json_integer((json_int_t)r->check_errors));
+	set_count(o, "corruptions", r->corruptions);
+	set_count(o, "leaks", r->leaks);
+	set_count(o, "corruptions-fixed", r->corruptions_fixed);
+	set_count(o, "leaks-fixed", r->leaks_fixed);
+	set_count(o, "image-end-offset", r->image_end_offset);
+	set_count(o, "total-clusters", r->total_clusters);
+	set_count(o, "allocated-clusters", r->allocated_clusters);
+	set_count(o, "fragmented-clusters", r->fragmented_clusters);
+	set_count(o, "compressed-clusters", r->compressed_clusters);
 	for (size_t i = 0; i < r->n_messages; i++)
-		json_array_append_new(msgs, json_string(r->messages[i]));
-	json_object_set_new(o, "messages", msgs);
+		fprintf(stderr, "%s\n", r->messages[i]);
 	return o;
 }
 
@@ -129,10 +136,16 @@ int vmc_cmd_check(int argc, char **argv)
 		fprintf(stderr, "vmconv: check --repair writes to %s in place\n",
 			argv[optind]);
 	if (vmc_image_check(img, &res, repair, &err) < 0) {
-		vmc_cli_error(&err);
+		ret = err.code == ENOTSUP ? 63 : 1;
+		if (ret == 63)
+			vmc_cli_errorf("%s: this image format (%s) does not"
+				       " support checks", argv[optind],
+				       img->drv->name);
+		else
+			vmc_cli_error(&err);
 		vmc_image_close(img);
 		vmc_check_result_free(&res);
-		return 1;
+		return ret;
 	}
 	if (json) {
 		json_t *o = to_json(argv[optind], img->drv->name, &res);

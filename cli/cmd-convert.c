@@ -11,7 +11,10 @@
 static const char usage[] =
 "usage: vmconv convert [-f FMT] -O FMT [-o KEY=VALUE,...] [-c] [-p] [-q]\n"
 "                      [-l SNAPSHOT] [-B BACKING [-F BACKING_FMT]]\n"
-"                      [-m THREADS] [--digest] [--output=human|json] SRC DST\n"
+"                      [-m THREADS] [-n [--target-is-zero]] [-S SIZE] [-U]\n"
+"                      [-r RATE] [--salvage] [-t CACHE] [-T CACHE] [--digest]\n"
+"                      [--output=human|json]\n"
+"                      SRC DST\n"
 "\n"
 "Convert the disk image SRC to DST in format FMT.  DST appears only when\n"
 "the conversion has succeeded and is on disk; SRC is never modified.\n"
@@ -27,8 +30,56 @@ static const char usage[] =
 "  -B FILE       the target reads through to backing FILE\n"
 "  -F FMT        format of the backing file\n"
 "  -m THREADS    worker threads (default: one per CPU)\n"
+"  -n            DST exists: write INTO it, IN PLACE, locked (raw file or\n"
+"                block device; qcow2, rebuilt with its own parameters and\n"
+"                copied over it); -O names its format (else probed)\n"
+"  --target-is-zero  with -n: DST reads as zeros, zero runs are skipped\n"
+"  -S SIZE       zero runs of SIZE bytes are left sparse (default: the\n"
+"                target's cluster, at least 4k); -S 0 writes every byte\n"
+"  -U            accepted: vmconv takes no lock on the source\n"
+"  -t/-T CACHE   qemu's cache modes, checked; vmconv always uses the page\n"
+"                cache and syncs the target before it is in place\n"
+"  -r RATE       read at most RATE bytes a second (e.g. 50M)\n"
+"  --salvage     unreadable source sectors become zeros, each run\n"
+"                reported with its offset on stderr\n"
 "  --digest      SHA-256 of the guest-visible content\n"
 "  --output=json machine-readable summary on stdout\n";
+
+/* -t / -T: qemu's cache modes are accepted and checked; vmconv always
+ * reads and writes through the page cache and makes the target durable
+ * (fsync) before it is renamed into place, whatever the mode. */
+static bool cache_mode(const char *m)
+{
+	static const char *const modes[] = { "none", "writeback",
+		"writethrough", "directsync", "unsafe" };
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!strcmp(m, modes[i]))
+			return true;
+	vmc_cli_errorf("invalid cache mode '%s'", m);
+	return false;
+}
+
+/* -S SIZE (0 allowed) and -r RATE (bytes a second, not 0). */
+static int size_arg(int opt, const char *arg, struct vmc_cli_convert *c)
+{
+	uint64_t v;
+
+	if (vmc_parse_size(arg, &v) < 0 || (opt == 'r' && v == 0) ||
+	    (opt == 'S' && (v % 512 || v > (1u << 30)))) {
+		vmc_cli_errorf(opt == 'S' ? "-S takes 0 or a multiple of 512"
+			       " up to 1G, not '%s'" : "-r takes a rate in"
+			       " bytes a second, not '%s'", arg);
+		return -1;
+	}
+	if (opt == 'S') {
+		c->sparse_set = true;
+		c->sparse_size = (size_t)v;
+	} else {
+		c->rate_limit = v;
+	}
+	return 0;
+}
 
 /* -m: qemu-img takes 1..16 coroutines; vmconv's are threads. */
 static int parse_threads(const char *arg, unsigned *threads)
@@ -51,23 +102,28 @@ int vmc_cmd_convert(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "digest", no_argument, NULL, 'D' },
 		{ "output", required_argument, NULL, 'J' },
+		{ "target-is-zero", no_argument, NULL, 'Z' },
+		{ "salvage", no_argument, NULL, 'V' },
+		{ "force-share", no_argument, NULL, 'U' },
 		{ 0 }
 	};
 	struct vmc_cli_convert c = { 0 };
 	struct vmc_error err;
 	json_t *summary = NULL;
 	const char *snap = NULL;
+	bool has_o = false;
 	int opt, ret = 1;
 
 	c.create_opts = vmc_opts_new();
 	c.open_opts = vmc_opts_new();
-	while ((opt = getopt_long(argc, argv, "hf:O:o:cpql:B:F:m:", lo,
+	while ((opt = getopt_long(argc, argv, "hf:O:o:cpql:B:F:m:nS:Ur:t:T:", lo,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'h': ret = vmc_cli_usage(usage, true); goto out;
 		case 'f': c.src_fmt = optarg; break;
 		case 'O': c.dst_fmt = optarg; break;
 		case 'o':
+			has_o = true;
 			if (vmc_opts_parse(c.create_opts, optarg, &err) < 0) {
 				vmc_cli_error(&err);
 				goto out;
@@ -79,6 +135,7 @@ int vmc_cmd_convert(int argc, char **argv)
 		case 'l': snap = optarg; break;
 		case 'B':
 		case 'F':
+			has_o = true;
 			if (vmc_opts_set(c.create_opts, opt == 'B' ?
 					 "backing_file" : "backing_fmt",
 					 optarg, &err) < 0) {
@@ -91,6 +148,20 @@ int vmc_cmd_convert(int argc, char **argv)
 				goto out;
 			break;
 		case 'D': c.digest = true; break;
+		case 'n': c.no_create = true; break;
+		case 'Z': c.target_is_zero = true; break;
+		case 'V': c.salvage = true; break;
+		case 'U': break;
+		case 't':
+		case 'T':
+			if (!cache_mode(optarg))
+				goto out;
+			break;
+		case 'S':
+		case 'r':
+			if (size_arg(opt, optarg, &c) < 0)
+				goto out;
+			break;
 		case 'J':
 			if (vmc_cli_output_format(optarg, &c.json) < 0)
 				goto out;
@@ -98,8 +169,17 @@ int vmc_cmd_convert(int argc, char **argv)
 		default: goto out_usage;
 		}
 	}
-	if (argc - optind != 2 || !c.dst_fmt)
+	if (argc - optind != 2 || (!c.dst_fmt && !c.no_create))
 		goto out_usage;
+	if (c.target_is_zero && !c.no_create) {
+		vmc_cli_errorf("--target-is-zero requires -n");
+		goto out;
+	}
+	if (c.no_create && (c.compress || has_o)) {
+		vmc_cli_errorf("-n writes into an existing image: -c, -o, -B"
+			       " do not apply");
+		goto out;
+	}
 	if (c.quiet)
 		c.progress = VMC_PROGRESS_OFF;	/* qemu-img: -q wins over -p */
 	if (snap) {

@@ -1,4 +1,6 @@
 /* vmconv info: what an image is, in qemu-img info's words. */
+#include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,11 +11,20 @@
 #include "vm/vm.h"
 
 static const char usage[] =
-"usage: vmconv info [-f FMT] [--output=human|json] IMG\n"
+"usage: vmconv info [-f FMT] [-U] [--backing-chain] [--output=human|json]\n"
+"                   IMG\n"
 "\n"
 "Show the format, sizes and format-specific details of IMG.  For a VM\n"
 "configuration (OVA, OVF, .vmx, Hyper-V or libvirt XML) show the VM's shape:\n"
-"firmware, vCPUs, memory, controllers, disks and NICs.\n";
+"firmware, vCPUs, memory, controllers, disks and NICs.\n"
+"  --backing-chain  every image of the backing chain, IMG first (JSON:\n"
+"                   an array, as qemu-img)\n"
+"  -U               accepted for qemu-img's sake: vmconv takes no lock on\n"
+"                   images it only reads\n";
+
+/* Deeper chains are refused (qemu's own limit on backing chains is in the
+ * same range), so a loop of images naming each other ends. */
+#define MAX_CHAIN 256
 
 static void print_value(const char *key, json_t *v, int indent);
 
@@ -124,42 +135,133 @@ static void print_human(json_t *info)
 	}
 }
 
-int vmc_cmd_info(int argc, char **argv)
+/* The info object of one image, or NULL with err set. */
+static json_t *image_info(const char *path, const char *fmt,
+			  struct vmc_error *err)
 {
-	const char *fmt = NULL;
-	struct vmc_error err;
 	struct vmc_image *img;
-	bool json = false;
 	json_t *info;
-	const char *path;
-	int ret;
 
-	ret = vmc_cli_image_args(argc, argv, usage, &fmt, &json, &path);
-	if (ret >= 0)
-		return ret;
-	if (!fmt && vmc_vm_probe(path))	/* a whole VM's configuration */
-		return vmc_cli_vm_info(path, json);
-	ret = 1;
 	/* Like qemu-img info: the image itself, even when its backing file
 	 * is missing. */
-	img = vmc_image_open(path, fmt, VMC_OPEN_NO_BACKING, NULL,
-			     &err);
-	if (!img) {
+	img = vmc_image_open(path, fmt, VMC_OPEN_NO_BACKING, NULL, err);
+	if (!img)
+		return NULL;
+	info = json_object();
+	if (vmc_image_info(img, info, err) < 0) {
+		json_decref(info);
+		info = NULL;
+	}
+	/* qemu-img shows it for every format it has information for. */
+	if (info && !json_object_get(info, "dirty-flag"))
+		json_object_set_new(info, "dirty-flag", json_false());
+	vmc_image_close(img);
+	return info;
+}
+
+/* The next image of the chain named by info, as a malloc'd path (NULL at
+ * the end); *fmt points into info. */
+static char *next_in_chain(json_t *info, const char **fmt)
+{
+	const char *full = json_string_value(json_object_get(info,
+						"full-backing-filename"));
+	const char *name = json_string_value(json_object_get(info,
+						"backing-filename"));
+	const char *self = json_string_value(json_object_get(info,
+							     "filename"));
+
+	*fmt = json_string_value(json_object_get(info,
+						 "backing-filename-format"));
+	if (full)
+		return strdup(full);
+	return name ? vmc_path_relative_to(self, name) : NULL;
+}
+
+static json_t *chain_info(const char *path, const char *fmt,
+			  struct vmc_error *err)
+{
+	json_t *arr = json_array();
+	char *cur = strdup(path);
+
+	for (int depth = 0; cur; depth++) {
+		json_t *info;
+
+		if (depth == MAX_CHAIN) {
+			vmc_error_set(err, ELOOP, "%s: backing chain longer"
+				      " than %d images (a loop?)", path,
+				      MAX_CHAIN);
+			goto fail;
+		}
+		info = image_info(cur, fmt, err);
+		if (!info)
+			goto fail;
+		json_array_append_new(arr, info);
+		free(cur);
+		cur = next_in_chain(info, &fmt);
+	}
+	return arr;
+fail:
+	free(cur);
+	json_decref(arr);
+	return NULL;
+}
+
+static void print_chain(json_t *arr)
+{
+	size_t i;
+	json_t *info;
+
+	json_array_foreach(arr, i, info) {
+		if (i)
+			putchar('\n');
+		print_human(info);
+	}
+}
+
+int vmc_cmd_info(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "output", required_argument, NULL, 'J' },
+		{ "backing-chain", no_argument, NULL, 'B' },
+		{ "force-share", no_argument, NULL, 'U' },
+		{ 0 }
+	};
+	const char *fmt = NULL;
+	struct vmc_error err;
+	bool json = false, chain = false;
+	json_t *info;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "hf:U", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'h': return vmc_cli_usage(usage, true);
+		case 'f': fmt = optarg; break;
+		case 'B': chain = true; break;
+		case 'U': break;
+		case 'J':
+			if (vmc_cli_output_format(optarg, &json) < 0)
+				return 1;
+			break;
+		default: return vmc_cli_usage(usage, false);
+		}
+	}
+	if (argc - optind != 1)
+		return vmc_cli_usage(usage, false);
+	if (!fmt && !chain && vmc_vm_probe(argv[optind]))
+		return vmc_cli_vm_info(argv[optind], json);	/* a whole VM */
+	info = chain ? chain_info(argv[optind], fmt, &err) :
+		       image_info(argv[optind], fmt, &err);
+	if (!info) {
 		vmc_cli_error(&err);
 		return 1;
 	}
-	info = json_object();
-	if (vmc_image_info(img, info, &err) < 0) {
-		vmc_cli_error(&err);
-		goto out;
-	}
 	if (json)
 		vmc_cli_print_json(info);
+	else if (chain)
+		print_chain(info);
 	else
 		print_human(info);
-	ret = 0;
-out:
 	json_decref(info);
-	vmc_image_close(img);
-	return ret;
+	return 0;
 }

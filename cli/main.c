@@ -18,7 +18,12 @@ static const char usage[] =
 "  check     check an image's metadata (and --repair it)\n"
 "  create    create an empty image\n"
 "  map       show which ranges hold data, zeros or nothing\n"
+"  measure   how large a converted or new image will be\n"
+"  resize    change an image's size (IN PLACE)\n"
+"  snapshot  list an image's internal snapshots (-l)\n"
+"  dd        copy part of an image into a new image (if= of= bs=...)\n"
 "  formats   list the formats this vmconv reads and writes\n"
+"  validate  boot a disk image and say how far the guest got\n"
 "\n"
 "`vmconv COMMAND --help` describes each; `man vmconv` describes all.\n";
 
@@ -32,6 +37,10 @@ static const struct {
 	{ "check", vmc_cmd_check },
 	{ "create", vmc_cmd_create },
 	{ "map", vmc_cmd_map },
+	{ "measure", vmc_cmd_measure },
+	{ "resize", vmc_cmd_resize },
+	{ "snapshot", vmc_cmd_snapshot },
+	{ "dd", vmc_cmd_dd },
 	{ "formats", vmc_cmd_formats },
 	{ "validate", vmc_cmd_validate },
 };

@@ -12,6 +12,8 @@ int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary)
 	struct vmc_error err = { 0 };
 	int r;
 
+	if (c->no_create)
+		return vmc_cli_run_convert_into(c, summary);
 	src = vmc_image_open(c->src_path, c->src_fmt, 0, c->open_opts, &err);
 	if (!src) {
 		vmc_cli_error(&err);
@@ -24,6 +26,7 @@ int vmc_cli_run_convert(const struct vmc_cli_convert *c, json_t **summary)
 		.threads = c->threads, .progress = vmc_progress_update,
 		.progress_ctx = bar,
 	};
+	vmc_cli_convert_tune(c, &p);
 	r = vmc_convert_to_file(&p, c->dst_path, c->dst_fmt, c->create_opts,
 				&st, &err);
 	vmc_progress_finish(bar, r == 0);

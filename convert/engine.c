@@ -27,6 +27,7 @@
 #define DEFAULT_CHUNK (2u << 20)
 #define MIN_ZERO_UNIT 4096u
 #define MAX_ZERO_UNIT (1u << 20)
+#define SALVAGE_UNIT 512u
 
 enum job_state { JOB_FREE, JOB_QUEUED, JOB_BUSY, JOB_DONE };
 
@@ -62,6 +63,7 @@ struct engine {
 	int err_set;
 	struct vmc_error err;
 	struct vmc_convert_stats *st;
+	struct timespec t0;
 };
 
 static void fail(struct engine *e, const struct vmc_error *err)
@@ -101,6 +103,49 @@ static void publish(struct engine *e, struct job *j, bool hole,
 	pthread_cond_broadcast(&e->cv);
 }
 
+/* --salvage: read sector by sector; each unreadable run becomes zeros
+ * and is reported once. */
+static int salvage(struct engine *e, uint8_t *buf, uint64_t len,
+		   uint64_t off, struct vmc_error *err)
+{
+	uint64_t bad_at = 0, bad = 0, p = 0;
+	struct vmc_error first = { 0 };
+
+	for (;;) {
+		size_t n = (size_t)VMC_MIN(SALVAGE_UNIT, len - p);
+
+		if (p < len && vmc_image_pread(e->src, buf + p, n, off + p,
+					       err) < 0) {
+			memset(buf + p, 0, n);
+			if (!bad) {
+				bad_at = off + p;
+				first = *err;
+			}
+			bad += n;
+			e->st->salvaged_bytes += n;
+			p += n;
+			continue;
+		}
+		if (bad && e->p->read_error)
+			e->p->read_error(e->p->read_error_ctx, bad_at, bad,
+					 &first);
+		bad = 0;
+		if (p == len)
+			return 0;
+		p += n;
+	}
+}
+
+static int read_data(struct engine *e, uint8_t *buf, uint64_t len,
+		     uint64_t off, struct vmc_error *err)
+{
+	if (vmc_image_pread(e->src, buf, (size_t)len, off, err) == 0)
+		return 0;
+	if (!e->p->salvage || err->code == ENOMEM)
+		return -1;
+	return salvage(e, buf, len, off, err);
+}
+
 /* Record [p, p + len) of the window starting at off as a hole. */
 static void note_hole(struct engine *e, struct job *j, uint64_t off,
 		      uint64_t p, uint64_t len)
@@ -132,8 +177,8 @@ static int read_window(struct engine *e, struct job *j, uint64_t off,
 		if (x.length > end - p)
 			x.length = end - p;
 		if (x.kind == VMC_EXTENT_DATA) {
-			if (vmc_image_pread(e->src, buf + (p - off),
-					    (size_t)x.length, p, err) < 0)
+			if (read_data(e, buf + (p - off), x.length, p,
+				      err) < 0)
 				return -1;
 			e->st->data_bytes += x.length;
 		} else {
@@ -217,7 +262,7 @@ static int process(struct engine *e, struct job *j, struct vmc_error *err)
 		size_t ulen = VMC_MIN(e->unit, j->len - u * e->unit);
 		const uint8_t *p = in + u * e->unit;
 
-		j->zero[u] = vmc_is_zero(p, ulen);
+		j->zero[u] = !e->p->allocate_all && vmc_is_zero(p, ulen);
 		j->clen[u] = 0;
 		if (e->compress && !j->zero[u] &&
 		    vmc_image_compress(e->dst, j->off + u * e->unit, p, ulen,
@@ -277,9 +322,29 @@ static int hash_zeros(EVP_MD_CTX *md, uint64_t len)
 	return 0;
 }
 
+/* -S 0: zeros are written as data, so every block is allocated. */
+static int write_zero_data(struct engine *e, uint64_t off, uint64_t len,
+			   struct vmc_error *err)
+{
+	static const uint8_t zero[1 << 16];
+
+	while (len > 0) {
+		size_t n = (size_t)VMC_MIN(len, sizeof(zero));
+
+		if (vmc_image_pwrite(e->dst, zero, n, off, err) < 0)
+			return -1;
+		e->st->written_bytes += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
 static int write_zeros(struct engine *e, uint64_t off, uint64_t len,
 		       struct vmc_error *err)
 {
+	if (len && e->p->allocate_all)
+		return write_zero_data(e, off, len, err);
 	if (len == 0 || e->dst->zero_init)
 		return 0;
 	return vmc_image_pwrite_zeroes(e->dst, off, len, err);
@@ -343,6 +408,29 @@ static int write_job(struct engine *e, struct job *j, EVP_MD_CTX *md,
 	return 0;
 }
 
+/* -r: sleep until done bytes are no ahead of rate_limit a second since
+ * the start (in steps, so an interruption is seen soon). */
+static void throttle(struct engine *e, uint64_t done)
+{
+	struct timespec now;
+	double due, el;
+
+	if (!e->p->rate_limit)
+		return;
+	due = (double)done / (double)e->p->rate_limit;
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		el = (double)(now.tv_sec - e->t0.tv_sec) +
+		     (double)(now.tv_nsec - e->t0.tv_nsec) / 1e9;
+		if (el >= due || e->stop || (e->p->cancel && *e->p->cancel))
+			return;
+		double w = VMC_MIN(due - el, 0.1);
+		struct timespec ts = { 0, (long)(w * 1e9) };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
 static int writer(struct engine *e, EVP_MD_CTX *md, struct vmc_error *err)
 {
 	uint64_t done = 0;
@@ -368,6 +456,7 @@ static int writer(struct engine *e, EVP_MD_CTX *md, struct vmc_error *err)
 			return -1;
 		}
 		done += j->len;
+		throttle(e, done);
 		if (e->p->progress)
 			e->p->progress(e->p->progress_ctx, done, e->src->size);
 		pthread_mutex_lock(&e->mu);
@@ -429,6 +518,9 @@ static int engine_init(struct engine *e, const struct vmc_convert_params *p,
 			"%s: format %s cannot write compressed data",
 			p->dst->filename, p->dst->drv->name);
 	e->unit = pick_unit(p->dst, e->compress);
+	if (p->sparse_size && !e->compress)
+		e->unit = VMC_MIN(VMC_ALIGN_UP(p->sparse_size, 512),
+				  MAX_ZERO_UNIT);
 	e->chunk = p->chunk_size ? p->chunk_size : DEFAULT_CHUNK;
 	e->chunk = VMC_ALIGN_UP(VMC_MAX(e->chunk, e->unit), e->unit);
 	e->nunits = e->chunk / e->unit;
@@ -473,6 +565,7 @@ int vmc_convert_run(const struct vmc_convert_params *p,
 	memset(st, 0, sizeof(*st));
 	st->virtual_size = p->src->size;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	e.t0 = t0;
 	if (p->src->size > p->dst->size)
 		return vmc_error_set(err, EINVAL,
 			"%s: target is smaller (%" PRIu64 " bytes) than the"

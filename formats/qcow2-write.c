@@ -37,9 +37,9 @@ static int write_host(struct vmc_image *img, struct qcow2_state *s,
 	return 0;
 }
 
-static int parse_opts(struct qcow2_state *s, const char *fn,
-		      struct vmc_opts *opts, const char **prealloc,
-		      bool *lazy, struct vmc_error *err)
+int qcow2_parse_create_opts(struct qcow2_state *s, const char *fn,
+			    struct vmc_opts *opts, const char **prealloc,
+			    bool *lazy, struct vmc_error *err)
 {
 	const char *compat = vmc_opts_get(opts, "compat");
 	const char *ctype = vmc_opts_get(opts, "compression_type");
@@ -296,7 +296,7 @@ int qcow2_create(struct vmc_image *img, const char *filename, uint64_t size,
 	pthread_mutex_init(&s->lock, NULL);
 	s->fd = s->data_fd = -1;
 	s->snapshot = -1;
-	if (parse_opts(s, filename, opts, &prealloc, &lazy, err) < 0)
+	if (qcow2_parse_create_opts(s, filename, opts, &prealloc, &lazy, err) < 0)
 		goto fail;
 	set_geometry(s);
 	if (size > (1ull << 62) - 1) {
@@ -462,7 +462,11 @@ static int write_locked(struct vmc_image *img, struct qcow2_state *s,
 						s->virtual_size);
 			uint64_t e = vmc_get_be64(t + (i + n) * 8);
 
-			if (cend > off + len || (e & ~QCOW2_OFLAG_ZERO))
+			/* Past the disk's last cluster cend stops growing:
+			 * without the first test the run would take the
+			 * rest of the L2 table's range. */
+			if ((g + n) * cs >= s->virtual_size ||
+			    cend > off + len || (e & ~QCOW2_OFLAG_ZERO))
 				break;
 			n++;
 		}

@@ -760,6 +760,7 @@ const struct vmc_driver vmc_qcow2_driver = {
 	.pread = qcow2_pread,
 	.block_status = qcow2_block_status,
 	.create = qcow2_create,
+	.measure = qcow2_measure,
 	.pwrite = qcow2_pwrite,
 	.pwrite_zeroes = qcow2_pwrite_zeroes,
 	.compress = qcow2_compress,

@@ -225,6 +225,11 @@ int qcow2_write_reftable(struct vmc_image *img, struct qcow2_state *s,
 			 struct vmc_error *err);
 
 /* qcow2-write.c */
+/* Read create's -o options into s (version, cluster and refcount sizes,
+ * compression); *prealloc is "off" unless given. */
+int qcow2_parse_create_opts(struct qcow2_state *s, const char *fn,
+			    struct vmc_opts *opts, const char **prealloc,
+			    bool *lazy, struct vmc_error *err);
 int qcow2_create(struct vmc_image *img, const char *filename, uint64_t size,
 		 struct vmc_opts *opts, struct vmc_error *err);
 int qcow2_pwrite(struct vmc_image *img, const void *buf, size_t len,
@@ -238,6 +243,10 @@ int qcow2_pwrite_compressed(struct vmc_image *img, uint64_t off,
 			    const void *cdata, size_t clen, size_t len,
 			    struct vmc_error *err);
 int qcow2_flush(struct vmc_image *img, struct vmc_error *err);
+
+/* qcow2-measure.c */
+int qcow2_measure(struct vmc_image *src, uint64_t size, struct vmc_opts *opts,
+		  struct vmc_measure *m, struct vmc_error *err);
 int qcow2_write_header(struct vmc_image *img, struct qcow2_state *s,
 		       struct vmc_error *err);
 int qcow2_writeback(struct vmc_image *img, struct qcow2_state *s,

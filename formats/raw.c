@@ -249,6 +249,24 @@ static int raw_flush(struct vmc_image *img, struct vmc_error *err)
 	return 0;
 }
 
+/* measure: a raw file is as long as the disk (qemu-img says the same for
+ * required and fully allocated, holes or not). */
+static int raw_measure(struct vmc_image *src, uint64_t size,
+		       struct vmc_opts *opts, struct vmc_measure *m,
+		       struct vmc_error *err)
+{
+	const char *prealloc = vmc_opts_get(opts, "preallocation");
+
+	(void)src;
+	if (prealloc && strcmp(prealloc, "off") &&
+	    strcmp(prealloc, "falloc") && strcmp(prealloc, "full"))
+		return vmc_error_set(err, EINVAL, "raw: preallocation must"
+				     " be off, falloc or full, not '%s'",
+				     prealloc);
+	m->required = m->fully_allocated = size;
+	return 0;
+}
+
 const struct vmc_driver vmc_raw_driver = {
 	.abi_version = VMC_DRIVER_ABI_VERSION,
 	.struct_size = sizeof(struct vmc_driver),
@@ -264,4 +282,5 @@ const struct vmc_driver vmc_raw_driver = {
 	.pwrite = raw_pwrite,
 	.pwrite_zeroes = raw_pwrite_zeroes,
 	.flush = raw_flush,
+	.measure = raw_measure,
 };

@@ -313,3 +313,33 @@ int vhdx_flush(struct vmc_image *img, struct vmc_error *err)
 				       s->path);
 	return 0;
 }
+
+/* measure: the layout above, exactly: the first MiB, the log, the
+ * metadata region and the BAT, then one payload block per block that
+ * holds data (every block for fixed). */
+int vhdx_measure(struct vmc_image *src, uint64_t size, struct vmc_opts *opts,
+		 struct vmc_measure *m, struct vmc_error *err)
+{
+	struct vhdx_state s;
+	uint64_t head, units;
+
+	memset(&s, 0, sizeof(s));
+	s.path = "vhdx";
+	if (get_options(&s, "vhdx", opts, err) < 0)
+		return -1;
+	if (size > VHDX_MAX_DISK_SIZE)
+		return vmc_error_set(err, EFBIG, "vhdx: size %" PRIu64
+				     " is over the 64 TiB VHDX limit", size);
+	s.disk_size = VMC_ALIGN_UP(size, s.logical_ss);
+	if (vhdx_compute_geometry(&s, err) < 0)
+		return -1;
+	head = 2 * VHDX_MiB + s.log_size +
+	       VMC_ALIGN_UP(VMC_MAX(s.bat_entries * 8, 1), VHDX_MiB);
+	if (vmc_measure_units(src, s.block_size, &units, err) < 0)
+		return -1;
+	if (s.fixed)
+		units = s.data_blocks;
+	m->fully_allocated = head + s.data_blocks * s.block_size;
+	m->required = head + units * s.block_size;
+	return 0;
+}

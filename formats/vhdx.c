@@ -635,6 +635,7 @@ const struct vmc_driver vmc_vhdx_driver = {
 	.pread = vhdx_pread,
 	.block_status = vhdx_block_status,
 	.create = vhdx_create,
+	.measure = vhdx_measure,
 	.pwrite = vhdx_pwrite,
 	.pwrite_zeroes = vhdx_pwrite_zeroes,
 	.flush = vhdx_flush,

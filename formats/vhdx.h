@@ -197,6 +197,8 @@ int vhdx_file_pread(struct vhdx_state *s, void *buf, size_t len,
 		    uint64_t off, struct vmc_error *err);
 
 /* vhdx-create.c */
+int vhdx_measure(struct vmc_image *src, uint64_t size, struct vmc_opts *opts,
+		 struct vmc_measure *m, struct vmc_error *err);
 int vhdx_create(struct vmc_image *img, const char *filename, uint64_t size,
 		struct vmc_opts *opts, struct vmc_error *err);
 int vhdx_pwrite(struct vmc_image *img, const void *buf, size_t len,

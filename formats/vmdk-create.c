@@ -746,3 +746,91 @@ out:
 	}
 	return ret;
 }
+
+/* ---- measure: the layouts above, file by file ---- */
+
+/* A separate descriptor file: its header lines and one line per extent
+ * stay well inside this. */
+#define DESC_FILE_BOUND(n_ext) (2048 + 160 * (n_ext))
+
+/* Bytes of a hosted sparse extent of cap sectors before its grains. */
+static uint64_t sparse_overhead(uint64_t cap, bool embedded_desc)
+{
+	uint64_t grains = VMC_DIV_ROUND_UP(cap, GRAIN_SECTORS);
+	uint64_t n_gt = VMC_DIV_ROUND_UP(grains, GTES);
+	uint64_t gd_secs = VMC_DIV_ROUND_UP(n_gt * 4, VMDK_SECTOR);
+	uint64_t secs = 1 + (embedded_desc ? DESC_SECTORS : 0) +
+			2 * (gd_secs + n_gt * (GTES * 4 / VMDK_SECTOR));
+
+	return VMC_ALIGN_UP(secs, GRAIN_SECTORS) * VMDK_SECTOR;
+}
+
+/* streamOptimized (vmdk-stream.c): the first grain's worth of header and
+ * descriptor, each grain deflated behind a 12-byte marker, every grain
+ * table behind its marker, the directory, footer and end marker. */
+static uint64_t stream_size(uint64_t sectors, uint64_t grains)
+{
+	uint64_t all = VMC_DIV_ROUND_UP(sectors, GRAIN_SECTORS);
+	uint64_t n_gt = VMC_DIV_ROUND_UP(all, GTES);
+	uint64_t gd_secs = VMC_DIV_ROUND_UP(n_gt * 4, VMDK_SECTOR);
+	uint64_t g = VMC_ALIGN_UP(12 + vmdk_deflate_bound(GRAIN_SECTORS *
+							  VMDK_SECTOR),
+				  VMDK_SECTOR);
+
+	return GRAIN_SECTORS * VMDK_SECTOR + grains * g +
+	       n_gt * (1 + GTES * 4 / VMDK_SECTOR) * VMDK_SECTOR +
+	       (1 + gd_secs) * VMDK_SECTOR + 3 * VMDK_SECTOR;
+}
+
+int vmdk_measure(struct vmc_image *src, uint64_t size, struct vmc_opts *opts,
+		 struct vmc_measure *m, struct vmc_error *err)
+{
+	const char *sub = vmc_opts_get(opts, "subformat");
+	const char *adapter = vmc_opts_get(opts, "adapter_type");
+	uint64_t hw, sectors, n_ext, grain = GRAIN_SECTORS * VMDK_SECTOR;
+	uint64_t units, all, over = 0;
+	int fsub;
+
+	fsub = pick(subformats, VMC_ARRAY_SIZE(subformats),
+		    sub ? sub : "monolithicSparse");
+	if (fsub < 0)
+		return vmc_error_set(err, EINVAL, "vmdk: subformat '%s' not"
+				     " supported", sub);
+	if (adapter && pick(adapters, VMC_ARRAY_SIZE(adapters), adapter) < 0)
+		return vmc_error_set(err, EINVAL, "vmdk: adapter_type '%s'"
+				     " not supported", adapter);
+	if (vmc_opts_get_uint(opts, "hwversion", DEFAULT_HWVERSION, &hw,
+			      err) < 0)
+		return -1;
+	sectors = VMC_DIV_ROUND_UP(size, VMDK_SECTOR);
+	if (sectors == 0)
+		return vmc_error_set(err, EINVAL, "vmdk: a VMDK disk of 0"
+				     " bytes is not supported");
+	if (vmc_measure_units(src, grain, &units, err) < 0)
+		return -1;
+	all = VMC_DIV_ROUND_UP(sectors, GRAIN_SECTORS);
+	switch (fsub) {
+	case SUB_MFLAT: case SUB_2GFLAT: case SUB_VMFS:
+		n_ext = VMC_DIV_ROUND_UP(sectors, fsub == SUB_2GFLAT ?
+					 SPLIT_SECTORS : sectors);
+		m->required = DESC_FILE_BOUND(n_ext) + sectors * VMDK_SECTOR;
+		m->fully_allocated = m->required;
+		return 0;
+	case SUB_STREAM:
+		m->required = stream_size(sectors, units);
+		m->fully_allocated = stream_size(sectors, all);
+		return 0;
+	case SUB_MSPARSE:
+		over = sparse_overhead(sectors, true);
+		break;
+	default:
+		n_ext = VMC_DIV_ROUND_UP(sectors, SPLIT_SECTORS);
+		for (uint64_t i = 0; i < n_ext; i++)
+			over += sparse_overhead(VMC_MIN(SPLIT_SECTORS,
+					sectors - i * SPLIT_SECTORS), false);
+		over += DESC_FILE_BOUND(n_ext);
+	}
+	m->required = over + units * grain;
+	m->fully_allocated = over + all * grain;
+	return 0;
+}

@@ -830,6 +830,13 @@ static int vmdk_info(struct vmc_image *img, json_t *obj,
 	if (s->desc.encoding)
 		json_object_set_new(data, "encoding",
 				    json_string(s->desc.encoding));
+	/* As qemu-img counts it: the descriptor file, then each extent. */
+	if (!s->embedded && img->filename) {
+		struct stat st;
+
+		if (stat(img->filename, &st) == 0)
+			actual = (int64_t)st.st_blocks * 512;
+	}
 	for (size_t i = 0; i < s->n_ext; i++) {
 		struct vmdk_extent *e = &s->ext[i];
 		json_t *x = json_object();
@@ -932,6 +939,7 @@ const struct vmc_driver vmc_vmdk_driver = {
 	.pread = vmdk_pread,
 	.block_status = vmdk_block_status,
 	.create = vmdk_create,
+	.measure = vmdk_measure,
 	.pwrite = vmdk_write,
 	.pwrite_zeroes = vmdk_write_zeroes,
 	.compress = vmdk_stream_compress,

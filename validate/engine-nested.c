@@ -287,7 +287,7 @@ static void nested_argv(struct nested *n)
 	argv[k++] = "-initrd";
 	argv[k++] = n->initrd;
 	argv[k++] = "-append";
-	argv[k++] = "console=ttyS0 quiet panic=-1 rdinit=/init";
+	argv[k++] = "console=ttyS0 quiet panic=-1 no_timer_check rdinit=/init";
 	argv[k++] = "-chardev";
 	argv[k++] = "file,id=s0,path=/dev/fd/3";
 	argv[k++] = "-serial";

@@ -33,6 +33,22 @@ struct vmc_convert_params {
 	void *progress_ctx;
 	/* Checked between chunks; non-zero stops with ECANCELED. */
 	volatile sig_atomic_t *cancel;
+
+	/* qemu-img convert -S: allocate_all (-S 0) writes every byte, zeros
+	 * and holes included, as data; otherwise sparse_size (a multiple of
+	 * 512; 0 = the target's granularity, at least 4 KiB) is the unit of
+	 * zero detection: an all-zero unit is left sparse. */
+	bool allocate_all;
+	size_t sparse_size;
+	/* -r: at most this many bytes a second are read (0: no limit). */
+	uint64_t rate_limit;
+	/* --salvage: a source range that cannot be read is written as zeros
+	 * and reported through read_error (from the reading thread), and
+	 * the conversion goes on. */
+	bool salvage;
+	void (*read_error)(void *ctx, uint64_t off, uint64_t len,
+			   const struct vmc_error *err);
+	void *read_error_ctx;
 };
 
 struct vmc_convert_stats {
@@ -43,6 +59,7 @@ struct vmc_convert_stats {
 	uint64_t written_bytes;		/* guest bytes written as data */
 	uint64_t compressed_bytes;	/* bytes after compression */
 	uint64_t peak_buffer_bytes;	/* memory held by chunk buffers */
+	uint64_t salvaged_bytes;	/* unreadable, written as zeros */
 	double seconds;
 	bool have_digest;
 	unsigned char sha256[32];
@@ -65,6 +82,10 @@ int vmc_convert_to_file(const struct vmc_convert_params *p,
 			struct vmc_opts *create_opts,
 			struct vmc_convert_stats *st, struct vmc_error *err);
 
+/* len bytes of base from offset off as an image of their own (read-only;
+ * base must stay open while it is used).  Close with vmc_image_close. */
+struct vmc_image *vmc_image_window(struct vmc_image *base, uint64_t off,
+				   uint64_t len, struct vmc_error *err);
 /* The summary of a vmc_convert_to_file run, as `vmconv convert
  * --output=json` prints it: source, source-format, target, target-format,
  * virtual-size, data-bytes, zero-bytes, hole-bytes, written-bytes,
@@ -86,6 +107,31 @@ int vmc_image_digest(struct vmc_image *img, unsigned char sha[32],
  * longer image's tail must be zero (qemu-img compare's rule). */
 int vmc_image_compare(struct vmc_image *a, struct vmc_image *b,
 		      int64_t *differ, struct vmc_error *err);
+
+/* convert -n (convert/into.c): an existing target, locked for the run.
+ * raw (file or block device) is written in place; qcow2 is rebuilt with
+ * its own parameters and copied over its bytes by vmc_into_finish().
+ * Other formats fail with ENOTSUP. */
+struct vmc_into;
+struct vmc_into *vmc_into_open(const char *path, const char *format,
+			       uint64_t src_size, struct vmc_error *err);
+/* The same, a qcow2 target rebuilt at new_size bytes (0: its own size)
+ * and with no check of its data beyond src_size (resize). */
+struct vmc_into *vmc_into_open_sized(const char *path, const char *format,
+				     uint64_t src_size, uint64_t new_size,
+				     struct vmc_error *err);
+/* The image to pass as vmc_convert_params.dst. */
+struct vmc_image *vmc_into_image(struct vmc_into *t);
+/* After vmc_convert_run: make the target complete and durable. */
+int vmc_into_finish(struct vmc_into *t, struct vmc_error *err);
+void vmc_into_close(struct vmc_into *t);
+
+/* resize (convert/resize.c): an existing image to new_size bytes, in
+ * place and locked.  raw: a regular file is truncated or extended.
+ * qcow2 (no backing file, no snapshots): rebuilt at the new size through
+ * vmc_into.  Shrinking needs shrink (the data past the end is lost). */
+int vmc_image_resize(const char *path, const char *format,
+		     uint64_t new_size, bool shrink, struct vmc_error *err);
 
 #ifdef __cplusplus
 }

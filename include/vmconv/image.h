@@ -49,6 +49,17 @@ struct vmc_output;
 struct vmc_check_result;
 struct vmc_driver;
 
+/* What `measure` reports, in qemu-img measure's terms: the bytes of all
+ * files of a new image holding the source's data (required) and with
+ * every block allocated (fully_allocated). */
+struct vmc_measure {
+	uint64_t required;
+	uint64_t fully_allocated;
+	bool has_bitmaps;		/* qcow2 from a qcow2 source */
+	uint64_t bitmaps;		/* bytes for bitmaps (vmconv copies
+					 * none: 0) */
+};
+
 /* One open image.  The generic layer fills drv, filename, flags and out;
  * the driver's open/create sets size (and may set the rest) and keeps its
  * own state in opaque. */
@@ -163,6 +174,15 @@ struct vmc_driver {
 	 * "format-specific": {"type": NAME, "data": {...}}.  The caller has
 	 * set "filename", "format", "virtual-size" and "actual-size". */
 	int (*info)(struct vmc_image *img, json_t *obj, struct vmc_error *err);
+
+	/* Optional, writable formats: the sizes of a new image of size bytes
+	 * made by create with opts and filled by a conversion of src (NULL:
+	 * an empty image, `measure --size`).  Never below what create and
+	 * the conversion write; vmc_measure_units() counts src's data.
+	 * Unknown opts are refused by the caller. */
+	int (*measure)(struct vmc_image *src, uint64_t size,
+		       struct vmc_opts *opts, struct vmc_measure *m,
+		       struct vmc_error *err);
 };
 
 /* ---- generic image API ---- */
@@ -213,6 +233,18 @@ int vmc_image_info(struct vmc_image *img, json_t *info,
  * or -1 if unknown.  Drivers with several files may override it through
  * info's "actual-size"; this counts the main file. */
 int64_t vmc_image_actual_size(struct vmc_image *img);
+
+/* Sizes of an image of format (see struct vmc_driver's measure) holding
+ * src's content, or an empty one of size bytes when src is NULL.  Fails
+ * with ENOTSUP for formats that cannot be written or measured. */
+int vmc_image_measure(const char *format, struct vmc_image *src,
+		      uint64_t size, struct vmc_opts *opts,
+		      struct vmc_measure *m, struct vmc_error *err);
+
+/* The number of unit-aligned blocks of src that hold data (that a
+ * conversion may write); 0 when src is NULL. */
+int vmc_measure_units(struct vmc_image *src, uint64_t unit, uint64_t *n,
+		      struct vmc_error *err);
 
 /* ---- driver registry ---- */
 

@@ -294,3 +294,37 @@ int vhd_flush(struct vmc_image *img, struct vmc_error *err)
 				       s->path);
 	return 0;
 }
+
+/* measure: the layout vhd_create and alloc_block write: the footer copy,
+ * the dynamic header, the BAT, a bitmap sector and a 2 MiB block per block
+ * that holds data, the footer (fixed: the disk and the footer). */
+int vhd_measure(struct vmc_image *src, uint64_t size, struct vmc_opts *opts,
+		struct vmc_measure *m, struct vmc_error *err)
+{
+	const char *sub = vmc_opts_get(opts, "subformat");
+	uint64_t vsize, blocks, units, head;
+	uint16_t cyls;
+	uint8_t heads, spt;
+	bool force;
+
+	if (sub && strcmp(sub, "dynamic") && strcmp(sub, "fixed"))
+		return vmc_error_set(err, EINVAL,
+			"vpc: subformat must be dynamic or fixed, not '%s'",
+			sub);
+	if (vmc_opts_get_bool(opts, "force_size", false, &force, err) < 0 ||
+	    choose_size(size, force, &vsize, &cyls, &heads, &spt, "vpc",
+			err) < 0)
+		return -1;
+	if (sub && !strcmp(sub, "fixed")) {
+		m->required = m->fully_allocated = vsize + VHD_FOOTER_SIZE;
+		return 0;
+	}
+	blocks = VMC_DIV_ROUND_UP(vsize, VHD_DEFAULT_BLOCK);
+	head = VHD_FOOTER_SIZE + VHD_DYN_HEADER_SIZE +
+	       VMC_ALIGN_UP(blocks * 4, 512) + VHD_FOOTER_SIZE;
+	if (vmc_measure_units(src, VHD_DEFAULT_BLOCK, &units, err) < 0)
+		return -1;
+	m->required = head + units * (512 + VHD_DEFAULT_BLOCK);
+	m->fully_allocated = head + blocks * (512 + VHD_DEFAULT_BLOCK);
+	return 0;
+}

@@ -735,6 +735,7 @@ static const struct vmc_driver vhd_driver = {
 	.pread = vhd_pread,
 	.block_status = vhd_block_status,
 	.create = vhd_create,
+	.measure = vhd_measure,
 	.pwrite = vhd_pwrite,
 	.pwrite_zeroes = vhd_pwrite_zeroes,
 	.flush = vhd_flush,

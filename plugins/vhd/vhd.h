@@ -56,6 +56,8 @@ uint32_t vhd_checksum(const uint8_t *buf, size_t len, size_t csum_off);
 void vhd_chs(uint64_t sectors, uint16_t *cyls, uint8_t *heads,
 	     uint8_t *spt);
 
+int vhd_measure(struct vmc_image *src, uint64_t size, struct vmc_opts *opts,
+		struct vmc_measure *m, struct vmc_error *err);
 int vhd_create(struct vmc_image *img, const char *filename, uint64_t size,
 	       struct vmc_opts *opts, struct vmc_error *err);
 int vhd_pwrite(struct vmc_image *img, const void *buf, size_t len,

@@ -16,8 +16,12 @@ for f in qcow2:compat=0.10 qcow2:compat=1.1 qcow2:cluster_size=4096 \
 	 vhdx:subformat=dynamic vpc:subformat=dynamic; do
 	fmt=${f%%:*} opt=${f#*:}
 	name=$fmt-${opt#*=}
-	qemu-img create -q -f "$fmt" -o "$opt" "$T/$name" 4M || continue
-	qemu-io -f "$fmt" -c 'write -P 0x5a 0 64k' -c 'write -z 1M 64k' "$T/$name" >/dev/null
+	qemu-img create -q -f "$fmt" -o "$opt" "$T/$name" 4M ||
+		fail "qemu-img create -f $fmt -o $opt"
+	qemu-io -f "$fmt" -c 'write -P 0x5a 0 64k' -c 'write -z 1M 64k' \
+		"$T/$name" >"$T/qio" 2>&1 ||
+		{ cat "$T/qio"; fail "qemu-io on $name"; }
+	! grep -qi 'error\|fail' "$T/qio" || { cat "$T/qio"; fail "qemu-io on $name"; }
 	# only the metadata matters to a fuzzer: keep the first 256 KiB
 	head -c 262144 "$T/$name" > "$seeds/$name"
 done
@@ -25,6 +29,7 @@ done
 . "$(dirname "$0")/vm-common.inc"
 ovf_vmware web01 efi 1048576 1048576 > "$seeds/web01.ovf"
 ls -l "$seeds"
+[ "$(ls "$seeds" | wc -l)" = 7 ] || fail "not every seed was made"
 for t in "$VMCONV_TOP"/build/fuzz/fuzz-*; do
 	name=$(basename "$t")
 	corpus=$VMCONV_TOP/build/fuzz/corpus/$name

@@ -7,6 +7,14 @@
 #   samples DIR          the ../shared/samples folder, or skip
 #   $VMCONV              the vmconv binary under test
 #   $T                   a scratch folder, removed at exit
+#   vhdi_python          print the python3 that has libvhdi's bindings
+#                        (python3-libvhdi: an independent VHD/VHDX reader)
+#   same_sizes_as_qemu IMG [QEMU_FMT]
+#                        fail unless vmconv info and qemu-img info give IMG
+#                        the same virtual-size and actual-size
+#   map_runs             a JSON map (qemu-img map's or vmconv map's) on
+#                        stdin as lines "START LENGTH DATA ZERO", runs of
+#                        one kind merged (the tools split them differently)
 #   run CMD...           echo and run a command
 #   expect_exit N CMD... run CMD, fail unless it exits N
 set -u
@@ -29,7 +37,37 @@ samples() {
 	[ -d "$d" ] || skip "no samples folder ($d)"
 	echo "$d"
 }
+vhdi_python() {
+	local p
+	for p in /usr/bin/python3 python3; do
+		"$p" -c 'import pyvhdi' 2>/dev/null && { echo "$p"; return 0; }
+	done
+	return 1
+}
 run() { echo "+ $*"; "$@"; }
+map_runs() {
+	python3 -c 'import json, sys
+out = []
+for r in json.load(sys.stdin):
+    k = (r["data"], r["zero"])
+    if out and out[-1][2:] == k and out[-1][0] + out[-1][1] == r["start"]:
+        out[-1][1] += r["length"]
+    else:
+        out.append([r["start"], r["length"], *k])
+for r in out:
+    print(*r)'
+}
+same_sizes_as_qemu() {
+	local py='import json, sys; d = json.load(sys.stdin); print(d["virtual-size"], d["actual-size"])'
+	local v q
+	v=$("$VMCONV" info --output=json "$1" | python3 -c "$py") ||
+		fail "vmconv info $1"
+	q=$(qemu-img info ${2:+-f "$2"} --output=json "$1" |
+	    python3 -c "$py") ||
+		fail "qemu-img info $1"
+	echo "$1: virtual-size, actual-size: vmconv $v, qemu-img $q"
+	[ "$v" = "$q" ] || fail "$1: vmconv info says $v, qemu-img info $q"
+}
 expect_exit() {
 	local want=$1; shift
 	echo "+ $* (expect exit $want)"

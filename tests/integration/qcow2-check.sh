@@ -11,32 +11,56 @@ run qemu-img create -q -f qcow2 d.qcow2 16M
 run qemu-io -c 'write -P 1 0 1M' -c 'write -P 2 4M 64k' d.qcow2
 c=$(python3 "$D" d.qcow2 first-data) || fail "no data cluster"
 
-counts() {	# TOOL IMG -> "leaks corruptions exit"
+# counts TOOL IMG: R="leaks corruptions exit".  A tool that writes no JSON
+# report fails the test: two tools failing alike are not two agreeing.
+counts() {
 	local rc
+	rm -f out.json
 	if [ "$1" = qemu ]; then
 		qemu-img check --output=json "$2" > out.json 2>/dev/null; rc=$?
 	else
 		"$VMCONV" check --output=json "$2" > out.json; rc=$?
 	fi
-	python3 -c 'import json; d=json.load(open("out.json")); print(d.get("leaks", 0), d.get("corruptions", 0), end=" ")'
-	echo $rc
+	R=$(python3 -c 'import json; d=json.load(open("out.json")); assert "check-errors" in d, d; print(d.get("leaks", 0), d.get("corruptions", 0))') ||
+		fail "$1 check $2 (exit $rc) wrote no JSON report"
+	R="$R $rc"
+}
+# same_counts IMG [WANT]: both tools count IMG alike (and as WANT)
+same_counts() {
+	local q
+	counts qemu "$1"; q=$R
+	counts vmconv "$1"
+	echo "$1: qemu-img '$q' vmconv '$R'"
+	[ "$q" = "$R" ] || fail "$1: vmconv check counts '$R', qemu-img '$q'"
+	[ -z "${2:-}" ] || [ "$R" = "$2" ] || fail "$1: counts '$R', not '$2'"
 }
 
-stats() {	# TOOL IMG
+# stats TOOL IMG: R=the statistics, or the test fails
+stats() {
+	rm -f st.json
 	if [ "$1" = qemu ]; then
 		qemu-img check --output=json "$2" > st.json 2>/dev/null
 	else
 		"$VMCONV" check --output=json "$2" > st.json
 	fi
-	python3 -c 'import json; d=json.load(open("st.json")); print([d.get(k, 0) for k in ("allocated-clusters", "total-clusters", "fragmented-clusters", "compressed-clusters", "image-end-offset")])'
+	R=$(python3 -c 'import json; d=json.load(open("st.json")); print([d[k] if k in d else d.get(k, 0) for k in ("allocated-clusters", "total-clusters", "fragmented-clusters", "compressed-clusters", "image-end-offset")])') ||
+		fail "$1 check $2 wrote no JSON report"
+}
+same_stats() {	# IMG WHAT
+	local q
+	stats qemu "$1"; q=$R
+	stats vmconv "$1"
+	[ "$q" = "$R" ] || fail "$2: statistics $R, qemu-img $q"
 }
 damage() {	# NAME OPS...
 	local name=$1; shift
 	cp d.qcow2 "$name.qcow2"
 	while [ $# -gt 0 ]; do
 		case $1 in
-		grow) python3 "$D" "$name.qcow2" grow; shift;;
-		set) python3 "$D" "$name.qcow2" set "$2" "$3"; shift 3;;
+		grow) python3 "$D" "$name.qcow2" grow || fail "grow $name"
+		      shift;;
+		set) python3 "$D" "$name.qcow2" set "$2" "$3" ||
+			fail "set $name"; shift 3;;
 		esac
 	done
 }
@@ -47,21 +71,22 @@ damage leak2 grow set $((c + 2)) 2
 damage high set "$c" 2
 damage low set $((c + 1)) 0
 damage mixed grow set $((c + 3)) 0 set $((c + 5)) 3
-for img in clean leak leak2 high low mixed; do
-	q=$(counts qemu $img.qcow2)
-	v=$(counts vmconv $img.qcow2)
-	echo "$img: qemu-img '$q' vmconv '$v'"
-	[ "$q" = "$v" ] || fail "$img: vmconv check counts '$v', qemu-img '$q'"
-done
-[ "$(counts vmconv clean.qcow2)" = "0 0 0" ] || fail "clean image not clean"
-[ "$(counts vmconv leak.qcow2)" = "1 0 3" ] || fail "leak not exit 3"
+# the counts qemu-img gives, literally too: agreeing with a qemu-img that
+# counted nothing would prove nothing
+same_counts clean.qcow2 "0 0 0"
+same_counts leak.qcow2 "1 0 3"
+same_counts leak2.qcow2 "2 1 2"
+same_counts high.qcow2 "1 1 2"
+same_counts low.qcow2 "0 2 2"
+same_counts mixed.qcow2 "2 3 2"
 
 for img in leak leak2 high low mixed; do
 	"$VMCONV" check --repair $img.qcow2 2> repair.err
 	grep -q 'in place' repair.err || fail "--repair does not say it writes"
 	qemu-img check $img.qcow2 || fail "$img not clean after --repair"
 	qemu-img compare d.qcow2 $img.qcow2 || fail "--repair changed $img data"
-	[ "$(counts vmconv $img.qcow2)" = "0 0 0" ] || fail "$img still unclean"
+	counts vmconv $img.qcow2
+	[ "$R" = "0 0 0" ] || fail "$img still unclean: $R"
 done
 # The statistics (allocated, fragmented, compressed clusters, image end
 # offset) agree with qemu-img's, on images written by both and with -c.
@@ -73,8 +98,7 @@ for o in cluster_size=4k cluster_size=64k; do
 	run "$VMCONV" convert -O qcow2 -o $o st.raw sv.qcow2
 	run "$VMCONV" convert -c -O qcow2 -o $o st.raw svc.qcow2
 	for img in sq sqc sv svc d; do
-		[ "$(stats qemu $img.qcow2)" = "$(stats vmconv $img.qcow2)" ] ||
-			fail "$img ($o): statistics $(stats vmconv $img.qcow2), qemu-img $(stats qemu $img.qcow2)"
+		same_stats $img.qcow2 "$img ($o)"
 	done
 done
 
@@ -84,12 +108,10 @@ run qemu-img snapshot -c one snap.qcow2
 run qemu-io -c 'write -P 9 0 256k' -c 'write -z 1M 64k' snap.qcow2
 run qemu-img snapshot -c two snap.qcow2
 run qemu-io -c 'write -P 8 128k 256k' snap.qcow2
-[ "$(counts qemu snap.qcow2)" = "$(counts vmconv snap.qcow2)" ] ||
-	fail "snapshot image counted differently"
-[ "$(stats qemu snap.qcow2)" = "$(stats vmconv snap.qcow2)" ] ||
-	fail "snapshot image statistics differ"
-python3 "$D" snap.qcow2 grow
-[ "$(counts vmconv snap.qcow2)" = "1 0 3" ] || fail "snapshot leak missed"
+same_counts snap.qcow2 "0 0 0"
+same_stats snap.qcow2 "snapshot image"
+python3 "$D" snap.qcow2 grow || fail "grow snap.qcow2"
+same_counts snap.qcow2 "1 0 3"
 run "$VMCONV" check --repair snap.qcow2
 qemu-img check snap.qcow2 || fail "snapshot image not repaired"
 
@@ -106,31 +128,40 @@ with open('copied.qcow2', 'r+b') as f:
         f.seek(l2 + 8 * j); e = struct.unpack('>Q', f.read(8))[0]
         f.seek(l2 + 8 * j); f.write(struct.pack('>Q', e & ~(1 << 63)))
 PY
-q=$(counts qemu copied.qcow2)
-v=$(counts vmconv copied.qcow2)
-[ "$q" = "$v" ] || fail "copied: vmconv check counts '$v', qemu-img '$q'"
-[ "$v" = "0 3 2" ] || fail "copied: expected 3 corruptions, got '$v'"
+same_counts copied.qcow2 "0 3 2"
 run "$VMCONV" check --repair copied.qcow2
 qemu-img check copied.qcow2 || fail "OFLAG_COPIED not repaired"
 qemu-img compare d.qcow2 copied.qcow2 || fail "repair changed the data"
 
-# A lazy-refcounts image left dirty by a crash (qemu-io abort): read as
-# it is, counted as qemu-img counts it, repaired and marked clean.
+# A lazy-refcounts image left dirty by a crash: read as it is, counted as
+# qemu-img counts it, repaired and marked clean.  Made two ways: by a
+# qemu-io that aborts after its writes, and, so that the case never rests
+# on a crash happening as hoped, by setting in a cleanly closed image what
+# such a crash leaves (the dirty bit; refcount 0 for every data cluster,
+# whose refcount updates lazy refcounts defer).
 run qemu-img create -q -f qcow2 -o lazy_refcounts=on lazy.qcow2 16M
+cp lazy.qcow2 made.qcow2
 qemu-io -c 'write -P 1 0 1M' -c 'write -P 2 5M 64k' -c abort lazy.qcow2 \
 	>/dev/null 2>&1
-qemu-img info --output=json lazy.qcow2 | grep -q '"dirty-flag": true' ||
-	skip "qemu-io abort did not leave a dirty image"
-run "$VMCONV" convert -O raw lazy.qcow2 lazy.raw
-qemu-img compare -U lazy.raw lazy.qcow2 || fail "dirty image read wrong"
-q=$(counts qemu lazy.qcow2)
-v=$(counts vmconv lazy.qcow2)
-[ "$q" = "$v" ] || fail "lazy: vmconv check counts '$v', qemu-img '$q'"
-run "$VMCONV" check --repair lazy.qcow2
-qemu-img check lazy.qcow2 || fail "dirty image not repaired"
-qemu-img info --output=json lazy.qcow2 | grep -q '"dirty-flag": false' ||
-	fail "dirty flag not cleared by --repair"
-qemu-img compare lazy.raw lazy.qcow2 || fail "repair changed the data"
+run qemu-io -c 'write -P 1 0 1M' -c 'write -P 2 5M 64k' made.qcow2 ||
+	fail "qemu-io made.qcow2"
+run python3 "$D" made.qcow2 crash || fail "crash made.qcow2"
+for img in made lazy; do
+	qemu-img info --output=json $img.qcow2 |
+		grep -q '"dirty-flag": true' || fail "$img.qcow2 is not dirty"
+	rm -f lazy.raw
+	run "$VMCONV" convert -O raw $img.qcow2 lazy.raw ||
+		fail "vmconv cannot read the dirty $img.qcow2"
+	qemu-img compare -U lazy.raw $img.qcow2 || fail "dirty $img read wrong"
+	# 17 data clusters: each at refcount 0, each with OFLAG_COPIED
+	same_counts $img.qcow2 "0 34 2"
+	run "$VMCONV" check --repair $img.qcow2 || fail "repair $img"
+	qemu-img check $img.qcow2 || fail "dirty $img not repaired"
+	qemu-img info --output=json $img.qcow2 |
+		grep -q '"dirty-flag": false' ||
+		fail "dirty flag not cleared by --repair ($img)"
+	qemu-img compare lazy.raw $img.qcow2 || fail "repair changed $img"
+done
 
 # A missing refcount block: repair places a new one at the end.
 cp d.qcow2 noblock.qcow2
@@ -138,20 +169,17 @@ python3 -c "
 import struct
 f = open('noblock.qcow2', 'r+b'); f.seek(48)
 rt = struct.unpack('>Q', f.read(8))[0]; f.seek(rt); f.write(bytes(8))"
-q=$(counts qemu noblock.qcow2)
-v=$(counts vmconv noblock.qcow2)
-[ "$q" = "$v" ] || fail "noblock: vmconv check counts '$v', qemu-img '$q'"
+same_counts noblock.qcow2
 run "$VMCONV" check --repair noblock.qcow2
 qemu-img check noblock.qcow2 || fail "missing refcount block not repaired"
 qemu-img compare d.qcow2 noblock.qcow2 || fail "repair changed the data"
-[ "$(stats qemu noblock.qcow2)" = "$(stats vmconv noblock.qcow2)" ] ||
-	fail "noblock: statistics differ after repair"
+same_stats noblock.qcow2 "noblock after repair"
 
 # Without --repair nothing is written.
 cp leak.qcow2 before.qcow2 2>/dev/null
 damage ro grow
 sum=$(md5sum < ro.qcow2)
-"$VMCONV" check ro.qcow2 >/dev/null
+expect_exit 3 "$VMCONV" check ro.qcow2 >/dev/null
 [ "$(md5sum < ro.qcow2)" = "$sum" ] || fail "check without --repair wrote"
 
 # Hostile metadata: refcount table over the header or over itself, an L1
@@ -186,12 +214,8 @@ with open('h5.qcow2', 'r+b') as f:
     f.seek(l1); f.write(e * n)
 PY
 for img in h1 h2 h3 h4 h5; do
-	q=$(counts qemu $img.qcow2)
-	v=$(counts vmconv $img.qcow2)
-	echo "$img: qemu-img '$q' vmconv '$v'"
-	[ "$q" = "$v" ] || fail "$img: vmconv check counts '$v', qemu-img '$q'"
-	[ "$(stats qemu $img.qcow2)" = "$(stats vmconv $img.qcow2)" ] ||
-		fail "$img: statistics differ from qemu-img's"
+	same_counts $img.qcow2
+	same_stats $img.qcow2 $img
 	[ $img = h5 ] && continue
 	if [ $img = h4 ]; then
 		# qemu-img fails on the misaligned entry too

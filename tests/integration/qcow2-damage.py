@@ -4,6 +4,12 @@
 usage: qcow2-damage.py IMG set CLUSTER VALUE   set a stored refcount
        qcow2-damage.py IMG grow                append a cluster, refcount 1
        qcow2-damage.py IMG first-data          print the first data cluster
+       qcow2-damage.py IMG crash               what a crash leaves in an image
+                                               with lazy refcounts: every data
+                                               cluster at refcount 0 (their
+                                               updates are the ones deferred;
+                                               L2 tables are ordered), the
+                                               dirty bit set
 Only 16-bit refcounts and refcount blocks already present are handled."""
 import struct
 import sys
@@ -41,6 +47,24 @@ def main():
             end = (f.tell() + (1 << cb) - 1) >> cb
             f.truncate((end + 1) << cb)
             set_rc(f, end, 1)
+        elif op == 'crash':
+            f.seek(36)
+            l1_size = struct.unpack('>I', f.read(4))[0]
+            f.seek(l1_off)
+            l1 = struct.unpack('>%dQ' % l1_size, f.read(8 * l1_size))
+            for e in l1:
+                l2 = e & 0x00fffffffffffe00
+                if not l2:
+                    continue
+                f.seek(l2)
+                n = (1 << cb) // 8
+                for d in struct.unpack('>%dQ' % n, f.read(8 * n)):
+                    if d & 0x00fffffffffffe00 and not d & (1 << 62):
+                        set_rc(f, (d & 0x00fffffffffffe00) >> cb, 0)
+            f.seek(72)
+            v = struct.unpack('>Q', f.read(8))[0]
+            f.seek(72)
+            f.write(struct.pack('>Q', v | 1))
         elif op == 'first-data':
             f.seek(l1_off)
             l2 = struct.unpack('>Q', f.read(8))[0] & 0x00fffffffffffe00

@@ -33,7 +33,10 @@ seed lazy lazy_refcounts=on "${w[@]}"
 seed ext cluster_size=64k,extended_l2=on 'write -P 1 4k 4k' 'write -z 64k 8k'
 seed meta preallocation=metadata,cluster_size=256k
 seed snap "" 'write -P 3 0 64k'
-qemu-img snapshot -c s1 "$corpus/snap" 2>/dev/null || true
+# the snapshot is taken in the whole image, then cut like the others
+qemu-img snapshot -c s1 snap || fail "qemu-img snapshot"
+qemu-img snapshot -l snap | grep -q ' s1 ' || fail "no snapshot s1"
+head -c 393216 snap > "$corpus/snap"
 head -c 1M /dev/urandom > r.raw
 for t in zlib zstd; do
 	qemu-img convert -c -O qcow2 -o compression_type=$t,cluster_size=4k \

@@ -69,7 +69,15 @@ run qemu-img create -q -f qcow2 -o cluster_size=4k -b mid.qcow2 -F qcow2 \
 run qemu-io -c 'write -P 0xb1 100k 8k' -c 'write -z 1100k 4k' \
 	-c 'write -z 5M 64k' top.qcow2
 same_as_qemu top.qcow2
-run "$VMCONV" compare top.qcow2 top.qcow2
+# compare reads the chain as qemu-img does: equal to qemu's export of it,
+# and different from its backing file at the first byte top.qcow2 wrote
+qemu-img convert -O raw top.qcow2 top.raw || fail "qemu-img top.qcow2"
+expect_exit 0 "$VMCONV" compare top.qcow2 top.raw
+out=$("$VMCONV" compare top.qcow2 mid.qcow2); rc=$?
+[ $rc -eq 1 ] || fail "compare of top.qcow2 and its backing file: exit $rc"
+qout=$(qemu-img compare top.qcow2 mid.qcow2)
+[ "$out" = "Content mismatch at offset 102400!" ] && [ "$out" = "$qout" ] ||
+	fail "compare says '$out', qemu-img compare '$qout'"
 "$VMCONV" info --output=json top.qcow2 | grep -q '"backing-filename": "mid.qcow2"' ||
 	fail "info does not name the backing file"
 "$VMCONV" info --output=json top.qcow2 |

@@ -6,10 +6,13 @@
 
 guest good
 "$VMCONV" "$GUEST" --to raw --out "$T/good.raw" --validate=qemu \
-	--timeout=90 --output=json -q >"$T/good.json"; rc=$?
+	--timeout=300 --output=json -q >"$T/good.json"; rc=$?
 cat "$T/good.json"
 [ $rc -eq 0 ] || fail "migrate --validate: exit $rc"
 [ "$(jq -r .validation.booted "$T/good.json")" = true ] || fail booted
+[ "$(jq -r .validation.stage "$T/good.json")" = userspace ] || fail stage
+jq -r .validation.reason "$T/good.json" | grep -qF "login prompt" ||
+	fail "reason"
 [ "$(jq -r .validation.image "$T/good.json")" = "$T/good.raw" ] ||
 	fail "the converted output was not the one validated"
 [ "$(jq -r .validation.bus "$T/good.json")" = virtio ] ||
@@ -18,16 +21,19 @@ cmp "$GUEST" "$T/good.raw" || fail "the output changed"
 
 # to Hyper-V: a VHDX, validated on IDE (generation 1), QEMU reading it
 # through its overlay
-if "$VMCONV" formats | grep -q '^vhdx '; then
-	"$VMCONV" "$GUEST" --to vhdx --out "$T/good.vhdx" --validate=qemu \
-		--timeout=120 --output=json -q >"$T/vhdx.json"; rc=$?
-	cat "$T/vhdx.json"
-	[ $rc -eq 0 ] || fail "migrate --to vhdx --validate: exit $rc"
-	[ "$(jq -r .validation.bus "$T/vhdx.json")" = ide ] ||
-		fail "a vhdx (Hyper-V) target is validated on IDE"
-	[ "$(jq -r .validation.format "$T/vhdx.json")" = vhdx ] ||
-		fail "format"
-fi
+"$VMCONV" "$GUEST" --to vhdx --out "$T/good.vhdx" --validate=qemu \
+	--timeout=300 --output=json -q >"$T/vhdx.json"; rc=$?
+cat "$T/vhdx.json"
+[ $rc -eq 0 ] || fail "migrate --to vhdx --validate: exit $rc"
+[ "$(jq -r .validation.booted "$T/vhdx.json")" = true ] || fail "vhdx booted"
+[ "$(jq -r .validation.stage "$T/vhdx.json")" = userspace ] ||
+	fail "vhdx stage"
+jq -r .validation.reason "$T/vhdx.json" | grep -qF "login prompt" ||
+	fail "vhdx reason"
+[ "$(jq -r .validation.bus "$T/vhdx.json")" = ide ] ||
+	fail "a vhdx (Hyper-V) target is validated on IDE"
+[ "$(jq -r .validation.format "$T/vhdx.json")" = vhdx ] ||
+	fail "format"
 
 guest nosig
 "$VMCONV" "$GUEST" --to raw --out "$T/nosig.raw" --validate=qemu \

@@ -53,6 +53,14 @@ expect_exit 2 "$VMCONV" check f.vmdk
 # two grains sharing one offset
 cp good.vmdk g.vmdk; put32 g.vmdk $((gt + 4)) "$(get32 g.vmdk $gt)"
 expect_exit 2 "$VMCONV" check g.vmdk
+# qemu-img check as the oracle where it looks: clean is clean for both
+# (exit 0), and a grain past the end of the file is an error for both
+# (qemu-img stops the check with exit 1, vmconv counts the corruption);
+# grains sharing an offset and the redundant tables qemu-img does not check
+expect_exit 0 qemu-img check good.vmdk
+expect_exit 1 qemu-img check f.vmdk
+"$VMCONV" check --output=json f.vmdk > f.json
+grep -q '"corruptions": 2,' f.json || fail "f.vmdk: not 2 corruptions"
 # a grain table that differs from its redundant copy (qemu-img check
 # does not look; vmconv check does)
 rgd=$(( $(get32 good.vmdk 48) * 512 ))

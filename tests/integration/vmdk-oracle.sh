@@ -5,7 +5,7 @@
 # the twoGbMaxExtent subformats get three extent files, with data across
 # extent boundaries.
 . "$(dirname "$0")/lib.sh"
-requires qemu-img qemu-io
+requires qemu-img qemu-io python3
 
 src=$T/src.raw
 run qemu-img create -q -f raw "$src" 5G
@@ -44,6 +44,9 @@ for sub in monolithicSparse monolithicFlat twoGbMaxExtentSparse \
 		"\"create-type\": \"$sub\"" || fail "qemu-img info: create type"
 	run "$VMCONV" check "$d/v/disk.vmdk" || fail "vmconv check on $sub"
 	run "$VMCONV" check "$d/q/disk.vmdk" || fail "vmconv check, qemu's $sub"
+	# info: sizes as qemu-img gives them (descriptor and extents counted)
+	same_sizes_as_qemu "$d/q/disk.vmdk"
+	same_sizes_as_qemu "$d/v/disk.vmdk"
 	# vmconv reads its own output the same
 	"$VMCONV" compare "$d/v/disk.vmdk" "$src" >/dev/null ||
 		fail "vmconv re-read of $sub"
