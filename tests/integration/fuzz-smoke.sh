@@ -3,7 +3,7 @@
 # corpus is left in build/fuzz/corpus/ for longer runs:
 #   build/fuzz/fuzz-NAME -max_total_time=600 build/fuzz/corpus/NAME
 # The qcow2 target also starts from qcow2-fuzz-seeds' damaged images:
-# run-tests: after=qcow2-fuzz-seeds
+# run-tests: after=qcow2-fuzz-seeds timeout=3600 (it builds six ASan targets)
 . "$(dirname "$0")/lib.sh"
 requires clang qemu-img
 [ -n "${VMCONV_SANITIZE:-}" ] && skip "fuzz targets are built once, not under check-asan"
