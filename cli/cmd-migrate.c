@@ -17,7 +17,7 @@
 static const char usage[] =
 "usage: vmconv SRC --to FMT [--out PATH] [-o KEY=VALUE,...] [-c] [-p]\n"
 "              [-t writeback|unsafe]\n"
-"              [--digest] [--inject] [--output=json]\n"
+"              [--digest] [--no-inject] [--output=json]\n"
 "              [--validate[=ENGINE]] [--bus=virtio|ide] [--timeout=S]\n"
 "              [--expect=REGEX]\n"
 "\n"
@@ -25,11 +25,14 @@ static const char usage[] =
 "extension unless --out names the target.  --validate then boots the\n"
 "converted disk (vmconv validate, ENGINE auto by default) on the target's\n"
 "disk controller: virtio for raw and qcow2 (KVM), IDE for vhd, vhdx and\n"
-"vmdk, unless --bus says otherwise.  With --inject (raw and qcow2\n"
-"targets) the guest is first made bootable on that controller (vmconv\n"
-"inject; not yet on by default: its end-to-end boot proof is still\n"
-"missing); the target appears only when both are done.  The exit\n"
-"status is 1 when a step fails or the converted guest does not boot.\n"
+"vmdk, unless --bus says otherwise.  For raw and qcow2 targets the\n"
+"guest is first made bootable on that controller (vmconv inject: virtio\n"
+"drivers in the initramfs, stable device names) unless --no-inject says\n"
+"not to (--inject, the default, is accepted); the target appears only\n"
+"when both are done.  A data disk or a guest that needs nothing is\n"
+"converted unchanged; a guest that needs injection vmconv cannot do\n"
+"(Windows) fails.  The exit status is 1 when a step fails or the\n"
+"converted guest does not boot.\n"
 "\n"
 "A progress bar is drawn when stderr is a terminal; -p prints qemu-img\n"
 "convert -p's records \"    (12.34/100%)\\r\" instead, terminal or not, on\n"
@@ -62,7 +65,7 @@ static void print_human(const struct vmc_migrate_params *p,
 		vmc_cli_print_injection(&res->inject);
 	else
 		printf("guest unchanged: %s\n", !p->inject ?
-		       "driver injection not run (--inject runs it)" :
+		       "driver injection not run (--no-inject)" :
 		       "not a KVM target");
 	if (res->report)
 		vmc_cli_print_report(res->report, "validation");
@@ -126,7 +129,7 @@ static int parse(int argc, char **argv, struct vmc_migrate_params *p,
 			break;
 		case 'E': p->vo.expect = optarg; break;
 		case 'N': p->inject = false; break;
-		case 'I': p->inject = true; break;
+		case 'I': break;	/* the default, kept as an alias */
 		case 't':
 			if (vmc_cli_cache_mode(optarg, &p->cache) < 0)
 				return 1;
@@ -185,6 +188,7 @@ int vmc_cmd_migrate(int argc, char **argv)
 	int ret;
 
 	p.create_opts = vmc_opts_new();
+	p.inject = true;
 	ret = parse(argc, argv, &p, &json, &quiet, &progress);
 	if (ret >= 0)
 		goto out;

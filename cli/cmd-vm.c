@@ -337,7 +337,7 @@ int vmc_cli_vm_migrate(const struct vmc_cli_convert *c,
 		goto out;
 	}
 	json_object_set_new(summary, "injection", json_string(no_inject ?
-		"not run: guest unchanged (--inject runs it)" :
+		"not run: guest unchanged (--no-inject)" :
 		"not applied to whole VMs yet: guest unchanged"));
 	if (!c->json && !c->quiet)
 		print_summary(vm, summary);

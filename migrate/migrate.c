@@ -142,7 +142,7 @@ int vmc_migrate(const struct vmc_migrate_params *p,
 				    vmc_inject_json(&res->inject));
 	else
 		json_object_set_new(res->summary, "injection", json_string(
-			!p->inject ? "not run: guest unchanged (--inject runs it)" :
+			!p->inject ? "not run: guest unchanged (--no-inject)" :
 			"not a KVM target: guest unchanged"));
 	if (p->validate)
 		validate(p, dst, res);

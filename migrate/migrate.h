@@ -23,8 +23,8 @@ struct vmc_migrate_params {
 	const char *dst_fmt;
 	struct vmc_opts *create_opts;	/* may be NULL */
 	bool compress, digest;
-	/* driver injection into the output (--inject): off by default until
-	 * its end-to-end boot proof is in the test suite */
+	/* driver injection into the output: the one command's default for
+	 * KVM targets (raw, qcow2); off with --no-inject */
 	bool inject;
 	bool kvm;			/* libguestfs may use KVM */
 	enum vmc_cache_mode cache;	/* -t */

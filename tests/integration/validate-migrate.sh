@@ -5,7 +5,7 @@
 . "$(dirname "$0")/validate-common.inc"
 
 guest good
-"$VMCONV" "$GUEST" --to raw --out "$T/good.raw" --validate=qemu \
+"$VMCONV" "$GUEST" --to raw --out "$T/good.raw" --no-inject --validate=qemu \
 	--timeout=300 --output=json -q >"$T/good.json"; rc=$?
 cat "$T/good.json"
 [ $rc -eq 0 ] || fail "migrate --validate: exit $rc"
@@ -36,7 +36,7 @@ jq -r .validation.reason "$T/vhdx.json" | grep -qF "login prompt" ||
 	fail "format"
 
 guest nosig
-"$VMCONV" "$GUEST" --to raw --out "$T/nosig.raw" --validate=qemu \
+"$VMCONV" "$GUEST" --to raw --out "$T/nosig.raw" --no-inject --validate=qemu \
 	--timeout=60 >"$T/nosig.out"; rc=$?
 cat "$T/nosig.out"
 [ $rc -eq 1 ] || fail "a guest that does not boot: exit $rc"

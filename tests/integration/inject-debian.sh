@@ -3,7 +3,7 @@
 # root=/dev/sda1): see inject-common.inc.  Then: a kill during injection
 # leaves no target; vmconv inject --dry-run plans and writes nothing.
 # run-tests: timeout=5400
-. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/inject-common.inc"
 
 migrate_guest debian-itools /dev/sda1 \
@@ -13,23 +13,17 @@ jq -r '.injection.changes[].file' "$T/migrate.json" |
 jq -r .validation.reason "$T/noinj.json" | grep -q '/dev/sda1 does not exist' ||
 	fail "--no-inject reason: $(jq -r .validation.reason "$T/noinj.json")"
 
-# dry run on the source: the plan, nothing written
+# beside each other: a dry run on the source (the plan, nothing
+# written); the injected output needs nothing more; a kill during
+# injection leaves no target and the source untouched
 sum=$(sha256sum <"$SRC")
-run "$VMCONV" inject --target=kvm --dry-run --output=json "$SRC" \
-	>"$T/dry.json" || fail "dry run"
-[ "$(jq -r .status "$T/dry.json")" = planned ] || fail "dry-run status"
-jq -e '.changes | length > 2' "$T/dry.json" >/dev/null || fail "plan"
-[ "$(sha256sum <"$SRC")" = "$sum" ] || fail "the dry run wrote"
+timed dry-run "$VMCONV" inject --target=kvm --dry-run --output=json "$SRC" \
+	>"$T/dry.json" & dry=$!
+timed again "$VMCONV" inject --target=kvm --dry-run "$OUT" \
+	>"$T/again.out" & again=$!
 
-# the injected output needs nothing more
-run "$VMCONV" inject --target=kvm --dry-run "$OUT" >"$T/again.out" ||
-	fail "again"
-grep -q 'already bootable on virtio: nothing changed' "$T/again.out" ||
-	fail "$(cat "$T/again.out")"
-
-# killed while injecting: no target, the source untouched
 "$VMCONV" "$SRC" --to qcow2 --out "$T/killed.qcow2" -q & pid=$!
-for i in $(seq 600); do
+for i in $(seq 1200); do
 	pgrep -f "qemu.*vmconv-tmp.$pid" >/dev/null && break
 	sleep 0.5
 done
@@ -44,4 +38,14 @@ for i in $(seq 60); do
 	sleep 1
 done
 pgrep -f "qemu.*vmconv-tmp.$pid" >/dev/null && fail "the appliance outlived vmconv"
+
+wait $dry || fail "dry run"
+cat "$T/dry.json"
+[ "$(jq -r .status "$T/dry.json")" = planned ] || fail "dry-run status"
+jq -e '.changes | length > 2' "$T/dry.json" >/dev/null || fail "plan"
+[ "$(sha256sum <"$SRC")" = "$sum" ] || fail "the dry run wrote"
+wait $again || fail "again"
+cat "$T/again.out"
+grep -q 'already bootable on virtio: nothing changed' "$T/again.out" ||
+	fail "$(cat "$T/again.out")"
 exit 0
