@@ -103,8 +103,8 @@ static int change(guestfs_h *g, const char *image,
 	const struct vmc_guest *b = &r->before;
 
 	if (vmc_guest_mount(g, b->root_fs, !o->dry_run, image, err) < 0 ||
-	    vmc_inject_names(g, b, o->dry_run, &grub_defaults, &r->plan,
-			     image, err) < 0 ||
+	    vmc_inject_names(g, b, o->bus == VMC_GBUS_VIRTIO, o->dry_run,
+			     &grub_defaults, &r->plan, image, err) < 0 ||
 	    vmc_inject_initramfs(g, b, o->dry_run, &r->plan, image,
 				 err) < 0 ||
 	    vmc_inject_net(g, o->dry_run, &r->plan, image, err) < 0)

@@ -61,7 +61,7 @@ const char *vmc_inject_status_name(enum vmc_inject_status s);
 json_t *vmc_inject_json(const struct vmc_inject_result *r);
 
 /* Steps, each its own file. */
-int vmc_inject_names(guestfs_h *g, const struct vmc_guest *gu,
+int vmc_inject_names(guestfs_h *g, const struct vmc_guest *gu, bool virtio,
 		     bool dry_run, bool *wrote_grub_defaults,
 		     struct vmc_plan *plan, const char *image,
 		     struct vmc_error *err);

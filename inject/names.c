@@ -1,4 +1,5 @@
-/* Rewriting device names in fstab, crypttab and kernel command lines.
+/* Rewriting device names in fstab, crypttab, kernel command lines and
+ * GRUB's device.map.
  * See inject/names.h.  Only the device field changes; the rest of each
  * line (spacing, options, comments) is kept byte for byte. */
 #define _GNU_SOURCE
@@ -26,6 +27,19 @@ bool vmc_name_unstable(const char *dev)
 		return *p == 0;
 	}
 	return false;
+}
+
+int vmc_name_on_virtio(void *ctx, const char *dev, char *out, size_t len)
+{
+	const char *p = dev + 5;		/* after /dev/ */
+
+	(void)ctx;
+	if (!vmc_name_unstable(dev))
+		return -1;
+	p += !strncmp(p, "xvd", 3) ? 3 : 2;
+	if ((size_t)snprintf(out, len, "/dev/vd%s", p) >= len)
+		return -1;
+	return 0;
 }
 
 /* A field: [start, end) in line. */
@@ -95,7 +109,7 @@ static int line_fields(const char *line, size_t len,
 	size_t pos = 0;
 	int n = 0;
 
-	if (kind == VMC_NAMES_FSTAB || kind == VMC_NAMES_CRYPTTAB)
+	if (kind != VMC_NAMES_CMDLINE)	/* fstab: 1st field; others: 2nd */
 		return table_field(line, len, kind == VMC_NAMES_FSTAB ? 0 : 1,
 				   f) ? 1 : 0;
 	while (n < max && cmdline_field(line, len, &pos, &f[n]))

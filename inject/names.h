@@ -1,7 +1,7 @@
 /* Device names a new disk controller breaks, and the stable names that
  * replace them: /dev/sdX, /dev/hdX and /dev/xvdX in /etc/fstab,
  * /etc/crypttab, boot-loader entries' root= and /etc/default/grub become
- * UUID=.  Text in, text out: the guest is read and written elsewhere. */
+ * UUID=; GRUB's device.map gets the disks' names on the new controller.  Text in, text out: the guest is read and written elsewhere. */
 #ifndef VMC_INJECT_NAMES_H
 #define VMC_INJECT_NAMES_H
 
@@ -21,7 +21,14 @@ enum vmc_names_kind {
 	VMC_NAMES_FSTAB,	/* first field of each entry */
 	VMC_NAMES_CRYPTTAB,	/* second field */
 	VMC_NAMES_CMDLINE,	/* root=... and resume=... words anywhere */
+	VMC_NAMES_DEVMAP,	/* GRUB's device.map: "(hd0) /dev/sda" */
 };
+
+/* The name a disk or partition gets on virtio: /dev/sdb2, /dev/hdb2 and
+ * /dev/xvdb2 become /dev/vdb2; -1 for a name that is not unstable (a
+ * vmc_name_resolve_fn, for device.map, whose entries name whole disks
+ * and cannot be UUID=). */
+int vmc_name_on_virtio(void *ctx, const char *dev, char *out, size_t len);
 
 /* Rewrite text; each changed line goes into plan (file, before, after),
  * each unstable name that cannot be resolved into its notes.  Returns the

@@ -2,7 +2,8 @@
  * /etc/crypttab, /etc/default/grub and the boot-loader configuration
  * (inject/names.c does the text).  A guest name /dev/sdaN, /dev/hdaN or
  * /dev/xvdaN is the first disk's partition N: libguestfs's /dev/sdaN,
- * whose file system UUID (else label) replaces it. */
+ * whose file system UUID (else label) replaces it.  GRUB's device.map
+ * names whole disks: on virtio /dev/sda becomes /dev/vda there. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -58,7 +59,8 @@ static int one_file(guestfs_h *g, const char *path, enum vmc_names_kind k,
 	*changed = false;
 	if (!text)
 		return 0;
-	nt = vmc_names_rewrite(text, k, path, resolve, &c, plan);
+	nt = vmc_names_rewrite(text, k, path, k == VMC_NAMES_DEVMAP ?
+			       vmc_name_on_virtio : resolve, &c, plan);
 	if (!nt) {
 		free(text);
 		return vmc_error_set(err, ENOMEM, "out of memory");
@@ -72,7 +74,7 @@ static int one_file(guestfs_h *g, const char *path, enum vmc_names_kind k,
 	return ret;
 }
 
-int vmc_inject_names(guestfs_h *g, const struct vmc_guest *gu,
+int vmc_inject_names(guestfs_h *g, const struct vmc_guest *gu, bool virtio,
 		     bool dry_run, bool *wrote_grub_defaults,
 		     struct vmc_plan *plan, const char *image,
 		     struct vmc_error *err)
@@ -80,6 +82,9 @@ int vmc_inject_names(guestfs_h *g, const struct vmc_guest *gu,
 	bool ch, regen = gu->default_grub && gu->grub_mkconfig[0] &&
 			 !strcmp(gu->bootloader, "grub2");
 
+	if (virtio && one_file(g, "/boot/grub/device.map", VMC_NAMES_DEVMAP,
+			       dry_run, &ch, plan, image, err) < 0)
+		return -1;
 	if (one_file(g, "/etc/fstab", VMC_NAMES_FSTAB, dry_run, &ch, plan,
 		     image, err) < 0 ||
 	    one_file(g, "/etc/crypttab", VMC_NAMES_CRYPTTAB, dry_run, &ch,

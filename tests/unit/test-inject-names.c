@@ -123,3 +123,28 @@ Test(names, scan)
 		       VMC_NAMES_CMDLINE, count, NULL);
 	cr_assert_eq(seen, 1 + 3);
 }
+
+/* GRUB's device.map names whole disks: on virtio they are /dev/vdX */
+Test(names, devmap)
+{
+	const char *map = "# generated\n(hd0)\t/dev/sda\n(hd1) /dev/hdb\n"
+			  "(hd2)\t/dev/disk/by-id/ata-x\n(fd0)\t/dev/fd0\n";
+	struct vmc_plan plan = { 0 };
+	char out[32];
+	char *nt = vmc_names_rewrite(map, VMC_NAMES_DEVMAP,
+				     "/boot/grub/device.map",
+				     vmc_name_on_virtio, NULL, &plan);
+
+	cr_assert_not_null(nt);
+	cr_assert_str_eq(nt, "# generated\n(hd0)\t/dev/vda\n(hd1) /dev/vdb\n"
+			 "(hd2)\t/dev/disk/by-id/ata-x\n(fd0)\t/dev/fd0\n");
+	cr_assert_eq(plan.n, 2);
+	free(nt);
+	vmc_plan_free(&plan);
+	cr_assert_eq(vmc_name_on_virtio(NULL, "/dev/xvdc3", out,
+					sizeof(out)), 0);
+	cr_assert_str_eq(out, "/dev/vdc3");
+	cr_assert_eq(vmc_name_on_virtio(NULL, "/dev/vda", out, sizeof(out)),
+		     -1);
+	cr_assert_eq(vmc_name_on_virtio(NULL, "/dev/sda1", out, 4), -1);
+}
