@@ -27,6 +27,9 @@ struct vmc_batch_vm {
 	char *engine;			/* NULL: auto */
 	unsigned timeout_s;		/* 0: the validator's default */
 	bool validate;
+	/* driver injection into the boot disk (KVM targets); a plan that
+	 * does not say gets the one-command form's default */
+	bool inject, inject_set;
 	uint64_t estimate;		/* bytes the output may take */
 	char *problem;			/* set by vmc_batch_plan_check */
 };

@@ -42,7 +42,9 @@ static void params(struct vmc_batch_one *c, struct vmc_migrate_params *mp,
 		   struct progress *pr, char *log)
 {
 	const struct vmc_batch_vm *vm = c->vm;
+	char why[512];
 
+	mp->kvm = mp->inject && vmc_direct_usable(why, sizeof(why));
 	mp->digest = true;
 	mp->progress = on_progress;
 	mp->progress_ctx = pr;
@@ -76,20 +78,40 @@ static void record_validation(struct vmc_batch_one *c,
 	json_object_del(res->summary, "validation");
 }
 
+/* A UEFI VM is converted, not booted: the validator has no UEFI
+ * firmware yet. */
+static bool uefi(struct vmc_batch_one *c, const struct vmc_vm *vm)
+{
+	if (!vm || vm->firmware != VMC_FW_EFI || !c->vm->validate)
+		return false;
+	json_object_set_new(c->jn, "validation", json_string("not run"));
+	json_object_set_new(c->jn, "validation-skipped", json_true());
+	json_object_set_new(c->jn, "reason", json_string("not validated: the"
+		" VM boots with UEFI and the validator boots BIOS guests"));
+	return true;
+}
+
 int vmc_batch_one_disk(struct vmc_batch_one *c, const char *src,
-		       const char *src_fmt, const char *dst, bool validate,
-		       json_t **sum, struct vmc_error *err)
+		       const char *src_fmt, const char *dst,
+		       const struct vmc_vm *vm, bool boot, json_t **sum,
+		       struct vmc_error *err)
 {
 	char *log = vmc_batch_path(c->state, "logs", c->id, ".console.log");
+	bool validate = boot && c->vm->validate && !uefi(c, vm);
 	struct progress pr = { .c = c, .validate = validate };
 	struct vmc_migrate_params mp = {
 		.src_path = src, .src_fmt = src_fmt, .dst_path = dst,
-		.validate = validate,
+		.validate = validate, .inject = boot && c->vm->inject,
 	};
 	struct vmc_migrate_result res;
 	int r;
 
 	params(c, &mp, &pr, log);
+	if (vm) {	/* the VM's own shape */
+		mp.vo.mem_mib = vm->memory >> 20 > 16384 ? 16384 :
+				(unsigned)(vm->memory >> 20);
+		mp.vo.vcpus = vm->vcpus;
+	}
 	r = vmc_migrate(&mp, &res, err);
 	if (r == 0) {
 		if (validate)
@@ -107,8 +129,8 @@ int vmc_batch_one_convert(struct vmc_batch_one *c, struct vmc_error *err)
 
 	if (vmc_vm_probe(c->vm->source))
 		return vmc_batch_one_convert_vm(c, err);
-	if (vmc_batch_one_disk(c, c->vm->source, NULL, c->vm->target,
-			       c->vm->validate, &sum, err) < 0)
+	if (vmc_batch_one_disk(c, c->vm->source, NULL, c->vm->target, NULL,
+			       true, &sum, err) < 0)
 		return -1;
 	json_object_set_new(c->jn, "migration", sum);
 	return 0;

@@ -62,8 +62,8 @@ static int disks(struct vmc_batch_one *c, struct vmc_vm *vm, json_t *outs,
 
 		if (d->cdrom || !d->path)
 			continue;
-		if (vmc_batch_one_disk(c, d->path, d->format, t,
-				       k == 1 && c->vm->validate, &sum,
+		if (vmc_batch_one_disk(c, d->path, d->format, t, vm,
+				       d == vmc_vm_boot_disk(vm), &sum,
 				       err) < 0) {
 			vmc_error_prefix(err, "%s: disk %s", c->vm->source,
 					 d->href ? d->href : d->id);
@@ -108,7 +108,9 @@ int vmc_batch_one_convert_vm(struct vmc_batch_one *c, struct vmc_error *err)
 					json_array_size(outs) - 1));
 
 		nv = output(c->vm, 0, "nvram.fd");
-		if (vmc_libvirt_write(vm, xml, VMC_DISK_VIRTIO, nv, err) < 0)
+		if (vmc_libvirt_write(vm, xml, c->vm->bus && !strcmp(c->vm->bus,
+				      "ide") ? VMC_DISK_IDE : VMC_DISK_VIRTIO,
+				      nv, err) < 0)
 			goto out;
 		json_object_set_new(c->jn, "configuration", json_string(xml));
 	}

@@ -145,7 +145,8 @@ static enum vmc_batch_outcome verdict(struct vmc_batch_one *c)
 {
 	json_t *v = json_object_get(c->jn, "validation");
 
-	if (!c->vm->validate)
+	if (!c->vm->validate || json_is_true(json_object_get(c->jn,
+						"validation-skipped")))
 		return VMC_BATCH_CONVERTED;
 	if (json_is_true(json_object_get(v, "booted")))
 		return VMC_BATCH_READY;

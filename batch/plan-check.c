@@ -12,6 +12,7 @@
 #include <vmconv/vmconv.h>
 
 #include "batch/batch.h"
+#include "migrate/migrate.h"
 #include "validate/validate.h"
 #include "vm/vm.h"
 
@@ -220,6 +221,7 @@ json_t *vmc_batch_plan_json(const struct vmc_batch_plan *p)
 		set_str(o, "engine", v->engine);
 		set_str(o, "expect", v->expect);
 		json_object_set_new(o, "validate", json_boolean(v->validate));
+		json_object_set_new(o, "inject", json_boolean(v->inject));
 		if (v->timeout_s)
 			json_object_set_new(o, "timeout",
 					    json_integer(v->timeout_s));
@@ -266,6 +268,9 @@ struct vmc_batch_plan *vmc_batch_plan_from_json(json_t *j,
 		v->expect = dup_str(o, "expect");
 		v->problem = dup_str(o, "problem");
 		v->validate = json_is_true(json_object_get(o, "validate"));
+		v->inject = json_is_boolean(json_object_get(o, "inject")) ?
+			    json_is_true(json_object_get(o, "inject")) :
+			    VMC_MIGRATE_INJECT_DEFAULT;
 		v->timeout_s = (unsigned)json_integer_value(
 			json_object_get(o, "timeout"));
 		v->estimate = (uint64_t)json_integer_value(

@@ -185,6 +185,7 @@ int vmc_cmd_migrate(int argc, char **argv)
 	int ret;
 
 	p.create_opts = vmc_opts_new();
+	p.inject = VMC_MIGRATE_INJECT_DEFAULT;
 	ret = parse(argc, argv, &p, &json, &quiet, &progress);
 	if (ret >= 0)
 		goto out;

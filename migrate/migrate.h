@@ -16,6 +16,11 @@
 #include "inject/inject.h"
 #include "validate/validate.h"
 
+/* Whether a migration injects when not told: off until the end-to-end
+ * boot proof is in the test suite.  The command line and batch plans
+ * both start from it. */
+#define VMC_MIGRATE_INJECT_DEFAULT false
+
 struct vmc_migrate_params {
 	const char *src_path;
 	const char *src_fmt;		/* NULL: probe */
@@ -23,8 +28,8 @@ struct vmc_migrate_params {
 	const char *dst_fmt;
 	struct vmc_opts *create_opts;	/* may be NULL */
 	bool compress, digest;
-	/* driver injection into the output (--inject): off by default until
-	 * its end-to-end boot proof is in the test suite */
+	/* driver injection into the output (KVM targets); callers start
+	 * from VMC_MIGRATE_INJECT_DEFAULT (--inject / --no-inject change it) */
 	bool inject;
 	bool kvm;			/* libguestfs may use KVM */
 	enum vmc_cache_mode cache;	/* -t */

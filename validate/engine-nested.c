@@ -280,7 +280,8 @@ static void nested_argv(struct nested *n)
 	snprintf(n->mem, sizeof(n->mem), "%u",
 		 (n->r->o->mem_mib ? n->r->o->mem_mib : 512) + 512);
 	k = vmc_qemu_machine_args(argv, n->kvm,
-				  n->kvm ? "host" : "qemu64,+svm", n->mem);
+				  n->kvm ? "host" : "qemu64,+svm", n->mem,
+				  NULL);
 	argv[k++] = "-no-reboot";
 	argv[k++] = "-kernel";
 	argv[k++] = n->ap.kernel;

@@ -186,7 +186,7 @@ static int rm_rf_dir(const char *dir)
 struct qrun {
 	struct vmc_engine_run *r;
 	char dir[PATH_MAX], disk[PATH_MAX + 32], drive[PATH_MAX + 128];
-	char mem[32], why[256], cpulog[PATH_MAX + 16];
+	char mem[32], smp[16], why[256], cpulog[PATH_MAX + 16];
 	const char *fmt, *argv[64];
 	enum vmc_vm_exit exit_kind;
 	bool kvm, shutdown, stopped, quit_sent;
@@ -279,7 +279,10 @@ static void qemu_argv(struct qrun *q)
 	snprintf(q->drive, sizeof(q->drive), "file.driver=file,"
 		 "file.filename=%s,driver=%s,if=none,id=disk0,cache=unsafe",
 		 q->disk, q->fmt);
-	n = vmc_qemu_machine_args(argv, q->kvm, NULL, q->mem);
+	/* the VM's own vCPU count (vmc_validate_vcpus caps it) */
+	snprintf(q->smp, sizeof(q->smp), "%u",
+		 vmc_validate_vcpus(q->r->o, VMC_ENGINE_QEMU));
+	n = vmc_qemu_machine_args(argv, q->kvm, NULL, q->mem, q->smp);
 	argv[n++] = "-device";
 	argv[n++] = "VGA";
 	/* a power-off or reset pauses the VM: the screen is read once more,

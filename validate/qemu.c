@@ -37,7 +37,7 @@ int vmc_export_raw(struct vmc_image *img, const char *path,
 }
 
 int vmc_qemu_machine_args(const char **argv, bool kvm, const char *cpu,
-			  const char *mem)
+			  const char *mem, const char *smp)
 {
 	int n = 0;
 
@@ -55,7 +55,7 @@ int vmc_qemu_machine_args(const char **argv, bool kvm, const char *cpu,
 	argv[n++] = "-m";
 	argv[n++] = mem;
 	argv[n++] = "-smp";
-	argv[n++] = "1";
+	argv[n++] = smp ? smp : "1";
 	/* -nographic: no display, and SeaBIOS mirrors the BIOS text screen
 	 * (its own messages, the boot loader's menus) to the serial port */
 	argv[n++] = "-nographic";

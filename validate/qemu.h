@@ -18,10 +18,11 @@ const char *vmc_qemu_format(const char *drv);
 
 /* The start of a QEMU command line both QEMU-based engines use: an
  * i440FX "pc" machine without default devices or user configuration,
- * KVM or TCG, the CPU model cpu (NULL: QEMU's default), mem MiB, one
- * CPU, no display.  Fills argv from its start; returns the count. */
+ * KVM or TCG, the CPU model cpu (NULL: QEMU's default), mem MiB, smp
+ * vCPUs (NULL: one), no display.  Fills argv from its start; returns the
+ * count. */
 int vmc_qemu_machine_args(const char **argv, bool kvm, const char *cpu,
-			  const char *mem);
+			  const char *mem, const char *smp);
 
 /* The json: name under which QEMU may open img itself with nothing
  * left to probe: the file protocol, the format and, for qcow2, no backing

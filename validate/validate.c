@@ -297,6 +297,36 @@ static void add_verdict(struct validation *v, json_t *rep)
 	json_object_set_new(rep, "console_source", json_string("screen"));
 }
 
+unsigned vmc_validate_vcpus(const struct vmc_validate_opts *o,
+			    enum vmc_engine e)
+{
+	unsigned n = o->vcpus ? o->vcpus : 1;
+
+	if (e != VMC_ENGINE_QEMU)
+		return 1;	/* the built-in VMM runs one vCPU */
+	return n > VMC_VALIDATE_MAX_VCPUS ? VMC_VALIDATE_MAX_VCPUS : n;
+}
+
+/* The vCPUs booted, and why not the VM's own count when they differ. */
+static void report_vcpus(struct validation *v, json_t *rep)
+{
+	unsigned want = v->o.vcpus ? v->o.vcpus : 1;
+	unsigned got = vmc_validate_vcpus(&v->o, v->engine->id);
+
+	json_object_set_new(rep, "vcpus", json_integer(got));
+	if (got == want)
+		return;
+	if (got == 1)
+		json_object_set_new(rep, "vcpus_note", json_sprintf(
+			"the VM has %u vCPUs; the %s engine's VMM runs one"
+			" (--validate=qemu boots them all)", want,
+			vmc_engine_name(v->engine->id)));
+	else
+		json_object_set_new(rep, "vcpus_note", json_sprintf(
+			"the VM has %u vCPUs; the qemu engine boots at most"
+			" %u", want, got));
+}
+
 static json_t *report(struct validation *v)
 {
 	const struct vmc_validate_opts *o = &v->o;
@@ -321,6 +351,7 @@ static json_t *report(struct validation *v)
 		json_object_set_new(rep, "kernel_source", json_string(
 			v->kernel_from_guest ? "the guest's boot loader"
 			" configuration" : "--kernel"));
+	report_vcpus(v, rep);
 	json_object_set_new(rep, "seconds", json_real(
 		(double)(vmc_now_ms() - v->t0) / 1000.0));
 	json_object_update(rep, v->r.extra);

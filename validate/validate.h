@@ -116,11 +116,20 @@ struct vmc_validate_opts {
 	const char *console_log;	/* NULL: a file in the cache */
 	const char *firmware_log;	/* NULL: beside the console log */
 	unsigned mem_mib;		/* 0: 512 */
+	/* the VM's vCPU count (0: 1); the qemu engine boots that many (up
+	 * to VMC_VALIDATE_MAX_VCPUS), the built-in VMM (direct, nested)
+	 * one, and the report says which */
+	unsigned vcpus;
 	bool no_selftest;		/* direct engine: trust /dev/kvm */
 	bool verbose;			/* stream the console to stderr */
 };
 
 #define VMC_VALIDATE_TIMEOUT 120
+#define VMC_VALIDATE_MAX_VCPUS 16
+
+/* The vCPUs engine e boots for o (see vmc_validate_opts.vcpus). */
+unsigned vmc_validate_vcpus(const struct vmc_validate_opts *o,
+			    enum vmc_engine e);
 
 /* What one engine run hands back.  The engine fills the watcher; the log
  * file gets every console byte. */
