@@ -60,7 +60,8 @@ struct vmc_batch_plan *vmc_batch_plan_from_json(json_t *j,
 
 /* ---- state folder (state.c) ---- */
 enum vmc_batch_phase {
-	VMC_BATCH_PENDING, VMC_BATCH_CONVERTING, VMC_BATCH_VALIDATING,
+	VMC_BATCH_PENDING, VMC_BATCH_CONVERTING, VMC_BATCH_INJECTING,
+	VMC_BATCH_VALIDATING,
 	VMC_BATCH_DONE,
 };
 const char *vmc_batch_phase_name(enum vmc_batch_phase ph);

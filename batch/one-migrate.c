@@ -2,7 +2,7 @@
  * (migrate/migrate.h: conversion, injection, validation on the target's
  * disk controller), with the console log in the state folder.  Progress
  * goes to vm/ID.progress for the runner's view, at most twice a second;
- * the journal's phase turns to validating when the conversion is done. */
+ * the journal's phase turns to injecting and validating as those start. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,7 +15,6 @@
 
 struct progress {
 	struct vmc_batch_one *c;
-	bool validate;
 	struct timespec last;
 };
 
@@ -31,11 +30,16 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 	p->last = now;
 	vmc_batch_progress_write(p->c->state, p->c->id, "converting", done,
 				 total);
-	if (done >= total && p->validate) {
-		vmc_batch_progress_write(p->c->state, p->c->id, "validating",
-					 0, 0);
-		vmc_batch_one_phase(p->c, "validating", NULL);
-	}
+}
+
+/* The migration's next step (injecting, validating) into the journal and
+ * the progress file. */
+static void on_phase(void *ctx, const char *phase)
+{
+	struct progress *p = ctx;
+
+	vmc_batch_progress_write(p->c->state, p->c->id, phase, 0, 0);
+	vmc_batch_one_phase(p->c, phase, NULL);
 }
 
 static void params(struct vmc_batch_one *c, struct vmc_migrate_params *mp,
@@ -47,6 +51,7 @@ static void params(struct vmc_batch_one *c, struct vmc_migrate_params *mp,
 	mp->kvm = mp->inject && vmc_direct_usable(why, sizeof(why));
 	mp->digest = true;
 	mp->progress = on_progress;
+	mp->phase = on_phase;
 	mp->progress_ctx = pr;
 	mp->dst_fmt = vm->to;
 	mp->vo.timeout_s = vm->timeout_s;
@@ -98,7 +103,7 @@ int vmc_batch_one_disk(struct vmc_batch_one *c, const char *src,
 {
 	char *log = vmc_batch_path(c->state, "logs", c->id, ".console.log");
 	bool validate = boot && c->vm->validate && !uefi(c, vm);
-	struct progress pr = { .c = c, .validate = validate };
+	struct progress pr = { .c = c };
 	struct vmc_migrate_params mp = {
 		.src_path = src, .src_fmt = src_fmt, .dst_path = dst,
 		.validate = validate, .inject = boot && c->vm->inject,

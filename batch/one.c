@@ -87,7 +87,8 @@ static void remove_leftovers(json_t *jn, const struct vmc_batch_vm *vm)
 	const char *ph = json_string_value(json_object_get(jn, "phase"));
 
 	if (!t || !vm->target || strcmp(t, vm->target) || !ph ||
-	    (strcmp(ph, "converting") && strcmp(ph, "validating")))
+	    (strcmp(ph, "converting") && strcmp(ph, "injecting") &&
+	     strcmp(ph, "validating")))
 		return;
 	remove_outputs(jn, vm);
 }

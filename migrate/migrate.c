@@ -54,6 +54,8 @@ static int inject(void *ctx, const char *tmp, struct vmc_error *err)
 	o.bus = c->p->bus_set && c->p->vo.bus == VMC_BUS_IDE ? VMC_GBUS_IDE :
 		VMC_GBUS_VIRTIO;
 	c->res->injected = true;
+	if (c->p->phase)
+		c->p->phase(c->p->progress_ctx, "injecting");
 	if (!tmp)
 		return vmc_error_set(err, EINVAL, "%s: not a file that can be"
 				     " changed before it is in place", c->dst);
@@ -103,6 +105,8 @@ static void validate(const struct vmc_migrate_params *p, const char *dst,
 {
 	struct vmc_validate_opts vo = p->vo;
 
+	if (p->phase)
+		p->phase(p->progress_ctx, "validating");
 	vo.image = dst;
 	vo.format = p->dst_fmt;
 	vo.boot = VMC_BOOT_FIRMWARE;

@@ -35,6 +35,9 @@ struct vmc_migrate_params {
 	enum vmc_cache_mode cache;	/* -t */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
+	/* may be NULL: told "injecting" and "validating" as each starts
+	 * (with progress_ctx) */
+	void (*phase)(void *ctx, const char *phase);
 	/* validate the converted disk; vo.image, vo.format and vo.boot are
 	 * filled in, vo.bus too unless bus_set */
 	bool validate;
