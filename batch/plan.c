@@ -78,8 +78,9 @@ static int set_field(struct vmc_batch_vm *vm, const char *key,
 	}
 	if (!strcmp(key, "inject")) {
 		if (!parse_bool(val, &vm->inject))
-			return vmc_error_set(err, EINVAL, "%s: inject must be"
-					     " yes or no, not '%s'", where, val);
+			return vmc_error_set(err, EINVAL, "%s: inject must"
+					     " be yes or no, not '%s'", where,
+					     val);
 		vm->inject_set = *val != 0;
 		return 0;
 	}
@@ -95,8 +96,8 @@ static int set_field(struct vmc_batch_vm *vm, const char *key,
 		return 0;
 	}
 	return vmc_error_set(err, EINVAL, "%s: unknown column or key '%s'"
-			     " (name, source, to, bus, validate, inject, expect,"
-			     " dest, engine, timeout)", where, key);
+			     " (name, source, to, bus, validate, inject,"
+			     " expect, dest, engine, timeout)", where, key);
 }
 
 static int finish_vm(struct vmc_batch_vm *vm, const char *dest_default,

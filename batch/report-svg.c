@@ -19,7 +19,8 @@
 #define SPAN (W - 2 * LEFT)
 #define BAR_Y 18
 #define BAR_H 18
-#define ROWS 6			/* more than the five stages: always a row */
+/* more rows than the five stages: there is always a free one */
+#define ROWS 6
 #define ROW_H 13
 #define FONT 10
 #define CHAR_W 6.4		/* a 10 px monospace glyph is about 6 px */
@@ -108,7 +109,8 @@ static const char *stage_name(json_t *st, size_t i)
 void vmc_batch_html_timeline(FILE *f, json_t *val)
 {
 	json_t *st = json_object_get(val, "stages");
-	double total = json_number_value(json_object_get(val, "seconds")) * 1000;
+	double total = json_number_value(json_object_get(val,
+							  "seconds")) * 1000;
 	bool booted = json_is_true(json_object_get(val, "booted"));
 	size_t i, n = json_array_size(st);
 	struct label labs[16];

@@ -122,7 +122,8 @@ grep -q 'vcpu[^>]*>2</vcpu>' out/deb-vmx.xml || fail "domain's vCPUs"
 grep -q "$T/out/deb-vmx-1.qcow2" out/deb-vmx.xml || fail "data disk"
 
 # a finished VM is skipped by run-one; a third run redoes nothing and
-# still exits 1 for the earlier failures; status and reportexpect_exit 0 "$VMCONV" batch run-one --state "$T/st" --id 0
+# still exits 1 for the earlier failures; status and report
+expect_exit 0 "$VMCONV" batch run-one --state "$T/st" --id 0
 expect_exit 1 "$VMCONV" batch run-one --state "$T/st" --id 8
 cp st/vm/0.json 0.before
 expect_exit 1 "$VMCONV" batch run --dest out --state st plan.csv
