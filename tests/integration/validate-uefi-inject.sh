@@ -19,7 +19,7 @@ run "$VMCONV" convert -O vhdx "$GUEST" "$T/guest-uefi.vhdx" || fail "to vhdx"
 sum=$(sha256sum <"$T/guest-uefi.vhdx")
 
 # before: the ESP, its loader, no fallback
-run "$VMCONV" inspect --output=json "$T/guest-uefi.vhdx" >"$T/before.json" ||
+"$VMCONV" inspect --output=json "$T/guest-uefi.vhdx" >"$T/before.json" ||
 	fail "inspect the source"
 cat "$T/before.json"
 [ "$(jq -r .firmware "$T/before.json")" = uefi ] || fail "firmware before"
@@ -74,7 +74,7 @@ tr -d '\r' <"$T/ovmf.log" | grep -E 'BdsDxe|GRUB|vmconv-guest|VMCONV' || true
 grep -q "$MARKER" "$T/ovmf.log" || fail "QEMU with OVMF: no marker"
 
 # after: the fallback is there
-run "$VMCONV" inspect --output=json "$T/guest-uefi.qcow2" >"$T/after.json" ||
+"$VMCONV" inspect --output=json "$T/guest-uefi.qcow2" >"$T/after.json" ||
 	fail "inspect the output"
 [ "$(jq -r .esp.fallback "$T/after.json")" = true ] || fail "fallback after"
 jq -r '.esp.loaders[]' "$T/after.json" | grep -qxF '\EFI\BOOT\BOOTX64.EFI' ||

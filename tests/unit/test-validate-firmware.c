@@ -3,7 +3,8 @@
  * independent writer: GPT with an EFI system partition, with a BIOS boot
  * partition, both, MBR with and without boot code, MBR type 0xEF), and
  * GPTs damaged on purpose (header CRC, entry array CRC, entry array past
- * the end of the disk), which are reported and not trusted. */
+ * the end of the disk), which are reported and not trusted; the nested
+ * engine's request carries the firmware chosen. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "tests/unit/scratch.h"
 #include "validate/firmware.h"
+#include "validate/request.h"
 
 TestSuite(firmware, .init = scratch_setup, .fini = scratch_teardown);
 
@@ -287,4 +289,33 @@ Test(firmware, gpt_4k_sectors)
 	cr_assert_eq(l.esp, 1);
 	cr_assert_eq(l.esp_offset, 256 * 4096ull);
 	cr_assert_eq(l.esp_size, 2048 * 4096ull);
+}
+
+/* The firmware chosen outside goes to the vmconv in the appliance, which
+ * must not choose again. */
+Test(firmware, request_carries_the_firmware)
+{
+	struct vmc_validate_opts o = { .boot = VMC_BOOT_FIRMWARE,
+				       .firmware = VMC_FIRMWARE_BIOS,
+				       .timeout_s = 60 };
+	json_t *j = vmc_request_new(&o, "/img/disk.raw", "raw"), *holder;
+	struct vmc_error err = { 0 };
+	char p[256];
+
+	cr_assert_str_eq(json_string_value(json_object_get(j, "firmware")),
+			 "bios");
+	snprintf(p, sizeof(p), "%s/req.json", scratch_dir);
+	json_object_set_new(j, "firmware", json_string("uefi"));
+	cr_assert_eq(json_dump_file(j, p, 0), 0);
+	json_decref(j);
+	memset(&o, 0, sizeof(o));
+	cr_assert_eq(vmc_request_load(p, &o, &holder, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(o.firmware, VMC_FIRMWARE_UEFI);
+	json_decref(holder);
+	sh("printf '{\"image\": \"x\", \"firmware\": \"pc\"}' > req.json");
+	cr_assert_eq(vmc_request_load(p, &o, &holder, &err), -1);
+	cr_assert(strstr(err.msg, "firmware must be auto, bios or uefi, not"
+			 " 'pc'"), "%s", err.msg);
+	json_decref(holder);
 }
