@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "inject/efi.h"
 #include "inject/gfs.h"
@@ -251,9 +252,11 @@ int vmc_inject_efi_only(guestfs_h *g, const char *image,
 {
 	size_t n0 = r->plan.n;
 	char was[sizeof(r->message)];
+	struct timespec t0, t1;
 
 	if (r->status == VMC_INJECT_UNSUPPORTED)
 		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (vmc_inject_efi_fallback(g, &r->before.esp, o->dry_run, &r->plan,
 				    image, err) < 0)
 		return -1;
@@ -272,6 +275,9 @@ int vmc_inject_efi_only(guestfs_h *g, const char *image,
 		return vmc_error_set(err, EIO, "%s: after the copy the EFI system"
 				     " partition still has no"
 				     " \\EFI\\BOOT\\BOOTX64.EFI", image);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r->inject_s = (double)(t1.tv_sec - t0.tv_sec) +
+		      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	r->status = VMC_INJECT_CHANGED;
 	snprintf(r->message, sizeof(r->message), "made bootable by UEFI"
 		 " firmware without boot entries: %zu changes (%.600s)",
