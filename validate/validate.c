@@ -267,7 +267,7 @@ static int choose_uefi(struct validation *v, struct vmc_error *err)
 	if (e == VMC_ENGINE_DIRECT || e == VMC_ENGINE_NESTED)
 		return vmc_error_set(err, ENOTSUP, "%s: the %s engine cannot"
 			" boot it: " UEFI_QEMU_ONLY " (the built-in VMM has no"
-			" OVMF yet); the disk is UEFI because: %s",
+			" OVMF yet); UEFI because: %s",
 			v->o.image, vmc_engine_name(e), v->fwwhy);
 	v->engine = vmc_engine_ops(VMC_ENGINE_QEMU);
 	if (!v->engine->usable(v->why, sizeof(v->why)))

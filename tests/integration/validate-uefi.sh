@@ -3,8 +3,9 @@
 # the GPT guest with GRUB at the removable-media path boots; the same
 # guest with GRUB only at \EFI\debian\grubx64.efi and a GPT disk with an
 # empty EFI system partition do not, with the firmware's own words in the
-# reason.  auto detects UEFI from the disk; the direct and nested engines
-# refuse it (no OVMF in the built-in VMM yet) rather than give a verdict.
+# reason.  auto detects UEFI from the disk, and the auto engine is the
+# qemu engine for it; the direct and nested engines refuse it (no OVMF in
+# the built-in VMM yet) rather than give a verdict.
 # run-tests: timeout=900
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/validate-common.inc"
@@ -26,6 +27,8 @@ empty=$GUEST
 validate fallback --engine=qemu --timeout=300 "$fallback" &
 validate nofallback --engine=qemu --timeout=300 "$nofallback" &
 validate emptyesp --engine=qemu --timeout=300 "$empty" &
+# auto: the qemu engine, the only one that boots UEFI in this build
+validate auto --timeout=300 "$nofallback" &
 wait
 
 verdict fallback 0 true userspace "reached userspace"
@@ -50,6 +53,20 @@ for n in nofallback emptyesp; do
 		fail "$n: reason is not the literal one"
 	[ "$(field $n '.stages | length')" = 1 ] || fail "$n: stages"
 done
+
+verdict auto 1 false firmware "$NOTFOUND"
+[ "$(field auto .engine)" = qemu ] || fail "auto: engine $(field auto .engine)"
+[ "$(field auto .engine_reason)" = "a UEFI guest: UEFI guests are validated only by --engine=qemu in this build" ] ||
+	fail "auto: engine_reason $(field auto .engine_reason)"
+
+# --firmware=uefi on a BIOS disk: asked for, and the disk's word kept
+guest tiny
+validate forced --engine=nested --firmware=uefi "$GUEST"
+[ "$(cat "$T/forced.rc")" = 2 ] || fail "forced: exit status"
+grep -qF "UEFI guests are validated only by --engine=qemu in this build" \
+	"$T/forced.err" || fail "forced: no refusal"
+grep -qF "asked for with --firmware (the disk says bios: MBR disk with boot code)" \
+	"$T/forced.err" || fail "forced: the disk's word"
 
 # the built-in VMM's engines refuse a UEFI guest, in words, exit 2
 for e in direct nested; do
