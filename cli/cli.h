@@ -10,6 +10,7 @@
 
 #include <vmconv/vmconv.h>
 
+#include "validate/firmware.h"
 #include "validate/vm.h"
 
 /* Each subcommand: argc/argv start at the subcommand's name. */
@@ -57,6 +58,7 @@ int vmc_cmd_dd(int argc, char **argv);
 /* Validation options shared by `validate` and the migration form: they
  * print the error and return -1 on a bad value. */
 int vmc_cli_parse_bus(const char *s, enum vmc_vm_bus *b);
+int vmc_cli_parse_firmware(const char *s, enum vmc_firmware *f);
 int vmc_cli_parse_timeout(const char *s, unsigned *t);
 
 /* Boot-validate as `vmconv validate` does (validate/validate.h): prints

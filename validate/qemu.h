@@ -37,4 +37,15 @@ char *vmc_qemu_pinned_name(const struct vmc_image *img, unsigned files);
 int vmc_export_raw(struct vmc_image *img, const char *path,
 		   struct vmc_error *err);
 
+/* OVMF for UEFI guests (validate/ovmf.c): the code image and the variable
+ * store template, or vars "" for a single image (OVMF.fd). */
+struct vmc_ovmf {
+	char code[4096];
+	char vars[4096];
+};
+int vmc_ovmf_find(struct vmc_ovmf *f, struct vmc_error *err);
+/* A fresh copy of the variable store for one run. */
+int vmc_ovmf_copy_vars(const struct vmc_ovmf *f, const char *dst,
+		       struct vmc_error *err);
+
 #endif

@@ -19,6 +19,7 @@
 
 #include <vmconv/image.h>
 
+#include "validate/firmware.h"
 #include "validate/vm.h"
 
 enum vmc_stage {
@@ -110,6 +111,9 @@ struct vmc_validate_opts {
 	enum vmc_engine engine;
 	enum vmc_vm_bus bus;
 	enum vmc_vm_boot boot;
+	/* --boot=firmware: BIOS (SeaBIOS) or UEFI (OVMF); auto reads the
+	 * disk's partition tables (validate/firmware.h) */
+	enum vmc_firmware firmware;
 	const char *kernel, *initrd, *append;
 	unsigned timeout_s;		/* 0: VMC_VALIDATE_TIMEOUT */
 	const char *expect;
