@@ -83,26 +83,13 @@ static void record_validation(struct vmc_batch_one *c,
 	json_object_del(res->summary, "validation");
 }
 
-/* A UEFI VM is converted, not booted: the validator has no UEFI
- * firmware yet. */
-static bool uefi(struct vmc_batch_one *c, const struct vmc_vm *vm)
-{
-	if (!vm || vm->firmware != VMC_FW_EFI || !c->vm->validate)
-		return false;
-	json_object_set_new(c->jn, "validation", json_string("not run"));
-	json_object_set_new(c->jn, "validation-skipped", json_true());
-	json_object_set_new(c->jn, "reason", json_string("not validated: the"
-		" VM boots with UEFI and the validator boots BIOS guests"));
-	return true;
-}
-
 int vmc_batch_one_disk(struct vmc_batch_one *c, const char *src,
 		       const char *src_fmt, const char *dst,
 		       const struct vmc_vm *vm, bool boot, json_t **sum,
 		       struct vmc_error *err)
 {
 	char *log = vmc_batch_path(c->state, "logs", c->id, ".console.log");
-	bool validate = boot && c->vm->validate && !uefi(c, vm);
+	bool validate = boot && c->vm->validate;
 	struct progress pr = { .c = c };
 	struct vmc_migrate_params mp = {
 		.src_path = src, .src_fmt = src_fmt, .dst_path = dst,
@@ -116,6 +103,8 @@ int vmc_batch_one_disk(struct vmc_batch_one *c, const char *src,
 		mp.vo.mem_mib = vm->memory >> 20 > 16384 ? 16384 :
 				(unsigned)(vm->memory >> 20);
 		mp.vo.vcpus = vm->vcpus;
+		if (vm->firmware == VMC_FW_EFI)
+			mp.vo.firmware = VMC_FIRMWARE_UEFI;
 	}
 	r = vmc_migrate(&mp, &res, err);
 	if (r == 0) {

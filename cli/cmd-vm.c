@@ -195,9 +195,9 @@ fail:
 	return -1;
 }
 
-/* Boot the converted boot disk with the VM's memory and vCPUs (the qemu
- * engine boots them all, the built-in VMM one: the report says which);
- * UEFI is not modelled, so such VMs are not booted. */
+/* Boot the converted boot disk with the VM's memory, vCPUs and firmware
+ * (the qemu engine boots all the vCPUs and UEFI, the built-in VMM one vCPU
+ * and BIOS only: the report says which). */
 static int validate_boot(const struct vmc_vm *vm, const char *fmt,
 			 struct vmc_validate_opts *vo, bool bus_set,
 			 bool json, json_t *summary)
@@ -206,18 +206,18 @@ static int validate_boot(const struct vmc_vm *vm, const char *fmt,
 	json_t *rep = NULL;
 	int ret;
 
-	if (!d || vm->firmware == VMC_FW_EFI) {
-		json_object_set_new(summary, "validation", json_string(!d ?
-			"no disk to boot" : "not run: the validator has no"
-			" UEFI firmware; this VM boots with UEFI"));
+	if (!d) {
+		json_object_set_new(summary, "validation",
+				    json_string("no disk to boot"));
 		if (!json)
-			printf("validation: not run (%s)\n", !d ? "no disk" :
-			       "UEFI VM; the validator boots BIOS guests");
+			printf("validation: not run (no disk)\n");
 		return 2;
 	}
 	vo->image = d->path;
 	vo->format = fmt;
 	vo->boot = VMC_BOOT_FIRMWARE;
+	if (vm->firmware == VMC_FW_EFI)
+		vo->firmware = VMC_FIRMWARE_UEFI;
 	vo->mem_mib = vm->memory >> 20 > 16384 ? 16384 :
 		      (unsigned)(vm->memory >> 20);
 	vo->vcpus = vm->vcpus;

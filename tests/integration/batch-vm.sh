@@ -25,7 +25,7 @@ nvme0:1.fileName = "ws_1.vmdk"
 EOF
 sed 's/ws_1.vmdk/nowhere.vmdk/' ws/ws.vmx > gone/gone.vmx
 cp ws/ws.vmdk gone/ws.vmdk
-printf 'name,source,to,validate,inject\nefi,ws/ws.vmx,qcow2,yes,no\n' \
+printf 'name,source,to,validate,inject\nefi,ws/ws.vmx,qcow2,no,no\n' \
 	> plan.csv
 printf 'gone,gone/gone.vmx,qcow2,no,\n' >> plan.csv
 
@@ -33,7 +33,7 @@ expect_exit 1 "$VMCONV" batch plan --dest out plan.csv > plan.txt
 cat plan.txt
 grep -q "^1 gone: PROBLEM: source: .*nowhere.vmdk" plan.txt ||
 	fail "a missing disk of a .vmx is not a problem of the plan"
-grep -q "^0 efi: .* (qcow2, validate), up to [0-9.]* MiB" plan.txt ||
+grep -q "^0 efi: .* (qcow2), up to [0-9.]* MiB" plan.txt ||
 	fail "the VM's estimate"
 
 sed -i '$d' plan.csv
@@ -42,7 +42,6 @@ expect_exit 0 "$VMCONV" batch run -j 1 --dest out --state st plan.csv
 expect_exit 0 "$VMCONV" batch report --state st --json r.json
 jq '.vms[0] | {outcome, reason, validation}' r.json
 [ "$(jq -r '.vms[0].outcome' r.json)" = converted ] || fail "outcome"
-jq -r '.vms[0].reason' r.json | grep -q "UEFI" || fail "reason"
 [ "$(ls out | sort | tr '\n' ' ')" = "efi-1.qcow2 efi.qcow2 efi.xml " ] ||
 	fail "out holds $(ls out)"
 grep -q "OVMF" out/efi.xml || fail "no OVMF loader in the domain"
