@@ -146,4 +146,11 @@ int vmc_cli_image_args(int argc, char **argv, const char *usage,
  * help was asked for). */
 int vmc_cli_usage(const char *text, bool asked);
 
+/* One -o argument of create, convert or measure (cli/create-opts.c):
+ * "help" or "?" sets *help, else the key=value pairs go into opts.  -1
+ * after printing the error. */
+int vmc_cli_create_opt(struct vmc_opts *opts, const char *arg, bool *help);
+/* Print fmt's create options from its driver table; the exit code. */
+int vmc_cli_create_opts_help(const char *fmt);
+
 #endif

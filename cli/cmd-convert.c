@@ -112,7 +112,7 @@ int vmc_cmd_convert(int argc, char **argv)
 	struct vmc_error err;
 	json_t *summary = NULL;
 	const char *snap = NULL;
-	bool has_o = false;
+	bool has_o = false, help = false;
 	int opt, ret = 1;
 
 	c.create_opts = vmc_opts_new();
@@ -125,10 +125,9 @@ int vmc_cmd_convert(int argc, char **argv)
 		case 'O': c.dst_fmt = optarg; break;
 		case 'o':
 			has_o = true;
-			if (vmc_opts_parse(c.create_opts, optarg, &err) < 0) {
-				vmc_cli_error(&err);
+			if (vmc_cli_create_opt(c.create_opts, optarg,
+					       &help) < 0)
 				goto out;
-			}
 			break;
 		case 'c': c.compress = true; break;
 		case 'p': c.progress = VMC_PROGRESS_QEMU; break;
@@ -172,6 +171,10 @@ int vmc_cmd_convert(int argc, char **argv)
 			break;
 		default: goto out_usage;
 		}
+	}
+	if (help) {
+		ret = vmc_cli_create_opts_help(c.dst_fmt ? c.dst_fmt : "raw");
+		goto out;
 	}
 	if (argc - optind != 2 || (!c.dst_fmt && !c.no_create))
 		goto out_usage;

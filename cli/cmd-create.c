@@ -10,7 +10,7 @@ static const char usage[] =
 "                     IMG [SIZE]\n"
 "\n"
 "Create IMG of SIZE bytes (suffixes k, M, G, T).  With a backing file the\n"
-"size defaults to the backing file's.\n";
+"size defaults to the backing file's.  -o help lists FMT's options.\n";
 
 int vmc_cmd_create(int argc, char **argv)
 {
@@ -23,7 +23,7 @@ int vmc_cmd_create(int argc, char **argv)
 	const char *fmt = NULL;
 	struct vmc_error err;
 	uint64_t size = 0;
-	bool have_size = false, quiet = false;
+	bool have_size = false, quiet = false, help = false;
 	int opt, ret = 1;
 
 	while ((opt = getopt_long(argc, argv, "hf:o:b:F:q", lo, NULL)) != -1) {
@@ -32,8 +32,8 @@ int vmc_cmd_create(int argc, char **argv)
 		case 'f': fmt = optarg; break;
 		case 'q': quiet = true; break;
 		case 'o':
-			if (vmc_opts_parse(opts, optarg, &err) < 0)
-				goto fail;
+			if (vmc_cli_create_opt(opts, optarg, &help) < 0)
+				goto out;
 			break;
 		case 'b':
 		case 'F':
@@ -43,6 +43,10 @@ int vmc_cmd_create(int argc, char **argv)
 			break;
 		default: ret = vmc_cli_usage(usage, false); goto out;
 		}
+	}
+	if (help) {
+		ret = vmc_cli_create_opts_help(fmt ? fmt : "raw");
+		goto out;
 	}
 	if (!fmt || argc - optind < 1 || argc - optind > 2) {
 		ret = vmc_cli_usage(usage, false);

@@ -53,7 +53,7 @@ int vmc_cmd_measure(int argc, char **argv)
 	struct vmc_measure m;
 	struct vmc_error err;
 	uint64_t size = 0;
-	bool json = false;
+	bool json = false, help = false;
 	int opt, ret = 1;
 
 	while ((opt = getopt_long(argc, argv, "hf:O:o:U", lo, NULL)) != -1) {
@@ -64,8 +64,8 @@ int vmc_cmd_measure(int argc, char **argv)
 		case 'S': size_arg = optarg; break;
 		case 'U': break;
 		case 'o':
-			if (vmc_opts_parse(opts, optarg, &err) < 0)
-				goto fail;
+			if (vmc_cli_create_opt(opts, optarg, &help) < 0)
+				goto out;
 			break;
 		case 'J':
 			if (vmc_cli_output_format(optarg, &json) < 0)
@@ -73,6 +73,10 @@ int vmc_cmd_measure(int argc, char **argv)
 			break;
 		default: ret = vmc_cli_usage(usage, false); goto out;
 		}
+	}
+	if (help) {
+		ret = vmc_cli_create_opts_help(out_fmt);
+		goto out;
 	}
 	if ((size_arg != NULL) == (argc - optind == 1) ||
 	    argc - optind > 1) {

@@ -111,13 +111,32 @@ struct vmc_image *vmc_image_open(const char *filename, const char *format,
 	return img;
 }
 
+struct vmc_opts *vmc_driver_opts(const struct vmc_driver *d,
+				 const struct vmc_opts *opts,
+				 const char *what, struct vmc_error *err)
+{
+	struct vmc_opts *o = vmc_opts_dup(opts);
+
+	if (!o) {
+		vmc_error_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (d->create_opts &&
+	    vmc_opts_apply(o, d->create_opts, what, err) < 0) {
+		vmc_opts_free(o);
+		return NULL;
+	}
+	return o;
+}
+
 struct vmc_image *vmc_image_create(const char *filename, const char *format,
 				   uint64_t size, struct vmc_opts *opts,
 				   struct vmc_output *out,
 				   struct vmc_error *err)
 {
 	const struct vmc_driver *d = vmc_driver_find(format);
-	struct vmc_image *img;
+	struct vmc_opts *own;
+	struct vmc_image *img = NULL;
 
 	if (!d) {
 		vmc_error_set(err, EINVAL, "unknown format '%s'", format);
@@ -128,19 +147,23 @@ struct vmc_image *vmc_image_create(const char *filename, const char *format,
 			      d->name);
 		return NULL;
 	}
+	own = vmc_driver_opts(d, opts, filename, err);
+	if (!own)
+		return NULL;
 	img = image_new(d, filename, VMC_OPEN_RDWR, err);
 	if (!img)
-		return NULL;
+		goto out;
 	img->out = out;
-	if (d->create(img, filename, size, opts, err) < 0) {
+	if (d->create(img, filename, size, own, err) < 0) {
 		free(img->filename);
 		free(img);
-		return NULL;
-	}
-	if (vmc_opts_check_used(opts, d->name, err) < 0) {
+		img = NULL;
+	} else if (vmc_opts_check_used(own, d->name, err) < 0) {
 		vmc_image_close(img);
-		return NULL;
+		img = NULL;
 	}
+out:
+	vmc_opts_free(own);
 	return img;
 }
 

@@ -622,6 +622,23 @@ static int vhdx_check(struct vmc_image *img, struct vmc_check_result *res,
 	return 0;
 }
 
+static const char *const vhdx_subformats[] = { "dynamic", "fixed", NULL };
+
+static const struct vmc_opt_desc vhdx_create_opts[] = {
+	{ "block_size", VMC_OPT_SIZE, NULL,
+	  "Block size, a power of two from 1M to 256M (unset or 0: 32M)",
+	  NULL },
+	{ "log_size", VMC_OPT_SIZE, "1M",
+	  "Log size, a multiple of 1M up to 256M", NULL },
+	{ "logical_sector_size", VMC_OPT_SIZE, "512",
+	  "Logical sector size (512 or 4096)", NULL },
+	{ "physical_sector_size", VMC_OPT_SIZE, "4096",
+	  "Physical sector size (512 or 4096)", NULL },
+	{ "subformat", VMC_OPT_STRING, "dynamic",
+	  "VHDX format type", vhdx_subformats },
+	{ NULL }
+};
+
 const struct vmc_driver vmc_vhdx_driver = {
 	.abi_version = VMC_DRIVER_ABI_VERSION,
 	.struct_size = sizeof(struct vmc_driver),
@@ -640,4 +657,8 @@ const struct vmc_driver vmc_vhdx_driver = {
 	.flush = vhdx_flush,
 	.check = vhdx_check,
 	.info = vhdx_info,
+	.create_opts = vhdx_create_opts,
+	.thread_model = VMC_THREAD_SERIALIZE_IMAGE,
+	.qemu_name = "vhdx",
+	.target_bus = VMC_TARGET_BUS_IDE,
 };

@@ -721,6 +721,16 @@ static int vhd_check(struct vmc_image *img, struct vmc_check_result *res,
 
 static const char *const vhd_aliases[] = { "vpc", NULL };
 
+static const char *const vhd_subformats[] = { "dynamic", "fixed", NULL };
+
+static const struct vmc_opt_desc vhd_create_opts[] = {
+	{ "force_size", VMC_OPT_BOOL, "off",
+	  "Keep the size exactly (no CHS rounding)", NULL },
+	{ "subformat", VMC_OPT_STRING, "dynamic",
+	  "VHD format type", vhd_subformats },
+	{ NULL }
+};
+
 static const struct vmc_driver vhd_driver = {
 	VMC_DRIVER_INIT,
 	.name = "vhd",
@@ -739,6 +749,10 @@ static const struct vmc_driver vhd_driver = {
 	.flush = vhd_flush,
 	.check = vhd_check,
 	.info = vhd_info,
+	.create_opts = vhd_create_opts,
+	.thread_model = VMC_THREAD_SERIALIZE_IMAGE,
+	.qemu_name = "vpc",
+	.target_bus = VMC_TARGET_BUS_IDE,
 };
 
 VMC_REGISTER_PLUGIN(vhd_driver)
