@@ -27,10 +27,11 @@ int vmc_image_read_sparse(struct vmc_image *img, void *buf, size_t len,
 
 	if (sr)
 		sr->data_bytes = sr->hole_bytes = 0;
-	if (len && off + len < off)
+	if (off > img->size || len > img->size - off)
 		return vmc_error_set(err, EINVAL, "%s: read of %zu bytes at"
-				     " 0x%" PRIx64 " wraps", img->filename,
-				     len, off);
+				     " offset 0x%" PRIx64 " is past the end of"
+				     " the disk (size 0x%" PRIx64 ")",
+				     img->filename, len, off, img->size);
 	while (p < len) {
 		if (p == 0 && sr && sr->first && sr->first->offset == off &&
 		    sr->first->length > 0)
