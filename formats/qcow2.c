@@ -764,7 +764,7 @@ static const struct vmc_opt_desc qcow2_create_opts[] = {
 	{ "cluster_size", VMC_OPT_SIZE, "65536",
 	  "qcow2 cluster size (a power of two, 512 to 2M)", NULL },
 	{ "compat", VMC_OPT_STRING, "1.1",
-	  "Compatibility level (v2 = 0.10, v3 = 1.1)", qcow2_compat },
+	  "Compatibility level (0.10 or v2, 1.1 or v3)", qcow2_compat },
 	{ "compression_type", VMC_OPT_STRING, "zlib",
 	  "Compression method used for image cluster compression",
 	  qcow2_ctype },
