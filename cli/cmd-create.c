@@ -24,11 +24,11 @@ int vmc_cmd_create(int argc, char **argv)
 	struct vmc_error err;
 	uint64_t size = 0;
 	bool have_size = false, quiet = false, help = false;
-	int opt, ret = 1;
+	int opt, done, ret = 1;
 
-	while ((opt = getopt_long(argc, argv, "hf:o:b:F:q", lo, NULL)) != -1) {
+	while ((opt = vmc_cli_getopt(argc, argv, "hf:o:b:F:q", lo, usage, NULL,
+				     &done)) != -1) {
 		switch (opt) {
-		case 'h': ret = vmc_cli_usage(usage, true); goto out;
 		case 'f': fmt = optarg; break;
 		case 'q': quiet = true; break;
 		case 'o':
@@ -41,8 +41,11 @@ int vmc_cmd_create(int argc, char **argv)
 					 "backing_fmt", optarg, &err) < 0)
 				goto fail;
 			break;
-		default: ret = vmc_cli_usage(usage, false); goto out;
 		}
+	}
+	if (done >= 0) {
+		ret = done;
+		goto out;
 	}
 	if (help) {
 		ret = vmc_cli_create_opts_help(fmt ? fmt : "raw");

@@ -265,15 +265,22 @@ bool vmc_image_can_compress(const struct vmc_image *img)
 	return img->drv->compress && img->drv->pwrite_compressed;
 }
 
-int vmc_image_compress(struct vmc_image *img, uint64_t off, const void *in,
-		       size_t len, void *out, size_t out_cap, size_t *out_len,
-		       struct vmc_error *err)
+/* What compress and pwrite_compressed check first. */
+static int compressed_ok(struct vmc_image *img, uint64_t off, size_t len,
+			 struct vmc_error *err)
 {
 	if (!vmc_image_can_compress(img))
 		return vmc_error_set(err, ENOTSUP,
 			"%s: format %s cannot write compressed data",
 			img->filename, img->drv->name);
-	if (check_range(img, off, len, "compressed write", err) < 0)
+	return check_range(img, off, len, "compressed write", err);
+}
+
+int vmc_image_compress(struct vmc_image *img, uint64_t off, const void *in,
+		       size_t len, void *out, size_t out_cap, size_t *out_len,
+		       struct vmc_error *err)
+{
+	if (compressed_ok(img, off, len, err) < 0)
 		return -1;
 	return img->drv->compress(img, off, in, len, out, out_cap, out_len,
 				  err);
@@ -283,11 +290,7 @@ int vmc_image_pwrite_compressed(struct vmc_image *img, uint64_t off,
 				const void *cdata, size_t clen, size_t len,
 				struct vmc_error *err)
 {
-	if (!vmc_image_can_compress(img))
-		return vmc_error_set(err, ENOTSUP,
-			"%s: format %s cannot write compressed data",
-			img->filename, img->drv->name);
-	if (check_range(img, off, len, "compressed write", err) < 0)
+	if (compressed_ok(img, off, len, err) < 0)
 		return -1;
 	return img->drv->pwrite_compressed(img, off, cdata, clen, len, err);
 }
