@@ -148,4 +148,22 @@ int vmc_cli_image_args(int argc, char **argv, const char *usage,
  * help was asked for). */
 int vmc_cli_usage(const char *text, bool asked);
 
+/* getopt_long for a subcommand, handling what they all share: -h/--help
+ * (usage on stdout, *done = 0), --output=human|json as 'J' when json is
+ * not NULL (sets *json; a bad value is reported, *done = 1) and an
+ * unknown option or missing argument (usage on stderr, *done = 1).
+ * Returns the next option for the caller, or -1 at the end or once *done
+ * is set (>= 0: the exit code to return). */
+struct option;
+int vmc_cli_getopt(int argc, char **argv, const char *shortopts,
+		   const struct option *lo, const char *usage, bool *json,
+		   int *done);
+
+/* One -o argument of create, convert or measure (cli/create-opts.c):
+ * "help" or "?" sets *help, else the key=value pairs go into opts.  -1
+ * after printing the error. */
+int vmc_cli_create_opt(struct vmc_opts *opts, const char *arg, bool *help);
+/* Print fmt's create options from its driver table; the exit code. */
+int vmc_cli_create_opts_help(const char *fmt);
+
 #endif

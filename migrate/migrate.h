@@ -63,6 +63,10 @@ struct vmc_migrate_result {
 /* SRC's path with its extension replaced by the format's (malloc'd). */
 char *vmc_migrate_default_target(const char *src, const char *fmt);
 
+/* Whether fmt is made for KVM (its driver's target bus is virtio): the
+ * target gets driver injection and a libvirt domain. */
+bool vmc_migrate_kvm_target(const char *fmt);
+
 /* 0 with res filled once the conversion succeeded (whatever the
  * validation found), -1 with err when it failed.  Free res with
  * vmc_migrate_result_free. */

@@ -34,7 +34,9 @@
 #include "validate/process.h"
 #include "validate/qemu.h"
 #include "validate/request.h"
-#include "validate/validate.h"
+#include "validate/engine.h"
+#include "validate/echo.h"
+#include "validate/appliance.h"
 
 /* the appliance's own boot and shutdown, on top of the guest's timeout */
 #define APPLIANCE_SLACK_S 240

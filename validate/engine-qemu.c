@@ -36,7 +36,8 @@
 #include "validate/process.h"
 #include "validate/qemu.h"
 #include "validate/screen.h"
-#include "validate/validate.h"
+#include "validate/engine.h"
+#include "validate/echo.h"
 
 /* A throw-away disk for QEMU in dir: a pinned overlay on the image, or a
  * raw export.  *fmt is QEMU's name for its format. */

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "validate/validate.h"
+#include "validate/stages.h"
 
 #define LINE_MAX_LEN 1024
 #define QUOTE_LEN 200

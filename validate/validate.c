@@ -18,7 +18,8 @@
 #include "validate/cache.h"
 #include "validate/process.h"
 #include "validate/qemu.h"
-#include "validate/validate.h"
+#include "validate/engine.h"
+#include "validate/guest-kernel.h"
 
 static const char *const engine_names[] = {
 	"auto", "direct", "nested", "qemu",

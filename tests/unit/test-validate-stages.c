@@ -11,7 +11,8 @@
 
 #include <vmconv/vmconv.h>
 
-#include "validate/validate.h"
+#include "validate/stages.h"
+#include "validate/guest-kernel.h"
 
 /* SeaBIOS's debug port, recorded (cut). */
 static const char dbg_good[] =
