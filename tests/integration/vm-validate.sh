@@ -49,9 +49,10 @@ cat j
 [ "$(jq -r .validation.booted j)" = true ] || fail "UEFI VM did not boot"
 # the built-in VMM has no OVMF: refused, not a verdict
 "$VMCONV" web02.ova --to qcow2 --out kvm3 --no-inject --validate=nested \
-	--output=json -q > j; rc=$?
+	--output=json -q > j 2> e; rc=$?
 [ $rc -eq 2 ] || fail "UEFI VM on the nested engine: exit $rc, expected 2"
-grep -q "validated only by --engine=qemu" j ||
-	fail "UEFI VM on the nested engine: $(cat j)"
+grep -q "validated only by --engine=qemu" e ||
+	fail "UEFI VM on the nested engine: $(cat e)"
+[ "$(jq -r .validation j)" = "could not run" ] || fail "nested: validation"
 [ -f kvm3/web02-disk1.qcow2 ] || fail "UEFI VM not converted"
 exit 0
