@@ -154,6 +154,8 @@ struct qcow2_state {
 	/* Writing (create, or check --repair). */
 	bool writable;
 	bool creating;
+	bool in_place;		/* rebase: data written into an existing
+				 * image without snapshots */
 	uint64_t tail;		/* first unused host cluster index */
 	uint64_t free_byte;	/* next byte for packed compressed data, 0 */
 	bool l1_dirty;
