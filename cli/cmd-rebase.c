@@ -9,9 +9,11 @@
 #include "formats/qcow2-edit.h"
 
 static const char usage[] =
-"usage: vmconv rebase [-f FMT] [-q] [-p] [-u] [-U] -b BACKING [-F FMT] IMG\n"
+"usage: vmconv rebase [-f FMT] [-q] [-p] [-u] [-U] -b BACKING -F FMT IMG\n"
+"       vmconv rebase [-f FMT] [-q] [-u] -b \"\" IMG\n"
 "\n"
-"Make BACKING the backing file of IMG (qcow2); -b \"\" removes it.\n"
+"Make BACKING (of format FMT) the backing file of IMG (qcow2); -b \"\"\n"
+"removes it.\n"
 "Without -u (safe), the clusters IMG does not hold itself and where the\n"
 "old and the new backing file differ are first copied into IMG from the\n"
 "old one, so the guest sees the same disk.  -u (unsafe) only rewrites\n"
@@ -69,6 +71,13 @@ int vmc_cmd_rebase(int argc, char **argv)
 		return vmc_cli_usage(usage, false);
 	if (check_qcow2(argv[optind], fmt) < 0)
 		return 1;
+	/* qemu-img 7 no longer writes a backing file without its format. */
+	if (*backing && !bfmt) {
+		vmc_cli_errorf("Could not change the backing file to '%s':"
+			       " backing format must be specified (-F)",
+			       backing);
+		return 1;
+	}
 	if (bfmt && !vmc_driver_find(bfmt)) {
 		vmc_cli_errorf("unknown format '%s'", bfmt);
 		return 1;

@@ -92,7 +92,7 @@ static int parse(struct vmc_image *img, struct qcow2_state *s,
 
 	for (size_t i = 0; i < VMC_ARRAY_SIZE(create_only); i++)
 		if (vmc_opts_get(opts, create_only[i]))
-			return vmc_error_set(err, EINVAL, "Invalid parameter"
+			return vmc_error_set(err, EINVAL, "Invalid parameter "
 				"'%s'\nThis option is only supported for"
 				" image creation", create_only[i]);
 	if (vmc_opts_get(opts, "backing_file") ||
@@ -148,7 +148,7 @@ int vmc_qcow2_amend(const char *path, struct vmc_opts *opts,
 		goto out;
 	vmc_image_close(img);
 	img = NULL;
-	r = size ? vmc_qcow2_resize(path, size, false, err) : 0;
+	r = size ? vmc_qcow2_resize(path, size, true, err) : 0;
 out:
 	vmc_image_close(img);
 	return r;
