@@ -255,6 +255,17 @@ for o in compat=0.10 compat=1.1 lazy_refcounts=on lazy_refcounts=off \
 	both 0 info --output=json am.qcow2
 	same_json "$INFO"
 done
+# Version 2 has no zero clusters: the downgrade expands them.
+for tool in q v; do
+	qemu-img create -f qcow2 "$T/$tool/z.qcow2" 16M >/dev/null
+	qemu-io -c 'write -P 0x19 0 2M' -c 'write -z 512k 64k' \
+		-c 'write -z -u 1M 128k' -c 'write -z 8M 1M' "$T/$tool/z.qcow2" \
+		>/dev/null || fail qemu-io
+done
+both 0 amend -o compat=0.10 z.qcow2
+same_image z.qcow2; clean z.qcow2
+both 0 info --output=json z.qcow2
+same_json "$INFO"
 both 1 amend -o cluster_size=4k am.qcow2
 both 1 amend -o backing_file=disk.qcow2 am.qcow2
 both 1 amend -o no_such_option=1 am.qcow2
