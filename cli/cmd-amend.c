@@ -11,8 +11,9 @@ static const char usage[] =
 "usage: vmconv amend [-f FMT] [-q] [-p] -o OPTIONS IMG\n"
 "\n"
 "Change options of an existing qcow2 image: compat=0.10|1.1 (zero\n"
-"clusters expanded on the way to 0.10), lazy_refcounts=on|off, size=SIZE.  Creation-only options and the backing file (see rebase) are\n"
-"refused, as qemu-img does.  This WRITES INTO the existing image, IN\n"
+"clusters expanded on the way to 0.10), lazy_refcounts=on|off,\n"
+"size=SIZE.  Creation-only options and the backing file (see rebase)\n"
+"are refused, as qemu-img does.  This WRITES INTO the existing image, IN\n"
 "PLACE, under a lock (flock), the header in one write.\n";
 
 int vmc_cmd_amend(int argc, char **argv)
