@@ -44,6 +44,7 @@ int qcow2_edit_open(const char *path, unsigned flags, struct vmc_image **out,
 	}
 	if (!s->reftable && qcow2_load_reftable(img, s, err) < 0)
 		goto fail;
+	s->editing = true;
 	*out = img;
 	return 0;
 fail:
@@ -247,16 +248,18 @@ int qcow2_header_put(struct vmc_image *img, struct qcow2_state *s,
 	return qcow2_sync(img, s, err);
 }
 
-/* Refcount blocks and table to the file, synced; the header follows when
- * the table had to move.  The file is extended to every allocated
+/* Refcount blocks, then the table that names them, to the file, synced;
+ * when the table had to move, the header names the new one before the old
+ * one's clusters are freed.  The file is extended to every allocated
  * cluster. */
 int qcow2_rc_commit(struct vmc_image *img, struct qcow2_state *s,
 		    struct vmc_error *err)
 {
-	uint64_t end;
+	uint64_t end, old = s->old_reftable;
 	uint8_t f[12];
 
-	if (qcow2_write_reftable(img, s, err) < 0 ||
+	if (qcow2_cache_flush(img, s, &s->rbc, err) < 0 ||
+	    qcow2_write_reftable(img, s, err) < 0 ||
 	    qcow2_cache_flush(img, s, &s->rbc, err) < 0)
 		return -1;
 	end = s->tail << s->cluster_bits;
@@ -272,8 +275,17 @@ int qcow2_rc_commit(struct vmc_image *img, struct qcow2_state *s,
 		return 0;
 	vmc_put_be64(f, s->reftable_offset);
 	vmc_put_be32(f + 8, s->reftable_clusters);
+	if (qcow2_header_put(img, s, 48, f, 12, err) < 0)
+		return -1;
 	s->header_dirty = false;
-	return qcow2_header_put(img, s, 48, f, 12, err);
+	if (!old)
+		return 0;
+	s->old_reftable = 0;
+	for (uint32_t i = 0; i < s->old_reftable_clusters; i++)
+		if (qcow2_set_refcount(img, s, (old >> s->cluster_bits) + i, 0,
+				       err) < 0)
+			return -1;
+	return qcow2_rc_commit(img, s, err);
 }
 
 /* n new clusters at the end of the file, zeroed, refcount 1 (in the

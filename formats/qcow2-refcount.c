@@ -297,6 +297,11 @@ int qcow2_write_reftable(struct vmc_image *img, struct qcow2_state *s,
 		s->reftable_offset = host;
 		s->reftable_clusters = (uint32_t)k;
 		s->header_dirty = true;
+		if (s->editing && old) {
+			s->old_reftable = old;
+			s->old_reftable_clusters = old_n;
+			old = 0;
+		}
 		for (uint32_t i = 0; old && i < old_n; i++)
 			if (qcow2_set_refcount(img, s, (old >> s->cluster_bits)
 					       + i, 0, err) < 0)
