@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "formats/qcow2-edit.h"
+#include "formats/edit.h"
 
 static const char usage[] =
 "usage: vmconv amend [-f FMT] [-q] [-p] -o OPTIONS IMG\n"

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "formats/qcow2-edit.h"
+#include "formats/edit.h"
 
 static const char usage[] =
 "usage: vmconv rebase [-f FMT] [-q] [-p] [-u] [-U] -b BACKING -F FMT IMG\n"

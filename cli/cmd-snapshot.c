@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
-#include "formats/qcow2-edit.h"
+#include "formats/edit.h"
 
 static const char usage[] =
 "usage: vmconv snapshot [-f FMT] [-U] [-q] -l IMG\n"

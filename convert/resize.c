@@ -13,7 +13,7 @@
 
 #include <vmconv/convert.h>
 
-#include "formats/qcow2-edit.h"
+#include "formats/edit.h"
 
 static int resize_raw(const char *path, uint64_t new_size, bool shrink,
 		      struct vmc_error *err)
