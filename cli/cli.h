@@ -54,6 +54,8 @@ int vmc_cmd_measure(int argc, char **argv);
 int vmc_cmd_resize(int argc, char **argv);
 int vmc_cmd_snapshot(int argc, char **argv);
 int vmc_cmd_dd(int argc, char **argv);
+int vmc_cmd_rebase(int argc, char **argv);
+int vmc_cmd_amend(int argc, char **argv);
 
 /* Validation options shared by `validate` and the migration form: they
  * print the error and return -1 on a bad value. */

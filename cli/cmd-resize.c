@@ -9,10 +9,11 @@ static const char usage[] =
 "\n"
 "Change IMG's virtual size to SIZE, or by +SIZE / -SIZE.  This WRITES\n"
 "INTO the existing image, IN PLACE, under a lock (flock).  raw: the file\n"
-"is extended or truncated; qcow2 (without backing file or snapshots): the\n"
-"image is rebuilt at the new size with its own parameters and copied\n"
-"over itself.  Shrinking needs --shrink: the data past the new end is\n"
-"lost.\n";
+"is extended or truncated; qcow2: the L1 table grows when needed, then\n"
+"the size is written; shrinking writes the size first, then drops the\n"
+"clusters past the end and trims the file (snapshots keep theirs; a v2\n"
+"image with snapshots cannot be resized, as with qemu-img).  Shrinking\n"
+"needs --shrink: the data past the new end is lost.\n";
 
 /* "+1G", "-512M", "10G" against the current size. */
 static int new_size(const char *arg, const char *path, const char *fmt,
@@ -52,25 +53,31 @@ int vmc_cmd_resize(int argc, char **argv)
 		{ "shrink", no_argument, NULL, 'S' },
 		{ 0 }
 	};
-	const char *fmt = NULL;
+	const char *fmt = NULL, *neg = NULL;
 	struct vmc_error err;
 	bool shrink = false, quiet = false;
 	uint64_t size;
 	int opt;
 
-	/* "-1G" is a size, not an option: stop at the first operand. */
-	while ((opt = getopt_long(argc, argv, "+hf:q", lo, NULL)) != -1) {
+	/* "-1G" is a size, not an option: taken off before getopt, as
+	 * qemu-img does. */
+	if (argc > 2 && argv[argc - 1][0] == '-' &&
+	    argv[argc - 1][1] >= '0' && argv[argc - 1][1] <= '9')
+		neg = argv[--argc];
+	while ((opt = getopt_long(argc, argv, "hf:qU", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'h': return vmc_cli_usage(usage, true);
 		case 'f': fmt = optarg; break;
 		case 'q': quiet = true; break;
+		case 'U': break;
 		case 'S': shrink = true; break;
 		default: return vmc_cli_usage(usage, false);
 		}
 	}
-	if (argc - optind != 2)
+	if (argc - optind != (neg ? 1 : 2))
 		return vmc_cli_usage(usage, false);
-	if (new_size(argv[optind + 1], argv[optind], fmt, &size) < 0)
+	if (new_size(neg ? neg : argv[optind + 1], argv[optind], fmt,
+		     &size) < 0)
 		return 1;
 	if (vmc_image_resize(argv[optind], fmt, size, shrink, &err) < 0) {
 		vmc_cli_error(&err);

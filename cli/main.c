@@ -22,7 +22,9 @@ static const char usage[] =
 "  map       show which ranges hold data, zeros or nothing\n"
 "  measure   how large a converted or new image will be\n"
 "  resize    change an image's size (IN PLACE)\n"
-"  snapshot  list an image's internal snapshots (-l)\n"
+"  snapshot  list, create, apply, delete internal snapshots (IN PLACE)\n"
+"  rebase    change an image's backing file (IN PLACE)\n"
+"  amend     change an image's options (IN PLACE)\n"
 "  dd        copy part of an image into a new image (if= of= bs=...)\n"
 "  formats   list the formats this vmconv reads and writes\n"
 "  validate  boot an image and say how far it got and why it stopped\n"
@@ -51,6 +53,8 @@ static const struct {
 	{ "resize", vmc_cmd_resize },
 	{ "snapshot", vmc_cmd_snapshot },
 	{ "dd", vmc_cmd_dd },
+	{ "rebase", vmc_cmd_rebase },
+	{ "amend", vmc_cmd_amend },
 	{ "formats", vmc_cmd_formats },
 	{ "validate", vmc_cmd_validate },
 	{ "inspect", vmc_cmd_inspect },

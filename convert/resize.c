@@ -1,7 +1,7 @@
 /* resize: an existing image made larger or smaller in place (qemu-img
- * resize).  A raw file is truncated or extended; a qcow2 image is
- * rebuilt at the new size (convert/into.c) from its own clusters, since
- * vmconv's qcow2 writer cannot grow an L1 table in place. */
+ * resize).  A raw file is truncated or extended; a qcow2 image's L1
+ * table, size and clusters are changed in place (formats/qcow2-resize.c),
+ * snapshots and backing file kept. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <vmconv/convert.h>
+
+#include "formats/edit.h"
 
 static int resize_raw(const char *path, uint64_t new_size, bool shrink,
 		      struct vmc_error *err)
@@ -50,53 +52,6 @@ out:
 	return r;
 }
 
-static int resize_qcow2(const char *path, uint64_t new_size, bool shrink,
-			struct vmc_error *err)
-{
-	struct vmc_image *src;
-	struct vmc_into *t = NULL;
-	struct vmc_convert_stats st;
-	json_t *info = json_object();
-	int r = -1;
-
-	src = vmc_image_open(path, "qcow2", VMC_OPEN_NO_BACKING, NULL, err);
-	if (!src)
-		goto out;
-	if (vmc_image_info(src, info, err) < 0)
-		goto out;
-	if (json_object_get(info, "backing-filename")) {
-		vmc_error_set(err, ENOTSUP, "%s: resizing a qcow2 image with a"
-			      " backing file is not supported", path);
-		goto out;
-	}
-	if (new_size < src->size && !shrink) {
-		vmc_error_set(err, EINVAL, "%s: use --shrink to make the image"
-			      " smaller (%" PRIu64 " to %" PRIu64 " bytes;"
-			      " the data past the end is lost)", path,
-			      src->size, new_size);
-		goto out;
-	}
-	t = vmc_into_open_sized(path, "qcow2", src->size, new_size, err);
-	if (!t)
-		goto out;
-	/* Only the part that stays is copied. */
-	if (new_size < src->size)
-		src->size = new_size;
-	struct vmc_convert_params p = { .src = src,
-					.dst = vmc_into_image(t) };
-
-	if (vmc_convert_run(&p, &st, err) < 0)
-		goto out;
-	vmc_image_close(src);
-	src = NULL;
-	r = vmc_into_finish(t, err);
-out:
-	vmc_into_close(t);
-	vmc_image_close(src);
-	json_decref(info);
-	return r;
-}
-
 int vmc_image_resize(const char *path, const char *format,
 		     uint64_t new_size, bool shrink, struct vmc_error *err)
 {
@@ -109,7 +64,7 @@ int vmc_image_resize(const char *path, const char *format,
 	if (!strcmp(d->name, "raw"))
 		return resize_raw(path, new_size, shrink, err);
 	if (!strcmp(d->name, "qcow2"))
-		return resize_qcow2(path, new_size, shrink, err);
+		return vmc_qcow2_resize(path, new_size, shrink, err);
 	return vmc_error_set(err, ENOTSUP, "%s: resizing %s images is not"
 			     " supported (raw and qcow2 are)", path, d->name);
 }

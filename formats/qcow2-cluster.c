@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "common/bytes.h"
-#include "formats/qcow2.h"
+#include "formats/qcow2-edit.h"
 
 int qcow2_cache_init(struct qcow2_cache *c, size_t n, uint64_t bytes)
 {
@@ -36,6 +36,10 @@ static int cache_write_slot(struct vmc_image *img, struct qcow2_state *s,
 {
 	if (!c->dirty[i])
 		return 0;
+	/* In an existing image, an L2 table may only point at clusters
+	 * whose refcounts are on disk. */
+	if (c == &s->l2c && s->in_place && qcow2_rc_commit(img, s, err) < 0)
+		return -1;
 	if (vmc_pwrite_full(s->fd, c->data + i * s->cluster_size,
 			    s->cluster_size, c->host[i], img->filename,
 			    err) < 0)

@@ -236,19 +236,21 @@ int qcow2_alloc_run(struct vmc_image *img, struct qcow2_state *s,
 	return claim_run(img, s, *got, host, err);
 }
 
-/* Exactly n contiguous clusters. */
+/* Exactly n contiguous clusters.  Refcount blocks the run needs are
+ * placed before it (each covers 2^rc_block_bits clusters and moves the
+ * run on by one, so this ends). */
 int qcow2_alloc_clusters(struct vmc_image *img, struct qcow2_state *s,
 			 uint64_t n, uint64_t *host, struct vmc_error *err)
 {
 	for (;;) {
-		uint64_t k;
+		uint64_t c = s->tail, block_host;
 
-		if (tail_run(img, s, n, &k, err) < 0)
-			return -1;
-		if (k == n)
+		while (c < s->tail + n && covered(s, c))
+			c++;
+		if (c == s->tail + n)
 			return claim_run(img, s, n, host, err);
-		/* A refcount block must go in the middle: skip to it. */
-		s->tail += k;
+		if (ensure_block(img, s, c, &block_host, err) < 0)
+			return -1;
 	}
 }
 
@@ -295,6 +297,11 @@ int qcow2_write_reftable(struct vmc_image *img, struct qcow2_state *s,
 		s->reftable_offset = host;
 		s->reftable_clusters = (uint32_t)k;
 		s->header_dirty = true;
+		if (s->editing && old) {
+			s->old_reftable = old;
+			s->old_reftable_clusters = old_n;
+			old = 0;
+		}
 		for (uint32_t i = 0; old && i < old_n; i++)
 			if (qcow2_set_refcount(img, s, (old >> s->cluster_bits)
 					       + i, 0, err) < 0)

@@ -397,12 +397,13 @@ fail:
 	return -1;
 }
 
-/* Only images created here are written (see the top of this file). */
+/* Only images created here are written (see the top of this file), and
+ * rebase's copies into an image without snapshots. */
 static bool not_writable(struct vmc_image *img)
 {
 	struct qcow2_state *s = img->opaque;
 
-	return !s->creating;
+	return !s->creating && !s->in_place;
 }
 
 static int refuse(struct vmc_image *img, struct vmc_error *err)

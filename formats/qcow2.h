@@ -154,6 +154,13 @@ struct qcow2_state {
 	/* Writing (create, or check --repair). */
 	bool writable;
 	bool creating;
+	bool in_place;		/* rebase: data written into an existing
+				 * image without snapshots */
+	bool editing;		/* qcow2-inplace.c: a moved refcount table's
+				 * old clusters are freed after the header
+				 * names the new one */
+	uint64_t old_reftable;
+	uint32_t old_reftable_clusters;
 	uint64_t tail;		/* first unused host cluster index */
 	uint64_t free_byte;	/* next byte for packed compressed data, 0 */
 	bool l1_dirty;
