@@ -178,11 +178,13 @@ check-run: all $(UNIT_BINS)
 	@scripts/check-layers $(BUILD)
 	@tests/run-tests $(BUILD)
 
-# Driver injection end to end on debootstrap guests alone (they are part
-# of make check too: tests/integration/inject-*.sh).
+# Driver injection end to end on three debootstrap guests (not in make check
+# yet: under TCG each takes 35-40 min on a loaded 2-core machine, and the
+# dracut guest's run has not passed; batch-resume and validate-uefi-inject
+# run injection inside make check).
 check-inject: deps
 	@$(MAKE) --no-print-directory all
-	@tests/run-tests $(BUILD) inject-
+	@VMCONV_TEST_DIR=tests/inject-e2e tests/run-tests $(BUILD) inject-
 
 check-layers: all
 	@scripts/check-layers $(BUILD)

@@ -3,7 +3,7 @@
 # root=/dev/sda1): see inject-common.inc.  Then: a kill during injection
 # leaves no target; vmconv inject --dry-run plans and writes nothing.
 # run-tests: timeout=5400
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/inject-common.inc"
 
 migrate_guest debian-itools /dev/sda1 \
