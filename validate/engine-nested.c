@@ -380,10 +380,7 @@ static void take(struct nested *n, int ch, const char *buf, size_t k)
 			fwrite(buf, 1, k, n->alog);
 		break;
 	case CH_CONSOLE:
-		fwrite(buf, 1, k, r->log);
-		fflush(r->log);
-		if (r->echo)
-			vmc_echo(r->echo, buf, k);
+		vmc_console_out(r, buf, k);
 		break;
 	case CH_REPORT:
 		take_report(n, buf, k);
@@ -392,8 +389,7 @@ static void take(struct nested *n, int ch, const char *buf, size_t k)
 		vmc_proc_take_stderr(&n->p, buf, k);
 		break;
 	case CH_FIRMWARE:
-		if (r->fwlog)
-			fwrite(buf, 1, k, r->fwlog);
+		vmc_firmware_out(r, buf, k);
 		break;
 	}
 }
