@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <netinet/in.h>
 #include <time.h>
 
@@ -27,7 +28,7 @@
 
 enum act { ACT_SOCKET, ACT_WRITE_STDERR, ACT_EXEC_MAP, ACT_IOCTL_OTHER_FD,
 	   ACT_IOCTL_OTHER_CMD, ACT_FORK, ACT_ALLOWED, ACT_SPIN, ACT_SEGV,
-	   ACT_FAIL, ACT_SCRIBBLE };
+	   ACT_FAIL, ACT_SCRIBBLE, ACT_SIGNALS };
 
 static int scribble = 7;		/* the child changes its copy */
 static char console[256];
@@ -101,6 +102,35 @@ static void misbehave(enum act a, int pipe_fd)
 
 static int pipe_fds[2];
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* The run loop's tick interrupts blocking calls (no SA_RESTART): under a
+ * 1 ms timer, every console line still gets its own answer. */
+static void signal_storm(const struct vmc_vm_config *cfg,
+			 struct vmc_vm_result *res)
+{
+	unsigned stops = 0;
+
+	for (int i = 0; i < 3000; i++)
+		stops += cfg->on_console(cfg->ctx, "tick ", 5);
+	snprintf(res->reason, sizeof(res->reason), "%u", stops);
+	res->exit = VMC_VM_POWEROFF;
+}
+
+static void start_storm(void)
+{
+	struct itimerval it = { { 0, 1000 }, { 0, 1000 } };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;	/* no SA_RESTART, as the tick */
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
 static int body(void *arg, int chan, const struct vmc_vm_config *cfg,
 		struct vmc_vm_result *res, struct vmc_error *err)
 {
@@ -108,8 +138,14 @@ static int body(void *arg, int chan, const struct vmc_vm_config *cfg,
 
 	if (a == ACT_FAIL)
 		return vmc_error_set(err, EINVAL, "set-up failed on purpose");
+	if (a == ACT_SIGNALS)
+		start_storm();
 	if (vmc_seccomp_install(VM_FD, VCPU_FD, chan, err) < 0)
 		return -1;
+	if (a == ACT_SIGNALS) {
+		signal_storm(cfg, res);
+		return 0;
+	}
 	if (a == ACT_ALLOWED) {
 		allowed(cfg, res);
 		return 0;
@@ -242,4 +278,14 @@ Test(vmm_sandbox, child_memory_is_its_own)
 	cr_assert_eq(run(ACT_SCRIBBLE, 20000, &res, &err), 0, "%s", err.msg);
 	cr_assert_eq(res.exit, VMC_VM_POWEROFF);
 	cr_assert_eq(scribble, 7);
+}
+
+Test(vmm_sandbox, signals_do_not_break_the_conversation)
+{
+	struct vmc_vm_result res;
+	struct vmc_error err = { 0 };
+
+	cr_assert_eq(run(ACT_SIGNALS, 60000, &res, &err), 0, "%s", err.msg);
+	cr_assert_eq(res.exit, VMC_VM_POWEROFF, "%s", res.reason);
+	cr_assert_str_eq(res.reason, "0", "a console line read as 'stop'");
 }

@@ -52,25 +52,35 @@ struct result_msg {
 
 static int child_chan = -1;
 
+/* One message (SOCK_SEQPACKET: whole or not at all); the run loop's tick
+ * signal interrupts blocking calls (no SA_RESTART), so EINTR is retried. */
 static bool send_msg(int fd, uint32_t type, const void *p, size_t len)
 {
 	struct msg m;
+	size_t n = offsetof(struct msg, data) + len;
+	ssize_t k;
 
 	if (len > MSG_PAYLOAD)
 		return false;
 	m.type = type;
 	m.len = (uint32_t)len;
 	memcpy(m.data, p, len);
-	return write(fd, &m, offsetof(struct msg, data) + len) ==
-	       (ssize_t)(offsetof(struct msg, data) + len);
+	do
+		k = write(fd, &m, n);
+	while (k < 0 && errno == EINTR);
+	return k == (ssize_t)n;
 }
 
 /* The parent's answer: stop (also when it is gone) or go on. */
 static bool wait_reply(void)
 {
 	uint8_t b = 1;
+	ssize_t k;
 
-	return read(child_chan, &b, 1) != 1 || b;
+	do
+		k = read(child_chan, &b, 1);
+	while (k < 0 && errno == EINTR);
+	return k != 1 || b;
 }
 
 static bool px_console(void *ctx, const char *buf, size_t len)
@@ -187,10 +197,12 @@ static unsigned long long now_ms(void)
 static void reply(struct parent *p, bool stop)
 {
 	uint8_t b = stop;
+	ssize_t k;
 
-	if (write(p->fd, &b, 1) != 1) {
-		/* the child is gone; its end shows as end of file */
-	}
+	/* a child that is gone shows as end of file in serve() */
+	do
+		k = write(p->fd, &b, 1);
+	while (k < 0 && errno == EINTR);
 }
 
 static void dispatch(struct parent *p, const struct msg *m, size_t len)
