@@ -10,13 +10,16 @@
 #            and on the next request's header: every request publishes
 #            the next one, forever (the notify loop that never returned
 #            to KVM_RUN); the device serves a queue's worth per notify
+#   loop     the same code with the status descriptor chained back to
+#            the first: a descriptor loop, which ends the run at once as
+#            the guest's error
 #   spin     cli; jmp $: never exits to the VMM
 #   flood    writes to the serial port as fast as it can
 #   pokes    port I/O all over the unmodelled ports, writes to the BIOS
 #            ROM, fw_cfg's selector past its items, PCI config writes to
 #            a device that does not exist
 # The code is in the comments; the bytes were assembled with GNU as
-# (.code16, -Ttext 0x7c00).  Kept to four quick runs: the appliance boots
+# (.code16, -Ttext 0x7c00).  Kept to five quick runs: the appliance boots
 # for each.
 # run-tests: timeout=1800
 . "$(dirname "$0")/lib.sh"
@@ -80,6 +83,9 @@ with open(sys.argv[1], "r+b") as f:
         f.write(struct.pack("<HHIIQ", 0, (k + 1) & 0xffff, 0, 0,
                             k + 1 if k < 65535 else 1))
 EOF
+# the status descriptor: flags NEXT|WRITE, next 0
+LOOP=${OVERLAP%'\x02\x00\x00\x00'}'\x03\x00\x00\x00'
+bootsector loop "$LOOP"
 bootsector spin "$SPIN"
 bootsector flood "$FLOOD"
 bootsector pokes "$POKES"
@@ -115,6 +121,9 @@ hostile() {
 check() { local n=$1; shift; ( "$@" ) || failed+=("$n"); }
 
 check overlap hostile overlap N
+validate loop --engine=nested --timeout=$LIMIT "$T/loop.img"
+check loop verdict loop 1 false bootloader "virtio-blk: virtqueue"
+check loop-reason eval 'field loop .vmm_reason | grep -q "a loop"'
 check spin hostile spin ""
 check flood hostile flood A
 check pokes hostile pokes "#"
