@@ -28,7 +28,7 @@
 
 enum act { ACT_SOCKET, ACT_WRITE_STDERR, ACT_EXEC_MAP, ACT_IOCTL_OTHER_FD,
 	   ACT_IOCTL_OTHER_CMD, ACT_FORK, ACT_ALLOWED, ACT_SPIN, ACT_SEGV,
-	   ACT_FAIL, ACT_SCRIBBLE, ACT_SIGNALS };
+	   ACT_FAIL, ACT_SCRIBBLE, ACT_SIGNALS, ACT_FORGE };
 
 static int scribble = 7;		/* the child changes its copy */
 static char console[256];
@@ -131,6 +131,26 @@ static void start_storm(void)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
+/* A child its guest took over: a result with no terminating NUL in its
+ * strings and an exit kind that does not exist, then a quiet exit. */
+static int forge_exit = 999;
+
+static void forge(int chan)
+{
+	static struct {
+		uint32_t type, len;
+		struct vmc_sandbox_result r;
+	} m;
+
+	m.type = VMC_SANDBOX_RESULT;
+	m.len = sizeof(m.r);
+	memset(&m.r, 'X', sizeof(m.r));
+	m.r.ret = 0;
+	m.r.res.exit = (enum vmc_vm_exit)forge_exit;
+	if (write(chan, &m, sizeof(m)) == (ssize_t)sizeof(m))
+		_exit(0);
+}
+
 static int body(void *arg, int chan, const struct vmc_vm_config *cfg,
 		struct vmc_vm_result *res, struct vmc_error *err)
 {
@@ -146,6 +166,8 @@ static int body(void *arg, int chan, const struct vmc_vm_config *cfg,
 		signal_storm(cfg, res);
 		return 0;
 	}
+	if (a == ACT_FORGE)
+		forge(chan);
 	if (a == ACT_ALLOWED) {
 		allowed(cfg, res);
 		return 0;
@@ -288,4 +310,25 @@ Test(vmm_sandbox, signals_do_not_break_the_conversation)
 	cr_assert_eq(run(ACT_SIGNALS, 60000, &res, &err), 0, "%s", err.msg);
 	cr_assert_eq(res.exit, VMC_VM_POWEROFF, "%s", res.reason);
 	cr_assert_str_eq(res.reason, "0", "a console line read as 'stop'");
+}
+
+Test(vmm_sandbox, forged_result_is_checked)
+{
+	struct vmc_vm_result res;
+	struct vmc_error err = { 0 };
+
+	cr_assert_eq(run(ACT_FORGE, 20000, &res, &err), 0, "%s", err.msg);
+	cr_assert_eq(res.exit, VMC_VM_GUEST_ERROR);
+	cr_assert_str_eq(res.reason, "the VM process sent a malformed result");
+}
+
+Test(vmm_sandbox, forged_strings_are_terminated)
+{
+	struct vmc_vm_result res;
+	struct vmc_error err = { 0 };
+
+	forge_exit = VMC_VM_POWEROFF;
+	cr_assert_eq(run(ACT_FORGE, 20000, &res, &err), 0, "%s", err.msg);
+	cr_assert_eq(res.exit, VMC_VM_POWEROFF);
+	cr_assert_eq(strlen(res.reason), sizeof(res.reason) - 1);
 }

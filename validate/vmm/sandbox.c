@@ -32,20 +32,12 @@
 
 #include "validate/vmm/vmm.h"
 
-enum { MSG_CONSOLE = 1, MSG_DEBUG, MSG_SCREEN, MSG_RESULT, MSG_VIOLATION };
-
-#define MSG_PAYLOAD 8192
+#define MSG_PAYLOAD VMC_SANDBOX_PAYLOAD
 
 struct msg {
 	uint32_t type;
 	uint32_t len;
 	uint8_t data[MSG_PAYLOAD];
-};
-
-struct result_msg {
-	int ret;
-	struct vmc_vm_result res;
-	struct vmc_error err;
 };
 
 /* ---- the child's side ---- */
@@ -91,7 +83,7 @@ static bool px_console(void *ctx, const char *buf, size_t len)
 	while (len && !stop) {
 		size_t k = len < MSG_PAYLOAD ? len : MSG_PAYLOAD;
 
-		if (!send_msg(child_chan, MSG_CONSOLE, buf, k))
+		if (!send_msg(child_chan, VMC_SANDBOX_CONSOLE, buf, k))
 			return true;
 		stop = wait_reply();
 		buf += k;
@@ -106,7 +98,7 @@ static void px_debug(void *ctx, const char *buf, size_t len)
 	while (len) {
 		size_t k = len < MSG_PAYLOAD ? len : MSG_PAYLOAD;
 
-		send_msg(child_chan, MSG_DEBUG, buf, k);
+		send_msg(child_chan, VMC_SANDBOX_DEBUG, buf, k);
 		buf += k;
 		len -= k;
 	}
@@ -119,7 +111,7 @@ static bool px_screen(void *ctx, const uint16_t *cells, bool final)
 	(void)ctx;
 	b[0] = final;
 	memcpy(b + 1, cells, VMC_VGA_CELLS * 2);
-	if (!send_msg(child_chan, MSG_SCREEN, b, sizeof(b)))
+	if (!send_msg(child_chan, VMC_SANDBOX_SCREEN, b, sizeof(b)))
 		return true;
 	return wait_reply();
 }
@@ -131,7 +123,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	int nr = si->si_syscall;
 
 	(void)uc;
-	send_msg(child_chan, MSG_VIOLATION, &nr, sizeof(nr));
+	send_msg(child_chan, VMC_SANDBOX_VIOLATION, &nr, sizeof(nr));
 	syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
 	_exit(125);
 }
@@ -162,7 +154,7 @@ child_main(int chan, const struct vmc_vm_config *cfg, vmc_sandbox_body body,
 	   void *arg)
 {
 	struct vmc_vm_config pcfg = *cfg;
-	struct result_msg r;
+	struct vmc_sandbox_result r;
 
 	child_setup(chan);
 	pcfg.on_console = cfg->on_console ? px_console : NULL;
@@ -171,7 +163,7 @@ child_main(int chan, const struct vmc_vm_config *cfg, vmc_sandbox_body body,
 	pcfg.ctx = NULL;
 	memset(&r, 0, sizeof(r));
 	r.ret = body(arg, chan, &pcfg, &r.res, &r.err);
-	send_msg(chan, MSG_RESULT, &r, sizeof(r));
+	send_msg(chan, VMC_SANDBOX_RESULT, &r, sizeof(r));
 	_exit(0);
 }
 
@@ -180,7 +172,7 @@ child_main(int chan, const struct vmc_vm_config *cfg, vmc_sandbox_body body,
 struct parent {
 	const struct vmc_vm_config *cfg;
 	int fd;
-	struct result_msg r;
+	struct vmc_sandbox_result r;
 	bool have_result;
 	int violation;			/* syscall number, or -1 */
 	bool killed;			/* by the watchdog */
@@ -205,6 +197,26 @@ static void reply(struct parent *p, bool stop)
 	while (k < 0 && errno == EINTR);
 }
 
+/* The child may have been taken over by its guest: what it says is
+ * checked like any other untrusted input. */
+static void take_result(struct parent *p, const uint8_t *data)
+{
+	struct vmc_sandbox_result *r = &p->r;
+
+	memcpy(r, data, sizeof(*r));
+	r->res.reason[sizeof(r->res.reason) - 1] = 0;
+	r->err.msg[sizeof(r->err.msg) - 1] = 0;
+	if ((unsigned)r->res.exit > VMC_VM_GUEST_ERROR) {
+		r->res.exit = VMC_VM_GUEST_ERROR;
+		snprintf(r->res.reason, sizeof(r->res.reason), "the VM "
+			 "process sent a malformed result");
+	}
+	if (r->ret < 0 && (r->err.code <= 0 || !r->err.msg[0]))
+		vmc_error_set(&r->err, EIO, "the VM process failed without "
+			      "saying why");
+	p->have_result = true;
+}
+
 static void dispatch(struct parent *p, const struct msg *m, size_t len)
 {
 	const struct vmc_vm_config *c = p->cfg;
@@ -213,16 +225,16 @@ static void dispatch(struct parent *p, const struct msg *m, size_t len)
 	    m->len != len - offsetof(struct msg, data))
 		return;
 	switch (m->type) {
-	case MSG_CONSOLE:
+	case VMC_SANDBOX_CONSOLE:
 		reply(p, c->on_console ?
 		      c->on_console(c->ctx, (const char *)m->data, m->len) :
 		      false);
 		break;
-	case MSG_DEBUG:
+	case VMC_SANDBOX_DEBUG:
 		if (c->on_debug)
 			c->on_debug(c->ctx, (const char *)m->data, m->len);
 		break;
-	case MSG_SCREEN: {
+	case VMC_SANDBOX_SCREEN: {
 		uint16_t cells[VMC_VGA_CELLS];
 
 		if (m->len != 1 + sizeof(cells))
@@ -232,13 +244,11 @@ static void dispatch(struct parent *p, const struct msg *m, size_t len)
 		      c->on_screen(c->ctx, cells, m->data[0]) : false);
 		break;
 	}
-	case MSG_RESULT:
-		if (m->len == sizeof(p->r)) {
-			memcpy(&p->r, m->data, sizeof(p->r));
-			p->have_result = true;
-		}
+	case VMC_SANDBOX_RESULT:
+		if (m->len == sizeof(p->r))
+			take_result(p, m->data);
 		break;
-	case MSG_VIOLATION:
+	case VMC_SANDBOX_VIOLATION:
 		if (m->len == sizeof(int) && p->violation < 0)
 			memcpy(&p->violation, m->data, sizeof(int));
 		break;

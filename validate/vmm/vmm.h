@@ -430,6 +430,20 @@ typedef int (*vmc_sandbox_body)(void *arg, int chan,
 				struct vmc_vm_result *res,
 				struct vmc_error *err);
 
+/* The child's messages (one SOCK_SEQPACKET record each): u32 type, u32
+ * payload length, payload; console, debug and screen messages (1 byte
+ * "final", then the cells) get a 1-byte answer, nonzero to stop. */
+enum {
+	VMC_SANDBOX_CONSOLE = 1, VMC_SANDBOX_DEBUG, VMC_SANDBOX_SCREEN,
+	VMC_SANDBOX_RESULT, VMC_SANDBOX_VIOLATION,	/* int: syscall */
+};
+#define VMC_SANDBOX_PAYLOAD 8192
+struct vmc_sandbox_result {
+	int ret;
+	struct vmc_vm_result res;
+	struct vmc_error err;
+};
+
 /* Run body in a child process and wait for it, running cfg's callbacks
  * here as its messages arrive.  Past limit_ms (0: none) the child is
  * killed (VMC_VM_TIMEOUT); killed by its allow-list, the run is the
