@@ -93,7 +93,8 @@ static void misbehave(enum act a, int pipe_fd)
 		for (;;)
 			;
 	case ACT_SEGV:
-		*(volatile int *)(uintptr_t)pipe_fd = 1;	/* not mapped */
+		/* below mmap_min_addr: never mapped; aligned for UBSan */
+		*(volatile int *)((uintptr_t)pipe_fd * 4096) = 1;
 		break;
 	default:
 		break;

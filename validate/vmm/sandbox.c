@@ -128,20 +128,37 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	_exit(125);
 }
 
+/* Straight to the kernel, past any sigaction a runtime interposes
+ * (sanitizers wrap it). */
+static void default_action(int sig)
+{
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		unsigned long mask;
+	} ks = { SIG_DFL, 0, NULL, 0 };
+
+	syscall(SYS_rt_sigaction, sig, &ks, NULL, sizeof(ks.mask));
+}
+
 static void child_setup(int chan)
 {
 	static const int dfl[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
-				   SIGPIPE, SIGUSR1, SIGUSR2, SIGCHLD };
+				   SIGPIPE, SIGUSR1, SIGUSR2, SIGCHLD,
+				   SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT,
+				   SIGTRAP };
 	struct rlimit no_core = { 0, 0 };
 	struct sigaction sa;
 
 	child_chan = chan;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	setrlimit(RLIMIT_CORE, &no_core);
-	/* vmconv's own handlers (a conversion's clean-up on ^C) are not
-	 * the child's business */
+	/* vmconv's own handlers (a conversion's clean-up on ^C, a
+	 * sanitizer's crash report) are not the child's business: it dies
+	 * of the signal and the parent says which */
 	for (size_t i = 0; i < sizeof(dfl) / sizeof(dfl[0]); i++)
-		signal(dfl[i], SIG_DFL);
+		default_action(dfl[i]);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_sigsys;
 	sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER;
