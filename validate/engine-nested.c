@@ -200,7 +200,7 @@ struct nested {
 	char dir[PATH_MAX], initrd[PATH_MAX + 32], mem[32], why[512];
 	char applog[PATH_MAX + 16], *drive, *report;
 	char raw[PATH_MAX + 16], share[PATH_MAX], name[PATH_MAX + 8];
-	const char *argv[48];
+	const char *argv[56];
 	size_t rlen;
 	unsigned long long start, inner_start, built_ms;
 	unsigned timeout_s;
