@@ -214,6 +214,7 @@ fuzz-long: $(FUZZ_BINS)
 
 bench: all
 	@bench/run $(BUILD)
+	@bench/scale $(BUILD)
 	@bench/boot $(BUILD)
 	@bench/inject $(BUILD)
 

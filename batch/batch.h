@@ -27,6 +27,9 @@ struct vmc_batch_vm {
 	char *engine;			/* NULL: auto */
 	unsigned timeout_s;		/* 0: the validator's default */
 	bool validate;
+	/* driver injection into the boot disk (KVM targets); a plan that
+	 * does not say gets the one-command form's default */
+	bool inject, inject_set;
 	uint64_t estimate;		/* bytes the output may take */
 	char *problem;			/* set by vmc_batch_plan_check */
 };
@@ -57,7 +60,8 @@ struct vmc_batch_plan *vmc_batch_plan_from_json(json_t *j,
 
 /* ---- state folder (state.c) ---- */
 enum vmc_batch_phase {
-	VMC_BATCH_PENDING, VMC_BATCH_CONVERTING, VMC_BATCH_VALIDATING,
+	VMC_BATCH_PENDING, VMC_BATCH_CONVERTING, VMC_BATCH_INJECTING,
+	VMC_BATCH_VALIDATING,
 	VMC_BATCH_DONE,
 };
 const char *vmc_batch_phase_name(enum vmc_batch_phase ph);

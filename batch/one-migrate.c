@@ -2,7 +2,7 @@
  * (migrate/migrate.h: conversion, injection, validation on the target's
  * disk controller), with the console log in the state folder.  Progress
  * goes to vm/ID.progress for the runner's view, at most twice a second;
- * the journal's phase turns to validating when the conversion is done. */
+ * the journal's phase turns to injecting and validating as those start. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,7 +15,6 @@
 
 struct progress {
 	struct vmc_batch_one *c;
-	bool validate;
 	struct timespec last;
 };
 
@@ -31,20 +30,28 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 	p->last = now;
 	vmc_batch_progress_write(p->c->state, p->c->id, "converting", done,
 				 total);
-	if (done >= total && p->validate) {
-		vmc_batch_progress_write(p->c->state, p->c->id, "validating",
-					 0, 0);
-		vmc_batch_one_phase(p->c, "validating", NULL);
-	}
+}
+
+/* The migration's next step (injecting, validating) into the journal and
+ * the progress file. */
+static void on_phase(void *ctx, const char *phase)
+{
+	struct progress *p = ctx;
+
+	vmc_batch_progress_write(p->c->state, p->c->id, phase, 0, 0);
+	vmc_batch_one_phase(p->c, phase, NULL);
 }
 
 static void params(struct vmc_batch_one *c, struct vmc_migrate_params *mp,
 		   struct progress *pr, char *log)
 {
 	const struct vmc_batch_vm *vm = c->vm;
+	char why[512];
 
+	mp->kvm = mp->inject && vmc_direct_usable(why, sizeof(why));
 	mp->digest = true;
 	mp->progress = on_progress;
+	mp->phase = on_phase;
 	mp->progress_ctx = pr;
 	mp->dst_fmt = vm->to;
 	mp->vo.timeout_s = vm->timeout_s;
@@ -77,19 +84,28 @@ static void record_validation(struct vmc_batch_one *c,
 }
 
 int vmc_batch_one_disk(struct vmc_batch_one *c, const char *src,
-		       const char *src_fmt, const char *dst, bool validate,
-		       json_t **sum, struct vmc_error *err)
+		       const char *src_fmt, const char *dst,
+		       const struct vmc_vm *vm, bool boot, json_t **sum,
+		       struct vmc_error *err)
 {
 	char *log = vmc_batch_path(c->state, "logs", c->id, ".console.log");
-	struct progress pr = { .c = c, .validate = validate };
+	bool validate = boot && c->vm->validate;
+	struct progress pr = { .c = c };
 	struct vmc_migrate_params mp = {
 		.src_path = src, .src_fmt = src_fmt, .dst_path = dst,
-		.validate = validate,
+		.validate = validate, .inject = boot && c->vm->inject,
 	};
 	struct vmc_migrate_result res;
 	int r;
 
 	params(c, &mp, &pr, log);
+	if (vm) {	/* the VM's own shape */
+		mp.vo.mem_mib = vm->memory >> 20 > 16384 ? 16384 :
+				(unsigned)(vm->memory >> 20);
+		mp.vo.vcpus = vm->vcpus;
+		if (vm->firmware == VMC_FW_EFI)
+			mp.vo.firmware = VMC_FIRMWARE_UEFI;
+	}
 	r = vmc_migrate(&mp, &res, err);
 	if (r == 0) {
 		if (validate)
@@ -107,8 +123,8 @@ int vmc_batch_one_convert(struct vmc_batch_one *c, struct vmc_error *err)
 
 	if (vmc_vm_probe(c->vm->source))
 		return vmc_batch_one_convert_vm(c, err);
-	if (vmc_batch_one_disk(c, c->vm->source, NULL, c->vm->target,
-			       c->vm->validate, &sum, err) < 0)
+	if (vmc_batch_one_disk(c, c->vm->source, NULL, c->vm->target, NULL,
+			       true, &sum, err) < 0)
 		return -1;
 	json_object_set_new(c->jn, "migration", sum);
 	return 0;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "batch/one.h"
+#include "migrate/migrate.h"
 #include "vm/vm.h"
 
 static char *output(const struct vmc_batch_vm *v, size_t k, const char *ext)
@@ -27,11 +28,6 @@ static char *output(const struct vmc_batch_vm *v, size_t k, const char *ext)
 	return r;
 }
 
-static bool kvm_target(const char *fmt)
-{
-	return !strcmp(fmt, "raw") || !strcmp(fmt, "qcow2");
-}
-
 /* The outputs' names, in the journal before any is written. */
 static json_t *plan_outputs(struct vmc_batch_one *c, struct vmc_vm *vm)
 {
@@ -43,7 +39,7 @@ static json_t *plan_outputs(struct vmc_batch_one *c, struct vmc_vm *vm)
 		if (!vm->disks[i].cdrom && vm->disks[i].path)
 			json_array_append_new(outs, json_string(
 				output(c->vm, k++, ext)));
-	if (kvm_target(c->vm->to))
+	if (vmc_migrate_kvm_target(c->vm->to))
 		json_array_append_new(outs, json_string(output(c->vm, 0,
 								"xml")));
 	json_object_set(c->jn, "outputs", outs);
@@ -62,8 +58,8 @@ static int disks(struct vmc_batch_one *c, struct vmc_vm *vm, json_t *outs,
 
 		if (d->cdrom || !d->path)
 			continue;
-		if (vmc_batch_one_disk(c, d->path, d->format, t,
-				       k == 1 && c->vm->validate, &sum,
+		if (vmc_batch_one_disk(c, d->path, d->format, t, vm,
+				       d == vmc_vm_boot_disk(vm), &sum,
 				       err) < 0) {
 			vmc_error_prefix(err, "%s: disk %s", c->vm->source,
 					 d->href ? d->href : d->id);
@@ -103,12 +99,14 @@ int vmc_batch_one_convert_vm(struct vmc_batch_one *c, struct vmc_error *err)
 			      c->vm->source);
 		goto out;
 	}
-	if (kvm_target(c->vm->to)) {
+	if (vmc_migrate_kvm_target(c->vm->to)) {
 		const char *xml = json_string_value(json_array_get(outs,
 					json_array_size(outs) - 1));
 
 		nv = output(c->vm, 0, "nvram.fd");
-		if (vmc_libvirt_write(vm, xml, VMC_DISK_VIRTIO, nv, err) < 0)
+		if (vmc_libvirt_write(vm, xml, c->vm->bus && !strcmp(c->vm->bus,
+				      "ide") ? VMC_DISK_IDE : VMC_DISK_VIRTIO,
+				      nv, err) < 0)
 			goto out;
 		json_object_set_new(c->jn, "configuration", json_string(xml));
 	}

@@ -87,7 +87,8 @@ static void remove_leftovers(json_t *jn, const struct vmc_batch_vm *vm)
 	const char *ph = json_string_value(json_object_get(jn, "phase"));
 
 	if (!t || !vm->target || strcmp(t, vm->target) || !ph ||
-	    (strcmp(ph, "converting") && strcmp(ph, "validating")))
+	    (strcmp(ph, "converting") && strcmp(ph, "injecting") &&
+	     strcmp(ph, "validating")))
 		return;
 	remove_outputs(jn, vm);
 }
@@ -145,7 +146,8 @@ static enum vmc_batch_outcome verdict(struct vmc_batch_one *c)
 {
 	json_t *v = json_object_get(c->jn, "validation");
 
-	if (!c->vm->validate)
+	if (!c->vm->validate || json_is_true(json_object_get(c->jn,
+						"validation-skipped")))
 		return VMC_BATCH_CONVERTED;
 	if (json_is_true(json_object_get(v, "booted")))
 		return VMC_BATCH_READY;

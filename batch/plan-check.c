@@ -12,6 +12,7 @@
 #include <vmconv/vmconv.h>
 
 #include "batch/batch.h"
+#include "migrate/migrate.h"
 #include "validate/validate.h"
 #include "vm/vm.h"
 
@@ -46,18 +47,39 @@ static bool name_ok(const char *s)
 		      "0123456789._-") == n;
 }
 
-/* What the output may take: the source's allocated bytes (holes stay
- * holes) capped at its virtual size, plus 1% and 1 MiB of metadata. */
-static void check_source(struct vmc_batch_vm *vm)
+/* What a disk's output may take: its allocated bytes (holes stay holes)
+ * capped at its virtual size, plus 1% and 1 MiB of metadata; 0 with a
+ * problem when it does not open. */
+static uint64_t disk_estimate(struct vmc_batch_vm *vm, const char *path,
+			      const char *fmt)
 {
 	struct vmc_error err = { 0 };
-	struct vmc_image *img;
+	struct vmc_image *img = vmc_image_open(path, fmt, 0, NULL, &err);
 	struct stat st;
 	uint64_t alloc;
 
-	/* a whole VM: its disks are read when it runs; an OVA's are
-	 * compressed, so allow four times the package */
-	if (vmc_vm_probe(vm->source)) {
+	if (!img) {
+		problem(vm, "source: %s", err.msg);
+		return 0;
+	}
+	alloc = stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512 :
+		img->size;
+	if (alloc > img->size)
+		alloc = img->size;
+	vmc_image_close(img);
+	return alloc + alloc / 100 + (1u << 20);
+}
+
+/* A whole VM: its configuration read and every disk opened (the sum of
+ * their estimates); an OVA's disks are read only when it runs (they are
+ * compressed: four times the package). */
+static void check_vm_source(struct vmc_batch_vm *vm, const char *kind)
+{
+	struct vmc_error err = { 0 };
+	struct vmc_vm *v;
+	struct stat st;
+
+	if (!strcmp(kind, "ova")) {
 		if (stat(vm->source, &st) < 0)
 			problem(vm, "source: %s: %s", vm->source,
 				strerror(errno));
@@ -65,17 +87,27 @@ static void check_source(struct vmc_batch_vm *vm)
 			vm->estimate = (uint64_t)st.st_size * 4 + (1u << 20);
 		return;
 	}
-	img = vmc_image_open(vm->source, NULL, 0, NULL, &err);
-	if (!img) {
+	v = vmc_vm_load(vm->source, NULL, &err);
+	if (!v) {
 		problem(vm, "source: %s", err.msg);
 		return;
 	}
-	alloc = stat(vm->source, &st) == 0 ? (uint64_t)st.st_blocks * 512 :
-		img->size;
-	if (alloc > img->size)
-		alloc = img->size;
-	vm->estimate = alloc + alloc / 100 + (1u << 20);
-	vmc_image_close(img);
+	vm->estimate = 0;
+	for (size_t i = 0; i < v->n_disks && !vm->problem; i++)
+		if (!v->disks[i].cdrom && v->disks[i].path)
+			vm->estimate += disk_estimate(vm, v->disks[i].path,
+						      v->disks[i].format);
+	vmc_vm_free(v);
+}
+
+static void check_source(struct vmc_batch_vm *vm)
+{
+	const char *kind = vmc_vm_probe(vm->source);
+
+	if (kind)
+		check_vm_source(vm, kind);
+	else
+		vm->estimate = disk_estimate(vm, vm->source, NULL);
 }
 
 static void check_target(struct vmc_batch_plan *p, size_t i,
@@ -220,6 +252,7 @@ json_t *vmc_batch_plan_json(const struct vmc_batch_plan *p)
 		set_str(o, "engine", v->engine);
 		set_str(o, "expect", v->expect);
 		json_object_set_new(o, "validate", json_boolean(v->validate));
+		json_object_set_new(o, "inject", json_boolean(v->inject));
 		if (v->timeout_s)
 			json_object_set_new(o, "timeout",
 					    json_integer(v->timeout_s));
@@ -266,6 +299,9 @@ struct vmc_batch_plan *vmc_batch_plan_from_json(json_t *j,
 		v->expect = dup_str(o, "expect");
 		v->problem = dup_str(o, "problem");
 		v->validate = json_is_true(json_object_get(o, "validate"));
+		v->inject = json_is_boolean(json_object_get(o, "inject")) ?
+			    json_is_true(json_object_get(o, "inject")) :
+			    VMC_MIGRATE_INJECT_DEFAULT;
 		v->timeout_s = (unsigned)json_integer_value(
 			json_object_get(o, "timeout"));
 		v->estimate = (uint64_t)json_integer_value(

@@ -1,6 +1,7 @@
 /* Batch plans: JSON ({"dest": D, "vms": [{...}, ...]} or a bare array)
  * and CSV inventories with a header row (columns name, source, to, bus,
- * validate, expect, dest, engine, timeout; name, source and to required).
+ * validate, inject, expect, dest, engine, timeout; name, source and to
+ * required; inject left empty is the one-command form's default).
  * Both become the same list of entries with absolute paths. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +15,7 @@
 
 #include "batch/batch.h"
 #include "batch/csv.h"
+#include "migrate/migrate.h"
 
 #define PLAN_MAX_BYTES (64u << 20)
 #define PLAN_MAX_VMS 100000
@@ -74,6 +76,14 @@ static int set_field(struct vmc_batch_vm *vm, const char *key,
 					     " yes or no, not '%s'", where, val);
 		return 0;
 	}
+	if (!strcmp(key, "inject")) {
+		if (!parse_bool(val, &vm->inject))
+			return vmc_error_set(err, EINVAL, "%s: inject must"
+					     " be yes or no, not '%s'", where,
+					     val);
+		vm->inject_set = *val != 0;
+		return 0;
+	}
 	if (!strcmp(key, "timeout")) {
 		char *end;
 		unsigned long t = strtoul(val, &end, 10);
@@ -86,8 +96,8 @@ static int set_field(struct vmc_batch_vm *vm, const char *key,
 		return 0;
 	}
 	return vmc_error_set(err, EINVAL, "%s: unknown column or key '%s'"
-			     " (name, source, to, bus, validate, expect, dest,"
-			     " engine, timeout)", where, key);
+			     " (name, source, to, bus, validate, inject,"
+			     " expect, dest, engine, timeout)", where, key);
 }
 
 static int finish_vm(struct vmc_batch_vm *vm, const char *dest_default,
@@ -96,6 +106,8 @@ static int finish_vm(struct vmc_batch_vm *vm, const char *dest_default,
 	if (!vm->name || !vm->source || !vm->to)
 		return vmc_error_set(err, EINVAL, "%s: name, source and to are"
 				     " required", where);
+	if (!vm->inject_set)
+		vm->inject = VMC_MIGRATE_INJECT_DEFAULT;
 	if (!vm->dest && dest_default && !(vm->dest = strdup(dest_default)))
 		return vmc_error_set(err, ENOMEM, "%s: out of memory", where);
 	return 0;

@@ -17,7 +17,8 @@ static const char style[] =
 ".card{border:1px solid #ccc;border-radius:6px;padding:.5em .9em;min-width:7em}"
 ".card b{display:block;font-size:1.6em}"
 "table{border-collapse:collapse;width:100%;margin-top:.6em;"
-"table-layout:auto}td{overflow-wrap:anywhere}"
+"table-layout:auto}td{overflow-wrap:anywhere}td:first-child{"
+"white-space:nowrap;overflow-wrap:normal}"
 "th,td{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;"
 "vertical-align:top}th{background:#f3f3f3;cursor:pointer;user-select:none}"
 "td.num{text-align:right;font-variant-numeric:tabular-nums}"
@@ -31,6 +32,7 @@ static const char style[] =
 "break-inside:avoid}pre{background:#f7f7f7;padding:.5em;overflow-x:auto;"
 "font-size:12px;white-space:pre-wrap}.controls{margin:.6em 0}"
 ".controls button{margin-right:.3em}"
+"ul.changes{margin:.2em 0;padding-left:1.1em;font-size:.9em}"
 "@media print{.controls{display:none}th{cursor:auto}}";
 
 static const char script[] =
@@ -57,6 +59,40 @@ static void esc(FILE *f, const char *s)
 		default: fputc(*s, f);
 		}
 	}
+}
+
+/* The injection as the migration reports it: a sentence when it did not
+ * run, else its status, message and every change (file: before -> after)
+ * and note. */
+static void injection(FILE *f, json_t *inj)
+{
+	json_t *c;
+	size_t i;
+
+	if (!json_is_object(inj)) {
+		esc(f, json_string_value(inj));
+		return;
+	}
+	fputs("<b class=\"inj\">", f);
+	esc(f, json_string_value(json_object_get(inj, "status")));
+	fputs("</b>: ", f);
+	esc(f, json_string_value(json_object_get(inj, "message")));
+	fputs("<ul class=\"changes\">", f);
+	json_array_foreach(json_object_get(inj, "changes"), i, c) {
+		fputs("<li><code>", f);
+		esc(f, json_string_value(json_object_get(c, "file")));
+		fputs("</code>: ", f);
+		esc(f, json_string_value(json_object_get(c, "before")));
+		fputs(" &rarr; ", f);
+		esc(f, json_string_value(json_object_get(c, "after")));
+		fputs("</li>", f);
+	}
+	json_array_foreach(json_object_get(inj, "notes"), i, c) {
+		fputs("<li class=\"note\">", f);
+		esc(f, json_string_value(c));
+		fputs("</li>", f);
+	}
+	fputs("</ul>", f);
 }
 
 static const char *str(json_t *o, const char *k)
@@ -153,7 +189,7 @@ static void table_row(FILE *f, json_t *vm)
 							"target-size")), ts);
 	esc(f, sha);
 	fprintf(f, "\">%.12s</code></td><td>", *sha ? sha : "-");
-	esc(f, str(vm, "injection"));
+	injection(f, json_object_get(vm, "injection"));
 	fprintf(f, "</td><td><span class=\"v v-%s verdict\">%s</span></td>"
 		"<td>", o, verdict_text(vm));
 	esc(f, str(vm, "reason"));

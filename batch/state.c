@@ -16,7 +16,7 @@
 const char *vmc_batch_phase_name(enum vmc_batch_phase ph)
 {
 	static const char *const n[] = { "pending", "converting",
-					 "validating", "done" };
+					 "injecting", "validating", "done" };
 
 	return ph <= VMC_BATCH_DONE ? n[ph] : "?";
 }

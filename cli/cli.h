@@ -10,6 +10,7 @@
 
 #include <vmconv/vmconv.h>
 
+#include "validate/firmware.h"
 #include "validate/vm.h"
 
 /* Each subcommand: argc/argv start at the subcommand's name. */
@@ -57,6 +58,7 @@ int vmc_cmd_dd(int argc, char **argv);
 /* Validation options shared by `validate` and the migration form: they
  * print the error and return -1 on a bad value. */
 int vmc_cli_parse_bus(const char *s, enum vmc_vm_bus *b);
+int vmc_cli_parse_firmware(const char *s, enum vmc_firmware *f);
 int vmc_cli_parse_timeout(const char *s, unsigned *t);
 
 /* Boot-validate as `vmconv validate` does (validate/validate.h): prints
@@ -145,5 +147,23 @@ int vmc_cli_image_args(int argc, char **argv, const char *usage,
 /* Common usage printing: prints text and returns exit code 1 (or 0 when
  * help was asked for). */
 int vmc_cli_usage(const char *text, bool asked);
+
+/* getopt_long for a subcommand, handling what they all share: -h/--help
+ * (usage on stdout, *done = 0), --output=human|json as 'J' when json is
+ * not NULL (sets *json; a bad value is reported, *done = 1) and an
+ * unknown option or missing argument (usage on stderr, *done = 1).
+ * Returns the next option for the caller, or -1 at the end or once *done
+ * is set (>= 0: the exit code to return). */
+struct option;
+int vmc_cli_getopt(int argc, char **argv, const char *shortopts,
+		   const struct option *lo, const char *usage, bool *json,
+		   int *done);
+
+/* One -o argument of create, convert or measure (cli/create-opts.c):
+ * "help" or "?" sets *help, else the key=value pairs go into opts.  -1
+ * after printing the error. */
+int vmc_cli_create_opt(struct vmc_opts *opts, const char *arg, bool *help);
+/* Print fmt's create options from its driver table; the exit code. */
+int vmc_cli_create_opts_help(const char *fmt);
 
 #endif

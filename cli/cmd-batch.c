@@ -128,8 +128,9 @@ static void print_plan(const struct vmc_batch_plan *p, FILE *f)
 			fprintf(f, "%zu %s: PROBLEM: %s\n", i, v->name,
 				v->problem);
 		else
-			fprintf(f, "%zu %s: %s -> %s (%s%s), up to %s\n", i,
+			fprintf(f, "%zu %s: %s -> %s (%s%s%s), up to %s\n", i,
 				v->name, v->source, v->target, v->to,
+				v->inject ? ", inject" : "",
 				v->validate ? ", validate" : "", sz);
 	}
 	vmc_cli_human_size(total, sz, sizeof(sz));

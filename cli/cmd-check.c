@@ -101,11 +101,11 @@ int vmc_cmd_check(int argc, char **argv)
 	struct vmc_image *img;
 	struct vmc_error err;
 	bool repair = false, json = false;
-	int opt, ret;
+	int opt, ret, done;
 
-	while ((opt = getopt_long(argc, argv, "hf:r:q", lo, NULL)) != -1) {
+	while ((opt = vmc_cli_getopt(argc, argv, "hf:r:q", lo, usage, &json,
+				     &done)) != -1) {
 		switch (opt) {
-		case 'h': return vmc_cli_usage(usage, true);
 		case 'f': fmt = optarg; break;
 		case 'R': repair = true; break;
 		case 'r':
@@ -116,13 +116,10 @@ int vmc_cmd_check(int argc, char **argv)
 			repair = true;
 			break;
 		case 'q': break;
-		case 'J':
-			if (vmc_cli_output_format(optarg, &json) < 0)
-				return 1;
-			break;
-		default: return vmc_cli_usage(usage, false);
 		}
 	}
+	if (done >= 0)
+		return done;
 	if (argc - optind != 1)
 		return vmc_cli_usage(usage, false);
 	/* The image's own metadata: its backing files are not needed. */

@@ -22,17 +22,18 @@ int vmc_cmd_compare(int argc, char **argv)
 	struct vmc_error err;
 	bool quiet = false;
 	int64_t differ;
-	int opt, ret = 2;
+	int opt, done, ret = 2;
 
-	while ((opt = getopt_long(argc, argv, "hf:F:q", lo, NULL)) != -1) {
+	while ((opt = vmc_cli_getopt(argc, argv, "hf:F:q", lo, usage, NULL,
+				     &done)) != -1) {
 		switch (opt) {
-		case 'h': return vmc_cli_usage(usage, true);
 		case 'f': fa = optarg; break;
 		case 'F': fb = optarg; break;
 		case 'q': quiet = true; break;
-		default: vmc_cli_usage(usage, false); return 2;
 		}
 	}
+	if (done >= 0)
+		return done ? 2 : 0;	/* 1 means "different" here */
 	if (argc - optind != 2) {
 		vmc_cli_usage(usage, false);
 		return 2;

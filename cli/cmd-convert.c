@@ -112,23 +112,21 @@ int vmc_cmd_convert(int argc, char **argv)
 	struct vmc_error err;
 	json_t *summary = NULL;
 	const char *snap = NULL;
-	bool has_o = false;
-	int opt, ret = 1;
+	bool has_o = false, help = false;
+	int opt, done, ret = 1;
 
 	c.create_opts = vmc_opts_new();
 	c.open_opts = vmc_opts_new();
-	while ((opt = getopt_long(argc, argv, "hf:O:o:cpql:B:F:m:nS:Ur:t:T:", lo,
-				  NULL)) != -1) {
+	while ((opt = vmc_cli_getopt(argc, argv, "hf:O:o:cpql:B:F:m:nS:Ur:t:T:",
+				     lo, usage, &c.json, &done)) != -1) {
 		switch (opt) {
-		case 'h': ret = vmc_cli_usage(usage, true); goto out;
 		case 'f': c.src_fmt = optarg; break;
 		case 'O': c.dst_fmt = optarg; break;
 		case 'o':
 			has_o = true;
-			if (vmc_opts_parse(c.create_opts, optarg, &err) < 0) {
-				vmc_cli_error(&err);
+			if (vmc_cli_create_opt(c.create_opts, optarg,
+					       &help) < 0)
 				goto out;
-			}
 			break;
 		case 'c': c.compress = true; break;
 		case 'p': c.progress = VMC_PROGRESS_QEMU; break;
@@ -166,12 +164,15 @@ int vmc_cmd_convert(int argc, char **argv)
 			if (size_arg(opt, optarg, &c) < 0)
 				goto out;
 			break;
-		case 'J':
-			if (vmc_cli_output_format(optarg, &c.json) < 0)
-				goto out;
-			break;
-		default: goto out_usage;
 		}
+	}
+	if (done >= 0) {
+		ret = done;
+		goto out;
+	}
+	if (help) {
+		ret = vmc_cli_create_opts_help(c.dst_fmt ? c.dst_fmt : "raw");
+		goto out;
 	}
 	if (argc - optind != 2 || (!c.dst_fmt && !c.no_create))
 		goto out_usage;

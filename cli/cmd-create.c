@@ -10,7 +10,7 @@ static const char usage[] =
 "                     IMG [SIZE]\n"
 "\n"
 "Create IMG of SIZE bytes (suffixes k, M, G, T).  With a backing file the\n"
-"size defaults to the backing file's.\n";
+"size defaults to the backing file's.  -o help lists FMT's options.\n";
 
 int vmc_cmd_create(int argc, char **argv)
 {
@@ -23,17 +23,17 @@ int vmc_cmd_create(int argc, char **argv)
 	const char *fmt = NULL;
 	struct vmc_error err;
 	uint64_t size = 0;
-	bool have_size = false, quiet = false;
-	int opt, ret = 1;
+	bool have_size = false, quiet = false, help = false;
+	int opt, done, ret = 1;
 
-	while ((opt = getopt_long(argc, argv, "hf:o:b:F:q", lo, NULL)) != -1) {
+	while ((opt = vmc_cli_getopt(argc, argv, "hf:o:b:F:q", lo, usage, NULL,
+				     &done)) != -1) {
 		switch (opt) {
-		case 'h': ret = vmc_cli_usage(usage, true); goto out;
 		case 'f': fmt = optarg; break;
 		case 'q': quiet = true; break;
 		case 'o':
-			if (vmc_opts_parse(opts, optarg, &err) < 0)
-				goto fail;
+			if (vmc_cli_create_opt(opts, optarg, &help) < 0)
+				goto out;
 			break;
 		case 'b':
 		case 'F':
@@ -41,8 +41,15 @@ int vmc_cmd_create(int argc, char **argv)
 					 "backing_fmt", optarg, &err) < 0)
 				goto fail;
 			break;
-		default: ret = vmc_cli_usage(usage, false); goto out;
 		}
+	}
+	if (done >= 0) {
+		ret = done;
+		goto out;
+	}
+	if (help) {
+		ret = vmc_cli_create_opts_help(fmt ? fmt : "raw");
+		goto out;
 	}
 	if (!fmt || argc - optind < 1 || argc - optind > 2) {
 		ret = vmc_cli_usage(usage, false);

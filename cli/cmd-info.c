@@ -231,21 +231,18 @@ int vmc_cmd_info(int argc, char **argv)
 	struct vmc_error err;
 	bool json = false, chain = false;
 	json_t *info;
-	int opt;
+	int opt, done;
 
-	while ((opt = getopt_long(argc, argv, "hf:U", lo, NULL)) != -1) {
+	while ((opt = vmc_cli_getopt(argc, argv, "hf:U", lo, usage, &json,
+				     &done)) != -1) {
 		switch (opt) {
-		case 'h': return vmc_cli_usage(usage, true);
 		case 'f': fmt = optarg; break;
 		case 'B': chain = true; break;
 		case 'U': break;
-		case 'J':
-			if (vmc_cli_output_format(optarg, &json) < 0)
-				return 1;
-			break;
-		default: return vmc_cli_usage(usage, false);
 		}
 	}
+	if (done >= 0)
+		return done;
 	if (argc - optind != 1)
 		return vmc_cli_usage(usage, false);
 	if (!fmt && !chain && vmc_vm_probe(argv[optind]))

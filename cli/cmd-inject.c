@@ -136,11 +136,11 @@ int vmc_cmd_inject(int argc, char **argv)
 	struct vmc_cli_inject ci = { 0 };
 	const char *fmt = NULL, *target = NULL;
 	bool json = false;
-	int opt, ret;
+	int opt, ret, done;
 
-	while ((opt = getopt_long(argc, argv, "hf:", lo, NULL)) != -1) {
+	while ((opt = vmc_cli_getopt(argc, argv, "hf:", lo, usage, &json,
+				     &done)) != -1) {
 		switch (opt) {
-		case 'h': return vmc_cli_usage(usage, true);
 		case 'T': target = optarg; break;
 		case 'f': fmt = optarg; break;
 		case 'n': ci.o.dry_run = true; break;
@@ -148,13 +148,10 @@ int vmc_cmd_inject(int argc, char **argv)
 			if (vmc_cli_parse_gbus(optarg, &ci.o.bus) < 0)
 				return 1;
 			break;
-		case 'J':
-			if (vmc_cli_output_format(optarg, &json) < 0)
-				return 1;
-			break;
-		default: return vmc_cli_usage(usage, false);
 		}
 	}
+	if (done >= 0)
+		return done;
 	if (argc - optind != 1)
 		return vmc_cli_usage(usage, false);
 	if (!target || strcmp(target, "kvm")) {

@@ -53,26 +53,29 @@ int vmc_cmd_measure(int argc, char **argv)
 	struct vmc_measure m;
 	struct vmc_error err;
 	uint64_t size = 0;
-	bool json = false;
-	int opt, ret = 1;
+	bool json = false, help = false;
+	int opt, done, ret = 1;
 
-	while ((opt = getopt_long(argc, argv, "hf:O:o:U", lo, NULL)) != -1) {
+	while ((opt = vmc_cli_getopt(argc, argv, "hf:O:o:U", lo, usage, &json,
+				     &done)) != -1) {
 		switch (opt) {
-		case 'h': ret = vmc_cli_usage(usage, true); goto out;
 		case 'f': fmt = optarg; break;
 		case 'O': out_fmt = optarg; break;
 		case 'S': size_arg = optarg; break;
 		case 'U': break;
 		case 'o':
-			if (vmc_opts_parse(opts, optarg, &err) < 0)
-				goto fail;
-			break;
-		case 'J':
-			if (vmc_cli_output_format(optarg, &json) < 0)
+			if (vmc_cli_create_opt(opts, optarg, &help) < 0)
 				goto out;
 			break;
-		default: ret = vmc_cli_usage(usage, false); goto out;
 		}
+	}
+	if (done >= 0) {
+		ret = done;
+		goto out;
+	}
+	if (help) {
+		ret = vmc_cli_create_opts_help(out_fmt);
+		goto out;
 	}
 	if ((size_arg != NULL) == (argc - optind == 1) ||
 	    argc - optind > 1) {

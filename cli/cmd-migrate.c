@@ -18,14 +18,15 @@ static const char usage[] =
 "usage: vmconv SRC --to FMT [--out PATH] [-o KEY=VALUE,...] [-c] [-p]\n"
 "              [-t writeback|unsafe]\n"
 "              [--digest] [--inject] [--output=json]\n"
-"              [--validate[=ENGINE]] [--bus=virtio|ide] [--timeout=S]\n"
-"              [--expect=REGEX]\n"
+"              [--validate[=ENGINE]] [--engine=ENGINE] [--bus=virtio|ide]\n"
+"              [--firmware=auto|bios|uefi] [--timeout=S] [--expect=REGEX]\n"
 "\n"
 "Migrate the disk image SRC to format FMT, written beside SRC with FMT's\n"
 "extension unless --out names the target.  --validate then boots the\n"
 "converted disk (vmconv validate, ENGINE auto by default) on the target's\n"
 "disk controller: virtio for raw and qcow2 (KVM), IDE for vhd, vhdx and\n"
-"vmdk, unless --bus says otherwise.  With --inject (raw and qcow2\n"
+"vmdk, unless --bus says otherwise; --engine=ENGINE is --validate=ENGINE;\n"
+"--firmware as vmconv validate says (auto: read from the disk).  With --inject (raw and qcow2\n"
 "targets) the guest is first made bootable on that controller (vmconv\n"
 "inject; not yet on by default: its end-to-end boot proof is still\n"
 "missing); the target appears only when both are done.  The exit\n"
@@ -78,6 +79,8 @@ static int parse(int argc, char **argv, struct vmc_migrate_params *p,
 		{ "out", required_argument, NULL, 'O' },
 		{ "validate", optional_argument, NULL, 'V' },
 		{ "bus", required_argument, NULL, 'B' },
+		{ "engine", required_argument, NULL, 'V' },
+		{ "firmware", required_argument, NULL, 'F' },
 		{ "timeout", required_argument, NULL, 'M' },
 		{ "expect", required_argument, NULL, 'E' },
 		{ "no-inject", no_argument, NULL, 'N' },
@@ -87,6 +90,7 @@ static int parse(int argc, char **argv, struct vmc_migrate_params *p,
 		{ 0 }
 	};
 	struct vmc_error err;
+	bool fw_set = false;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "hf:o:cpqt:", lo, NULL)) != -1) {
@@ -119,6 +123,11 @@ static int parse(int argc, char **argv, struct vmc_migrate_params *p,
 			if (vmc_cli_parse_bus(optarg, &p->vo.bus) < 0)
 				return 1;
 			break;
+		case 'F':
+			fw_set = true;
+			if (vmc_cli_parse_firmware(optarg, &p->vo.firmware) < 0)
+				return 1;
+			break;
 		case 'M':
 			if (vmc_cli_parse_timeout(optarg,
 						  &p->vo.timeout_s) < 0)
@@ -147,9 +156,10 @@ static int parse(int argc, char **argv, struct vmc_migrate_params *p,
 	}
 	if (argc - optind != 1 || !p->dst_fmt)
 		return vmc_cli_usage(usage, false);
-	if (!p->validate && (p->bus_set || p->vo.timeout_s || p->vo.expect)) {
-		vmc_cli_errorf("--bus, --timeout and --expect go with"
-			       " --validate");
+	if (!p->validate && (p->bus_set || p->vo.timeout_s || p->vo.expect ||
+			     fw_set)) {
+		vmc_cli_errorf("--bus, --firmware, --timeout and --expect go"
+			       " with --validate");
 		return 1;
 	}
 	p->src_path = argv[optind];
@@ -185,6 +195,7 @@ int vmc_cmd_migrate(int argc, char **argv)
 	int ret;
 
 	p.create_opts = vmc_opts_new();
+	p.inject = VMC_MIGRATE_INJECT_DEFAULT;
 	ret = parse(argc, argv, &p, &json, &quiet, &progress);
 	if (ret >= 0)
 		goto out;

@@ -13,7 +13,8 @@
 
 static const char usage[] =
 "usage: vmconv validate [--engine=auto|direct|nested|qemu] [--bus=virtio|ide]\n"
-"                       [--boot=firmware|kernel] [--kernel K [--initrd I]\n"
+"                       [--boot=firmware|kernel] [--firmware=auto|bios|uefi]\n"
+"                       [--kernel K [--initrd I]\n"
 "                       [--append A]] [--timeout=S] [--expect=REGEX]\n"
 "                       [--console-log=PATH] [--firmware-log=PATH]\n"
 "                       [--memory=MIB] [-f FMT] [-v]\n"
@@ -32,6 +33,10 @@ static const char usage[] =
 "  --bus      the disk controller: virtio (KVM targets, default) or ide\n"
 "  --boot     firmware (SeaBIOS and the disk's boot loader, default) or\n"
 "             kernel (direct Linux boot of --kernel/--initrd/--append)\n"
+"  --firmware with --boot=firmware: bios (SeaBIOS), uefi (OVMF, the qemu\n"
+"             engine only in this build) or auto (default): UEFI for a GPT\n"
+"             disk with an EFI system partition and no BIOS boot code, else\n"
+"             BIOS; the report says which and why\n"
 "  --timeout  seconds before giving up (default 120)\n"
 "  --expect   a console line matching REGEX means userspace was reached\n"
 "  -v         copy the guest's console to stderr as it boots\n"
@@ -47,6 +52,16 @@ int vmc_cli_parse_bus(const char *s, enum vmc_vm_bus *b)
 		*b = VMC_BUS_IDE;
 	else {
 		vmc_cli_errorf("--bus must be virtio or ide, not '%s'", s);
+		return -1;
+	}
+	return 0;
+}
+
+int vmc_cli_parse_firmware(const char *s, enum vmc_firmware *f)
+{
+	if (vmc_firmware_parse(s, f) < 0) {
+		vmc_cli_errorf("--firmware must be auto, bios or uefi, not"
+			       " '%s'", s);
 		return -1;
 	}
 	return 0;
@@ -95,6 +110,11 @@ void vmc_cli_print_report(json_t *rep, const char *label)
 	       json_string_value(json_object_get(rep, "engine_reason")),
 	       json_string_value(json_object_get(rep, "bus")),
 	       json_string_value(json_object_get(rep, "boot")));
+	if (json_object_get(rep, "firmware"))
+		printf("  firmware: %s (%s)\n",
+		       json_string_value(json_object_get(rep, "firmware")),
+		       json_string_value(json_object_get(rep,
+							 "firmware_reason")));
 	printf("  console: %s\n", json_string_value(json_object_get(rep,
 		"console_log")));
 }
@@ -131,12 +151,13 @@ static int parse(int argc, char **argv, struct vmc_validate_opts *o,
 {
 	enum { O_ENGINE = 256, O_BUS, O_BOOT, O_KERNEL, O_INITRD, O_APPEND,
 	       O_TIMEOUT, O_EXPECT, O_OUTPUT, O_LOG, O_FWLOG, O_MEM,
-	       O_REQUEST };
+	       O_REQUEST, O_FIRMWARE };
 	static const struct option lo[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "engine", required_argument, NULL, O_ENGINE },
 		{ "bus", required_argument, NULL, O_BUS },
 		{ "boot", required_argument, NULL, O_BOOT },
+		{ "firmware", required_argument, NULL, O_FIRMWARE },
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
 		{ "append", required_argument, NULL, O_APPEND },
@@ -183,6 +204,10 @@ static int parse(int argc, char **argv, struct vmc_validate_opts *o,
 					       " kernel, not '%s'", optarg);
 				return 2;
 			}
+			break;
+		case O_FIRMWARE:
+			if (vmc_cli_parse_firmware(optarg, &o->firmware) < 0)
+				return 2;
 			break;
 		case O_KERNEL: o->kernel = optarg; break;
 		case O_INITRD: o->initrd = optarg; break;

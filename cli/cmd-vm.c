@@ -1,8 +1,9 @@
 /* Whole VMs on the command line: `vmconv info` on an OVA, OVF, .vmx,
  * Hyper-V or libvirt configuration, and the one-shot migration form
  * when its source is such a configuration (vmconv web01.ova --to qcow2,
- * vmconv web01.xml --to ova).  Every disk goes through the same
- * conversion as a single disk (vmc_cli_run_convert); vm/ reads and
+ * vmconv web01.xml --to ova).  Every disk goes through the one-command
+ * migration of a single disk (migrate/migrate.h), the boot disk with its
+ * driver injection (KVM targets, unless --no-inject); vm/ reads and
  * writes the configurations.
  */
 #define _GNU_SOURCE
@@ -16,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/vm.h"
+#include "migrate/migrate.h"
 #include "vm/vm.h"
 
 static void print_shape(const struct vmc_vm *vm)
@@ -95,39 +97,86 @@ static void remove_outputs(json_t *list)
 			json_array_get(list, j), "target")));
 }
 
+/* How the disks of one VM are converted: the one-command migration
+ * (migrate/migrate.h) for each, with driver injection into the boot disk
+ * only (data disks are converted and left alone). */
+struct vm_job {
+	const struct vmc_cli_convert *c;
+	struct vmc_vm *vm;
+	bool inject, bus_set;
+	enum vmc_vm_bus bus;
+	/* the boot disk's migration, kept for its injection report */
+	struct vmc_migrate_result boot;
+	bool have_boot;
+};
+
+/* One disk through vmc_migrate; *s gets its summary. */
+static int migrate_disk(struct vm_job *j, struct vmc_vm_disk *d,
+			const char *t, const char *fmt, struct vmc_opts *copts,
+			json_t **s)
+{
+	const struct vmc_cli_convert *c = j->c;
+	bool boot = d == vmc_vm_boot_disk(j->vm);
+	struct vmc_migrate_params p = {
+		.src_path = d->path, .src_fmt = d->format, .dst_path = t,
+		.dst_fmt = fmt, .create_opts = copts, .compress = c->compress,
+		.digest = c->digest, .cache = c->cache,
+		.inject = boot && j->inject, .bus_set = j->bus_set,
+		.progress = vmc_progress_update,
+	};
+	struct vmc_migrate_result res;
+	struct vmc_error err = { 0 };
+	struct vmc_progress *bar;
+	int r;
+
+	p.vo.bus = j->bus;
+	p.kvm = p.inject && vmc_cli_kvm_usable();
+	bar = vmc_progress_new(c->progress, c->json ? stderr : stdout,
+			       "converting");
+	p.progress_ctx = bar;
+	r = vmc_migrate(&p, &res, &err);
+	vmc_progress_finish(bar, r == 0);
+	if (r < 0) {
+		vmc_cli_error(&err);
+		return -1;
+	}
+	*s = json_incref(res.summary);
+	if (!boot) {
+		json_object_set_new(*s, "injection", json_string(
+			"data disk: left alone"));
+		vmc_migrate_result_free(&res);
+	} else {
+		j->boot = res;
+		j->have_boot = true;
+	}
+	return 0;
+}
+
 /* Each disk of vm converted to fmt as dir/NAME-diskN.EXT; vm's disks are
  * pointed at the outputs.  On failure the outputs made so far go. */
-static int convert_disks(const struct vmc_cli_convert *c, struct vmc_vm *vm,
-			 const char *dir, const char *fmt, const char *ext,
-			 struct vmc_opts *copts, json_t *list)
+static int convert_disks(struct vm_job *j, const char *dir, const char *fmt,
+			 const char *ext, struct vmc_opts *copts, json_t *list)
 {
+	struct vmc_vm *vm = j->vm;
 	unsigned k = 0;
 	size_t i;
 
 	for (i = 0; i < vm->n_disks; i++) {
 		struct vmc_vm_disk *d = &vm->disks[i];
-		struct vmc_cli_convert one = *c;
 		json_t *s = NULL;
 		char *t;
 
 		if (d->cdrom || !d->path)
 			continue;
 		t = join(dir, vm->name, ++k, ext);
-		if (!t)
-			goto fail;
-		one.src_path = d->path;
-		one.src_fmt = d->format;
-		one.dst_path = t;
-		one.dst_fmt = fmt;
-		one.create_opts = copts;
-		if (vmc_cli_run_convert(&one, &s) != 0) {
+		if (!t || migrate_disk(j, d, t, fmt, copts, &s) < 0) {
 			free(t);
 			goto fail;
 		}
 		if (vm->tmpdir) {	/* a member of the OVA */
 			char *m = NULL;
 
-			if (asprintf(&m, "%s:%s", c->src_path, d->href) > 0)
+			if (asprintf(&m, "%s:%s", j->c->src_path, d->href) > 0)
 				json_object_set_new(s, "source",
 						    json_string(m));
 			free(m);
@@ -146,8 +195,9 @@ fail:
 	return -1;
 }
 
-/* Boot the converted boot disk with the VM's memory (one vCPU: the
- * validator runs one; UEFI is not modelled, so such VMs are not booted). */
+/* Boot the converted boot disk with the VM's memory, vCPUs and firmware
+ * (the qemu engine boots all the vCPUs and UEFI, the built-in VMM one vCPU
+ * and BIOS only: the report says which). */
 static int validate_boot(const struct vmc_vm *vm, const char *fmt,
 			 struct vmc_validate_opts *vo, bool bus_set,
 			 bool json, json_t *summary)
@@ -156,28 +206,31 @@ static int validate_boot(const struct vmc_vm *vm, const char *fmt,
 	json_t *rep = NULL;
 	int ret;
 
-	if (!d || vm->firmware == VMC_FW_EFI) {
-		json_object_set_new(summary, "validation", json_string(!d ?
-			"no disk to boot" : "not run: the validator has no"
-			" UEFI firmware; this VM boots with UEFI"));
+	if (!d) {
+		json_object_set_new(summary, "validation",
+				    json_string("no disk to boot"));
 		if (!json)
-			printf("validation: not run (%s)\n", !d ? "no disk" :
-			       "UEFI VM; the validator boots BIOS guests");
+			printf("validation: not run (no disk)\n");
 		return 2;
 	}
 	vo->image = d->path;
 	vo->format = fmt;
 	vo->boot = VMC_BOOT_FIRMWARE;
+	if (vm->firmware == VMC_FW_EFI)
+		vo->firmware = VMC_FIRMWARE_UEFI;
 	vo->mem_mib = vm->memory >> 20 > 16384 ? 16384 :
 		      (unsigned)(vm->memory >> 20);
+	vo->vcpus = vm->vcpus;
 	if (!bus_set)
 		vo->bus = VMC_BUS_VIRTIO;
 	ret = vmc_cli_validate(vo, json, &rep);
-	json_object_set_new(summary, "validation", rep ? rep :
-			    json_string("could not run"));
 	json_object_set_new(summary, "validation-memory-mib",
 			    json_integer(vo->mem_mib));
-	json_object_set_new(summary, "validation-vcpus", json_integer(1));
+	json_object_set_new(summary, "validation-vcpus", rep ?
+			    json_incref(json_object_get(rep, "vcpus")) :
+			    json_null());
+	json_object_set_new(summary, "validation", rep ? rep :
+			    json_string("could not run"));
 	return ret;
 }
 
@@ -198,10 +251,12 @@ static char *out_dir(const struct vmc_cli_convert *c)
 	return r;
 }
 
-static int to_disks(const struct vmc_cli_convert *c, struct vmc_vm *vm,
-		    const char *dir, enum vmc_disk_bus bus, json_t *summary,
+static int to_disks(struct vm_job *j, const char *dir,
+		    enum vmc_disk_bus bus, json_t *summary,
 		    struct vmc_error *err)
 {
+	const struct vmc_cli_convert *c = j->c;
+	struct vmc_vm *vm = j->vm;
 	const struct vmc_driver *drv = vmc_driver_find(c->dst_fmt);
 	json_t *list = json_array();
 	char *xml = join(dir, vm->name, 0, "xml"), *nv = join(dir, vm->name,
@@ -211,7 +266,7 @@ static int to_disks(const struct vmc_cli_convert *c, struct vmc_vm *vm,
 	json_object_set_new(summary, "disks", list);
 	if (!xml || !nv)
 		goto out;
-	if (convert_disks(c, vm, dir, c->dst_fmt, drv && drv->extension ?
+	if (convert_disks(j, dir, c->dst_fmt, drv && drv->extension ?
 			  drv->extension : c->dst_fmt, c->create_opts,
 			  list) < 0)
 		goto out;
@@ -229,9 +284,10 @@ out:
 }
 
 /* Disks to streamOptimized VMDKs in a scratch folder, then the OVA. */
-static int to_ova(const struct vmc_cli_convert *c, struct vmc_vm *vm,
-		  const char *ova, json_t *summary, struct vmc_error *err)
+static int to_ova(struct vm_job *j, const char *ova, json_t *summary,
+		  struct vmc_error *err)
 {
+	struct vmc_vm *vm = j->vm;
 	char *copy = strdup(ova), *tmp = NULL;
 	struct vmc_opts *o = vmc_opts_new();
 	json_t *list = json_array();
@@ -251,7 +307,7 @@ static int to_ova(const struct vmc_cli_convert *c, struct vmc_vm *vm,
 		vmc_cli_error(err);
 		goto out;
 	}
-	if (convert_disks(c, vm, tmp, "vmdk", "vmdk", o, list) < 0)
+	if (convert_disks(j, tmp, "vmdk", "vmdk", o, list) < 0)
 		goto out;
 	if (vmc_ova_write(vm, ova, err) < 0)
 		vmc_cli_error(err);
@@ -259,8 +315,8 @@ static int to_ova(const struct vmc_cli_convert *c, struct vmc_vm *vm,
 		r = 0;
 	json_object_set_new(summary, "configuration", json_string(ova));
 	remove_outputs(list);	/* they live on inside the OVA */
-	for (size_t j = 0; j < json_array_size(list); j++)
-		json_object_set_new(json_array_get(list, j), "target",
+	for (size_t i = 0; i < json_array_size(list); i++)
+		json_object_set_new(json_array_get(list, i), "target",
 				    json_string(ova));
 out:
 	vmc_scratch_remove(tmp);
@@ -270,8 +326,9 @@ out:
 	return r;
 }
 
-static void print_summary(const struct vmc_vm *vm, json_t *s)
+static void print_summary(const struct vm_job *j, json_t *s)
 {
+	const struct vmc_vm *vm = j->vm;
 	json_t *d;
 	size_t i;
 
@@ -288,6 +345,36 @@ static void print_summary(const struct vmc_vm *vm, json_t *s)
 		       json_real_value(json_object_get(d, "seconds")));
 	printf("  configuration: %s\n", json_string_value(
 		json_object_get(s, "configuration")));
+	if (j->have_boot && j->boot.injected)
+		vmc_cli_print_injection(&j->boot.inject);
+	else
+		printf("  boot disk unchanged: %s\n", json_string_value(
+			json_object_get(s, "injection")));
+}
+
+/* The folder the outputs go to (for an OVA target: its scratch's). */
+static char *vm_out_dir(const struct vmc_cli_convert *c, bool ova)
+{
+	char *copy, *dir;
+
+	if (!ova || !c->dst_path)
+		return out_dir(c);
+	copy = strdup(c->dst_path);
+	dir = copy ? realpath(dirname(copy), NULL) : NULL;
+	free(copy);
+	return dir;
+}
+
+/* The boot disk's injection (as the one-disk form reports it) for the
+ * VM's summary. */
+static json_t *injection_json(const struct vm_job *j, bool ova)
+{
+	json_t *v = j->have_boot ? json_object_get(j->boot.summary,
+						   "injection") : NULL;
+
+	if (ova)
+		return json_string("not a KVM target: guest unchanged");
+	return v ? json_incref(v) : json_string("no boot disk");
 }
 
 int vmc_cli_vm_migrate(const struct vmc_cli_convert *c,
@@ -295,8 +382,9 @@ int vmc_cli_vm_migrate(const struct vmc_cli_convert *c,
 		       bool bus_set, bool no_inject)
 {
 	bool ova = !strcmp(c->dst_fmt, "ova");
+	struct vm_job j = { .c = c, .inject = !no_inject && !ova,
+			    .bus_set = bus_set, .bus = vo->bus };
 	struct vmc_error err = { 0 };
-	struct vmc_vm *vm = NULL;
 	char *dir = NULL, *ovapath = NULL;
 	json_t *summary = json_object();
 	int ret = 1;
@@ -306,50 +394,43 @@ int vmc_cli_vm_migrate(const struct vmc_cli_convert *c,
 			       " lists them, and ova)", c->dst_fmt);
 		goto out;
 	}
-	if (ova && c->dst_path) {	/* scratch beside the OVA */
-		char *copy = strdup(c->dst_path);
-
-		dir = copy ? realpath(dirname(copy), NULL) : NULL;
-		free(copy);
-	} else {
-		dir = out_dir(c);
-	}
+	dir = vm_out_dir(c, ova);
 	if (!dir) {
 		vmc_cli_errorf("%s: cannot use it as the output folder: %s",
 			       c->dst_path ? c->dst_path : c->src_path,
 			       strerror(errno));
 		goto out;
 	}
-	vm = vmc_vm_load(c->src_path, dir, &err);
-	if (!vm) {
+	j.vm = vmc_vm_load(c->src_path, dir, &err);
+	if (!j.vm) {
 		vmc_cli_error(&err);
 		goto out;
 	}
-	json_object_set_new(summary, "vm", vmc_vm_to_json(vm));
+	json_object_set_new(summary, "vm", vmc_vm_to_json(j.vm));
 	if (ova) {
 		ovapath = c->dst_path ? strdup(c->dst_path) :
-			  join(dir, vm->name, 0, "ova");
-		if (!ovapath || to_ova(c, vm, ovapath, summary, &err) < 0)
+			  join(dir, j.vm->name, 0, "ova");
+		if (!ovapath || to_ova(&j, ovapath, summary, &err) < 0)
 			goto out;
-	} else if (to_disks(c, vm, dir, bus_set && vo->bus == VMC_BUS_IDE ?
+	} else if (to_disks(&j, dir, bus_set && vo->bus == VMC_BUS_IDE ?
 			    VMC_DISK_IDE : VMC_DISK_VIRTIO, summary,
 			    &err) < 0) {
 		goto out;
 	}
-	json_object_set_new(summary, "injection", json_string(no_inject ?
-		"not run: guest unchanged (--inject runs it)" :
-		"not applied to whole VMs yet: guest unchanged"));
+	json_object_set_new(summary, "injection", injection_json(&j, ova));
 	if (!c->json && !c->quiet)
-		print_summary(vm, summary);
+		print_summary(&j, summary);
 	ret = 0;
 	if (validate && !ova)
-		ret = validate_boot(vm, c->dst_fmt, vo, bus_set, c->json,
+		ret = validate_boot(j.vm, c->dst_fmt, vo, bus_set, c->json,
 				    summary);
 	if (c->json)
 		vmc_cli_print_json(summary);
 out:
+	if (j.have_boot)
+		vmc_migrate_result_free(&j.boot);
 	json_decref(summary);
-	vmc_vm_free(vm);
+	vmc_vm_free(j.vm);
 	free(dir);
 	free(ovapath);
 	return ret;

@@ -57,11 +57,26 @@ static void linux_lines(const struct vmc_guest *g)
 		printf("  network:        %s\n", g->net[i]);
 }
 
+/* The EFI system partition, its loaders and the fallback path. */
+static void esp_lines(const struct vmc_esp *e)
+{
+	if (!e->found)
+		return;
+	printf("  EFI system partition: %s%s%s\n", e->device,
+	       e->error[0] ? ": " : "", e->error);
+	for (int i = 0; i < e->nloaders; i++)
+		printf("    loader: %s\n", e->loaders[i]);
+	printf("    fallback \\EFI\\BOOT\\BOOTX64.EFI: %s\n", e->fallback ?
+	       "present" : "missing (firmware without boot entries finds"
+	       " nothing to boot)");
+}
+
 void vmc_cli_print_guest(const char *image, const struct vmc_guest *g)
 {
 	if (!g->found) {
 		printf("%s: no operating system found (%s)\n", image,
 		       g->firmware);
+		esp_lines(&g->esp);
 		return;
 	}
 	printf("%s: %s %s %d.%d (%s), %s, firmware %s\n", image, g->type,
@@ -69,6 +84,7 @@ void vmc_cli_print_guest(const char *image, const struct vmc_guest *g)
 	       g->firmware);
 	printf("  root:           %s%s%s\n", g->root_fs,
 	       g->hostname[0] ? ", hostname " : "", g->hostname);
+	esp_lines(&g->esp);
 	if (!strcmp(g->type, "linux"))
 		linux_lines(g);
 	if (!strcmp(g->type, "windows"))

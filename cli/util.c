@@ -95,19 +95,14 @@ int vmc_cli_image_args(int argc, char **argv, const char *usage,
 		{ "output", required_argument, NULL, 'J' },
 		{ 0 }
 	};
-	int opt;
+	int opt, done;
 
-	while ((opt = getopt_long(argc, argv, "hf:", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'h': return vmc_cli_usage(usage, true);
-		case 'f': *fmt = optarg; break;
-		case 'J':
-			if (vmc_cli_output_format(optarg, json) < 0)
-				return 1;
-			break;
-		default: return vmc_cli_usage(usage, false);
-		}
-	}
+	while ((opt = vmc_cli_getopt(argc, argv, "hf:", lo, usage, json,
+				     &done)) != -1)
+		if (opt == 'f')
+			*fmt = optarg;
+	if (done >= 0)
+		return done;
 	if (argc - optind != 1)
 		return vmc_cli_usage(usage, false);
 	*path = argv[optind];

@@ -23,29 +23,21 @@ int vmc_image_digest(struct vmc_image *img, unsigned char sha[32],
 		     struct vmc_error *err)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	uint8_t *buf = calloc(1, STEP), *zero = calloc(1, STEP);
+	uint8_t *buf = malloc(STEP);
 	uint64_t off = 0;
 	unsigned len;
 	int ret = -1;
 
-	if (!md || !buf || !zero || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+	if (!md || !buf || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
 		vmc_error_set(err, ENOMEM, "cannot start SHA-256");
 		goto out;
 	}
 	while (off < img->size) {
-		struct vmc_extent x;
-		size_t n;
+		size_t n = (size_t)VMC_MIN(STEP, img->size - off);
 
-		if (vmc_image_block_status(img, off, STEP, &x, err) < 0)
+		if (vmc_image_read_sparse(img, buf, n, off, NULL, err) < 0)
 			goto out;
-		n = (size_t)x.length;
-		if (x.kind == VMC_EXTENT_DATA) {
-			if (vmc_image_pread(img, buf, n, off, err) < 0)
-				goto out;
-			EVP_DigestUpdate(md, buf, n);
-		} else {
-			EVP_DigestUpdate(md, zero, n);
-		}
+		EVP_DigestUpdate(md, buf, n);
 		off += n;
 	}
 	if (!EVP_DigestFinal_ex(md, sha, &len)) {
@@ -56,7 +48,6 @@ int vmc_image_digest(struct vmc_image *img, unsigned char sha[32],
 out:
 	EVP_MD_CTX_free(md);
 	free(buf);
-	free(zero);
 	return ret;
 }
 
@@ -64,25 +55,11 @@ out:
 static int read_sparse(struct vmc_image *img, uint8_t *buf, uint64_t off,
 		       size_t n, bool *all_hole, struct vmc_error *err)
 {
-	size_t done = 0;
+	struct vmc_sparse_read sr = { 0 };
 
-	*all_hole = true;
-	while (done < n) {
-		struct vmc_extent x;
-
-		if (vmc_image_block_status(img, off + done, n - done, &x,
-					   err) < 0)
-			return -1;
-		if (x.kind == VMC_EXTENT_DATA) {
-			*all_hole = false;
-			if (vmc_image_pread(img, buf + done, (size_t)x.length,
-					    off + done, err) < 0)
-				return -1;
-		} else {
-			memset(buf + done, 0, (size_t)x.length);
-		}
-		done += (size_t)x.length;
-	}
+	if (vmc_image_read_sparse(img, buf, n, off, &sr, err) < 0)
+		return -1;
+	*all_hole = sr.data_bytes == 0;
 	return 0;
 }
 

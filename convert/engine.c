@@ -5,6 +5,12 @@
  *   writer (caller) pwrite / pwrite_zeroes / pwrite_compressed in order,
  *                   digest, progress
  *
+ * The drivers' thread models (include/vmconv/image.h) decide what may
+ * overlap: io_mu serializes the target's calls when its driver is not
+ * VMC_THREAD_PARALLEL and workers compress, and every driver call when
+ * the target's driver is VMC_THREAD_SERIALIZE_ALL (the source, or a
+ * parent of it, may be of the same driver).
+ *
  * Memory is nbuf chunk buffers (plus as many compression buffers with -c),
  * whatever the size of the image.  Every window starts unit-aligned, so a
  * compressed unit never straddles two chunks.
@@ -57,6 +63,8 @@ struct engine {
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;		/* any state change */
+	pthread_mutex_t io_mu;		/* see the thread models above */
+	bool lock_src, lock_dst;
 	struct job *ring;
 	size_t nslots, head, tail;	/* head: next to write; tail: next
 					 * to fill */
@@ -80,6 +88,18 @@ static void fail(struct engine *e, const struct vmc_error *err)
 	e->stop = true;
 	pthread_cond_broadcast(&e->cv);
 	pthread_mutex_unlock(&e->mu);
+}
+
+static void io_lock(struct engine *e, bool need)
+{
+	if (need)
+		pthread_mutex_lock(&e->io_mu);
+}
+
+static void io_unlock(struct engine *e, bool need)
+{
+	if (need)
+		pthread_mutex_unlock(&e->io_mu);
 }
 
 /* Wait for a free ring slot (and a buffer if want_buf); returns the slot
@@ -150,17 +170,35 @@ static int read_data(struct engine *e, uint8_t *buf, uint64_t len,
 	return salvage(e, buf, len, off, err);
 }
 
-/* Record [p, p + len) of the window starting at off as a hole. */
-static void note_hole(struct engine *e, struct job *j, uint64_t off,
-		      uint64_t p, uint64_t len)
-{
-	uint64_t r = p - off, rend = r + len;
+struct window_ctx {
+	struct engine *e;
+	struct job *j;
+	uint64_t off;			/* where the window starts */
+};
 
+static int window_read(void *ctx, uint8_t *buf, uint64_t len, uint64_t off,
+		       struct vmc_error *err)
+{
+	struct window_ctx *w = ctx;
+
+	return read_data(w->e, buf, len, off, err);
+}
+
+/* Record a hole run of the window, unit by unit. */
+static void window_run(void *ctx, uint64_t p, uint64_t len,
+		       enum vmc_extent_kind kind)
+{
+	struct window_ctx *w = ctx;
+	struct engine *e = w->e;
+	uint64_t r = p - w->off, rend = r + len;
+
+	if (kind == VMC_EXTENT_DATA)
+		return;
 	while (r < rend) {
 		size_t u = (size_t)(r / e->unit);
 		uint64_t uend = VMC_MIN((uint64_t)(u + 1) * e->unit, rend);
 
-		j->holes[u] += (uint32_t)(uend - r);
+		w->j->holes[u] += (uint32_t)(uend - r);
 		r = uend;
 	}
 }
@@ -169,30 +207,21 @@ static int read_window(struct engine *e, struct job *j, uint64_t off,
 		       uint64_t end, struct vmc_extent first,
 		       struct vmc_error *err)
 {
-	uint8_t *buf = e->buf[j->buf];
-	uint64_t p = off;
-	struct vmc_extent x = first;
+	struct window_ctx w = { e, j, off };
+	struct vmc_sparse_read sr = {
+		.read = window_read, .run = window_run, .ctx = &w,
+		.first = &first,
+	};
+	int r;
 
 	memset(j->holes, 0, e->nunits * sizeof(*j->holes));
-	while (p < end) {
-		if (p != off && vmc_image_block_status(e->src, p, end - p, &x,
-						       err) < 0)
-			return -1;
-		if (x.length > end - p)
-			x.length = end - p;
-		if (x.kind == VMC_EXTENT_DATA) {
-			if (read_data(e, buf + (p - off), x.length, p,
-				      err) < 0)
-				return -1;
-			e->st->data_bytes += x.length;
-		} else {
-			memset(buf + (p - off), 0, (size_t)x.length);
-			e->st->hole_bytes += x.length;
-			note_hole(e, j, off, p, x.length);
-		}
-		p += x.length;
-	}
-	return 0;
+	io_lock(e, e->lock_src);
+	r = vmc_image_read_sparse(e->src, e->buf[j->buf], (size_t)(end - off),
+				  off, &sr, err);
+	io_unlock(e, e->lock_src);
+	e->st->data_bytes += sr.data_bytes;
+	e->st->hole_bytes += sr.hole_bytes;
+	return r;
 }
 
 static void *reader(void *arg)
@@ -204,14 +233,17 @@ static void *reader(void *arg)
 	while (off < size) {
 		struct vmc_extent x;
 		struct job *j;
+		int r;
 
 		if (e->p->cancel && *e->p->cancel) {
 			vmc_error_set(&err, ECANCELED, "%s: interrupted",
 				      e->dst->filename);
 			goto failed;
 		}
-		if (vmc_image_block_status(e->src, off, size - off, &x,
-					   &err) < 0)
+		io_lock(e, e->lock_src);
+		r = vmc_image_block_status(e->src, off, size - off, &x, &err);
+		io_unlock(e, e->lock_src);
+		if (r < 0)
 			goto failed;
 		if (x.kind != VMC_EXTENT_DATA) {
 			uint64_t end = off + x.length;
@@ -261,6 +293,7 @@ static int process(struct engine *e, struct job *j, struct vmc_error *err)
 {
 	const uint8_t *in = e->buf[j->buf];
 	size_t n = VMC_DIV_ROUND_UP(j->len, e->unit);
+	int r;
 
 	for (size_t u = 0; u < n; u++) {
 		size_t ulen = VMC_MIN(e->unit, j->len - u * e->unit);
@@ -268,10 +301,14 @@ static int process(struct engine *e, struct job *j, struct vmc_error *err)
 
 		j->zero[u] = !e->p->allocate_all && vmc_is_zero(p, ulen);
 		j->clen[u] = 0;
-		if (e->compress && !j->zero[u] &&
-		    vmc_image_compress(e->dst, j->off + u * e->unit, p, ulen,
+		if (!e->compress || j->zero[u])
+			continue;
+		io_lock(e, e->lock_dst);
+		r = vmc_image_compress(e->dst, j->off + u * e->unit, p, ulen,
 				       e->cbuf[j->buf] + u * e->unit, e->unit,
-				       &j->clen[u], err) < 0)
+				       &j->clen[u], err);
+		io_unlock(e, e->lock_dst);
+		if (r < 0)
 			return -1;
 	}
 	return 0;
@@ -438,6 +475,7 @@ static void throttle(struct engine *e, uint64_t done)
 static int writer(struct engine *e, EVP_MD_CTX *md, struct vmc_error *err)
 {
 	uint64_t done = 0, kicked = 0;
+	int r;
 
 	pthread_mutex_lock(&e->mu);
 	for (;;) {
@@ -455,7 +493,10 @@ static int writer(struct engine *e, EVP_MD_CTX *md, struct vmc_error *err)
 			continue;
 		}
 		pthread_mutex_unlock(&e->mu);
-		if (write_job(e, j, md, err) < 0) {
+		io_lock(e, e->lock_dst);
+		r = write_job(e, j, md, err);
+		io_unlock(e, e->lock_dst);
+		if (r < 0) {
 			fail(e, err);
 			return -1;
 		}
@@ -508,13 +549,25 @@ static void engine_free(struct engine *e)
 	free(e->free_buf);
 	free(e->ring);
 	pthread_mutex_destroy(&e->mu);
+	pthread_mutex_destroy(&e->io_mu);
 	pthread_cond_destroy(&e->cv);
+}
+
+/* Which calls io_mu serializes, from the target driver's thread model. */
+static void pick_locks(struct engine *e)
+{
+	enum vmc_thread_model m = e->dst->drv->thread_model;
+
+	e->lock_src = m == VMC_THREAD_SERIALIZE_ALL;
+	e->lock_dst = e->lock_src ||
+		      (e->compress && m != VMC_THREAD_PARALLEL);
 }
 
 static int engine_init(struct engine *e, const struct vmc_convert_params *p,
 		       unsigned threads, struct vmc_error *err)
 {
 	pthread_mutex_init(&e->mu, NULL);
+	pthread_mutex_init(&e->io_mu, NULL);
 	pthread_cond_init(&e->cv, NULL);
 	e->p = p;
 	e->src = p->src;
@@ -525,6 +578,7 @@ static int engine_init(struct engine *e, const struct vmc_convert_params *p,
 		return vmc_error_set(err, ENOTSUP,
 			"%s: format %s cannot write compressed data",
 			p->dst->filename, p->dst->drv->name);
+	pick_locks(e);
 	e->unit = pick_unit(p->dst, e->compress);
 	if (p->sparse_size && !e->compress)
 		e->unit = VMC_MIN(VMC_ALIGN_UP(p->sparse_size, 512),

@@ -111,13 +111,32 @@ struct vmc_image *vmc_image_open(const char *filename, const char *format,
 	return img;
 }
 
+struct vmc_opts *vmc_driver_opts(const struct vmc_driver *d,
+				 const struct vmc_opts *opts,
+				 const char *what, struct vmc_error *err)
+{
+	struct vmc_opts *o = vmc_opts_dup(opts);
+
+	if (!o) {
+		vmc_error_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (d->create_opts &&
+	    vmc_opts_apply(o, d->create_opts, what, err) < 0) {
+		vmc_opts_free(o);
+		return NULL;
+	}
+	return o;
+}
+
 struct vmc_image *vmc_image_create(const char *filename, const char *format,
 				   uint64_t size, struct vmc_opts *opts,
 				   struct vmc_output *out,
 				   struct vmc_error *err)
 {
 	const struct vmc_driver *d = vmc_driver_find(format);
-	struct vmc_image *img;
+	struct vmc_opts *own;
+	struct vmc_image *img = NULL;
 
 	if (!d) {
 		vmc_error_set(err, EINVAL, "unknown format '%s'", format);
@@ -128,19 +147,23 @@ struct vmc_image *vmc_image_create(const char *filename, const char *format,
 			      d->name);
 		return NULL;
 	}
+	own = vmc_driver_opts(d, opts, filename, err);
+	if (!own)
+		return NULL;
 	img = image_new(d, filename, VMC_OPEN_RDWR, err);
 	if (!img)
-		return NULL;
+		goto out;
 	img->out = out;
-	if (d->create(img, filename, size, opts, err) < 0) {
+	if (d->create(img, filename, size, own, err) < 0) {
 		free(img->filename);
 		free(img);
-		return NULL;
-	}
-	if (vmc_opts_check_used(opts, d->name, err) < 0) {
+		img = NULL;
+	} else if (vmc_opts_check_used(own, d->name, err) < 0) {
 		vmc_image_close(img);
-		return NULL;
+		img = NULL;
 	}
+out:
+	vmc_opts_free(own);
 	return img;
 }
 
@@ -242,15 +265,22 @@ bool vmc_image_can_compress(const struct vmc_image *img)
 	return img->drv->compress && img->drv->pwrite_compressed;
 }
 
-int vmc_image_compress(struct vmc_image *img, uint64_t off, const void *in,
-		       size_t len, void *out, size_t out_cap, size_t *out_len,
-		       struct vmc_error *err)
+/* What compress and pwrite_compressed check first. */
+static int compressed_ok(struct vmc_image *img, uint64_t off, size_t len,
+			 struct vmc_error *err)
 {
 	if (!vmc_image_can_compress(img))
 		return vmc_error_set(err, ENOTSUP,
 			"%s: format %s cannot write compressed data",
 			img->filename, img->drv->name);
-	if (check_range(img, off, len, "compressed write", err) < 0)
+	return check_range(img, off, len, "compressed write", err);
+}
+
+int vmc_image_compress(struct vmc_image *img, uint64_t off, const void *in,
+		       size_t len, void *out, size_t out_cap, size_t *out_len,
+		       struct vmc_error *err)
+{
+	if (compressed_ok(img, off, len, err) < 0)
 		return -1;
 	return img->drv->compress(img, off, in, len, out, out_cap, out_len,
 				  err);
@@ -260,11 +290,7 @@ int vmc_image_pwrite_compressed(struct vmc_image *img, uint64_t off,
 				const void *cdata, size_t clen, size_t len,
 				struct vmc_error *err)
 {
-	if (!vmc_image_can_compress(img))
-		return vmc_error_set(err, ENOTSUP,
-			"%s: format %s cannot write compressed data",
-			img->filename, img->drv->name);
-	if (check_range(img, off, len, "compressed write", err) < 0)
+	if (compressed_ok(img, off, len, err) < 0)
 		return -1;
 	return img->drv->pwrite_compressed(img, off, cdata, clen, len, err);
 }

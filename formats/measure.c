@@ -49,6 +49,8 @@ int vmc_image_measure(const char *format, struct vmc_image *src,
 		      struct vmc_measure *m, struct vmc_error *err)
 {
 	const struct vmc_driver *d = vmc_driver_find(format);
+	struct vmc_opts *own;
+	int ret;
 
 	*m = (struct vmc_measure){ 0 };
 	if (!d)
@@ -60,7 +62,12 @@ int vmc_image_measure(const char *format, struct vmc_image *src,
 				     d->name);
 	if (src)
 		size = src->size;
-	if (d->measure(src, size, opts, m, err) < 0)
+	own = vmc_driver_opts(d, opts, d->name, err);
+	if (!own)
 		return -1;
-	return opts ? vmc_opts_check_used(opts, d->name, err) : 0;
+	ret = d->measure(src, size, own, m, err);
+	if (ret == 0)
+		ret = vmc_opts_check_used(own, d->name, err);
+	vmc_opts_free(own);
+	return ret;
 }

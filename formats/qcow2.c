@@ -750,6 +750,37 @@ static int qcow2_info(struct vmc_image *img, json_t *obj,
 	return 0;
 }
 
+static const char *const qcow2_compat[] = { "0.10", "v2", "1.1", "v3",
+					    NULL };
+static const char *const qcow2_ctype[] = { "zlib", "zstd", NULL };
+static const char *const qcow2_prealloc[] = { "off", "metadata", "falloc",
+					      "full", NULL };
+
+static const struct vmc_opt_desc qcow2_create_opts[] = {
+	{ "backing_file", VMC_OPT_STRING, NULL,
+	  "File name of a base image", NULL },
+	{ "backing_fmt", VMC_OPT_STRING, NULL,
+	  "Image format of the base image", NULL },
+	{ "cluster_size", VMC_OPT_SIZE, "65536",
+	  "qcow2 cluster size (a power of two, 512 to 2M)", NULL },
+	{ "compat", VMC_OPT_STRING, "1.1",
+	  "Compatibility level (0.10 or v2, 1.1 or v3)", qcow2_compat },
+	{ "compression_type", VMC_OPT_STRING, "zlib",
+	  "Compression method used for image cluster compression",
+	  qcow2_ctype },
+	{ "compression_level", VMC_OPT_UINT, NULL,
+	  "Compression level (unset or 0: the method's default)", NULL },
+	{ "extended_l2", VMC_OPT_BOOL, "off",
+	  "Extended L2 tables (vmconv reads them, cannot write them)", NULL },
+	{ "lazy_refcounts", VMC_OPT_BOOL, "off",
+	  "Postpone refcount updates", NULL },
+	{ "preallocation", VMC_OPT_STRING, "off",
+	  "Preallocation mode", qcow2_prealloc },
+	{ "refcount_bits", VMC_OPT_UINT, "16",
+	  "Width of a reference count entry in bits", NULL },
+	{ NULL }
+};
+
 const struct vmc_driver vmc_qcow2_driver = {
 	.abi_version = VMC_DRIVER_ABI_VERSION,
 	.struct_size = sizeof(struct vmc_driver),
@@ -770,4 +801,8 @@ const struct vmc_driver vmc_qcow2_driver = {
 	.flush = qcow2_flush,
 	.check = qcow2_check,
 	.info = qcow2_info,
+	.create_opts = qcow2_create_opts,
+	.thread_model = VMC_THREAD_PARALLEL,
+	.qemu_name = "qcow2",
+	.target_bus = VMC_TARGET_BUS_VIRTIO,
 };

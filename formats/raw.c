@@ -248,22 +248,26 @@ static int raw_flush(struct vmc_image *img, struct vmc_error *err)
 }
 
 /* measure: a raw file is as long as the disk (qemu-img says the same for
- * required and fully allocated, holes or not). */
+ * required and fully allocated, holes or not), whatever the
+ * preallocation (the option table has vetted it). */
 static int raw_measure(struct vmc_image *src, uint64_t size,
 		       struct vmc_opts *opts, struct vmc_measure *m,
 		       struct vmc_error *err)
 {
-	const char *prealloc = vmc_opts_get(opts, "preallocation");
-
 	(void)src;
-	if (prealloc && strcmp(prealloc, "off") &&
-	    strcmp(prealloc, "falloc") && strcmp(prealloc, "full"))
-		return vmc_error_set(err, EINVAL, "raw: preallocation must"
-				     " be off, falloc or full, not '%s'",
-				     prealloc);
+	(void)err;
+	vmc_opts_get(opts, "preallocation");
 	m->required = m->fully_allocated = size;
 	return 0;
 }
+
+static const char *const raw_prealloc[] = { "off", "falloc", "full", NULL };
+
+static const struct vmc_opt_desc raw_create_opts[] = {
+	{ "preallocation", VMC_OPT_STRING, "off",
+	  "Preallocation mode", raw_prealloc },
+	{ NULL }
+};
 
 const struct vmc_driver vmc_raw_driver = {
 	.abi_version = VMC_DRIVER_ABI_VERSION,
@@ -281,4 +285,8 @@ const struct vmc_driver vmc_raw_driver = {
 	.pwrite_zeroes = raw_pwrite_zeroes,
 	.flush = raw_flush,
 	.measure = raw_measure,
+	.create_opts = raw_create_opts,
+	.thread_model = VMC_THREAD_SERIALIZE_IMAGE,
+	.qemu_name = "raw",
+	.target_bus = VMC_TARGET_BUS_VIRTIO,
 };

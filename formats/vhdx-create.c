@@ -116,10 +116,6 @@ static int get_options(struct vhdx_state *s, const char *filename,
 	const char *sub = vmc_opts_get(opts, "subformat");
 	uint64_t bs, ls, lss, pss;
 
-	if (sub && strcmp(sub, "dynamic") && strcmp(sub, "fixed"))
-		return vmc_error_set(err, EINVAL,
-			"%s: subformat must be dynamic or fixed, not '%s'",
-			filename, sub);
 	s->fixed = sub && !strcmp(sub, "fixed");
 	if (vmc_opts_get_size(opts, "block_size", DEFAULT_BLOCK_SIZE, &bs,
 			      err) < 0 ||

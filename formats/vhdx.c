@@ -258,77 +258,65 @@ static int load_bitmap(struct vhdx_state *s, uint64_t block,
 	return 0;
 }
 
-/* The run of sectors at off (inside one partially present block, at most
- * len bytes) that all have the same bitmap bit: its length and bit. */
-static uint64_t bitmap_run(struct vhdx_state *s, uint64_t off, uint64_t len,
-			   bool *present)
+/* Where guest offset off lives, for the differencing-block reader: a
+ * partially present block of a disk without a parent reads as fully
+ * present (2.5.1.2 defines the bitmap for differencing disks only). */
+static int map_block(void *ctx, uint64_t off, struct vmc_diff_where *w,
+		     struct vmc_error *err)
 {
-	uint64_t ss = s->logical_ss;
-	uint64_t sec = off / ss - (off / s->block_size / s->chunk_ratio) *
-				  ((uint64_t)1 << 23);
-	uint64_t first = sec, last = (off + len - 1) / ss - off / ss + sec;
-	bool bit = (s->sb_buf[sec / 8] >> (sec % 8)) & 1;
-	uint64_t run;
+	struct vhdx_state *s = ctx;
+	uint64_t block = off / s->block_size;
+	uint64_t e = bat_payload(s, block);
 
-	while (sec + 1 <= last &&
-	       (((s->sb_buf[(sec + 1) / 8] >> ((sec + 1) % 8)) & 1) == bit))
-		sec++;
-	*present = bit;
-	/* Bytes from off to the end of sector sec. */
-	run = (sec + 1 - first) * ss - off % ss;
-	return VMC_MIN(run, len);
+	w->fo = VHDX_BAT_OFFSET(e) + off % s->block_size;
+	switch (VHDX_BAT_STATE(e)) {
+	case VHDX_PAYLOAD_PARTIALLY_PRESENT:
+		if (s->has_parent) {
+			if (load_bitmap(s, block, err) < 0)
+				return -1;
+			w->state = VMC_DIFF_PARTIAL;
+			w->bitmap = s->sb_buf;
+			/* the bitmap block covers a chunk: 2^23 sectors */
+			w->bit = off / s->logical_ss -
+				 block / s->chunk_ratio * ((uint64_t)1 << 23);
+			return 0;
+		}
+		/* fall through */
+	case VHDX_PAYLOAD_FULLY_PRESENT:
+		w->state = VMC_DIFF_PRESENT;
+		return 0;
+	case VHDX_PAYLOAD_NOT_PRESENT:
+		w->state = s->has_parent ? VMC_DIFF_PARENT :
+			   VMC_DIFF_UNALLOCATED;
+		return 0;
+	default:	/* ZERO, UNMAPPED, UNDEFINED */
+		w->state = VMC_DIFF_ZERO;
+		return 0;
+	}
+}
+
+static int file_read(void *ctx, void *buf, size_t len, uint64_t fo,
+		     struct vmc_error *err)
+{
+	return vhdx_file_pread(ctx, buf, len, fo, err);
+}
+
+static struct vmc_diff_file diff_file(struct vhdx_state *s)
+{
+	return (struct vmc_diff_file){
+		.fd = s->fd, .path = s->path, .block_size = s->block_size,
+		.sector_size = s->logical_ss, .msb_first = false,
+		.parent = s->parent, .map = map_block, .read = file_read,
+		.ctx = s,
+	};
 }
 
 static int vhdx_pread(struct vmc_image *img, void *buf, size_t len,
 		      uint64_t off, struct vmc_error *err)
 {
-	struct vhdx_state *s = img->opaque;
-	uint8_t *p = buf;
+	struct vmc_diff_file df = diff_file(img->opaque);
 
-	while (len > 0) {
-		uint64_t block = off / s->block_size;
-		uint64_t in = off % s->block_size;
-		uint64_t n = VMC_MIN((uint64_t)len, s->block_size - in);
-		uint64_t e = bat_payload(s, block);
-
-		switch (VHDX_BAT_STATE(e)) {
-		case VHDX_PAYLOAD_PARTIALLY_PRESENT:
-			if (s->has_parent) {
-				bool present;
-
-				if (load_bitmap(s, block, err) < 0)
-					return -1;
-				n = bitmap_run(s, off, n, &present);
-				if (!present) {
-					if (vmc_parent_pread(s->parent, p, n,
-							     off, err) < 0)
-						return -1;
-					break;
-				}
-			}
-			/* fall through */
-		case VHDX_PAYLOAD_FULLY_PRESENT:
-			if (vhdx_file_pread(s, p, (size_t)n,
-					    VHDX_BAT_OFFSET(e) + in, err) < 0)
-				return -1;
-			break;
-		case VHDX_PAYLOAD_NOT_PRESENT:
-			if (s->has_parent) {
-				if (vmc_parent_pread(s->parent, p, n, off,
-						     err) < 0)
-					return -1;
-				break;
-			}
-			/* fall through */
-		default:	/* ZERO, UNMAPPED, UNDEFINED */
-			memset(p, 0, (size_t)n);
-			break;
-		}
-		p += n;
-		off += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return vmc_diff_pread(&df, buf, len, off, err);
 }
 
 /* Holes of the host file inside a present block read as zeros: report
@@ -362,47 +350,14 @@ static int piece_status(void *ctx, uint64_t off, uint64_t max,
 			struct vmc_extent *ext, struct vmc_error *err)
 {
 	struct vhdx_state *s = ctx;
-	uint64_t block = off / s->block_size;
-	uint64_t n = VMC_MIN(max, s->block_size - off % s->block_size);
-	uint64_t e = bat_payload(s, block);
-	bool from_parent = false;
+	struct vmc_diff_file df = diff_file(s);
+	struct vmc_diff_where w;
 
-	*ext = (struct vmc_extent){ off, n, VMC_EXTENT_DATA };
-	switch (VHDX_BAT_STATE(e)) {
-	case VHDX_PAYLOAD_PARTIALLY_PRESENT:
-		if (s->has_parent) {
-			bool present;
-
-			if (load_bitmap(s, block, err) < 0)
-				return -1;
-			ext->length = bitmap_run(s, off, n, &present);
-			from_parent = !present;
-		}
-		if (!from_parent)
-			host_holes(s, VHDX_BAT_OFFSET(e) + off % s->block_size,
-				   ext);
-		break;
-	case VHDX_PAYLOAD_FULLY_PRESENT:
-		host_holes(s, VHDX_BAT_OFFSET(e) + off % s->block_size, ext);
-		break;
-	case VHDX_PAYLOAD_NOT_PRESENT:
-		if (s->has_parent)
-			from_parent = true;
-		else
-			ext->kind = VMC_EXTENT_UNALLOCATED;
-		break;
-	default:
-		ext->kind = VMC_EXTENT_ZERO;
-		break;
-	}
-	if (!from_parent)
-		return 0;
-	if (!s->parent || off >= s->parent->size) {
-		ext->kind = VMC_EXTENT_UNALLOCATED;
-		return 0;
-	}
-	n = VMC_MIN(ext->length, s->parent->size - off);
-	return vmc_image_block_status(s->parent, off, n, ext, err);
+	if (vmc_diff_status(&df, off, max, ext, &w, err) < 0)
+		return -1;
+	if (w.state == VMC_DIFF_PRESENT)
+		host_holes(s, w.fo, ext);
+	return 0;
 }
 
 static int vhdx_block_status(struct vmc_image *img, uint64_t off,
@@ -622,6 +577,23 @@ static int vhdx_check(struct vmc_image *img, struct vmc_check_result *res,
 	return 0;
 }
 
+static const char *const vhdx_subformats[] = { "dynamic", "fixed", NULL };
+
+static const struct vmc_opt_desc vhdx_create_opts[] = {
+	{ "block_size", VMC_OPT_SIZE, NULL,
+	  "Block size, a power of two from 1M to 256M (unset or 0: 32M)",
+	  NULL },
+	{ "log_size", VMC_OPT_SIZE, "1M",
+	  "Log size, a multiple of 1M up to 256M", NULL },
+	{ "logical_sector_size", VMC_OPT_SIZE, "512",
+	  "Logical sector size (512 or 4096)", NULL },
+	{ "physical_sector_size", VMC_OPT_SIZE, "4096",
+	  "Physical sector size (512 or 4096)", NULL },
+	{ "subformat", VMC_OPT_STRING, "dynamic",
+	  "VHDX format type", vhdx_subformats },
+	{ NULL }
+};
+
 const struct vmc_driver vmc_vhdx_driver = {
 	.abi_version = VMC_DRIVER_ABI_VERSION,
 	.struct_size = sizeof(struct vmc_driver),
@@ -640,4 +612,8 @@ const struct vmc_driver vmc_vhdx_driver = {
 	.flush = vhdx_flush,
 	.check = vhdx_check,
 	.info = vhdx_info,
+	.create_opts = vhdx_create_opts,
+	.thread_model = VMC_THREAD_SERIALIZE_IMAGE,
+	.qemu_name = "vhdx",
+	.target_bus = VMC_TARGET_BUS_IDE,
 };

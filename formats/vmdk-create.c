@@ -80,17 +80,35 @@ void vmdk_writer_free(struct vmdk_writer *w)
 /* Indexes matter: see the SUB_* names. */
 static const char *const subformats[] = { "monolithicSparse",
 	"monolithicFlat", "twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
-	"streamOptimized", "vmfs" };
+	"streamOptimized", "vmfs", NULL };
 enum { SUB_MSPARSE, SUB_MFLAT, SUB_2GSPARSE, SUB_2GFLAT, SUB_STREAM,
        SUB_VMFS };
 static const char *const adapters[] = { "ide", "lsilogic", "buslogic",
-	"pvscsi", "legacyESX" };
+	"pvscsi", "legacyESX", NULL };
 
-static int pick(const char *const *list, size_t n, const char *v)
+/* What create and measure take: the image layer vets every value against
+ * this table before they see it (see struct vmc_driver). */
+const struct vmc_opt_desc vmdk_create_opts[] = {
+	{ "adapter_type", VMC_OPT_STRING, "lsilogic",
+	  "Virtual adapter type", adapters },
+	{ "backing_file", VMC_OPT_STRING, NULL,
+	  "File name of a base image", NULL },
+	{ "backing_fmt", VMC_OPT_STRING, NULL,
+	  "Image format of the base image (vmdk)", NULL },
+	{ "hwversion", VMC_OPT_UINT, "11",
+	  "VMDK hardware version (3 to 99)", NULL },
+	{ "subformat", VMC_OPT_STRING, "monolithicSparse",
+	  "VMDK subformat", subformats },
+	{ NULL }
+};
+
+/* The index of v in the NULL-terminated list (the option table has
+ * vetted v), or -1. */
+static int pick(const char *const *list, const char *v)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!strcasecmp(list[i], v))
-			return (int)i;
+	for (int i = 0; v && list[i]; i++)
+		if (!strcmp(list[i], v))
+			return i;
 	return -1;
 }
 
@@ -600,20 +618,11 @@ static int pick_kind(struct vmc_opts *opts, const char *filename, int *fsub,
 	if (vmc_opts_get_uint(opts, "hwversion", DEFAULT_HWVERSION, hw,
 			      err) < 0)
 		return -1;
-	*fsub = pick(subformats, VMC_ARRAY_SIZE(subformats),
-		    sub ? sub : "monolithicSparse");
-	if (*fsub < 0)
-		return vmc_error_set(err, EINVAL,
-			"%s: subformat '%s' not supported (monolithicSparse,"
-			" monolithicFlat, twoGbMaxExtentSparse,"
-			" twoGbMaxExtentFlat, streamOptimized, vmfs)", filename,
-			sub);
-	*fad = pick(adapters, VMC_ARRAY_SIZE(adapters),
-		   adapter ? adapter : "lsilogic");
-	if (*fad < 0)
-		return vmc_error_set(err, EINVAL,
-			"%s: adapter_type '%s' not supported (ide, lsilogic,"
-			" buslogic, pvscsi, legacyESX)", filename, adapter);
+	*fsub = pick(subformats, sub);
+	*fad = pick(adapters, adapter);
+	if (*fsub < 0 || *fad < 0)
+		return vmc_error_set(err, EINVAL, "%s: subformat or"
+				     " adapter_type missing", filename);
 	if (*hw < 3 || *hw > 99)
 		return vmc_error_set(err, EINVAL,
 			"%s: hwversion %" PRIu64 " out of range (3..99)",
@@ -791,14 +800,10 @@ int vmdk_measure(struct vmc_image *src, uint64_t size, struct vmc_opts *opts,
 	uint64_t units, all, over = 0;
 	int fsub;
 
-	fsub = pick(subformats, VMC_ARRAY_SIZE(subformats),
-		    sub ? sub : "monolithicSparse");
-	if (fsub < 0)
-		return vmc_error_set(err, EINVAL, "vmdk: subformat '%s' not"
-				     " supported", sub);
-	if (adapter && pick(adapters, VMC_ARRAY_SIZE(adapters), adapter) < 0)
-		return vmc_error_set(err, EINVAL, "vmdk: adapter_type '%s'"
-				     " not supported", adapter);
+	fsub = pick(subformats, sub);
+	if (fsub < 0 || pick(adapters, adapter) < 0)
+		return vmc_error_set(err, EINVAL, "vmdk: subformat or"
+				     " adapter_type missing");
 	if (vmc_opts_get_uint(opts, "hwversion", DEFAULT_HWVERSION, &hw,
 			      err) < 0)
 		return -1;

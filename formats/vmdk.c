@@ -910,4 +910,8 @@ const struct vmc_driver vmc_vmdk_driver = {
 	.flush = vmdk_write_flush,
 	.check = vmdk_check,
 	.info = vmdk_info,
+	.create_opts = vmdk_create_opts,
+	.thread_model = VMC_THREAD_PARALLEL,
+	.qemu_name = "vmdk",
+	.target_bus = VMC_TARGET_BUS_IDE,
 };

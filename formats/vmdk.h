@@ -239,6 +239,8 @@ int vmdk_check(struct vmc_image *img, struct vmc_check_result *res,
 
 /* ---- writing (vmdk-create.c, vmdk-stream.c) ---- */
 
+/* The create (and measure) options, see struct vmc_driver. */
+extern const struct vmc_opt_desc vmdk_create_opts[];
 int vmdk_measure(struct vmc_image *src, uint64_t size, struct vmc_opts *opts,
 		 struct vmc_measure *m, struct vmc_error *err);
 int vmdk_create(struct vmc_image *img, const char *filename, uint64_t size,

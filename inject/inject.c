@@ -102,7 +102,9 @@ static int change(guestfs_h *g, const char *image,
 	bool grub_defaults = false;
 	const struct vmc_guest *b = &r->before;
 
-	if (vmc_guest_mount(g, b->root_fs, !o->dry_run, image, err) < 0 ||
+	if (vmc_inject_efi_fallback(g, &b->esp, o->dry_run, &r->plan, image,
+				    err) < 0 ||
+	    vmc_guest_mount(g, b->root_fs, !o->dry_run, image, err) < 0 ||
 	    vmc_inject_names(g, b, o->dry_run, &grub_defaults, &r->plan,
 			     image, err) < 0 ||
 	    vmc_inject_initramfs(g, b, o->dry_run, &r->plan, image,
@@ -127,8 +129,8 @@ int vmc_inject_guest(guestfs_h *g, const char *image,
 	if (vmc_inspect(g, image, &r->before, err) < 0)
 		return -1;
 	r->inspect_s = now() - t;
-	if (decided(r, o->bus))
-		return 0;
+	if (decided(r, o->bus))		/* UEFI's fallback path alone */
+		return vmc_inject_efi_only(g, image, o, r, err);
 	t = now();
 	if (change(g, image, o, r, err) < 0)
 		return -1;

@@ -84,6 +84,7 @@ static void firmware(guestfs_h *g, struct vmc_guest *gu)
 	}
 	free(pt);
 	vmc_gfs_free_strings(parts);
+	vmc_esp_inspect(g, &gu->esp);
 }
 
 static void lvm(guestfs_h *g, struct vmc_guest *gu)

@@ -11,6 +11,7 @@
 
 #include <vmconv/error.h>
 
+#include "inject/efi.h"
 #include "inject/modset.h"
 
 #define VMC_GUEST_MAX 16
@@ -55,6 +56,7 @@ struct vmc_guest {
 	int major, minor;
 	char hostname[VMC_STR];
 	char firmware[8];		/* "bios" or "uefi" */
+	struct vmc_esp esp;		/* the EFI system partition */
 	char bootloader[32];		/* "grub2", "syslinux", "none" ... */
 	char bootcfg[4][VMC_STR];
 	int nbootcfg;

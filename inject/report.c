@@ -116,6 +116,7 @@ json_t *vmc_guest_json(const struct vmc_guest *g)
 
 	json_object_set_new(o, "os_found", json_boolean(g->found));
 	json_object_set_new(o, "firmware", json_string(g->firmware));
+	json_object_set_new(o, "esp", vmc_esp_json(&g->esp));
 	if (g->found) {
 		json_object_set_new(o, "type", json_string(g->type));
 		json_object_set_new(o, "distro", json_string(g->distro));

@@ -6,15 +6,14 @@
 
 #include "migrate/migrate.h"
 
-/* The disk controller a guest meets on the hypervisor a format is for. */
+/* The disk controller a guest meets on the hypervisor a format is for
+ * (the driver table's target_bus). */
 static enum vmc_vm_bus target_bus(const char *fmt)
 {
-	static const char *const ide[] = { "vhd", "vpc", "vhdx", "vmdk" };
+	const struct vmc_driver *d = vmc_driver_find(fmt);
 
-	for (size_t i = 0; i < sizeof(ide) / sizeof(ide[0]); i++)
-		if (!strcmp(fmt, ide[i]))
-			return VMC_BUS_IDE;
-	return VMC_BUS_VIRTIO;
+	return d && d->target_bus == VMC_TARGET_BUS_IDE ? VMC_BUS_IDE :
+	       VMC_BUS_VIRTIO;
 }
 
 char *vmc_migrate_default_target(const char *src, const char *fmt)
@@ -33,9 +32,11 @@ char *vmc_migrate_default_target(const char *src, const char *fmt)
 }
 
 
-static bool kvm_target(const char *fmt)
+bool vmc_migrate_kvm_target(const char *fmt)
 {
-	return !strcmp(fmt, "raw") || !strcmp(fmt, "qcow2");
+	const struct vmc_driver *d = vmc_driver_find(fmt);
+
+	return d && d->target_bus == VMC_TARGET_BUS_VIRTIO;
 }
 
 struct inject_ctx {
@@ -54,6 +55,8 @@ static int inject(void *ctx, const char *tmp, struct vmc_error *err)
 	o.bus = c->p->bus_set && c->p->vo.bus == VMC_BUS_IDE ? VMC_GBUS_IDE :
 		VMC_GBUS_VIRTIO;
 	c->res->injected = true;
+	if (c->p->phase)
+		c->p->phase(c->p->progress_ctx, "injecting");
 	if (!tmp)
 		return vmc_error_set(err, EINVAL, "%s: not a file that can be"
 				     " changed before it is in place", c->dst);
@@ -79,7 +82,7 @@ static int convert(const struct vmc_migrate_params *p, const char *dst,
 		.cache = p->cache, .progress = p->progress, .progress_ctx = p->progress_ctx,
 	};
 
-	if (p->inject && kvm_target(p->dst_fmt)) {
+	if (p->inject && vmc_migrate_kvm_target(p->dst_fmt)) {
 		cp.before_commit = inject;
 		cp.commit_ctx = &ic;
 	}
@@ -103,6 +106,8 @@ static void validate(const struct vmc_migrate_params *p, const char *dst,
 {
 	struct vmc_validate_opts vo = p->vo;
 
+	if (p->phase)
+		p->phase(p->progress_ctx, "validating");
 	vo.image = dst;
 	vo.format = p->dst_fmt;
 	vo.boot = VMC_BOOT_FIRMWARE;

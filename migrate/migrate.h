@@ -16,6 +16,11 @@
 #include "inject/inject.h"
 #include "validate/validate.h"
 
+/* Whether a migration injects when not told: off until the end-to-end
+ * boot proof is in the test suite.  The command line and batch plans
+ * both start from it. */
+#define VMC_MIGRATE_INJECT_DEFAULT false
+
 struct vmc_migrate_params {
 	const char *src_path;
 	const char *src_fmt;		/* NULL: probe */
@@ -23,13 +28,16 @@ struct vmc_migrate_params {
 	const char *dst_fmt;
 	struct vmc_opts *create_opts;	/* may be NULL */
 	bool compress, digest;
-	/* driver injection into the output (--inject): off by default until
-	 * its end-to-end boot proof is in the test suite */
+	/* driver injection into the output (KVM targets); callers start
+	 * from VMC_MIGRATE_INJECT_DEFAULT (--inject / --no-inject change it) */
 	bool inject;
 	bool kvm;			/* libguestfs may use KVM */
 	enum vmc_cache_mode cache;	/* -t */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
+	/* may be NULL: told "injecting" and "validating" as each starts
+	 * (with progress_ctx) */
+	void (*phase)(void *ctx, const char *phase);
 	/* validate the converted disk; vo.image, vo.format and vo.boot are
 	 * filled in, vo.bus too unless bus_set */
 	bool validate;
@@ -54,6 +62,10 @@ struct vmc_migrate_result {
 
 /* SRC's path with its extension replaced by the format's (malloc'd). */
 char *vmc_migrate_default_target(const char *src, const char *fmt);
+
+/* Whether fmt is made for KVM (its driver's target bus is virtio): the
+ * target gets driver injection and a libvirt domain. */
+bool vmc_migrate_kvm_target(const char *fmt);
 
 /* 0 with res filled once the conversion succeeded (whatever the
  * validation found), -1 with err when it failed.  Free res with

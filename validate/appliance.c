@@ -25,7 +25,7 @@
 
 #include "validate/cache.h"
 #include "validate/process.h"
-#include "validate/validate.h"
+#include "validate/appliance.h"
 
 #define BUSYBOX "/bin/busybox"
 #define SEABIOS "/usr/share/seabios/bios.bin"

@@ -3,7 +3,7 @@
  * of the IBM PC; UEFI's GPT keeps it in the protective MBR). */
 #include <errno.h>
 
-#include "validate/validate.h"
+#include "validate/stages.h"
 
 int vmc_bootsector_check(struct vmc_image *img, bool *signature,
 			 struct vmc_error *err)

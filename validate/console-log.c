@@ -4,7 +4,8 @@
  * it was cut, and the report says so (console_log_truncated); the
  * watcher still sees every byte, and the terminal echo (-v) stops with
  * the log. */
-#include "validate/validate.h"
+#include "validate/echo.h"
+#include "validate/engine.h"
 
 /* *done counts what was kept; past the cap it is one more, once the line
  * saying so is written.  True when something was dropped. */

@@ -5,7 +5,7 @@
  * newline or a tab is shown as \xNN.  The log file keeps the raw bytes. */
 #include <stdio.h>
 
-#include "validate/validate.h"
+#include "validate/echo.h"
 
 void vmc_echo(FILE *f, const char *buf, size_t len)
 {

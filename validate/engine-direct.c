@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 #include "validate/process.h"
-#include "validate/validate.h"
+#include "validate/engine.h"
+#include "validate/echo.h"
 
 #pragma weak vmc_vm_run
 #pragma weak vmc_vm_selftest

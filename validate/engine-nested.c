@@ -34,7 +34,9 @@
 #include "validate/process.h"
 #include "validate/qemu.h"
 #include "validate/request.h"
-#include "validate/validate.h"
+#include "validate/engine.h"
+#include "validate/echo.h"
+#include "validate/appliance.h"
 
 /* the appliance's own boot and shutdown, on top of the guest's timeout */
 #define APPLIANCE_SLACK_S 240
@@ -280,7 +282,8 @@ static void nested_argv(struct nested *n)
 	snprintf(n->mem, sizeof(n->mem), "%u",
 		 (n->r->o->mem_mib ? n->r->o->mem_mib : 512) + 512);
 	k = vmc_qemu_machine_args(argv, n->kvm,
-				  n->kvm ? "host" : "qemu64,+svm", n->mem);
+				  n->kvm ? "host" : "qemu64,+svm", n->mem,
+				  NULL);
 	argv[k++] = "-no-reboot";
 	argv[k++] = "-kernel";
 	argv[k++] = n->ap.kernel;

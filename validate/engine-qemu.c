@@ -1,6 +1,8 @@
 /* The qemu engine: the guest booted by qemu-system-x86_64 with the
  * target's device model (i440FX "pc", SeaBIOS, virtio-blk or IDE), the
- * reference the built-in VMM's verdicts are compared with.
+ * reference the built-in VMM's verdicts are compared with.  UEFI guests
+ * boot OVMF from flash (validate/ovmf.c), with a copy of its variable
+ * store made for the run: no boot entries, as on a new hypervisor.
  *
  * The image is never written and QEMU never parses its metadata on its
  * own terms: a raw image or a single-file qcow2 becomes the backing file
@@ -34,7 +36,8 @@
 #include "validate/process.h"
 #include "validate/qemu.h"
 #include "validate/screen.h"
-#include "validate/validate.h"
+#include "validate/engine.h"
+#include "validate/echo.h"
 
 /* A throw-away disk for QEMU in dir: a pinned overlay on the image, or a
  * raw export.  *fmt is QEMU's name for its format. */
@@ -186,7 +189,9 @@ static int rm_rf_dir(const char *dir)
 struct qrun {
 	struct vmc_engine_run *r;
 	char dir[PATH_MAX], disk[PATH_MAX + 32], drive[PATH_MAX + 128];
-	char mem[32], why[256], cpulog[PATH_MAX + 16];
+	char mem[32], smp[16], why[256], cpulog[PATH_MAX + 16];
+	struct vmc_ovmf ovmf;		/* UEFI guests */
+	char code[4096 + 96], vars[PATH_MAX + 96];
 	const char *fmt, *argv[64];
 	enum vmc_vm_exit exit_kind;
 	bool kvm, shutdown, stopped, quit_sent;
@@ -198,6 +203,47 @@ struct qrun {
 	struct screen_state *scr;
 	unsigned timeout_s;
 };
+
+/* UEFI: OVMF's code read-only on the first flash chip and a copy of its
+ * variable store, this run's own, on the second (or a single image). */
+static int qemu_uefi(struct qrun *q, struct vmc_error *err)
+{
+	char path[PATH_MAX + 16];
+
+	if (vmc_ovmf_find(&q->ovmf, err) < 0)
+		return -1;
+	json_object_set_new(q->r->extra, "firmware_image",
+			    json_string(q->ovmf.code));
+	if (!q->ovmf.vars[0]) {
+		snprintf(q->code, sizeof(q->code), "%s", q->ovmf.code);
+		return 0;
+	}
+	snprintf(q->code, sizeof(q->code), "if=pflash,format=raw,unit=0,"
+		 "readonly=on,file.driver=file,file.filename=%s",
+		 q->ovmf.code);
+	snprintf(path, sizeof(path), "%s/OVMF_VARS.fd", q->dir);
+	if (vmc_ovmf_copy_vars(&q->ovmf, path, err) < 0)
+		return -1;
+	snprintf(q->vars, sizeof(q->vars), "if=pflash,format=raw,unit=1,"
+		 "file.driver=file,file.filename=%s", path);
+	return 0;
+}
+
+static int uefi_args(struct qrun *q, int n)
+{
+	if (q->r->o->firmware != VMC_FIRMWARE_UEFI)
+		return n;
+	if (!q->vars[0]) {
+		q->argv[n++] = "-bios";
+		q->argv[n++] = q->code;
+		return n;
+	}
+	q->argv[n++] = "-drive";
+	q->argv[n++] = q->code;
+	q->argv[n++] = "-drive";
+	q->argv[n++] = q->vars;
+	return n;
+}
 
 /* The run's folder, the screen's watcher and log, the disk QEMU gets. */
 static int qemu_prepare(struct qrun *q, struct vmc_error *err)
@@ -229,6 +275,8 @@ static int qemu_prepare(struct qrun *q, struct vmc_error *err)
 			json_object_set_new(r->extra, "screen_log",
 					    json_string(sp));
 	}
+	if (r->o->firmware == VMC_FIRMWARE_UEFI && qemu_uefi(q, err) < 0)
+		return -1;
 	return make_disk(r, q->dir, q->disk, sizeof(q->disk), &q->fmt, err);
 }
 
@@ -279,7 +327,11 @@ static void qemu_argv(struct qrun *q)
 	snprintf(q->drive, sizeof(q->drive), "file.driver=file,"
 		 "file.filename=%s,driver=%s,if=none,id=disk0,cache=unsafe",
 		 q->disk, q->fmt);
-	n = vmc_qemu_machine_args(argv, q->kvm, NULL, q->mem);
+	/* the VM's own vCPU count (vmc_validate_vcpus caps it) */
+	snprintf(q->smp, sizeof(q->smp), "%u",
+		 vmc_validate_vcpus(q->r->o, VMC_ENGINE_QEMU));
+	n = vmc_qemu_machine_args(argv, q->kvm, NULL, q->mem, q->smp);
+	n = uefi_args(q, n);
 	argv[n++] = "-device";
 	argv[n++] = "VGA";
 	/* a power-off or reset pauses the VM: the screen is read once more,
@@ -332,6 +384,14 @@ static void poll_screen(struct qrun *q, unsigned ms)
 {
 	struct screen_state *scr = q->scr;
 
+	/* OVMF leaves VGA text mode: nothing to read there */
+	if (q->r->o->firmware == VMC_FIRMWARE_UEFI) {
+		if (q->shutdown && !q->quit_sent) {
+			q->quit_sent = true;
+			qmp_send(scr, quit_cmd, sizeof(quit_cmd) - 1);
+		}
+		return;
+	}
 	if (q->shutdown && !q->quit_sent) {
 		/* one last look at the screen, then quit */
 		q->quit_sent = true;

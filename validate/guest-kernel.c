@@ -14,7 +14,7 @@
 
 #include <guestfs.h>
 
-#include "validate/validate.h"
+#include "validate/guest-kernel.h"
 
 #define CFG_MAX (1 << 20)
 

@@ -1,5 +1,5 @@
 /* What the QEMU-based parts of the validator share: QEMU's names for
- * formats, the start of its command line, and the raw export for images
+ * formats (from the driver table), the start of its command line, and the raw export for images
  * QEMU cannot (or must not) read itself.  See validate/qemu.h. */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -15,16 +15,9 @@
 
 const char *vmc_qemu_format(const char *drv)
 {
-	static const char *const map[][2] = {
-		{ "raw", "raw" }, { "qcow2", "qcow2" }, { "vmdk", "vmdk" },
-		{ "vhdx", "vhdx" }, { "vhd", "vpc" }, { "vpc", "vpc" },
-		{ "vdi", "vdi" },
-	};
+	const struct vmc_driver *d = vmc_driver_find(drv);
 
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (!strcmp(drv, map[i][0]))
-			return map[i][1];
-	return NULL;
+	return d ? d->qemu_name : NULL;
 }
 
 int vmc_export_raw(struct vmc_image *img, const char *path,
@@ -37,7 +30,7 @@ int vmc_export_raw(struct vmc_image *img, const char *path,
 }
 
 int vmc_qemu_machine_args(const char **argv, bool kvm, const char *cpu,
-			  const char *mem)
+			  const char *mem, const char *smp)
 {
 	int n = 0;
 
@@ -61,7 +54,7 @@ int vmc_qemu_machine_args(const char **argv, bool kvm, const char *cpu,
 	argv[n++] = "-m";
 	argv[n++] = mem;
 	argv[n++] = "-smp";
-	argv[n++] = "1";
+	argv[n++] = smp ? smp : "1";
 	/* -nographic: no display, and SeaBIOS mirrors the BIOS text screen
 	 * (its own messages, the boot loader's menus) to the serial port */
 	argv[n++] = "-nographic";

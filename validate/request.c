@@ -19,6 +19,9 @@ json_t *vmc_request_new(const struct vmc_validate_opts *o,
 						  "ide" : "virtio"));
 	json_object_set_new(j, "boot", json_string(
 		o->boot == VMC_BOOT_KERNEL ? "kernel" : "firmware"));
+	if (o->boot == VMC_BOOT_FIRMWARE)
+		json_object_set_new(j, "firmware", json_string(
+			vmc_firmware_name(o->firmware)));
 	json_object_set_new(j, "timeout", json_integer(o->timeout_s));
 	json_object_set_new(j, "memory", json_integer(o->mem_mib ?
 						      o->mem_mib : 512));
@@ -64,12 +67,17 @@ static int get_uint(json_t *j, const char *key, unsigned max,
 	return 0;
 }
 
-/* "engine", "bus" and "boot": one of the names each takes. */
+/* "engine", "bus", "boot" and "firmware": one of the names each takes. */
 static int get_choices(json_t *j, struct vmc_validate_opts *o,
 		       const char *path, struct vmc_error *err)
 {
-	const char *engine = NULL, *bus = NULL, *boot = NULL;
+	const char *engine = NULL, *bus = NULL, *boot = NULL, *fw = NULL;
 
+	if (get_str(j, "firmware", &fw, path, err) < 0)
+		return -1;
+	if (fw && vmc_firmware_parse(fw, &o->firmware) < 0)
+		return vmc_error_set(err, EINVAL, "%s: firmware must be auto,"
+				     " bios or uefi, not '%s'", path, fw);
 	if (get_str(j, "engine", &engine, path, err) < 0 ||
 	    get_str(j, "bus", &bus, path, err) < 0 ||
 	    get_str(j, "boot", &boot, path, err) < 0)

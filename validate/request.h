@@ -4,7 +4,7 @@
  *
  *   {"image": "/img/disk.vhdx", "format": "vhdx", "engine": "direct",
  *    "selftest": false, "bus": "ide", "boot": "firmware",
- *    "timeout": 120, "memory": 512, "kernel": ..., "initrd": ...,
+ *    "firmware": "bios", "timeout": 120, "memory": 512, "kernel": ..., "initrd": ...,
  *    "append": ..., "expect": ...}
  */
 #ifndef VMC_VALIDATE_REQUEST_H

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "validate/validate.h"
+#include "validate/stages.h"
 
 #define VMC_SCREEN_ROWS 25
 #define VMC_SCREEN_COLS 80

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "validate/validate.h"
+#include "validate/stages.h"
 
 #define LINE_MAX_LEN 1024
 #define QUOTE_LEN 200
@@ -47,6 +47,7 @@ struct vmc_watch {
 	char root_ctx[QUOTE_LEN];	/* "VFS: Cannot open root device ..." */
 	char failed[QUOTE_LEN];		/* last systemd "Failed to mount ..." */
 	char failed_what[QUOTE_LEN];
+	char uefi_failed[QUOTE_LEN];	/* first "BdsDxe: failed to load" */
 };
 
 static const char *const stage_names[VMC_STAGE_COUNT] = {
@@ -325,6 +326,55 @@ static void firmware_line(struct vmc_watch *w, const char *q, unsigned ms)
 	}
 }
 
+/* The firmware failed to start anything from the disk and gave up: the
+ * UEFI shell, or OVMF's "No bootable option or device was found". */
+static void uefi_gave_up(struct vmc_watch *w, const char *q)
+{
+	const char *f = w->uefi_failed;
+	const char *hint = strstr(f, "Access Denied") ?
+		"a Secure Boot violation: the firmware refused the loader's"
+		" signature" : "no loader at the removable-media path"
+		" \\EFI\\BOOT\\BOOTX64.EFI of the EFI system partition and no"
+		" boot entry naming one";
+
+	if (!f[0])
+		conclude(w, false, "no bootable UEFI loader: the firmware said"
+			 " \"%s\"", q);
+	else if (strstr(q, "UEFI Interactive Shell"))
+		conclude(w, false, "no bootable UEFI loader (%s): the firmware"
+			 " said \"%s\" and started the UEFI shell", hint, f);
+	else
+		conclude(w, false, "no bootable UEFI loader (%s): the firmware"
+			 " said \"%s\", then \"%s\"", hint, f, q);
+}
+
+/* OVMF's boot manager (MdeModulePkg's BdsDxe) on the console: what it
+ * loads and starts, and what it could not load.  An application from a
+ * firmware volume ("from Fv(...)": the built-in UEFI shell) is not the
+ * guest's boot loader. */
+static void uefi_line(struct vmc_watch *w, const char *q, unsigned ms)
+{
+	const char *p;
+
+	if (starts(q, "BdsDxe: loading Boot")) {
+		reach(w, VMC_STAGE_FIRMWARE, ms);
+	} else if (starts(q, "BdsDxe: starting Boot")) {
+		reach(w, VMC_STAGE_FIRMWARE, ms);
+		if (!strstr(q, " from Fv("))
+			reach(w, VMC_STAGE_BOOTLOADER, ms);
+	} else if (starts(q, "BdsDxe: failed to load Boot")) {
+		reach(w, VMC_STAGE_FIRMWARE, ms);
+		if (!w->uefi_failed[0] && !strstr(q, " from Fv("))
+			quote_cap(w->uefi_failed, q, sizeof(w->uefi_failed));
+	} else if (w->v.reached[VMC_STAGE_BOOTLOADER]) {
+		return;
+	} else if ((p = strstr(q, "UEFI Interactive Shell")) ||
+		   (p = strstr(q, "No bootable option or device was found"))) {
+		reach(w, VMC_STAGE_FIRMWARE, ms);
+		uefi_gave_up(w, p);
+	}
+}
+
 static void loader_line(struct vmc_watch *w, const char *q, unsigned ms)
 {
 	static const char *const banners[] = {
@@ -528,6 +578,10 @@ static void partial_line(struct vmc_watch *w, const char *q, unsigned ms)
 		   !w->v.reached[VMC_STAGE_KERNEL]) {
 		conclude(w, false, "boot loader error: SYSLINUX stopped at its"
 			 " boot: prompt");
+	} else if (starts(q, "Shell>") &&
+		   !w->v.reached[VMC_STAGE_BOOTLOADER]) {
+		reach(w, VMC_STAGE_FIRMWARE, ms);
+		uefi_gave_up(w, "UEFI Interactive Shell");
 	} else if (starts(q, "dracut:/#")) {
 		if (w->in_initramfs && !w->v.reached[VMC_STAGE_ROOT])
 			emergency(w, "emergency mode", q);
@@ -558,6 +612,7 @@ static void console_line(struct vmc_watch *w, const char *line, unsigned ms)
 	if (printk_time(line))
 		reach(w, VMC_STAGE_KERNEL, ms);
 	firmware_line(w, q, ms);
+	uefi_line(w, q, ms);
 	loader_line(w, q, ms);
 	kernel_line(w, q, ms);
 	root_line(w, q, ms);

@@ -18,7 +18,8 @@
 #include "validate/cache.h"
 #include "validate/process.h"
 #include "validate/qemu.h"
-#include "validate/validate.h"
+#include "validate/engine.h"
+#include "validate/guest-kernel.h"
 
 static const char *const engine_names[] = {
 	"auto", "direct", "nested", "qemu",
@@ -106,7 +107,7 @@ struct validation {
 	const struct vmc_engine_ops *engine;
 	char log[PATH_MAX], fwlog[PATH_MAX + 16], why[512], append[4096];
 	char kdir[PATH_MAX], gkernel[PATH_MAX + 32], ginitrd[PATH_MAX + 32];
-	char gappend[PATH_MAX + 32];
+	char gappend[PATH_MAX + 32], fwwhy[640];
 	bool sig, kernel_from_guest;
 	unsigned long long t0;
 };
@@ -149,6 +150,43 @@ static int guest_kernel(struct validation *v, struct vmc_error *err)
 	return 0;
 }
 
+/* --boot=firmware: BIOS or UEFI, as asked or as the disk says. */
+static int firmware(struct validation *v, struct vmc_error *err)
+{
+	struct vmc_validate_opts *o = &v->o;
+	struct vmc_disk_layout l;
+	enum vmc_firmware f;
+
+	if (o->boot == VMC_BOOT_KERNEL) {
+		if (o->firmware == VMC_FIRMWARE_UEFI)
+			return vmc_error_set(err, EINVAL, "--firmware=uefi"
+					     " goes with --boot=firmware");
+		o->firmware = VMC_FIRMWARE_BIOS;
+		return 0;
+	}
+	if (vmc_disk_layout_read(v->r.img, &l, err) < 0) {
+		vmc_error_prefix(err, "%s", o->image);
+		return -1;
+	}
+	f = vmc_firmware_choose(&l, v->fwwhy, sizeof(v->fwwhy));
+	if (o->firmware == VMC_FIRMWARE_AUTO) {
+		o->firmware = f;
+		return 0;
+	}
+	if (o->firmware != f) {
+		char disk[sizeof(v->fwwhy)];
+
+		snprintf(disk, sizeof(disk), "%s", v->fwwhy);
+		snprintf(v->fwwhy, sizeof(v->fwwhy), "asked for with"
+			 " --firmware (the disk says %s: %.560s)",
+			 vmc_firmware_name(f), disk);
+	} else {
+		snprintf(v->fwwhy, sizeof(v->fwwhy), "asked for with"
+			 " --firmware");
+	}
+	return 0;
+}
+
 /* Open the image, find the kernel to boot, set up the watcher. */
 static int prepare(struct validation *v, struct vmc_error *err)
 {
@@ -163,6 +201,8 @@ static int prepare(struct validation *v, struct vmc_error *err)
 	if (!v->r.img)
 		return -1;
 	v->r.img_files = count_files() - nfd;
+	if (firmware(v, err) < 0)
+		return -1;
 	if (o->boot == VMC_BOOT_KERNEL && !o->kernel &&
 	    guest_kernel(v, err) < 0)
 		return -1;
@@ -182,7 +222,9 @@ static int prepare(struct validation *v, struct vmc_error *err)
 	if (o->boot == VMC_BOOT_FIRMWARE) {
 		if (vmc_bootsector_check(v->r.img, &v->sig, err) < 0)
 			return -1;
-		vmc_watch_set_boot_signature(v->r.watch, v->sig);
+		/* a GPT's protective MBR has one whatever the ESP holds */
+		if (o->firmware == VMC_FIRMWARE_BIOS)
+			vmc_watch_set_boot_signature(v->r.watch, v->sig);
 	}
 	return 0;
 }
@@ -214,10 +256,36 @@ static int choose_auto(struct validation *v, struct vmc_error *err)
 			     tried);
 }
 
+#define UEFI_QEMU_ONLY "UEFI guests are validated only by --engine=qemu in" \
+	" this build"
+
+/* A UEFI guest: OVMF runs in the qemu engine only; the built-in VMM
+ * boots SeaBIOS. */
+static int choose_uefi(struct validation *v, struct vmc_error *err)
+{
+	enum vmc_engine e = v->o.engine;
+
+	if (e == VMC_ENGINE_DIRECT || e == VMC_ENGINE_NESTED)
+		return vmc_error_set(err, ENOTSUP, "%s: the %s engine cannot"
+			" boot it: " UEFI_QEMU_ONLY " (the built-in VMM has no"
+			" OVMF yet); UEFI because: %s",
+			v->o.image, vmc_engine_name(e), v->fwwhy);
+	v->engine = vmc_engine_ops(VMC_ENGINE_QEMU);
+	if (!v->engine->usable(v->why, sizeof(v->why)))
+		return vmc_error_set(err, ENOTSUP, "the qemu engine cannot run"
+				     " here: %s (" UEFI_QEMU_ONLY ")", v->why);
+	snprintf(v->why, sizeof(v->why), "%s", e == VMC_ENGINE_QEMU ?
+		 "asked for with --engine" : "a UEFI guest: " UEFI_QEMU_ONLY);
+	return 0;
+}
+
 /* The engine asked for, or with auto the first that can run here. */
 static int choose(struct validation *v, struct vmc_error *err)
 {
 	enum vmc_engine e = v->o.engine;
+
+	if (v->o.firmware == VMC_FIRMWARE_UEFI)
+		return choose_uefi(v, err);
 
 	if (e == VMC_ENGINE_AUTO)
 		return choose_auto(v, err);
@@ -297,6 +365,36 @@ static void add_verdict(struct validation *v, json_t *rep)
 	json_object_set_new(rep, "console_source", json_string("screen"));
 }
 
+unsigned vmc_validate_vcpus(const struct vmc_validate_opts *o,
+			    enum vmc_engine e)
+{
+	unsigned n = o->vcpus ? o->vcpus : 1;
+
+	if (e != VMC_ENGINE_QEMU)
+		return 1;	/* the built-in VMM runs one vCPU */
+	return n > VMC_VALIDATE_MAX_VCPUS ? VMC_VALIDATE_MAX_VCPUS : n;
+}
+
+/* The vCPUs booted, and why not the VM's own count when they differ. */
+static void report_vcpus(struct validation *v, json_t *rep)
+{
+	unsigned want = v->o.vcpus ? v->o.vcpus : 1;
+	unsigned got = vmc_validate_vcpus(&v->o, v->engine->id);
+
+	json_object_set_new(rep, "vcpus", json_integer(got));
+	if (got == want)
+		return;
+	if (got == 1)
+		json_object_set_new(rep, "vcpus_note", json_sprintf(
+			"the VM has %u vCPUs; the %s engine's VMM runs one"
+			" (--validate=qemu boots them all)", want,
+			vmc_engine_name(v->engine->id)));
+	else
+		json_object_set_new(rep, "vcpus_note", json_sprintf(
+			"the VM has %u vCPUs; the qemu engine boots at most"
+			" %u", want, got));
+}
+
 static json_t *report(struct validation *v)
 {
 	const struct vmc_validate_opts *o = &v->o;
@@ -310,6 +408,12 @@ static json_t *report(struct validation *v)
 		o->bus == VMC_BUS_IDE ? "ide" : "virtio"));
 	json_object_set_new(rep, "boot", json_string(
 		o->boot == VMC_BOOT_KERNEL ? "kernel" : "firmware"));
+	if (o->boot == VMC_BOOT_FIRMWARE) {
+		json_object_set_new(rep, "firmware", json_string(
+			vmc_firmware_name(o->firmware)));
+		json_object_set_new(rep, "firmware_reason",
+				    json_string(v->fwwhy));
+	}
 	json_object_set_new(rep, "console_log", json_string(v->log));
 	if (v->r.fwlog)
 		json_object_set_new(rep, "firmware_log",
@@ -321,6 +425,7 @@ static json_t *report(struct validation *v)
 		json_object_set_new(rep, "kernel_source", json_string(
 			v->kernel_from_guest ? "the guest's boot loader"
 			" configuration" : "--kernel"));
+	report_vcpus(v, rep);
 	json_object_set_new(rep, "seconds", json_real(
 		(double)(vmc_now_ms() - v->t0) / 1000.0));
 	json_object_update(rep, v->r.extra);

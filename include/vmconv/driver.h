@@ -10,6 +10,12 @@
  *   guest writes are cut at block boundaries, a block is allocated only
  *   for bytes that are not all zero, and zero writes never allocate.  The
  *   format supplies only the mapping.
+ * - The differencing-block reader (formats/diff-read.c), the read-side
+ *   twin of the block-write loop: formats whose blocks are absent (read
+ *   from the parent, or as zeros), present, or present only for the
+ *   sectors a bitmap marks (VHDX partially present blocks, VHD
+ *   differencing disks) supply the mapping and get pread and block
+ *   status.
  * - The parent search (formats/parent.c): finding and reading the parent
  *   of a differencing disk, shared by the formats whose child records its
  *   parent only as file names (VHDX parent locator, VHD parent locators):
@@ -65,6 +71,68 @@ int vmc_block_pwrite(const struct vmc_block_file *bf, const void *buf,
 		     size_t len, uint64_t off, struct vmc_error *err);
 int vmc_block_pwrite_zeroes(const struct vmc_block_file *bf, uint64_t off,
 			    uint64_t len, struct vmc_error *err);
+
+/* ---- differencing-block reads ---- */
+
+enum vmc_diff_state {
+	VMC_DIFF_UNALLOCATED = 0,	/* no layer holds it: zeros */
+	VMC_DIFF_ZERO,			/* allocated as zeros */
+	VMC_DIFF_PARENT,		/* the parent's (zeros without one) */
+	VMC_DIFF_PRESENT,		/* in the file at fo */
+	VMC_DIFF_PARTIAL,		/* per sector, by the bitmap (map's
+					 * answer only; resolved to PRESENT
+					 * or PARENT for the callers) */
+};
+
+struct vmc_diff_where {
+	enum vmc_diff_state state;
+	uint64_t fo;			/* PRESENT, PARTIAL: file offset of
+					 * the guest byte asked for */
+	const uint8_t *bitmap;		/* PARTIAL: the sector bitmap, which
+					 * covers every sector of the block */
+	uint64_t bit;			/* PARTIAL: the bit of that byte's
+					 * sector in it */
+};
+
+/* Where guest offset off lives (its block's state).  Returns 0 or -1 with
+ * err set (a bitmap that cannot be read). */
+typedef int (*vmc_diff_map_fn)(void *ctx, uint64_t off,
+			       struct vmc_diff_where *w,
+			       struct vmc_error *err);
+
+struct vmc_diff_file {
+	int fd;				/* read when read is NULL */
+	const char *path;		/* for error messages */
+	uint64_t block_size;
+	uint32_t sector_size;		/* what one bitmap bit covers */
+	bool msb_first;			/* bit 7 of byte 0 is sector 0 (VHD);
+					 * else bit 0 (VHDX) */
+	struct vmc_image *parent;	/* NULL: the parent's part is zeros */
+	vmc_diff_map_fn map;
+	/* Optional: reads len file bytes at fo (VHDX reads through its
+	 * replayed log). */
+	int (*read)(void *ctx, void *buf, size_t len, uint64_t fo,
+		    struct vmc_error *err);
+	void *ctx;
+};
+
+/* The run at off (inside one block, at most max bytes) in one state,
+ * never PARTIAL: *w (fo of off when PRESENT) and its length *n. */
+int vmc_diff_run(const struct vmc_diff_file *df, uint64_t off, uint64_t max,
+		 struct vmc_diff_where *w, uint64_t *n, struct vmc_error *err);
+
+/* Guest bytes [off, off+len): present runs from the file, parent runs
+ * from the parent, the rest zeros. */
+int vmc_diff_pread(const struct vmc_diff_file *df, void *buf, size_t len,
+		   uint64_t off, struct vmc_error *err);
+
+/* The extent at off within one block, at most max bytes (a piece for
+ * vmc_block_status_merged): present is DATA (*w tells where, for a
+ * format that looks for host holes), zero ZERO, parent runs the
+ * parent's own status, UNALLOCATED past it or without one. */
+int vmc_diff_status(const struct vmc_diff_file *df, uint64_t off,
+		    uint64_t max, struct vmc_extent *ext,
+		    struct vmc_diff_where *w, struct vmc_error *err);
 
 /* ---- opening files (common/confine.c, the parent policy) ---- */
 

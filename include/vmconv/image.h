@@ -45,6 +45,29 @@ struct vmc_extent {
 #define VMC_OPEN_RDWR		0x1	/* only check --repair writes in place */
 #define VMC_OPEN_NO_BACKING	0x2	/* do not open backing files / parents */
 
+/* How the callers may call a driver from several threads (nbdkit's
+ * thread model).  Whatever the model, calls about one image never come
+ * from two threads at once unless the model says so. */
+enum vmc_thread_model {
+	/* One call at a time among all images of the driver (the default:
+	 * a plugin that declares nothing gets it). */
+	VMC_THREAD_SERIALIZE_ALL = 0,
+	/* Calls on different images may run at once; one image's calls
+	 * never overlap. */
+	VMC_THREAD_SERIALIZE_IMAGE = 1,
+	/* As SERIALIZE_IMAGE, and compress() may also run on several
+	 * threads at once, beside the other calls on the same image (the
+	 * convert engine's workers). */
+	VMC_THREAD_PARALLEL = 2,
+};
+
+/* The disk controller a guest meets on the hypervisor a format is made
+ * for (what a migration to it must prepare the guest for). */
+enum vmc_target_bus {
+	VMC_TARGET_BUS_VIRTIO = 0,	/* KVM: raw, qcow2 */
+	VMC_TARGET_BUS_IDE = 1,		/* VMware, Hyper-V, VirtualBox */
+};
+
 struct vmc_output;
 struct vmc_check_result;
 struct vmc_driver;
@@ -183,6 +206,20 @@ struct vmc_driver {
 	int (*measure)(struct vmc_image *src, uint64_t size,
 		       struct vmc_opts *opts, struct vmc_measure *m,
 		       struct vmc_error *err);
+
+	/* ---- what the driver is (declarations, not callbacks) ---- */
+
+	/* The options create and measure take, ending with a NULL name;
+	 * NULL: none.  vmc_image_create and vmc_image_measure refuse any
+	 * other key and any value not of its type or choices, and fill in
+	 * the defaults, before the driver sees the list; `vmconv create -f
+	 * FMT -o help` prints the table. */
+	const struct vmc_opt_desc *create_opts;
+	enum vmc_thread_model thread_model;
+	/* QEMU's name for the format ("vpc" for vhd), or NULL when QEMU
+	 * cannot read it (the validator then exports it to raw). */
+	const char *qemu_name;
+	enum vmc_target_bus target_bus;
 };
 
 /* ---- generic image API ---- */
@@ -212,6 +249,25 @@ int vmc_image_pwrite(struct vmc_image *img, const void *buf, size_t len,
 int vmc_image_pwrite_zeroes(struct vmc_image *img, uint64_t off,
 			    uint64_t len, struct vmc_error *err);
 int vmc_image_flush(struct vmc_image *img, struct vmc_error *err);
+
+/* The allocation-aware read (what conversion, compare and digest share):
+ * [off, off+len) of img into buf, walking block_status so that only data
+ * runs are read; zero and unallocated runs are zero-filled.  sr may be
+ * NULL; else its optional hooks read data runs (instead of
+ * vmc_image_pread) and hear of every run once it is in buf, first (when
+ * set) is an extent already known at off, and the counts come back. */
+struct vmc_sparse_read {
+	int (*read)(void *ctx, uint8_t *buf, uint64_t len, uint64_t off,
+		    struct vmc_error *err);
+	void (*run)(void *ctx, uint64_t off, uint64_t len,
+		    enum vmc_extent_kind kind);
+	void *ctx;
+	const struct vmc_extent *first;
+	uint64_t data_bytes, hole_bytes;	/* out */
+};
+int vmc_image_read_sparse(struct vmc_image *img, void *buf, size_t len,
+			  uint64_t off, struct vmc_sparse_read *sr,
+			  struct vmc_error *err);
 
 /* Compressed writes (see the driver's compress and pwrite_compressed):
  * whether the format has them, then the same calls, range-checked;
@@ -251,6 +307,15 @@ int vmc_measure_units(struct vmc_image *src, uint64_t unit, uint64_t *n,
 const struct vmc_driver *vmc_driver_find(const char *name);
 size_t vmc_driver_count(void);
 const struct vmc_driver *vmc_driver_at(size_t i);
+
+/* A copy of opts (NULL: an empty list) vetted against d's create_opts
+ * (vmc_opts_apply, errors prefixed with what) with its defaults filled
+ * in: what create and measure get.  A driver without a table gets the
+ * plain copy and refuses what it does not read (vmc_opts_check_used).
+ * NULL with err set. */
+struct vmc_opts *vmc_driver_opts(const struct vmc_driver *d,
+				 const struct vmc_opts *opts,
+				 const char *what, struct vmc_error *err);
 
 /* The driver that scores highest on the file's first bytes. */
 const struct vmc_driver *vmc_driver_probe(const char *filename,

@@ -104,10 +104,6 @@ int vhd_create(struct vmc_image *img, const char *filename, uint64_t size,
 	uint64_t vsize = 0, end;
 	size_t bat_bytes = 0;
 
-	if (sub && strcmp(sub, "dynamic") && strcmp(sub, "fixed"))
-		return vmc_error_set(err, EINVAL,
-			"%s: subformat must be dynamic or fixed, not '%s'",
-			filename, sub);
 	fixed = sub && !strcmp(sub, "fixed");
 	if (vmc_opts_get_bool(opts, "force_size", false, &force, err) < 0)
 		return -1;
@@ -304,10 +300,6 @@ int vhd_measure(struct vmc_image *src, uint64_t size, struct vmc_opts *opts,
 	uint8_t heads, spt;
 	bool force;
 
-	if (sub && strcmp(sub, "dynamic") && strcmp(sub, "fixed"))
-		return vmc_error_set(err, EINVAL,
-			"vpc: subformat must be dynamic or fixed, not '%s'",
-			sub);
 	if (vmc_opts_get_bool(opts, "force_size", false, &force, err) < 0 ||
 	    choose_size(size, force, &vsize, &cyls, &heads, &spt, "vpc",
 			err) < 0)

@@ -488,83 +488,58 @@ static int load_bitmap(struct vhd_state *s, uint32_t block,
 	return 0;
 }
 
-/* Bytes from off (inside block, at most len) whose sectors share one
- * bitmap bit (most significant bit first); *present gets that bit. */
-static uint64_t bitmap_run(struct vhd_state *s, uint64_t off, uint64_t len,
-			   bool *present)
+/* Where guest offset off lives, for the differencing-block reader. */
+static int map_block(void *ctx, uint64_t off, struct vmc_diff_where *w,
+		     struct vmc_error *err)
 {
-	uint64_t sec = (off % s->block_size) / 512, first = sec;
-	uint64_t last = sec + (off % 512 + len - 1) / 512;
-	bool bit = (s->bm_buf[sec / 8] >> (7 - sec % 8)) & 1;
+	struct vhd_state *s = ctx;
+	uint32_t block = (uint32_t)(off / s->block_size);
 
-	while (sec + 1 <= last &&
-	       ((s->bm_buf[(sec + 1) / 8] >> (7 - (sec + 1) % 8)) & 1) == bit)
-		sec++;
-	*present = bit;
-	return VMC_MIN((sec + 1 - first) * 512 - off % 512, len);
+	if (s->bat[block] == VHD_UNUSED) {
+		w->state = s->type == VHD_TYPE_DIFF ? VMC_DIFF_PARENT :
+			   VMC_DIFF_UNALLOCATED;
+		return 0;
+	}
+	w->fo = (uint64_t)s->bat[block] * 512 + s->bitmap_size +
+		off % s->block_size;
+	w->state = VMC_DIFF_PRESENT;
+	if (s->type != VHD_TYPE_DIFF)
+		return 0;
+	if (load_bitmap(s, block, err) < 0)
+		return -1;
+	w->state = VMC_DIFF_PARTIAL;
+	w->bitmap = s->bm_buf;
+	w->bit = (off % s->block_size) / 512;
+	return 0;
+}
+
+static struct vmc_diff_file diff_file(struct vhd_state *s)
+{
+	return (struct vmc_diff_file){
+		.fd = s->fd, .path = s->path, .block_size = s->block_size,
+		.sector_size = 512, .msb_first = true, .parent = s->parent,
+		.map = map_block, .ctx = s,
+	};
 }
 
 static int vhd_pread(struct vmc_image *img, void *buf, size_t len,
 		     uint64_t off, struct vmc_error *err)
 {
 	struct vhd_state *s = img->opaque;
-	uint8_t *p = buf;
+	struct vmc_diff_file df = diff_file(s);
 
 	if (s->type == VHD_TYPE_FIXED)
 		return vmc_pread_full(s->fd, buf, len, off, s->path, err);
-	while (len > 0) {
-		uint32_t block = (uint32_t)(off / s->block_size);
-		uint64_t n = VMC_MIN((uint64_t)len,
-				     s->block_size - off % s->block_size);
-		uint64_t boff = (uint64_t)s->bat[block] * 512 + s->bitmap_size;
-		bool present = true;
-
-		if (s->bat[block] == VHD_UNUSED) {
-			present = false;
-		} else if (s->type == VHD_TYPE_DIFF) {
-			if (load_bitmap(s, block, err) < 0)
-				return -1;
-			n = bitmap_run(s, off, n, &present);
-		}
-		if (present) {
-			if (vmc_pread_full(s->fd, p, (size_t)n,
-					   boff + off % s->block_size,
-					   s->path, err) < 0)
-				return -1;
-		} else if (s->type == VHD_TYPE_DIFF) {
-			if (vmc_parent_pread(s->parent, p, n, off, err) < 0)
-				return -1;
-		} else {
-			memset(p, 0, (size_t)n);
-		}
-		p += n;
-		off += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return vmc_diff_pread(&df, buf, len, off, err);
 }
 
 static int piece_status(void *ctx, uint64_t off, uint64_t max,
 			struct vmc_extent *ext, struct vmc_error *err)
 {
-	struct vhd_state *s = ctx;
-	uint32_t block = (uint32_t)(off / s->block_size);
-	uint64_t n = VMC_MIN(max, s->block_size - off % s->block_size);
-	bool present = s->bat[block] != VHD_UNUSED;
+	struct vmc_diff_file df = diff_file(ctx);
+	struct vmc_diff_where w;
 
-	*ext = (struct vmc_extent){ off, n, VMC_EXTENT_DATA };
-	if (present && s->type == VHD_TYPE_DIFF) {
-		if (load_bitmap(s, block, err) < 0)
-			return -1;
-		ext->length = bitmap_run(s, off, n, &present);
-	}
-	if (present)
-		return 0;
-	ext->kind = VMC_EXTENT_UNALLOCATED;
-	if (s->type != VHD_TYPE_DIFF || !s->parent || off >= s->parent->size)
-		return 0;
-	n = VMC_MIN(ext->length, s->parent->size - off);
-	return vmc_image_block_status(s->parent, off, n, ext, err);
+	return vmc_diff_status(&df, off, max, ext, &w, err);
 }
 
 static int vhd_block_status(struct vmc_image *img, uint64_t off,
@@ -721,6 +696,16 @@ static int vhd_check(struct vmc_image *img, struct vmc_check_result *res,
 
 static const char *const vhd_aliases[] = { "vpc", NULL };
 
+static const char *const vhd_subformats[] = { "dynamic", "fixed", NULL };
+
+static const struct vmc_opt_desc vhd_create_opts[] = {
+	{ "force_size", VMC_OPT_BOOL, "off",
+	  "Keep the size exactly (no CHS rounding)", NULL },
+	{ "subformat", VMC_OPT_STRING, "dynamic",
+	  "VHD format type", vhd_subformats },
+	{ NULL }
+};
+
 static const struct vmc_driver vhd_driver = {
 	VMC_DRIVER_INIT,
 	.name = "vhd",
@@ -739,6 +724,10 @@ static const struct vmc_driver vhd_driver = {
 	.flush = vhd_flush,
 	.check = vhd_check,
 	.info = vhd_info,
+	.create_opts = vhd_create_opts,
+	.thread_model = VMC_THREAD_SERIALIZE_IMAGE,
+	.qemu_name = "vpc",
+	.target_bus = VMC_TARGET_BUS_IDE,
 };
 
 VMC_REGISTER_PLUGIN(vhd_driver)

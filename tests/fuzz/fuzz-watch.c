@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "validate/validate.h"
+#include "validate/stages.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,10 @@
 # vmconv batch report --html: one self-contained file (no external
 # references), opened in headless Chromium: the DOM has each VM's verdict
 # in its row and its section, the timeline SVGs, the console excerpt; a
-# screenshot is taken (kept where BATCH_SCREENSHOT says).
+# screenshot is taken (kept where BATCH_SCREENSHOT says).  The timelines'
+# labels, as Chromium lays them out, neither overlap nor leave their SVG,
+# in the real report and in one whose five stages are 10 ms apart at the
+# end of its boot (the labels pushed against the right edge).
 # run-tests: timeout=1200
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/batch-common.inc"
@@ -65,6 +68,52 @@ PY
 grep -q 'class="console"' dom.html || fail "no console excerpt"
 grep -q 'VMCONV-GUEST-USERSPACE-OK' dom.html || fail "console text"
 grep -q 'id="count-ready"><b>1</b>' dom.html || fail "summary counts"
+
+# the timelines as rendered: each label's box (getBBox) against the others
+# and against its SVG, by a script added to a copy of the report
+overlaps() {	# REPORT: prints the problems, and how many labels
+	sed 's#</body>#<script src="check.js"></script></body>#' "$1" \
+		> "$1.chk.html"
+	chrome --dump-dom "file://$T/$1.chk.html" > "$1.dom" || {
+		cat chrome.err; fail "chromium --dump-dom $1"; }
+	grep -o '<body[^>]*>' "$1.dom"
+}
+cat > check.js <<'JS'
+var bad = [], n = 0;
+document.querySelectorAll('svg.timeline').forEach(function (s, k) {
+	var ts = [].slice.call(s.querySelectorAll('text'));
+	var w = s.viewBox.baseVal.width, h = s.viewBox.baseVal.height;
+	var b = ts.map(function (e) { return e.getBBox(); });
+	n += ts.length;
+	b.forEach(function (a, i) {
+		if (a.x < 0 || a.y < 0 || a.x + a.width > w + 0.5 ||
+		    a.y + a.height > h + 0.5)
+			bad.push(k + ' ' + ts[i].textContent + ' outside');
+		for (var j = i + 1; j < b.length; j++) {
+			var c = b[j];
+			if (a.x < c.x + c.width && c.x < a.x + a.width &&
+			    a.y < c.y + c.height && c.y < a.y + a.height)
+				bad.push(k + ' ' + ts[i].textContent + ' over ' +
+					 ts[j].textContent);
+		}
+	});
+});
+document.body.setAttribute('data-labels', n);
+document.body.setAttribute('data-overlaps', bad.join('; '));
+JS
+overlaps r.html | tee body.txt
+grep -q 'data-labels="[1-9][0-9]*"' body.txt || fail "no labels measured"
+grep -q 'data-overlaps=""' body.txt || fail "labels overlap in r.html"
+# stages 10 ms apart: the same VM's journal, its times squeezed
+cp -a st st2
+id=$(jq '.vms[] | select(.name == "raw-to-qcow2") | .id' r.json)
+jq '.validation.stages |= [range(length) as $i | .[$i] |
+	.ms = 1000 + 10 * $i] | .validation.seconds = 1.05' \
+	st2/vm/$id.json > j.tmp && mv j.tmp st2/vm/$id.json
+expect_exit 0 "$VMCONV" batch report --state st2 --html close.html
+overlaps close.html | tee body.txt
+grep -q 'data-labels="[1-9][0-9]*"' body.txt || fail "no labels measured"
+grep -q 'data-overlaps=""' body.txt || fail "labels overlap in close.html"
 
 chrome --screenshot="$T/shot.png" --window-size=1280,1700 \
 	--hide-scrollbars "file://$T/r.html" || {

@@ -87,4 +87,30 @@ for p in off falloc full; do
 	esac
 done
 expect_exit 1 "$VMCONV" create -f raw -o preallocation=metadata "$T/m.raw" 1M
+
+# -o help: the driver tables' create options, every one a key qemu-img
+# knows for the same format (but for vmconv's own: compression_level,
+# the VHDX sector sizes, raw's preallocation, which qemu-img lists for
+# the file protocol), and the man page's FORMAT OPTIONS are the same list
+for f in raw qcow2 vmdk vhdx vhd; do
+	q=$f; [ $f = vhd ] && q=vpc
+	keys=$("$VMCONV" create -f $f -o help | sed -n 's/^  \([a-z0-9_]*\)=<.*/\1/p')
+	[ -n "$keys" ] || fail "create -f $f -o help lists nothing"
+	[ "$("$VMCONV" convert -O $f -o help)" = "$("$VMCONV" create -f $f -o help)" ] ||
+		fail "convert -O $f -o help differs from create's"
+	qkeys=" $(qemu-img create -f $q -o help | sed -n 's/^  \([a-z0-9_]*\)=.*/\1/p' | tr '\n' ' ') "
+	for k in $keys; do
+		case "$f:$k" in
+		qcow2:compression_level|vhdx:*_sector_size|raw:preallocation)
+			continue;;
+		esac
+		case $qkeys in *" $k "*) ;; *) fail "$f: -o help lists $k, qemu-img does not ($qkeys)";; esac
+	done
+done
+check_err 1 "option cluster_size: 'big' is not a size" \
+	"$VMCONV" create -f qcow2 -o cluster_size=big "$T/o.qcow2" 1M
+check_err 1 "option subformat must be one of dynamic, fixed, not 'sparse'" \
+	"$VMCONV" convert -O vhdx -o subformat=sparse "$T/src.raw" "$T/o.vhdx"
+[ ! -e "$T/o.qcow2" ] && [ ! -e "$T/o.vhdx" ] || fail "a refused -o left a file"
+"$VMCONV_TOP/scripts/format-options" --check || fail "man page out of date"
 exit 0

@@ -2,16 +2,6 @@
 # nothing written under the target name.
 . "$(dirname "$0")/lib.sh"
 
-check_err() {	# check_err EXIT PATTERN CMD...
-	local want=$1 pat=$2; shift 2
-	echo "+ $*"
-	"$@" >"$T/out" 2>"$T/err"; local got=$?
-	cat "$T/err"
-	[ $got -eq $want ] || fail "'$*' exited $got, expected $want"
-	grep -q -- "$pat" "$T/err" || fail "'$*': error does not say '$pat'"
-	[ "$(wc -l < "$T/err")" -eq 1 ] || fail "'$*': error is not one line"
-}
-
 check_err 1 "vmconv: $T/missing.img: cannot open: No such file" \
 	"$VMCONV" convert -O raw "$T/missing.img" "$T/out.img"
 [ ! -e "$T/out.img" ] || fail "output written for a missing input"

@@ -68,6 +68,18 @@ same_sizes_as_qemu() {
 	echo "$1: virtual-size, actual-size: vmconv $v, qemu-img $q"
 	[ "$v" = "$q" ] || fail "$1: vmconv info says $v, qemu-img info $q"
 }
+# check_err EXIT PATTERN CMD...: CMD exits EXIT with a one-line error
+# holding PATTERN.
+check_err() {	# check_err EXIT PATTERN CMD...
+	local want=$1 pat=$2; shift 2
+	echo "+ $*"
+	"$@" >"$T/out" 2>"$T/err"; local got=$?
+	cat "$T/err"
+	[ $got -eq $want ] || fail "'$*' exited $got, expected $want"
+	grep -q -- "$pat" "$T/err" || fail "'$*': error does not say '$pat'"
+	[ "$(wc -l < "$T/err")" -eq 1 ] || fail "'$*': error is not one line"
+}
+
 expect_exit() {
 	local want=$1; shift
 	echo "+ $* (expect exit $want)"

@@ -12,7 +12,7 @@ manifest SHA256 web01.ovf web01-disk1.vmdk web01-disk2.vmdk > web01.mf
 ova web01.ova web01.ovf web01.mf web01-disk1.vmdk web01-disk2.vmdk
 
 # -- OVA -> qcow2 disks and web01.xml --
-"$VMCONV" web01.ova --to qcow2 --out kvm --output=json > j || fail "ova -> qcow2"
+"$VMCONV" web01.ova --to qcow2 --out kvm --no-inject --output=json > j || fail "ova -> qcow2"
 cat j
 [ "$(jq -r '.disks | length' j)" = 2 ] || fail "summary lists two disks"
 [ "$(jq -r '.configuration' j)" = "$T/kvm/web01.xml" ] || fail "configuration"

@@ -40,7 +40,7 @@ manifest SHA256 web01.ovf web01-disk1.vmdk > web01.mf
 ova evil.ova web01.ovf web01.mf web01-disk1.vmdk
 mkdir -p evil/sub/.vmconv-ova.4194303.AbCdEf && touch evil/sub/.vmconv-ova.4194303.AbCdEf/x.vmdk
 mkdir -p evil/sub/.vmconv-ova.1.AbCdEf	# pid 1 lives: kept
-"$VMCONV" evil.ova --to qcow2 --out evil/sub -q || fail "evil name"
+"$VMCONV" evil.ova --to qcow2 --out evil/sub --no-inject -q || fail "evil name"
 ls -A evil/sub evil
 [ "$(ls evil/sub | grep -c 'evil-disk1.qcow2$')" = 1 ] || fail "evil disk not in the output folder"
 [ "$(ls -A evil | tr '\n' ' ')" = "sub " ] || fail "evil name escaped the output folder"
@@ -182,7 +182,7 @@ ova ../cz.ova web01.ovf web01.mf web01-disk1.vmdk web01-disk2.vmdk.*
 cd .. || fail cd
 "$VMCONV" info --output=json cz.ova > j || fail "info gzip/chunked"
 jq -r '.notes[]' j | grep -q "digests checked" || fail "sha1 manifest"
-run "$VMCONV" cz.ova --to raw --out czout -q || fail "convert gzip/chunked"
+run "$VMCONV" cz.ova --to raw --out czout --no-inject -q || fail "convert gzip/chunked"
 cmp d1.raw czout/web01-disk1.img || fail "gzip disk differs"
 cmp d2.raw czout/web01-disk2.img || fail "chunked disk differs"
 
@@ -194,7 +194,7 @@ bad() {	# NAME REGEX: info and the one-shot form both fail with REGEX
 	cat err
 	grep -Eq "$re" err || fail "$name: error does not say '$re'"
 	[ "$(wc -l < err)" -eq 1 ] || fail "$name: more than one error line"
-	"$VMCONV" "$name.ova" --to qcow2 --out "out-$name" -q 2> err &&
+	"$VMCONV" "$name.ova" --to qcow2 --out "out-$name" --no-inject -q 2> err &&
 		fail "$name: migration succeeded"
 	grep -Eq "$re" err || fail "$name: migration error does not say '$re'"
 	[ -z "$(ls -A "out-$name")" ] || fail "$name: left $(ls -A "out-$name")"

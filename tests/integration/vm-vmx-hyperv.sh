@@ -49,7 +49,7 @@ cat j
 [ "$(jq -r '.nics[] | .model + "/" + .mac' j | tr '\n' ' ')" = \
   "vmxnet3/00:50:56:01:02:03 e1000e/00:0c:29:aa:bb:cc " ] || fail "vmx nics"
 jq -r '.controllers[] | .bus + (.index|tostring) + ":" + .model' j | grep -qx 'scsi0:pvscsi' || fail "pvscsi"
-"$VMCONV" esx/web01.vmx --to qcow2 --out kvm -q || fail "vmx -> qcow2"
+"$VMCONV" esx/web01.vmx --to qcow2 --out kvm --no-inject -q || fail "vmx -> qcow2"
 run qemu-img compare esx/web01.vmdk kvm/web01-disk1.qcow2 || fail "disk 1"
 run qemu-img compare esx/web01_1.vmdk kvm/web01-disk2.qcow2 || fail "disk 2"
 run virt-xml-validate kvm/web01.xml domain || fail "domain XML"
@@ -148,7 +148,7 @@ cat j
 [ "$(jq -r '.disks[] | .bus + "/" + .device + "/" + (.format // "-")' j | tr '\n' ' ')" = \
   "scsi/disk/vhdx scsi/disk/vhdx scsi/cdrom/- " ] || fail "hyperv disks"
 [ "$(jq -r '.nics[0].mac, .nics[0].network' j | tr '\n' ' ')" = "00:15:5d:0a:0b:0c External " ] || fail "hyperv nic"
-"$VMCONV" "hv/web03/Virtual Machines/$G.xml" --to qcow2 --out hvkvm -q || fail "hyperv -> qcow2"
+"$VMCONV" "hv/web03/Virtual Machines/$G.xml" --to qcow2 --out hvkvm --no-inject -q || fail "hyperv -> qcow2"
 run qemu-img compare "hv/web03/Virtual Hard Disks/web03.vhdx" hvkvm/web03-disk1.qcow2 || fail "hv disk 1"
 run qemu-img compare "hv/web03/Virtual Hard Disks/data.vhdx" hvkvm/web03-disk2.qcow2 || fail "hv disk 2"
 run virt-xml-validate hvkvm/web03.xml domain || fail "hyperv domain XML"

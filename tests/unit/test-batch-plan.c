@@ -8,6 +8,7 @@
 
 #include "batch/batch.h"
 #include "batch/csv.h"
+#include "migrate/migrate.h"
 #include "scratch.h"
 
 TestSuite(batch_plan, .init = scratch_setup, .fini = scratch_teardown);
@@ -131,4 +132,37 @@ Test(batch_plan, every_problem_listed)
 		cr_assert(strstr(pl->vms[0].problem, w), "%s: %s", w,
 			  pl->vms[0].problem);
 	vmc_batch_plan_free(pl);
+}
+
+/* inject: yes, no, or left to the one-command form's default; kept
+ * through plan.json; anything else is an error naming the line. */
+Test(batch_plan, inject_column)
+{
+	char *c = write_file("i.csv", "name,source,to,inject\n"
+			     "a,a.img,qcow2,yes\nb,b.img,qcow2,no\n"
+			     "c,c.img,qcow2,\n");
+	char *bad = write_file("bad.csv", "name,source,to,inject\n"
+			       "a,a.img,qcow2,maybe\n");
+	struct vmc_error err;
+	struct vmc_batch_plan *p = vmc_batch_plan_read(c, NULL, &err), *q;
+	json_t *j;
+
+	cr_assert_not_null(p, "%s", err.msg);
+	cr_assert(p->vms[0].inject && p->vms[0].inject_set);
+	cr_assert(!p->vms[1].inject && p->vms[1].inject_set);
+	cr_assert(!p->vms[2].inject_set);
+	cr_assert_eq(p->vms[2].inject, VMC_MIGRATE_INJECT_DEFAULT);
+	j = vmc_batch_plan_json(p);
+	q = vmc_batch_plan_from_json(j, &err);
+	cr_assert_not_null(q, "%s", err.msg);
+	for (size_t i = 0; i < 3; i++)
+		cr_assert_eq(q->vms[i].inject, p->vms[i].inject);
+	cr_assert_null(vmc_batch_plan_read(bad, NULL, &err));
+	cr_assert(strstr(err.msg, "inject must be yes or no, not 'maybe'"),
+		  "%s", err.msg);
+	json_decref(j);
+	vmc_batch_plan_free(p);
+	vmc_batch_plan_free(q);
+	free(c);
+	free(bad);
 }

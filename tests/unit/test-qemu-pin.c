@@ -15,6 +15,7 @@
 
 #include "tests/unit/scratch.h"
 #include "validate/qemu.h"
+#include "validate/validate.h"
 
 TestSuite(qemu_pin, .init = scratch_setup, .fini = scratch_teardown);
 
@@ -97,4 +98,30 @@ Test(qemu_pin, raw_pinned_vmdk_exported)
 	img = open_img("b.vmdk", 0);
 	cr_assert_null(vmc_qemu_pinned_name(img, 1));
 	vmc_image_close(img);
+}
+
+/* The VM's vCPU count: -smp N on the qemu engine (capped), one on the
+ * built-in VMM's engines; the machine's start says -smp as asked. */
+Test(qemu_pin, vcpus_per_engine)
+{
+	struct vmc_validate_opts o = { .vcpus = 4 };
+	const char *argv[32];
+	int n, i;
+
+	cr_assert_eq(vmc_validate_vcpus(&o, VMC_ENGINE_QEMU), 4);
+	cr_assert_eq(vmc_validate_vcpus(&o, VMC_ENGINE_NESTED), 1);
+	cr_assert_eq(vmc_validate_vcpus(&o, VMC_ENGINE_DIRECT), 1);
+	o.vcpus = 0;
+	cr_assert_eq(vmc_validate_vcpus(&o, VMC_ENGINE_QEMU), 1);
+	o.vcpus = 1000;
+	cr_assert_eq(vmc_validate_vcpus(&o, VMC_ENGINE_QEMU),
+		     VMC_VALIDATE_MAX_VCPUS);
+	n = vmc_qemu_machine_args(argv, false, NULL, "512", "4");
+	for (i = 0; i < n - 1 && strcmp(argv[i], "-smp"); i++)
+		;
+	cr_assert_str_eq(argv[i + 1], "4");
+	n = vmc_qemu_machine_args(argv, false, NULL, "512", NULL);
+	for (i = 0; i < n - 1 && strcmp(argv[i], "-smp"); i++)
+		;
+	cr_assert_str_eq(argv[i + 1], "1");
 }

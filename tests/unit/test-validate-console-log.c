@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "validate/validate.h"
+#include "validate/engine.h"
 
 static long size_of(FILE *f)
 {

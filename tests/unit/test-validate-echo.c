@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "validate/validate.h"
+#include "validate/echo.h"
 
 static char *shown(const char *in, size_t len)
 {

@@ -11,7 +11,8 @@
 
 #include <vmconv/vmconv.h>
 
-#include "validate/validate.h"
+#include "validate/stages.h"
+#include "validate/guest-kernel.h"
 
 /* SeaBIOS's debug port, recorded (cut). */
 static const char dbg_good[] =
@@ -597,4 +598,88 @@ Test(bootcfg, nothing_to_boot)
 				       sizeof(k)), -1);
 	cr_assert_eq(vmc_bootcfg_parse("/extlinux.conf", cfg2, k, i, a,
 				       sizeof(k)), -1);
+}
+
+/* OVMF (Debian's ovmf 2022.11) on the serial console, recorded from the
+ * UEFI test guests under QEMU (cut): a fresh variable store, so the boot
+ * manager tries the disk's removable-media path, then its built-in shell. */
+static const char ovmf_clear[] =
+	"\033[2J\033[01;01H\033[=3h\033[2J\033[01;01H\033[2J\033[01;01H";
+static const char ovmf_notfound[] =
+	"BdsDxe: failed to load Boot0001 \"UEFI Misc Device\" from"
+	" PciRoot(0x0)/Pci(0x3,0x0): Not Found\r\n"
+	"BdsDxe: loading Boot0002 \"EFI Internal Shell\" from Fv(7CB8BDC9-F8EB"
+	"-4F34-AAEA-3EE4AF6516A1)/FvFile(7C04A583-9E3E-4F1C-AD65-E05268D0B4D1)"
+	"\r\n"
+	"BdsDxe: starting Boot0002 \"EFI Internal Shell\" from Fv(7CB8BDC9-F8EB"
+	"-4F34-AAEA-3EE4AF6516A1)/FvFile(7C04A583-9E3E-4F1C-AD65-E05268D0B4D1)"
+	"\r\n";
+static const char ovmf_shell[] =
+	"\033[2J\033[01;01H\033[01;01HUEFI Interactive Shell v2.2\r\n";
+static const char ovmf_grub[] =
+	"BdsDxe: loading Boot0001 \"UEFI Misc Device\" from"
+	" PciRoot(0x0)/Pci(0x3,0x0)\r\n"
+	"BdsDxe: starting Boot0001 \"UEFI Misc Device\" from"
+	" PciRoot(0x0)/Pci(0x3,0x0)\r\n"
+	"\033[0m\033[30m\033[47mWelcome to GRUB!\n";
+
+Test(uefi, no_fallback_loader_stops_at_the_shell)
+{
+	struct vmc_watch *w = watch(VMC_BUS_VIRTIO, NULL);
+	const struct vmc_verdict *v;
+
+	cr_assert(!feed(w, ovmf_clear, 100));
+	cr_assert(!feed(w, ovmf_notfound, 200));
+	cr_assert(feed(w, ovmf_shell, 300));
+	v = vmc_watch_verdict(w);
+	assert_stages(v, 1);
+	cr_assert(!v->booted);
+	cr_assert_str_eq(v->reason, "no bootable UEFI loader (no loader at the"
+		" removable-media path \\EFI\\BOOT\\BOOTX64.EFI of the EFI system"
+		" partition and no boot entry naming one): the firmware said"
+		" \"BdsDxe: failed to load Boot0001 \"UEFI Misc Device\" from"
+		" PciRoot(0x0)/Pci(0x3,0x0): Not Found\" and started the UEFI"
+		" shell");
+	vmc_watch_free(w);
+}
+
+Test(uefi, shell_prompt_alone_is_final)
+{
+	struct vmc_watch *w = watch(VMC_BUS_VIRTIO, NULL);
+
+	cr_assert(!feed(w, ovmf_notfound, 200));
+	cr_assert(feed(w, "\033[11;01HShell> ", 300));
+	cr_assert(strstr(vmc_watch_verdict(w)->reason, "Not Found\" and"
+			 " started the UEFI shell"));
+	vmc_watch_free(w);
+}
+
+Test(uefi, no_bootable_option_and_secure_boot_refusal)
+{
+	struct vmc_watch *w = watch(VMC_BUS_VIRTIO, NULL);
+
+	cr_assert(!feed(w, "BdsDxe: failed to load Boot0001 \"UEFI Misc"
+			" Device\" from PciRoot(0x0)/Pci(0x3,0x0): Access"
+			" Denied\r\n", 200));
+	cr_assert(feed(w, "BdsDxe: No bootable option or device was"
+		       " found.\r\n", 300));
+	cr_assert(strstr(vmc_watch_verdict(w)->reason, "Secure Boot"
+			 " violation"), "%s", vmc_watch_verdict(w)->reason);
+	cr_assert(strstr(vmc_watch_verdict(w)->reason, "then \"No bootable"
+			 " option or device was found.\""), "%s",
+		  vmc_watch_verdict(w)->reason);
+	assert_stages(vmc_watch_verdict(w), 1);
+	vmc_watch_free(w);
+}
+
+Test(uefi, loader_started_then_grub)
+{
+	struct vmc_watch *w = watch(VMC_BUS_VIRTIO, NULL);
+
+	cr_assert(!feed(w, ovmf_clear, 100));
+	cr_assert(!feed(w, ovmf_grub, 200));
+	/* the shell after a loader ran is not the firmware giving up */
+	cr_assert(!feed(w, ovmf_shell, 300));
+	assert_stages(vmc_watch_verdict(w), 2);
+	vmc_watch_free(w);
 }

@@ -585,8 +585,10 @@ Test(vmdk, esxi_sesparse_snapshot)
 Test(vmdk, create_options)
 {
 	static const char *const bad[][2] = {
-		{ "subformat=vmfsThin", "subformat 'vmfsThin' not supported" },
-		{ "adapter_type=sata", "adapter_type 'sata'" },
+		{ "subformat=vmfsThin", "subformat must be one of"
+		  " monolithicSparse, monolithicFlat, twoGbMaxExtentSparse,"
+		  " twoGbMaxExtentFlat, streamOptimized, vmfs, not 'vmfsThin'" },
+		{ "adapter_type=sata", "adapter_type must be one of ide," },
 		{ "hwversion=1", "hwversion 1 out of range" },
 		{ "hwversion=x", "hwversion" },
 	};
