@@ -68,10 +68,7 @@ static bool on_console(void *ctx, const char *buf, size_t len)
 {
 	struct direct_ctx *c = ctx;
 
-	fwrite(buf, 1, len, c->r->log);
-	fflush(c->r->log);
-	if (c->r->echo)
-		vmc_echo(c->r->echo, buf, len);
+	vmc_console_out(c->r, buf, len);
 	return vmc_watch_console(c->r->watch, buf, len,
 				 (unsigned)(vmc_now_ms() - c->start));
 }
@@ -80,8 +77,7 @@ static void on_debug(void *ctx, const char *buf, size_t len)
 {
 	struct direct_ctx *c = ctx;
 
-	if (c->r->fwlog)
-		fwrite(buf, 1, len, c->r->fwlog);
+	vmc_firmware_out(c->r, buf, len);
 	vmc_watch_debug(c->r->watch, buf, len,
 			(unsigned)(vmc_now_ms() - c->start));
 }

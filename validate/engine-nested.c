@@ -202,7 +202,7 @@ struct nested {
 	char dir[PATH_MAX], initrd[PATH_MAX + 32], mem[32], why[512];
 	char applog[PATH_MAX + 16], *drive, *report;
 	char raw[PATH_MAX + 16], share[PATH_MAX], name[PATH_MAX + 8];
-	const char *argv[48];
+	const char *argv[56];
 	size_t rlen;
 	unsigned long long start, inner_start, built_ms;
 	unsigned timeout_s;
@@ -383,10 +383,7 @@ static void take(struct nested *n, int ch, const char *buf, size_t k)
 			fwrite(buf, 1, k, n->alog);
 		break;
 	case CH_CONSOLE:
-		fwrite(buf, 1, k, r->log);
-		fflush(r->log);
-		if (r->echo)
-			vmc_echo(r->echo, buf, k);
+		vmc_console_out(r, buf, k);
 		break;
 	case CH_REPORT:
 		take_report(n, buf, k);
@@ -395,8 +392,7 @@ static void take(struct nested *n, int ch, const char *buf, size_t k)
 		vmc_proc_take_stderr(&n->p, buf, k);
 		break;
 	case CH_FIRMWARE:
-		if (r->fwlog)
-			fwrite(buf, 1, k, r->fwlog);
+		vmc_firmware_out(r, buf, k);
 		break;
 	}
 }

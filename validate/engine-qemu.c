@@ -415,14 +415,11 @@ static void take(struct qrun *q, int ch, const char *buf, size_t k,
 
 	switch (ch) {
 	case CH_CONSOLE:
-		fwrite(buf, 1, k, r->log);
-		if (r->echo)
-			vmc_echo(r->echo, buf, k);
+		vmc_console_out(r, buf, k);
 		vmc_watch_console(r->watch, buf, k, ms);
 		break;
 	case CH_DEBUG:
-		if (r->fwlog)
-			fwrite(buf, 1, k, r->fwlog);
+		vmc_firmware_out(r, buf, k);
 		vmc_watch_debug(r->watch, buf, k, ms);
 		break;
 	case CH_QMP:

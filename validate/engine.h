@@ -5,6 +5,7 @@
 #define VMC_VALIDATE_ENGINE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -24,6 +25,7 @@ struct vmc_engine_run {
 	FILE *log;			/* console log */
 	const char *log_path;
 	FILE *fwlog;			/* firmware debug-port log, or NULL */
+	uint64_t log_bytes, fwlog_bytes;	/* written so far */
 	FILE *echo;			/* NULL or stderr (--verbose) */
 	json_t *extra;			/* engine-specific report keys */
 	/* The VGA text screen's own watcher, for guests whose console is
@@ -35,6 +37,14 @@ struct vmc_engine_run {
 	 * reason, stages, vmm_reason} instead of filling the watcher. */
 	json_t *verdict;
 };
+
+/* Each log keeps at most this much of what the guest wrote. */
+#define VMC_CONSOLE_LOG_MAX (16ULL << 20)
+/* Guest console bytes to the log (capped, fflushed) and the echo; firmware
+ * debug-port bytes to the firmware log, if any (capped). */
+void vmc_console_out(struct vmc_engine_run *r, const char *buf, size_t len);
+void vmc_firmware_out(struct vmc_engine_run *r, const char *buf,
+		      size_t len);
 
 /* The engines, in the order auto tries them (validate/validate.c). */
 struct vmc_engine_ops {

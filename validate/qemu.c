@@ -37,6 +37,12 @@ int vmc_qemu_machine_args(const char **argv, bool kvm, const char *cpu,
 	argv[n++] = QEMU;
 	argv[n++] = "-nodefaults";
 	argv[n++] = "-no-user-config";
+	/* QEMU's own seccomp filter, as libvirt starts every VM: a guest
+	 * that escapes the device model still cannot spawn programs, gain
+	 * privileges or use obsolete system calls */
+	argv[n++] = "-sandbox";
+	argv[n++] = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,"
+		    "resourcecontrol=deny";
 	argv[n++] = "-M";
 	argv[n++] = "pc";
 	argv[n++] = "-accel";

@@ -19,8 +19,9 @@ const char *vmc_qemu_format(const char *drv);
 /* The start of a QEMU command line both QEMU-based engines use: an
  * i440FX "pc" machine without default devices or user configuration,
  * KVM or TCG, the CPU model cpu (NULL: QEMU's default), mem MiB, smp
- * vCPUs (NULL: one), no display.  Fills argv from its start; returns the
- * count. */
+ * vCPUs (NULL: one), no display, under QEMU's seccomp sandbox (-sandbox
+ * on with obsolete, elevateprivileges, spawn and resourcecontrol denied).
+ * Fills argv from its start (at most 18 entries); returns the count. */
 int vmc_qemu_machine_args(const char **argv, bool kvm, const char *cpu,
 			  const char *mem, const char *smp);
 

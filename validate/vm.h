@@ -7,11 +7,12 @@
  * misbehaves, or the timeout passes.  Guest misbehaviour is the guest's
  * failure (VMC_VM_GUEST_ERROR with a reason), never a crash of the VMM.
  *
- * The run happens on a thread of its own, under a seccomp allow-list
- * (validate/vmm/seccomp.c) that binds only that thread; the callbacks
- * below run there too, so they may compute, allocate and write to files
- * already open, but not open files, start processes or use sockets
- * (those calls fail with EPERM).
+ * The run happens in a child process (validate/vmm/sandbox.c) under a
+ * seccomp allow-list (validate/vmm/seccomp.c) for the whole process; the
+ * callbacks below run in the calling process, unconfined, as the child's
+ * messages arrive.  A child still running 10 s past the timeout is killed;
+ * one that breaks its allow-list dies and the run is the guest's error
+ * ("guest-facing VMM violated its sandbox: syscall N (name)").
  */
 #ifndef VMC_VALIDATE_VM_H
 #define VMC_VALIDATE_VM_H

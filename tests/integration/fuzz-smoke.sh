@@ -31,6 +31,8 @@ ovf_vmware web01 efi 1048576 1048576 > "$seeds/web01.ovf"
 ls -l "$seeds"
 [ "$(ls "$seeds" | wc -l)" = 8 ] || fail "not every seed was made (7 images and the OVF)"
 for t in "$VMCONV_TOP"/build/fuzz/fuzz-*; do
+	# the targets, not the logs make fuzz-long leaves beside them
+	[ -f "$t" ] && [ -x "$t" ] || continue
 	name=$(basename "$t")
 	corpus=$VMCONV_TOP/build/fuzz/corpus/$name
 	mkdir -p "$corpus"

@@ -1,12 +1,12 @@
 /* The VM on /dev/kvm (the kernel's Documentation/virt/kvm/api.rst): one
  * vCPU, guest RAM at 0, KVM's in-kernel PIC, I/O APIC, local APIC and PIT,
  * SeaBIOS or a bzImage, and the run loop that hands port I/O to the board
- * (machine.c).  The whole run happens on a thread of its own so that the
- * seccomp allow-list, installed before the first KVM_RUN, binds only that
- * thread and the rest of vmconv stays free to write its report.  A
- * per-thread POSIX timer kicks KVM_RUN out every 50 ms to check the
- * timeout, whether the guest halted for good (or lost a wake-up, see
- * kvm_check_halt), and the VGA text screen.  Exits are what a nested run
+ * (machine.c).  The whole run happens in a child process of its own
+ * (sandbox.c) under a seccomp allow-list installed before the first
+ * KVM_RUN; vmconv, the parent, runs the console callbacks and is the
+ * watchdog.  A per-thread POSIX timer kicks KVM_RUN out every 50 ms to
+ * check the timeout, whether the guest halted for good (or lost a
+ * wake-up, see kvm_check_halt), and the VGA text screen.  Exits are what a nested run
  * pays most for, so the serial port's THR writes are batched through a
  * coalesced PIO ring while nothing waits on their interrupts.
  *
@@ -18,7 +18,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,13 +33,12 @@
 #include "common/bytes.h"
 #include "validate/vmm/vmm.h"
 #include "validate/vmm/kvm.h"
-#include "validate/vmm/watchdog.h"
 
 #define DEFAULT_MEM_MIB 512
 #define MAX_MEM_MIB 3072		/* RAM stays below the PCI hole */
 #define TICK_NS (50 * 1000 * 1000)
 /* Set-up (firmware, kernel and initramfs loading) plus the run loop's own
- * timeout check: past timeout + this, the watchdog ends the run. */
+ * timeout check: past timeout + this, the parent kills the VM process. */
 #define WATCHDOG_GRACE_MS 10000
 
 /* The VM thread's kvm_run and tick flag: the handler makes the current
@@ -430,7 +428,6 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 			break;
 		}
 		kvm_drain_ring(k, m);
-		vmc_seccomp_check(&m->vm);
 		if (tick_flag) {
 			tick_flag = 0;
 			run->immediate_exit = 0;
@@ -508,13 +505,8 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 }
 
 struct run_args {
-	const struct vmc_vm_config *cfg;
 	const struct vmc_vm_blob *blobs;
 	unsigned nblobs;
-	struct vmc_vm_result *res;
-	struct vmc_error *err;
-	int ret;
-	struct vmc_watchdog wd;
 };
 
 static int kvm_boot_code(struct vmc_kvm *k, struct vmc_mem *mem,
@@ -545,9 +537,8 @@ static int kvm_boot_code(struct vmc_kvm *k, struct vmc_mem *mem,
 }
 
 static int vm_run(const struct vmc_vm_config *cfg,
-		  const struct vmc_vm_blob *blobs, unsigned nblobs,
-		  struct vmc_vm_result *res, struct vmc_watchdog *wd,
-		  struct vmc_error *err)
+		  const struct vmc_vm_blob *blobs, unsigned nblobs, int chan,
+		  struct vmc_vm_result *res, struct vmc_error *err)
 {
 	struct vmc_machine *m;
 	struct vmc_kvm k;
@@ -584,7 +575,6 @@ static int vm_run(const struct vmc_vm_config *cfg,
 	}
 	if (vmc_machine_init(m, cfg, mib << 20, err) < 0)
 		goto out_kvm;
-	vmc_watchdog_attach(wd, &m->vm);
 	m->vm.set_irq = kvm_set_irq;
 	m->vm.irq_opaque = &k;
 	if (vmc_kvm_map(&k, 0, 0, m->vm.mem.ram, m->vm.mem.size, false,
@@ -632,7 +622,7 @@ static int vm_run(const struct vmc_vm_config *cfg,
 	}
 	if (vmc_kvm_start_ticker(&k, err) < 0)
 		goto out_timer;
-	if (vmc_seccomp_install(k.vm, k.vcpu, err) < 0)
+	if (vmc_seccomp_install(k.vm, k.vcpu, chan, err) < 0)
 		goto out_timer;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -644,7 +634,6 @@ static int vm_run(const struct vmc_vm_config *cfg,
 out_timer:
 	vmc_kvm_stop_ticker(&k);
 out_machine:
-	vmc_watchdog_attach(wd, NULL);
 	vmc_machine_free(m);
 out_kvm:
 	vmc_kvm_close(&k);
@@ -654,62 +643,40 @@ out_kvm:
 	return ret;
 }
 
-static void *run_thread(void *p)
+/* In the VM process (sandbox.c). */
+static int run_body(void *arg, int chan, const struct vmc_vm_config *cfg,
+		    struct vmc_vm_result *res, struct vmc_error *err)
 {
-	struct run_args *a = p;
+	struct run_args *a = arg;
 
-	a->ret = vm_run(a->cfg, a->blobs, a->nblobs, a->res, &a->wd,
-			a->err);
-	vmc_watchdog_done(&a->wd);
-	return NULL;
+	return vm_run(cfg, a->blobs, a->nblobs, chan, res, err);
 }
 
-static int run_on_thread(struct run_args *a)
+static int run_in_child(const struct vmc_vm_config *cfg, struct run_args *a,
+			struct vmc_vm_result *res, struct vmc_error *err)
 {
-	pthread_t t;
-	int r;
+	unsigned limit = cfg->timeout_ms ?
+			 cfg->timeout_ms + WATCHDOG_GRACE_MS : 0;
 
-	unsigned limit = a->cfg->timeout_ms ?
-			 a->cfg->timeout_ms + WATCHDOG_GRACE_MS : 0;
-
-	struct sigaction sa;
-
-	/* the watchdog's kick must never meet the signal's default action
-	 * (the run may still be setting up) */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = tick_handler;
-	sigemptyset(&sa.sa_mask);
-	sigaction(VMC_KVM_TICK_SIGNAL, &sa, NULL);
-	memset(a->res, 0, sizeof(*a->res));
-	vmc_watchdog_init(&a->wd);
-	r = pthread_create(&t, NULL, run_thread, a);
-	if (r) {
-		vmc_watchdog_destroy(&a->wd);
-		return vmc_error_errno(a->err, r, "cannot start the VM thread");
-	}
-	vmc_watchdog_wait(&a->wd, t, VMC_KVM_TICK_SIGNAL, limit);
-	pthread_join(t, NULL);
-	vmc_watchdog_destroy(&a->wd);
-	return a->ret;
+	memset(res, 0, sizeof(*res));
+	return vmc_sandbox_run(cfg, run_body, a, limit, res, err);
 }
 
 int vmc_vm_run_code(const struct vmc_vm_config *cfg,
 		    const struct vmc_vm_blob *blobs, unsigned nblobs,
 		    struct vmc_vm_result *res, struct vmc_error *err)
 {
-	struct run_args a = { .cfg = cfg, .blobs = blobs, .nblobs = nblobs,
-			       .res = res, .err = err, .ret = -1 };
+	struct run_args a = { .blobs = blobs, .nblobs = nblobs };
 
 	if (!nblobs)
 		return vmc_error_set(err, EINVAL, "no guest code");
-	return run_on_thread(&a);
+	return run_in_child(cfg, &a, res, err);
 }
 
 int vmc_vm_run(const struct vmc_vm_config *cfg, struct vmc_vm_result *res,
 	       struct vmc_error *err)
 {
-	struct run_args a = { .cfg = cfg, .res = res, .err = err,
-			       .ret = -1 };
+	struct run_args a = { 0 };
 
-	return run_on_thread(&a);
+	return run_in_child(cfg, &a, res, err);
 }

@@ -420,15 +420,43 @@ int vmc_vm_run_code(const struct vmc_vm_config *cfg,
 		    const struct vmc_vm_blob *blobs, unsigned nblobs,
 		    struct vmc_vm_result *res, struct vmc_error *err);
 
-/* ---- sandbox (seccomp.c) ---- */
+/* ---- the VM's process (sandbox.c) and its allow-list (seccomp.c) ---- */
 
-/* Install the allow-list for the calling thread (the VM thread); KVM
- * ioctls are allowed on vm_fd and vcpu_fd only. */
-int vmc_seccomp_install(int vm_fd, int vcpu_fd, struct vmc_error *err);
+/* The code run in the child: chan is its end of the socket to the parent
+ * (the only file it may write to); cfg's callbacks send to the parent.
+ * Returns what vmc_vm_run() would. */
+typedef int (*vmc_sandbox_body)(void *arg, int chan,
+				const struct vmc_vm_config *cfg,
+				struct vmc_vm_result *res,
+				struct vmc_error *err);
 
-/* The first system call the allow-list refused on this thread, or -1;
- * check stops vm with it as the reason, if there was one. */
-int vmc_seccomp_violation(void);
-void vmc_seccomp_check(struct vmc_vmctx *vm);
+/* The child's messages (one SOCK_SEQPACKET record each): u32 type, u32
+ * payload length, payload; console, debug and screen messages (1 byte
+ * "final", then the cells) get a 1-byte answer, nonzero to stop. */
+enum {
+	VMC_SANDBOX_CONSOLE = 1, VMC_SANDBOX_DEBUG, VMC_SANDBOX_SCREEN,
+	VMC_SANDBOX_RESULT, VMC_SANDBOX_VIOLATION,	/* int: syscall */
+};
+#define VMC_SANDBOX_PAYLOAD 8192
+struct vmc_sandbox_result {
+	int ret;
+	struct vmc_vm_result res;
+	struct vmc_error err;
+};
+
+/* Run body in a child process and wait for it, running cfg's callbacks
+ * here as its messages arrive.  Past limit_ms (0: none) the child is
+ * killed (VMC_VM_TIMEOUT); killed by its allow-list, the run is the
+ * guest's error naming the system call.  0 with *res, or -1 with err
+ * when body failed (set-up) or the child ended without a result. */
+int vmc_sandbox_run(const struct vmc_vm_config *cfg, vmc_sandbox_body body,
+		    void *arg, unsigned limit_ms, struct vmc_vm_result *res,
+		    struct vmc_error *err);
+
+/* Install the allow-list for the whole (single-threaded) calling process:
+ * KVM ioctls on vm_fd and vcpu_fd only, writes to chan_fd only, no
+ * executable mappings; anything else raises SIGSYS. */
+int vmc_seccomp_install(int vm_fd, int vcpu_fd, int chan_fd,
+			struct vmc_error *err);
 
 #endif

@@ -1,0 +1,133 @@
+# Hostile guests on the built-in VMM, run where it really runs here: the
+# nested engine (the VMM inside the hypervisor appliance, under QEMU with
+# an emulated SVM where the host has no usable KVM), in its sandboxed child
+# process.  Each guest is a boot sector (SeaBIOS loads it) that attacks the
+# VMM; each run must end by the guest's timeout with a clear reason from
+# the VMM's own run loop (not its watchdog, not a crash, not a sandbox
+# kill), the guest must have kept running between its attacks, and the
+# console log stays bounded:
+#   overlap  virtio-blk requests whose data lands on the available ring
+#            and on the next request's header: every request publishes
+#            the next one, forever (the notify loop that never returned
+#            to KVM_RUN); the device serves a queue's worth per notify
+#   loop     the same code with the status descriptor chained back to
+#            the first: a descriptor loop, which ends the run at once as
+#            the guest's error
+#   spin     cli; jmp $: never exits to the VMM
+#   flood    writes to the serial port as fast as it can
+#   pokes    port I/O all over the unmodelled ports, writes to the BIOS
+#            ROM, fw_cfg's selector past its items, PCI config writes to
+#            a device that does not exist
+# The code is in the comments; the bytes were assembled with GNU as
+# (.code16, -Ttext 0x7c00).  Kept to five quick runs: the appliance boots
+# for each.
+# run-tests: timeout=1800
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/validate-common.inc"
+requires python3
+
+LIMIT=10
+
+# overlap: find the virtio-blk function (1af4:1001) by PCI config, its
+# I/O BAR into bp; zero 0x10000-0x12fff and copy five descriptors there;
+# avail.idx = 1, ring[0] = 0; the header at 0x8000 reads sector 1; reset,
+# ACK|DRIVER, queue 0 at PFN 0x10, DRIVER_OK; then forever: notify, 'N'.
+# Descriptors: 0x8000/16 (header) -> 0x11000/4 (the ring's flags and idx,
+# written) -> 0x8000/16 (the header, written) -> 0x9100/492 -> 0x9000/1
+# (status).  Sector k of the disk holds idx k+1 and a header for sector
+# k+1, so every request publishes the next.
+OVERLAP='\xfa\x31\xc0\x8e\xd8\x8e\xd0\xbc\x00\x70\x66\xbb\x00\x00\x00\x80'
+OVERLAP+='\xba\xf8\x0c\x66\x89\xd8\x66\xef\xba\xfc\x0c\x66\xed\x66\x3d\xf4'
+OVERLAP+='\x1a\x01\x10\x74\x13\x66\x81\xc3\x00\x08\x00\x00\x66\x81\xfb\x00'
+OVERLAP+='\x00\x01\x80\x72\xdb\xe9\x86\x00\x66\x89\xd8\x0c\x10\xba\xf8\x0c'
+OVERLAP+='\x66\xef\xba\xfc\x0c\x66\xed\x83\xe0\xfc\x89\xc5\xb8\x00\x10\x8e'
+OVERLAP+='\xc0\x31\xff\x31\xc0\xb9\x00\x18\xfc\xf3\xab\x31\xff\xbe\xc7\x7c'
+OVERLAP+='\xb9\x50\x00\xf3\xa4\x26\xc7\x06\x02\x10\x01\x00\x66\xc7\x06\x00'
+OVERLAP+='\x80\x00\x00\x00\x00\x66\xc7\x06\x04\x80\x00\x00\x00\x00\x66\xc7'
+OVERLAP+='\x06\x08\x80\x01\x00\x00\x00\x66\xc7\x06\x0c\x80\x00\x00\x00\x00'
+OVERLAP+='\x8d\x56\x12\xb0\x00\xee\xb0\x03\xee\x8d\x56\x0e\x31\xc0\xef\x8d'
+OVERLAP+='\x56\x08\x66\xb8\x10\x00\x00\x00\x66\xef\x8d\x56\x12\xb0\x07\xee'
+OVERLAP+='\x8d\x56\x10\x31\xc0\xef\xba\xf8\x03\xb0\x4e\xee\xeb\xf2\xba\xf8'
+OVERLAP+='\x03\xb0\x46\xee\xf4\xeb\xf7'
+# the descriptor table at 0x7cc7
+OVERLAP+='\x00\x80\x00\x00\x00\x00\x00\x00\x10\x00\x00\x00\x01\x00\x01\x00'
+OVERLAP+='\x00\x10\x01\x00\x00\x00\x00\x00\x04\x00\x00\x00\x03\x00\x02\x00'
+OVERLAP+='\x00\x80\x00\x00\x00\x00\x00\x00\x10\x00\x00\x00\x03\x00\x03\x00'
+OVERLAP+='\x00\x91\x00\x00\x00\x00\x00\x00\xec\x01\x00\x00\x03\x00\x04\x00'
+OVERLAP+='\x00\x90\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00'
+# cli ; 1: jmp 1b
+SPIN='\xfa\xeb\xfe'
+# cli ; mov dx, 0x3f8 ; mov al, 'A' ; 1: out dx, al ; jmp 1b
+FLOOD='\xfa\xba\xf8\x03\xb0\x41\xee\xeb\xfd'
+# cli ; ds = 0 ; es = 0xf000 (the BIOS ROM) ; di = 0 ; dx = 0x1000
+# 1: in al, dx ; out dx, al ; in ax, dx ; out dx, ax ; mov es:[di], al ;
+#    mov al, es:[di] ; inc di ; add dx, 0x11 ; cmp dx, 0xbf00 ; jb 1b
+#    out 0x510 <- 0xffff ; in al, 0x511 ;
+#    out 0xcf8 <- 0x80fffffc ; out 0xcfc <- 0xffffffff ; in eax, 0xcfc
+#    out 0x3f8 <- '#' ; dx = 0x1000 ; jmp 1b
+POKES='\xfa\x31\xc0\x8e\xd8\xb8\x00\xf0\x8e\xc0\x31\xff\xba\x00\x10\xec'
+POKES+='\xee\xed\xef\x26\x88\x05\x26\x8a\x05\x47\x83\xc2\x11\x81\xfa\x00'
+POKES+='\xbf\x72\xec\xba\x10\x05\xb8\xff\xff\xef\x42\xec\xba\xf8\x0c\x66'
+POKES+='\xb8\xfc\xff\xff\x80\x66\xef\xba\xfc\x0c\x66\xb8\xff\xff\xff\xff'
+POKES+='\x66\xef\x66\xed\xba\xf8\x03\xb0\x23\xee\xba\x00\x10\xeb\xc0'
+
+bootsector overlap "$OVERLAP"
+# 65536 sectors: sector k (k >= 1) holds avail flags 0, idx k+1, then the
+# request header (type IN, sector k+1, wrapping to 1)
+python3 - "$T/overlap.img" <<'EOF' || fail "making the overlap disk"
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    f.truncate(65536 * 512)
+    for k in range(1, 65536):
+        f.seek(k * 512)
+        f.write(struct.pack("<HHIIQ", 0, (k + 1) & 0xffff, 0, 0,
+                            k + 1 if k < 65535 else 1))
+EOF
+# the status descriptor: flags NEXT|WRITE, next 0
+LOOP=${OVERLAP%'\x02\x00\x00\x00'}'\x03\x00\x00\x00'
+bootsector loop "$LOOP"
+bootsector spin "$SPIN"
+bootsector flood "$FLOOD"
+bootsector pokes "$POKES"
+
+failed=()
+# hostile NAME MARK: the run ended by the run loop's own timeout, within
+# the limit, the sandbox intact, the log bounded; MARK (if any) printed
+# by the guest after each round of its attack, seen at least twice
+hostile() {
+	local n=$1 mark=$2 took vmm size
+	validate "$n" --engine=nested --timeout=$LIMIT "$T/$n.img"
+	grep -q 'not part of this build' "$T/$n.err" &&
+		fail "the built-in VMM is not in this build"
+	verdict "$n" 1 false bootloader "timed out after $LIMIT s" || return 1
+	vmm=$(field "$n" .vmm_reason)
+	[ "$vmm" = "timed out after $LIMIT s" ] ||
+		{ echo "$n: the VMM's reason is '$vmm'"; return 1; }
+	[ "$(field "$n" .inner_engine)" = direct ] ||
+		{ echo "$n: not run by the built-in VMM"; return 1; }
+	took=$(field "$n" '.seconds | ceil')
+	[ "$took" -le $((LIMIT + 240)) ] ||
+		{ echo "$n: took $took s"; return 1; }
+	size=$(stat -c %s "$T/$n.console")
+	[ "$size" -le $((16 * 1048576 + 100)) ] ||
+		{ echo "$n: console log of $size bytes"; return 1; }
+	if [ -n "$mark" ]; then
+		grep -qF -- "$mark$mark" "$T/$n.console" ||
+			{ echo "$n: the guest did not run on after its attack"
+			  tail -c 300 "$T/$n.console"; return 1; }
+	fi
+	return 0
+}
+check() { local n=$1; shift; ( "$@" ) || failed+=("$n"); }
+
+check overlap hostile overlap N
+validate loop --engine=nested --timeout=$LIMIT "$T/loop.img"
+check loop verdict loop 1 false bootloader "virtio-blk: virtqueue"
+check loop-reason eval 'field loop .vmm_reason | grep -q "a loop"'
+check spin hostile spin ""
+check flood hostile flood A
+check pokes hostile pokes "#"
+
+summary
+[ ${#failed[@]} -eq 0 ] || fail "hostile guests not contained: ${failed[*]}"
+exit 0

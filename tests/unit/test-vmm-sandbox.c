@@ -1,0 +1,335 @@
+/* Unit tests: the VM process (validate/vmm/sandbox.c) and its seccomp
+ * allow-list (validate/vmm/seccomp.c), without /dev/kvm: a body stands in
+ * for the run loop, confines itself with the VMM's own allow-list (fake
+ * VM and vCPU fd numbers: only numbers matter) and then does what a
+ * guest that took over the VMM might.  Every forbidden call kills the
+ * child and the parent reports it by number and name; what the loop
+ * needs works; the console callbacks run in the parent and their answer
+ * reaches the child; a child stuck anywhere is killed at the limit; the
+ * child's memory is its own. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <time.h>
+
+#include <linux/kvm.h>
+
+#include "vmm-test.h"
+
+#define VM_FD 1000
+#define VCPU_FD 1001
+
+enum act { ACT_SOCKET, ACT_WRITE_STDERR, ACT_EXEC_MAP, ACT_IOCTL_OTHER_FD,
+	   ACT_IOCTL_OTHER_CMD, ACT_FORK, ACT_ALLOWED, ACT_SPIN, ACT_SEGV,
+	   ACT_FAIL, ACT_SCRIBBLE, ACT_SIGNALS, ACT_FORGE };
+
+static int scribble = 7;		/* the child changes its copy */
+static char console[256];
+static size_t console_len;
+
+static bool on_console(void *ctx, const char *buf, size_t len)
+{
+	(void)ctx;
+	if (console_len + len < sizeof(console)) {
+		memcpy(console + console_len, buf, len);
+		console_len += len;
+	}
+	return memmem(buf, len, "STOP", 4) != NULL;
+}
+
+/* What the run loop needs: the console (its answer comes back), memory,
+ * reading, the clock; opening a file fails quietly. */
+static void allowed(const struct vmc_vm_config *cfg, struct vmc_vm_result *res)
+{
+	struct timespec t;
+	bool go_on, stop;
+	void *m;
+	int fd;
+
+	go_on = cfg->on_console(cfg->ctx, "hello ", 6);
+	stop = cfg->on_console(cfg->ctx, "STOP", 4);
+	m = malloc(1 << 20);
+	fd = (int)syscall(SYS_openat, AT_FDCWD, "/etc/hostname", O_RDONLY);
+	snprintf(res->reason, sizeof(res->reason), "%d %d %d %d %d %d",
+		 go_on, stop, m != NULL, fd, fd < 0 ? errno : 0,
+		 clock_gettime(CLOCK_MONOTONIC, &t));
+	free(m);
+	res->exit = VMC_VM_POWEROFF;
+}
+
+static void misbehave(enum act a, int pipe_fd)
+{
+	void *m;
+
+	switch (a) {
+	case ACT_SOCKET:
+		syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+		break;
+	case ACT_WRITE_STDERR:
+		syscall(SYS_write, 2, "leak\n", 5);
+		break;
+	case ACT_EXEC_MAP:
+		m = mmap(NULL, 4096, PROT_READ | PROT_EXEC,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		(void)m;
+		break;
+	case ACT_IOCTL_OTHER_FD:
+		ioctl(pipe_fd, KVM_RUN, 0);
+		break;
+	case ACT_IOCTL_OTHER_CMD:
+		ioctl(VM_FD, KVM_SET_USER_MEMORY_REGION, NULL);
+		break;
+	case ACT_FORK:
+		syscall(SYS_fork);
+		break;
+	case ACT_SPIN:
+		for (;;)
+			;
+	case ACT_SEGV:
+		/* below mmap_min_addr: never mapped; aligned for UBSan */
+		*(volatile int *)((uintptr_t)pipe_fd * 4096) = 1;
+		break;
+	default:
+		break;
+	}
+}
+
+static int pipe_fds[2];
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* The run loop's tick interrupts blocking calls (no SA_RESTART): under a
+ * 1 ms timer, every console line still gets its own answer. */
+static void signal_storm(const struct vmc_vm_config *cfg,
+			 struct vmc_vm_result *res)
+{
+	unsigned stops = 0;
+
+	for (int i = 0; i < 3000; i++)
+		stops += cfg->on_console(cfg->ctx, "tick ", 5);
+	snprintf(res->reason, sizeof(res->reason), "%u", stops);
+	res->exit = VMC_VM_POWEROFF;
+}
+
+static void start_storm(void)
+{
+	struct itimerval it = { { 0, 1000 }, { 0, 1000 } };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;	/* no SA_RESTART, as the tick */
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* A child its guest took over: a result with no terminating NUL in its
+ * strings and an exit kind that does not exist, then a quiet exit. */
+static int forge_exit = 999;
+
+static void forge(int chan)
+{
+	static struct {
+		uint32_t type, len;
+		struct vmc_sandbox_result r;
+	} m;
+
+	m.type = VMC_SANDBOX_RESULT;
+	m.len = sizeof(m.r);
+	memset(&m.r, 'X', sizeof(m.r));
+	m.r.ret = 0;
+	m.r.res.exit = (enum vmc_vm_exit)forge_exit;
+	if (write(chan, &m, sizeof(m)) == (ssize_t)sizeof(m))
+		_exit(0);
+}
+
+static int body(void *arg, int chan, const struct vmc_vm_config *cfg,
+		struct vmc_vm_result *res, struct vmc_error *err)
+{
+	enum act a = *(enum act *)arg;
+
+	if (a == ACT_FAIL)
+		return vmc_error_set(err, EINVAL, "set-up failed on purpose");
+	if (a == ACT_SIGNALS)
+		start_storm();
+	if (vmc_seccomp_install(VM_FD, VCPU_FD, chan, err) < 0)
+		return -1;
+	if (a == ACT_SIGNALS) {
+		signal_storm(cfg, res);
+		return 0;
+	}
+	if (a == ACT_FORGE)
+		forge(chan);
+	if (a == ACT_ALLOWED) {
+		allowed(cfg, res);
+		return 0;
+	}
+	if (a == ACT_SCRIBBLE) {
+		scribble = 99;
+		res->exit = VMC_VM_POWEROFF;
+		return 0;
+	}
+	misbehave(a, pipe_fds[1]);
+	snprintf(res->reason, sizeof(res->reason), "the forbidden call "
+		 "returned");
+	return 0;
+}
+
+static int run(enum act a, unsigned limit_ms, struct vmc_vm_result *res,
+	       struct vmc_error *err)
+{
+	struct vmc_vm_config cfg = { 0 };
+
+	cfg.on_console = on_console;
+	console_len = 0;
+	memset(console, 0, sizeof(console));
+	cr_assert_eq(pipe(pipe_fds), 0);
+	int r = vmc_sandbox_run(&cfg, body, &a, limit_ms, res, err);
+	close(pipe_fds[0]);
+	close(pipe_fds[1]);
+	return r;
+}
+
+static void killed_for(enum act a, int nr, const char *name)
+{
+	struct vmc_vm_result res;
+	struct vmc_error err = { 0 };
+	char want[128];
+
+	cr_assert_eq(run(a, 20000, &res, &err), 0, "%s", err.msg);
+	cr_assert_eq(res.exit, VMC_VM_GUEST_ERROR, "%d: %s", res.exit,
+		     res.reason);
+	snprintf(want, sizeof(want), "guest-facing VMM violated its sandbox:"
+		 " syscall %d (%s)", nr, name);
+	cr_assert(strstr(res.reason, want), "'%s' lacks '%s'", res.reason,
+		  want);
+}
+
+TestSuite(vmm_sandbox, .timeout = 60);
+
+Test(vmm_sandbox, socket_kills_the_vm_process)
+{
+	killed_for(ACT_SOCKET, SYS_socket, "socket");
+}
+
+Test(vmm_sandbox, write_to_an_inherited_fd_kills)
+{
+	killed_for(ACT_WRITE_STDERR, SYS_write, "write");
+}
+
+Test(vmm_sandbox, executable_mapping_kills)
+{
+	killed_for(ACT_EXEC_MAP, SYS_mmap, "mmap");
+}
+
+Test(vmm_sandbox, ioctl_on_another_fd_kills)
+{
+	killed_for(ACT_IOCTL_OTHER_FD, SYS_ioctl, "ioctl");
+}
+
+Test(vmm_sandbox, ioctl_outside_the_list_kills)
+{
+	killed_for(ACT_IOCTL_OTHER_CMD, SYS_ioctl, "ioctl");
+}
+
+Test(vmm_sandbox, fork_kills)
+{
+	killed_for(ACT_FORK, SYS_fork, "fork");
+}
+
+Test(vmm_sandbox, what_the_loop_needs_works)
+{
+	struct vmc_vm_result res;
+	struct vmc_error err = { 0 };
+	char want[64];
+
+	cr_assert_eq(run(ACT_ALLOWED, 20000, &res, &err), 0, "%s", err.msg);
+	cr_assert_eq(res.exit, VMC_VM_POWEROFF, "%s", res.reason);
+	/* go on, then stop (the parent's answers); malloc; open refused
+	 * with EPERM; the clock */
+	snprintf(want, sizeof(want), "0 1 1 -1 %d 0", EPERM);
+	cr_assert_str_eq(res.reason, want);
+	cr_assert_str_eq(console, "hello STOP", "the parent saw the console");
+}
+
+Test(vmm_sandbox, stuck_child_is_killed_at_the_limit)
+{
+	struct vmc_vm_result res;
+	struct vmc_error err = { 0 };
+
+	cr_assert_eq(run(ACT_SPIN, 1500, &res, &err), 0, "%s", err.msg);
+	cr_assert_eq(res.exit, VMC_VM_TIMEOUT, "%d: %s", res.exit,
+		     res.reason);
+	cr_assert(strstr(res.reason, "watchdog killed"), "%s", res.reason);
+	cr_assert_geq(res.elapsed_ms, 1500);
+	cr_assert_lt(res.elapsed_ms, 10000);
+}
+
+Test(vmm_sandbox, crash_is_the_guests_error)
+{
+	struct vmc_vm_result res;
+	struct vmc_error err = { 0 };
+
+	cr_assert_eq(run(ACT_SEGV, 20000, &res, &err), 0, "%s", err.msg);
+	cr_assert_eq(res.exit, VMC_VM_GUEST_ERROR);
+	cr_assert(strstr(res.reason, "signal 11"), "%s", res.reason);
+}
+
+Test(vmm_sandbox, set_up_failure_is_returned)
+{
+	struct vmc_vm_result res;
+	struct vmc_error err = { 0 };
+
+	cr_assert_eq(run(ACT_FAIL, 20000, &res, &err), -1);
+	cr_assert_str_eq(err.msg, "set-up failed on purpose");
+}
+
+Test(vmm_sandbox, child_memory_is_its_own)
+{
+	struct vmc_vm_result res;
+	struct vmc_error err = { 0 };
+
+	cr_assert_eq(run(ACT_SCRIBBLE, 20000, &res, &err), 0, "%s", err.msg);
+	cr_assert_eq(res.exit, VMC_VM_POWEROFF);
+	cr_assert_eq(scribble, 7);
+}
+
+Test(vmm_sandbox, signals_do_not_break_the_conversation)
+{
+	struct vmc_vm_result res;
+	struct vmc_error err = { 0 };
+
+	cr_assert_eq(run(ACT_SIGNALS, 60000, &res, &err), 0, "%s", err.msg);
+	cr_assert_eq(res.exit, VMC_VM_POWEROFF, "%s", res.reason);
+	cr_assert_str_eq(res.reason, "0", "a console line read as 'stop'");
+}
+
+Test(vmm_sandbox, forged_result_is_checked)
+{
+	struct vmc_vm_result res;
+	struct vmc_error err = { 0 };
+
+	cr_assert_eq(run(ACT_FORGE, 20000, &res, &err), 0, "%s", err.msg);
+	cr_assert_eq(res.exit, VMC_VM_GUEST_ERROR);
+	cr_assert_str_eq(res.reason, "the VM process sent a malformed result");
+}
+
+Test(vmm_sandbox, forged_strings_are_terminated)
+{
+	struct vmc_vm_result res;
+	struct vmc_error err = { 0 };
+
+	forge_exit = VMC_VM_POWEROFF;
+	cr_assert_eq(run(ACT_FORGE, 20000, &res, &err), 0, "%s", err.msg);
+	cr_assert_eq(res.exit, VMC_VM_POWEROFF);
+	cr_assert_eq(strlen(res.reason), sizeof(res.reason) - 1);
+}
