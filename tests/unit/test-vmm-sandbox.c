@@ -28,7 +28,8 @@
 
 enum act { ACT_SOCKET, ACT_WRITE_STDERR, ACT_EXEC_MAP, ACT_IOCTL_OTHER_FD,
 	   ACT_IOCTL_OTHER_CMD, ACT_FORK, ACT_ALLOWED, ACT_SPIN, ACT_SEGV,
-	   ACT_FAIL, ACT_SCRIBBLE, ACT_SIGNALS, ACT_FORGE };
+	   ACT_FAIL, ACT_SCRIBBLE, ACT_SIGNALS, ACT_FORGE, ACT_MUTE,
+	   ACT_DEAF, ACT_FLOOD };
 
 static int scribble = 7;		/* the child changes its copy */
 static char console[256];
@@ -152,6 +153,29 @@ static void forge(int chan)
 		_exit(0);
 }
 
+/* A child its guest took over, talking past the protocol: it closes its
+ * end and lives on (MUTE), asks question after question without reading
+ * an answer (DEAF), or sends debug lines as fast as it can (FLOOD). */
+static void rogue(enum act a, int chan)
+{
+	struct {
+		uint32_t type, len;
+		char data[4];
+	} m = { a == ACT_DEAF ? VMC_SANDBOX_CONSOLE : VMC_SANDBOX_DEBUG, 4,
+		"spam" };
+
+	if (a == ACT_MUTE) {
+		close(chan);
+		for (;;)
+			;
+	}
+	for (;;)
+		if (write(chan, &m, sizeof(m)) < 0 && errno != EINTR)
+			break;
+	for (;;)
+		;
+}
+
 static int body(void *arg, int chan, const struct vmc_vm_config *cfg,
 		struct vmc_vm_result *res, struct vmc_error *err)
 {
@@ -169,6 +193,8 @@ static int body(void *arg, int chan, const struct vmc_vm_config *cfg,
 	}
 	if (a == ACT_FORGE)
 		forge(chan);
+	if (a == ACT_MUTE || a == ACT_DEAF || a == ACT_FLOOD)
+		rogue(a, chan);
 	if (a == ACT_ALLOWED) {
 		allowed(cfg, res);
 		return 0;
@@ -332,4 +358,42 @@ Test(vmm_sandbox, forged_strings_are_terminated)
 	cr_assert_eq(run(ACT_FORGE, 20000, &res, &err), 0, "%s", err.msg);
 	cr_assert_eq(res.exit, VMC_VM_POWEROFF);
 	cr_assert_eq(strlen(res.reason), sizeof(res.reason) - 1);
+}
+
+/* However the child talks, or stops talking, the parent's wait ends by a
+ * deadline of its own: run() returns and says why. */
+static void ends_with(enum act a, unsigned limit_ms, enum vmc_vm_exit want,
+		      const char *why)
+{
+	struct vmc_vm_result res;
+	struct vmc_error err = { 0 };
+	struct timespec t0, t1;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(run(a, limit_ms, &res, &err), 0, "%s", err.msg);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	     (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	cr_assert_eq(res.exit, want, "%d: %s", res.exit, res.reason);
+	cr_assert(strstr(res.reason, why), "'%s' lacks '%s'", res.reason,
+		  why);
+	cr_assert_lt(ms, 15000, "the parent waited %ld ms", ms);
+}
+
+Test(vmm_sandbox, child_that_hangs_up_and_lives_on_is_killed)
+{
+	/* no limit at all: the hang-up starts a deadline of its own */
+	ends_with(ACT_MUTE, 0, VMC_VM_GUEST_ERROR, "closed its channel");
+}
+
+Test(vmm_sandbox, child_that_stops_reading_answers_is_killed)
+{
+	ends_with(ACT_DEAF, 60000, VMC_VM_GUEST_ERROR,
+		  "stopped reading the answers");
+}
+
+Test(vmm_sandbox, message_flood_still_meets_the_limit)
+{
+	ends_with(ACT_FLOOD, 1500, VMC_VM_TIMEOUT, "watchdog killed");
 }

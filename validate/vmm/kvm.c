@@ -37,6 +37,10 @@
 #define DEFAULT_MEM_MIB 512
 #define MAX_MEM_MIB 3072		/* RAM stays below the PCI hole */
 #define TICK_NS (50 * 1000 * 1000)
+#define TICK_MS (TICK_NS / 1000000)
+/* A tick this late never comes: its timer interrupt was lost (see
+ * kvm_tick_due()). */
+#define TICK_LATE_MS (4 * TICK_MS)
 /* Set-up (firmware, kernel and initramfs loading) plus the run loop's own
  * timeout check: past timeout + this, the parent kills the VM process. */
 #define WATCHDOG_GRACE_MS 10000
@@ -316,6 +320,38 @@ int vmc_kvm_start_ticker(struct vmc_kvm *k, struct vmc_error *err)
 	return 0;
 }
 
+/* Whether the tick's work is due: its signal came, or it is so late that
+ * it never will.  Under QEMU's software SVM (the nested engine) a timer
+ * interrupt of the appliance's kernel is sometimes lost while the guest
+ * exits all the time; the tickless kernel then never programs its timer
+ * again, so no signal comes, the console is never flushed and the
+ * timeout never checked, and the parent's own deadline (a timer too)
+ * never fires: the appliance spins until the host gives up.  The clock
+ * still runs, so every exit looks at it; re-arming our timer (the
+ * kernel's next one, which cancelling reprograms) brings the timer
+ * interrupts back for everyone. */
+static bool kvm_tick_due(struct vmc_kvm *k, const struct timespec *t0)
+{
+	unsigned now = elapsed_ms(t0);
+	struct itimerspec its = {
+		.it_interval = { 0, TICK_NS },
+		.it_value = { 0, TICK_NS },
+	};
+
+	if (tick_flag) {
+		tick_flag = 0;
+		k->next_tick_ms = now + TICK_MS;
+		return true;
+	}
+	if (now < k->next_tick_ms + TICK_LATE_MS)
+		return false;
+	k->late_ticks++;
+	k->next_tick_ms = now + TICK_MS;
+	if (k->timer_ok)
+		timer_settime(k->timer, 0, &its, NULL);
+	return true;
+}
+
 void vmc_kvm_stop_ticker(struct vmc_kvm *k)
 {
 	if (k->timer_ok)
@@ -428,8 +464,7 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 			break;
 		}
 		kvm_drain_ring(k, m);
-		if (tick_flag) {
-			tick_flag = 0;
+		if (kvm_tick_due(k, t0)) {
 			run->immediate_exit = 0;
 			vmc_serial_flush(&m->serial);
 			if (++k->ticks % 5 == 0)

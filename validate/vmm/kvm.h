@@ -27,6 +27,8 @@ struct vmc_kvm {
 	unsigned ticks;
 	unsigned stuck_ticks;		/* halted with an interrupt pending */
 	unsigned wakeups;		/* lost wake-ups repaired */
+	unsigned next_tick_ms;		/* since the run's start */
+	unsigned late_ticks;		/* ticks whose signal never came */
 	timer_t timer;
 	bool timer_ok;
 };

@@ -9,7 +9,10 @@
  *
  * The parent is the watchdog: a child that has not ended by the limit
  * (the run's own timeout plus set-up time) is killed with SIGKILL, wherever
- * it is stuck.  A system call outside the allow-list raises SIGSYS in the
+ * it is stuck.  No wait of the parent's is open-ended: its answers never
+ * block (a child that stops reading them is killed), and the child's end
+ * is waited for by a deadline too (a child that hangs up and lives on is
+ * killed; one that does not go even then is given up on).  A system call outside the allow-list raises SIGSYS in the
  * child, whose handler tells the parent the call's number and then dies of
  * SIGSYS; the parent reports "guest-facing VMM violated its sandbox:
  * syscall N (name)" as the guest's error.  Firecracker's jailer and
@@ -33,6 +36,8 @@
 #include "validate/vmm/vmm.h"
 
 #define MSG_PAYLOAD VMC_SANDBOX_PAYLOAD
+/* how long a child that closed its end, or was killed, has to be gone */
+#define REAP_MS 5000
 
 struct msg {
 	uint32_t type;
@@ -193,6 +198,9 @@ struct parent {
 	bool have_result;
 	int violation;			/* syscall number, or -1 */
 	bool killed;			/* by the watchdog */
+	bool deaf;			/* stopped reading its answers */
+	bool mute;			/* closed its end, did not exit */
+	bool lost;			/* did not end even when killed */
 };
 
 static unsigned long long now_ms(void)
@@ -203,15 +211,19 @@ static unsigned long long now_ms(void)
 	return (unsigned long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/* Never blocks: a child reads each answer before its next question, so
+ * a full socket means it stopped listening (serve() then ends it); a
+ * child that is gone shows as end of file in serve(). */
 static void reply(struct parent *p, bool stop)
 {
 	uint8_t b = stop;
 	ssize_t k;
 
-	/* a child that is gone shows as end of file in serve() */
 	do
-		k = write(p->fd, &b, 1);
+		k = send(p->fd, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (k < 0 && errno == EINTR);
+	if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		p->deaf = true;
 }
 
 /* The child may have been taken over by its guest: what it says is
@@ -297,14 +309,57 @@ static void serve(struct parent *p, pid_t pid, unsigned limit_ms)
 			break;
 		if (!(pf.revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
-		k = m ? read(p->fd, m, sizeof(*m)) : 0;
-		if (k < 0 && errno == EINTR)
+		k = m ? recv(p->fd, m, sizeof(*m), MSG_DONTWAIT) : 0;
+		if (k < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (k <= 0)
 			break;
 		dispatch(p, m, (size_t)k);
+		if (p->deaf) {
+			kill(pid, SIGKILL);
+			break;
+		}
 	}
 	free(m);
+}
+
+/* The child's status, waited for with a deadline whatever it does: one
+ * that closed its end but lives on, or that was killed but does not go,
+ * is killed (again) and given up on at the deadline. */
+static int reap(struct parent *p, pid_t pid)
+{
+	unsigned long long end = now_ms() + REAP_MS, t;
+	/* readable when the child ends: no timer needed to notice */
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd pf = { .fd = pfd, .events = POLLIN };
+	bool sent = p->killed || p->deaf;
+	int status = 0, wait;
+	pid_t w;
+
+	for (;;) {
+		w = waitpid(pid, &status, WNOHANG);
+		if (w == pid || (w < 0 && errno != EINTR))
+			break;
+		t = now_ms();
+		if (t >= end) {
+			if (sent) {
+				p->lost = true;
+				break;
+			}
+			kill(pid, SIGKILL);
+			sent = true;
+			p->mute = true;
+			end = t + REAP_MS;
+			continue;
+		}
+		wait = (int)(end - t);
+		if (pfd < 0 && wait > 10)
+			wait = 10;	/* no pidfd: look every 10 ms */
+		poll(&pf, pfd >= 0, wait);
+	}
+	if (pfd >= 0)
+		close(pfd);
+	return w == pid ? status : 0;
 }
 
 static void signal_reason(struct parent *p, int sig, struct vmc_vm_result *res)
@@ -326,11 +381,33 @@ static void signal_reason(struct parent *p, int sig, struct vmc_vm_result *res)
 	free(name);
 }
 
+/* The ways a child ends that only a guest in control of it could cause. */
+static bool misbehaved(const struct parent *p, struct vmc_vm_result *res)
+{
+	const char *why;
+
+	if (p->lost && !p->killed)
+		why = "the VM process did not end when killed; vmconv gave "
+		      "up waiting for it";
+	else if (p->deaf)
+		why = "the VM process stopped reading the answers to its "
+		      "messages and was killed";
+	else if (p->mute)
+		why = "the VM process closed its channel but did not exit "
+		      "and was killed";
+	else
+		return false;
+	res->exit = VMC_VM_GUEST_ERROR;
+	snprintf(res->reason, sizeof(res->reason), "%s", why);
+	return true;
+}
+
 static int conclude(struct parent *p, int status, unsigned limit_ms,
 		    unsigned long long t0, struct vmc_vm_result *res,
 		    struct vmc_error *err)
 {
-	if (p->have_result && WIFEXITED(status)) {
+	if (p->have_result && WIFEXITED(status) && !p->lost && !p->deaf &&
+	    !p->mute) {
 		*res = p->r.res;
 		if (p->r.ret < 0 && err)
 			*err = p->r.err;
@@ -338,6 +415,8 @@ static int conclude(struct parent *p, int status, unsigned limit_ms,
 	}
 	memset(res, 0, sizeof(*res));
 	res->elapsed_ms = (unsigned)(now_ms() - t0);
+	if (misbehaved(p, res))
+		return 0;
 	if (p->killed) {
 		res->exit = VMC_VM_TIMEOUT;
 		snprintf(res->reason, sizeof(res->reason), "timed out after "
@@ -380,7 +459,6 @@ int vmc_sandbox_run(const struct vmc_vm_config *cfg, vmc_sandbox_body body,
 	p.fd = sv[0];
 	serve(&p, pid, limit_ms);
 	close(p.fd);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	status = reap(&p, pid);
 	return conclude(&p, status, limit_ms, t0, res, err);
 }
