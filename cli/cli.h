@@ -78,6 +78,9 @@ void vmc_cli_print_report(json_t *rep, const char *label);
 /* Print "vmconv: <message>" on stderr. */
 void vmc_cli_error(const struct vmc_error *err);
 void vmc_cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The driver of path: the one fmt names, else the probed one; NULL after
+ * printing why. */
+const struct vmc_driver *vmc_cli_driver(const char *path, const char *fmt);
 
 /* Print a JSON value on stdout (indented, one trailing newline). */
 void vmc_cli_print_json(json_t *v);

@@ -24,17 +24,10 @@ static const char usage[] =
 
 static int check_qcow2(const char *path, const char *fmt)
 {
-	const struct vmc_driver *d;
-	struct vmc_error err;
+	const struct vmc_driver *d = vmc_cli_driver(path, fmt);
 
-	d = fmt ? vmc_driver_find(fmt) : vmc_driver_probe(path, &err);
-	if (!d) {
-		if (fmt)
-			vmc_cli_errorf("unknown format '%s'", fmt);
-		else
-			vmc_cli_error(&err);
+	if (!d)
 		return -1;
-	}
 	if (strcmp(d->name, "qcow2")) {
 		vmc_cli_errorf("%s: rebasing %s images is not supported (qcow2"
 			       " is)", path, d->name);

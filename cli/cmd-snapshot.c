@@ -89,14 +89,9 @@ static int change(const char *path, const char *fmt, int op,
 	const struct vmc_driver *d;
 	struct vmc_error err;
 
-	d = fmt ? vmc_driver_find(fmt) : vmc_driver_probe(path, &err);
-	if (!d) {
-		if (fmt)
-			vmc_cli_errorf("unknown format '%s'", fmt);
-		else
-			vmc_cli_error(&err);
+	d = vmc_cli_driver(path, fmt);
+	if (!d)
 		return 1;
-	}
 	if (strcmp(d->name, "qcow2")) {
 		vmc_cli_errorf("%s: %s images have no internal snapshots"
 			       " (qcow2 has)", path, d->name);

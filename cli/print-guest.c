@@ -94,12 +94,27 @@ void vmc_cli_print_guest(const char *image, const struct vmc_guest *g)
 		printf("  %s\n", g->verdict[b]);
 }
 
+/* One side of a change, every line of it marked ("    + virtio_pci"). */
+static void change_lines(char mark, const char *text)
+{
+	const char *nl;
+
+	do {
+		nl = strchr(text, '\n');
+		if (!nl && !*text)
+			break;
+		printf("    %c %.*s\n", mark,
+		       nl ? (int)(nl - text) : (int)strlen(text), text);
+		text = nl ? nl + 1 : text;
+	} while (nl);
+}
+
 void vmc_cli_print_changes(const struct vmc_inject_result *r)
 {
 	for (size_t i = 0; i < r->plan.n; i++) {
 		printf("  %s\n", r->plan.c[i].file);
-		printf("    - %s\n", r->plan.c[i].before);
-		printf("    + %s\n", r->plan.c[i].after);
+		change_lines('-', r->plan.c[i].before);
+		change_lines('+', r->plan.c[i].after);
 	}
 	for (size_t i = 0; i < r->plan.nnotes; i++)
 		printf("  note: %s\n", r->plan.notes[i]);

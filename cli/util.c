@@ -108,3 +108,18 @@ int vmc_cli_image_args(int argc, char **argv, const char *usage,
 	*path = argv[optind];
 	return -1;
 }
+
+const struct vmc_driver *vmc_cli_driver(const char *path, const char *fmt)
+{
+	const struct vmc_driver *d;
+	struct vmc_error err;
+
+	d = fmt ? vmc_driver_find(fmt) : vmc_driver_probe(path, &err);
+	if (!d) {
+		if (fmt)
+			vmc_cli_errorf("unknown format '%s'", fmt);
+		else
+			vmc_cli_error(&err);
+	}
+	return d;
+}

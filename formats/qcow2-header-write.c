@@ -19,8 +19,8 @@ static const struct { uint8_t type, bit; const char *name; } features[] = {
 	{ 2, 0, "bitmaps" }, { 2, 1, "raw external data" },
 };
 
-static int put_ext(uint8_t *h, size_t cap, size_t *p, uint32_t type,
-		   const uint8_t *data, uint32_t len)
+int qcow2_put_ext(uint8_t *h, size_t cap, size_t *p, uint32_t type,
+		  const void *data, uint32_t len)
 {
 	size_t need = 8 + VMC_ALIGN_UP((size_t)len, 8);
 
@@ -45,7 +45,7 @@ static int put_features(uint8_t *h, size_t cap, size_t *p)
 		memcpy(t + i * 48 + 2, features[i].name,
 		       strlen(features[i].name));
 	}
-	return put_ext(h, cap, p, QCOW2_EXT_FEATURES, t, sizeof(t));
+	return qcow2_put_ext(h, cap, p, QCOW2_EXT_FEATURES, t, sizeof(t));
 }
 
 /* The extensions of old (header_length old_len) other than backing
@@ -63,7 +63,7 @@ static int keep_exts(const uint8_t *old, size_t cap, size_t old_len,
 			break;
 		if (type != QCOW2_EXT_BACKING_FMT &&
 		    type != QCOW2_EXT_FEATURES &&
-		    put_ext(h, cap, p, type, old + q + 8, len) < 0)
+		    qcow2_put_ext(h, cap, p, type, old + q + 8, len) < 0)
 			return -1;
 		q += 8 + VMC_ALIGN_UP((size_t)len, 8);
 	}
@@ -91,7 +91,7 @@ static int build(struct qcow2_state *s, const uint8_t *old, uint8_t *h,
 		vmc_put_be32(h + 96, s->refcount_order);
 		vmc_put_be32(h + 100, (uint32_t)len);
 	}
-	if (s->backing_fmt && put_ext(h, cap, &p, QCOW2_EXT_BACKING_FMT,
+	if (s->backing_fmt && qcow2_put_ext(h, cap, &p, QCOW2_EXT_BACKING_FMT,
 			(const uint8_t *)s->backing_fmt,
 			(uint32_t)strlen(s->backing_fmt)) < 0)
 		return -1;

@@ -255,20 +255,15 @@ int qcow2_header_put(struct vmc_image *img, struct qcow2_state *s,
 int qcow2_rc_commit(struct vmc_image *img, struct qcow2_state *s,
 		    struct vmc_error *err)
 {
-	uint64_t end, old = s->old_reftable;
+	uint64_t old = s->old_reftable;
 	uint8_t f[12];
 
 	if (qcow2_cache_flush(img, s, &s->rbc, err) < 0 ||
 	    qcow2_write_reftable(img, s, err) < 0 ||
 	    qcow2_cache_flush(img, s, &s->rbc, err) < 0)
 		return -1;
-	end = s->tail << s->cluster_bits;
-	if (end > s->file_size) {
-		if (ftruncate(s->fd, (off_t)end) < 0)
-			return vmc_error_errno(err, errno, "%s: cannot extend"
-					       " the file", img->filename);
-		s->file_size = end;
-	}
+	if (qcow2_extend_to_tail(img, s, err) < 0)
+		return -1;
 	if (qcow2_sync(img, s, err) < 0)
 		return -1;
 	if (!s->header_dirty)

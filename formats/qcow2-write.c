@@ -121,21 +121,6 @@ static void set_geometry(struct qcow2_state *s)
 	s->header_length = s->version == 2 ? QCOW2_V2_HEADER_LEN : 112;
 }
 
-static int put_ext(uint8_t *buf, size_t cap, size_t *p, uint32_t type,
-		   const void *data, uint32_t len)
-{
-	size_t need = 8 + VMC_ALIGN_UP((size_t)len, 8);
-
-	if (*p + need > cap)
-		return -1;
-	vmc_put_be32(buf + *p, type);
-	vmc_put_be32(buf + *p + 4, len);
-	memset(buf + *p + 8, 0, need - 8);
-	memcpy(buf + *p + 8, data, len);
-	*p += need;
-	return 0;
-}
-
 /* The feature-name table, as qemu writes it, when the header cluster
  * has room for it besides the backing file name (not with 512-byte
  * clusters, like qemu). */
@@ -162,7 +147,7 @@ static int add_feature_table(uint8_t *buf, size_t cap, size_t *p,
 		t[i * 48 + 1] = f[i].bit;
 		memcpy(t + i * 48 + 2, f[i].name, strlen(f[i].name));
 	}
-	return put_ext(buf, cap, p, QCOW2_EXT_FEATURES, t, sizeof(t));
+	return qcow2_put_ext(buf, cap, p, QCOW2_EXT_FEATURES, t, sizeof(t));
 }
 
 int qcow2_write_header(struct vmc_image *img, struct qcow2_state *s,
@@ -202,7 +187,7 @@ int qcow2_write_header(struct vmc_image *img, struct qcow2_state *s,
 		h[104] = (uint8_t)s->compression;
 	}
 	p = s->header_length;
-	if (s->backing_fmt && put_ext(h, cap, &p, QCOW2_EXT_BACKING_FMT,
+	if (s->backing_fmt && qcow2_put_ext(h, cap, &p, QCOW2_EXT_BACKING_FMT,
 				      s->backing_fmt,
 				      (uint32_t)strlen(s->backing_fmt)) < 0)
 		goto toolong;
@@ -722,13 +707,26 @@ static int write_l1(struct vmc_image *img, struct qcow2_state *s,
 	return r;
 }
 
+/* The file extended to every allocated cluster. */
+int qcow2_extend_to_tail(struct vmc_image *img, struct qcow2_state *s,
+			 struct vmc_error *err)
+{
+	uint64_t end = s->tail << s->cluster_bits;
+
+	if (end > s->file_size) {
+		if (ftruncate(s->fd, (off_t)end) < 0)
+			return vmc_error_errno(err, errno, "%s: cannot extend"
+					       " the file", img->filename);
+		s->file_size = end;
+	}
+	return 0;
+}
+
 /* Everything in memory to the file, in an order where each structure is
  * complete before what points to it. */
 int qcow2_writeback(struct vmc_image *img, struct qcow2_state *s,
 		    struct vmc_error *err)
 {
-	uint64_t end;
-
 	if (qcow2_cache_flush(img, s, &s->l2c, err) < 0)
 		return -1;
 	if (s->l1_dirty && write_l1(img, s, err) < 0)
@@ -737,13 +735,8 @@ int qcow2_writeback(struct vmc_image *img, struct qcow2_state *s,
 		return -1;
 	if (qcow2_cache_flush(img, s, &s->rbc, err) < 0)
 		return -1;
-	end = s->tail << s->cluster_bits;
-	if (end > s->file_size) {
-		if (ftruncate(s->fd, (off_t)end) < 0)
-			return vmc_error_errno(err, errno, "%s: cannot extend"
-					       " the file", img->filename);
-		s->file_size = end;
-	}
+	if (qcow2_extend_to_tail(img, s, err) < 0)
+		return -1;
 	if ((s->header_dirty || s->creating) &&
 	    qcow2_write_header(img, s, err) < 0)
 		return -1;

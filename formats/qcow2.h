@@ -263,6 +263,13 @@ int qcow2_flush(struct vmc_image *img, struct vmc_error *err);
 /* qcow2-measure.c */
 int qcow2_measure(struct vmc_image *src, uint64_t size, struct vmc_opts *opts,
 		  struct vmc_measure *m, struct vmc_error *err);
+/* A header extension (type, length, data padded to 8 bytes) at *p of a
+ * header buffer of cap bytes; -1 when it does not fit. */
+int qcow2_put_ext(uint8_t *h, size_t cap, size_t *p, uint32_t type,
+		  const void *data, uint32_t len);
+/* The file extended to every allocated cluster (s->tail). */
+int qcow2_extend_to_tail(struct vmc_image *img, struct qcow2_state *s,
+			 struct vmc_error *err);
 int qcow2_write_header(struct vmc_image *img, struct qcow2_state *s,
 		       struct vmc_error *err);
 int qcow2_writeback(struct vmc_image *img, struct qcow2_state *s,
