@@ -321,12 +321,13 @@ int vmc_kvm_start_ticker(struct vmc_kvm *k, struct vmc_error *err)
 }
 
 /* Whether the tick's work is due: its signal came, or it is so late that
- * it never will.  Under QEMU's software SVM (the nested engine) a timer
- * interrupt of the appliance's kernel is sometimes lost while the guest
- * exits all the time; the tickless kernel then never programs its timer
- * again, so no signal comes, the console is never flushed and the
- * timeout never checked, and the parent's own deadline (a timer too)
- * never fires: the appliance spins until the host gives up.  The clock
+ * it never will.  Under QEMU's software SVM (the nested engine) the
+ * hostile "pokes" guest sometimes left the appliance busy with no console
+ * flush, no timeout and no watchdog kill until the host gave up: most
+ * likely a timer interrupt of the appliance's kernel was lost (as wake-ups
+ * are, see kvm_check_halt()), and a tickless kernel then never programs
+ * its timer again, so neither our tick signal nor the parent's deadline
+ * (a timer too) ever comes.  The clock
  * still runs, so every exit looks at it; re-arming our timer (the
  * kernel's next one, which cancelling reprograms) brings the timer
  * interrupts back for everyone. */
