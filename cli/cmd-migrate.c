@@ -71,7 +71,6 @@ static void print_human(const struct vmc_migrate_params *p,
 		vmc_cli_print_report(res->report, "validation");
 }
 
-static bool inject_asked;	/* --inject said: whole VMs inject too */
 
 /* Options; returns -1 to go on, else the exit code. */
 static int parse(int argc, char **argv, struct vmc_migrate_params *p,
@@ -139,7 +138,7 @@ static int parse(int argc, char **argv, struct vmc_migrate_params *p,
 			break;
 		case 'E': p->vo.expect = optarg; break;
 		case 'N': p->inject = false; break;
-		case 'I': inject_asked = true; break;	/* the default */
+		case 'I': break;	/* --inject: the default */
 		case 't':
 			if (vmc_cli_cache_mode(optarg, &p->cache) < 0)
 				return 1;
@@ -172,9 +171,8 @@ static int parse(int argc, char **argv, struct vmc_migrate_params *p,
 	return -1;
 }
 
-/* A whole VM (OVA, OVF, .vmx, Hyper-V or libvirt XML): every disk. */
-/* A whole VM's disks get injection only when --inject asks (their tests
- * and batch plans predate the one command's default). */
+/* A whole VM (OVA, OVF, .vmx, Hyper-V or libvirt XML): every disk, the
+ * boot disk injected as a single disk is (unless --no-inject). */
 static int migrate_vm(const struct vmc_migrate_params *p, bool json,
 		      bool quiet, enum vmc_progress_kind progress)
 {
@@ -187,7 +185,7 @@ static int migrate_vm(const struct vmc_migrate_params *p, bool json,
 	struct vmc_validate_opts vo = p->vo;
 
 	return vmc_cli_vm_migrate(&c, &vo, p->validate, p->bus_set,
-				  !p->inject || !inject_asked);
+				  !p->inject);
 }
 
 int vmc_cmd_migrate(int argc, char **argv)

@@ -16,10 +16,10 @@
 #include "inject/inject.h"
 #include "validate/validate.h"
 
-/* Whether a batch plan's migrations inject when not told (off: batch
- * plans say inject per VM).  The one command (vmconv SRC --to FMT)
- * injects by default for KVM targets; --no-inject turns it off. */
-#define VMC_MIGRATE_INJECT_DEFAULT false
+/* Whether a migration injects when not told: on, for KVM targets, in the
+ * one command (--no-inject turns it off) and in a batch plan (its inject
+ * column). */
+#define VMC_MIGRATE_INJECT_DEFAULT true
 
 struct vmc_migrate_params {
 	const char *src_path;
