@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "validate/stages.h"
 #include "validate/validate.h"
 #include "validate/vmm/vmm.h"
 
