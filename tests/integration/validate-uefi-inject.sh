@@ -30,7 +30,7 @@ cat "$T/before.json"
 
 # without injection: does not boot, in OVMF's words
 "$VMCONV" "$T/guest-uefi.vhdx" --to qcow2 --out "$T/plain.qcow2" \
-	--validate --engine=qemu --timeout=300 --output=json -q \
+	--no-inject --validate --engine=qemu --timeout=300 --output=json -q \
 	>"$T/plain.json"; rc=$?
 cat "$T/plain.json"
 [ $rc -eq 1 ] || fail "without injection: exit $rc, expected 1"
@@ -44,9 +44,10 @@ jq -r .validation.reason "$T/plain.json" | grep -qF \
 jq -r .validation.reason "$T/plain.json" | grep -qF ': Not Found" and started the UEFI shell' ||
 	fail "the firmware's words"
 
-# with injection: the fallback path is made and the guest boots
+# the one command (injection is its default): the fallback path is made
+# and the guest boots
 "$VMCONV" "$T/guest-uefi.vhdx" --to qcow2 --out "$T/guest-uefi.qcow2" \
-	--inject --validate --engine=qemu --timeout=300 --output=json -q \
+	--validate --engine=qemu --timeout=300 --output=json -q \
 	>"$T/fixed.json"; rc=$?
 cat "$T/fixed.json"
 [ $rc -eq 0 ] || fail "with injection: exit $rc"
