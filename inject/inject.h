@@ -70,6 +70,17 @@ int vmc_inject_names(guestfs_h *g, const struct vmc_guest *gu, bool virtio,
 int vmc_inject_initramfs(guestfs_h *g, const struct vmc_guest *gu,
 			 bool dry_run, struct vmc_plan *plan,
 			 const char *image, struct vmc_error *err);
+/* Whether kernel k's initramfs needs the virtio drivers (or the root
+ * file system's) and can get them (its kernel has virtio modules). */
+bool vmc_inject_kernel_needs(const struct vmc_guest *gu,
+			     const struct vmc_kernel *k);
+/* The initramfs rewritten without the guest's tool (inject/initramfs-
+ * direct.c); why: the reason ("update-initramfs failed: ..."), NULL for
+ * "<the tool that built it> missing". */
+int vmc_inject_initramfs_direct(guestfs_h *g, const struct vmc_guest *gu,
+				const char *why, bool dry_run,
+				struct vmc_plan *plan, const char *image,
+				struct vmc_error *err);
 int vmc_inject_net(guestfs_h *g, bool dry_run, struct vmc_plan *plan,
 		   const char *image, struct vmc_error *err);
 /* The old hypervisor's guest tools: noted as leftovers, or removed with
