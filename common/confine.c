@@ -12,6 +12,7 @@
 #include <vmconv/image.h>
 
 #include "common/confine.h"
+#include "common/window.h"
 
 #define MAX_ALLOWED 32
 
@@ -176,6 +177,10 @@ char *vmc_confine_resolve(const char *namer, const char *field,
 		vmc_error_set(err, ENOMEM, "out of memory");
 		return NULL;
 	}
+	/* a member of the archive the namer lies in, read where it lies */
+	if (vmc_window_exists(namer) && !may_escape(name) &&
+	    vmc_window_exists(cand))
+		return cand;
 	real = realpath(cand, NULL);
 	if (!real && may_escape(name)) {
 		snprintf(why, sizeof(why), "%s does not exist and may lie"
@@ -212,6 +217,9 @@ int vmc_confine_open(const char *path, int flags, bool own,
 	int fd, fl;
 	struct stat st;
 
+	fd = vmc_window_open(path, flags, err);
+	if (fd != -2)
+		return fd;
 	fd = open(path, flags | O_CLOEXEC | O_NONBLOCK |
 		  (trusted ? 0 : O_NOFOLLOW));
 	if (fd < 0)
@@ -231,6 +239,7 @@ int vmc_confine_open(const char *path, int flags, bool own,
 		vmc_error_errno(err, errno, "%s: fcntl", path);
 		goto fail;
 	}
+	vmc_window_forget_fd(fd);
 	return fd;
 fail:
 	close(fd);

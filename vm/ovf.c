@@ -303,11 +303,11 @@ static void free_ctx(struct vmc_ovf_ctx *c)
 }
 
 struct vmc_vm *vmc_ovf_parse(const char *buf, size_t len, const char *name,
-			     const char *pkg_dir, bool scratch,
-			     struct vmc_error *err)
+			     const char *pkg_dir, const char *scratch,
+			     const char *tmp_parent, struct vmc_error *err)
 {
 	struct vmc_ovf_ctx c = { .name = name, .pkg_dir = pkg_dir, .err = err,
-				 .scratch = scratch };
+				 .scratch = scratch, .tmp_parent = tmp_parent };
 	xmlDocPtr doc = vmc_xml_parse(buf, len, name, err);
 	xmlNodePtr env;
 	int r = -1;
