@@ -187,6 +187,19 @@ static int read_text(struct vmc_ova *o, struct archive *a,
 	return 0;
 }
 
+static int check_name(struct vmc_ova *o, const char *name,
+		      const char *where)
+{
+	char *desc;
+	int r;
+
+	if (asprintf(&desc, "%s (%s)", o->path, where) < 0)
+		return vmc_error_set(o->err, ENOMEM, "out of memory");
+	r = vmc_ovf_check_name(desc, "tar member", name, o->err);
+	free(desc);
+	return r;
+}
+
 /* Name, type, uniqueness and data range of the member e, into m. */
 static int check_entry(struct vmc_ova *o, struct archive *a,
 		       struct archive_entry *e, struct vmc_ova_member *m)
@@ -204,10 +217,8 @@ static int check_entry(struct vmc_ova *o, struct archive *a,
 	if (!name)
 		return vmc_error_set(o->err, EINVAL, "%s: tar member without"
 				     " a name (%s)", o->path, where);
-	if (vmc_ovf_check_name(o->path, "tar member", name, o->err) < 0) {
-		vmc_error_prefix(o->err, "%s", where);
+	if (check_name(o, name, where) < 0)
 		return -1;
-	}
 	for (size_t i = 0; i < o->n; i++)
 		if (!strcmp(o->m[i].name, name))
 			return vmc_error_set(o->err, EINVAL, "%s: tar member"
@@ -265,6 +276,20 @@ static int one_member(struct vmc_ova *o, struct archive *a,
 	return read_text(o, a, m);
 }
 
+/* A header libarchive could not read: where it starts is where the last
+ * member's data, padded to 512 bytes, ends. */
+static void damaged(struct vmc_ova *o, struct archive *a)
+{
+	const struct vmc_ova_member *m = o->n ? &o->m[o->n - 1] : NULL;
+	uint64_t at = m ? m->off + VMC_ALIGN_UP(m->size, 512) : 0;
+	const char *why = archive_error_string(a);
+
+	vmc_error_set(o->err, EINVAL, "%s: truncated or damaged tar header"
+		      " at offset %" PRIu64 " (after member '%s'): %s",
+		      o->path, at, m ? m->name : "none",
+		      why ? why : "the archive ends inside it");
+}
+
 static int open_ova(struct vmc_ova *o)
 {
 	struct stat st;
@@ -301,11 +326,7 @@ int vmc_ova_members(struct vmc_ova *o)
 		if (one_member(o, a, e) < 0)
 			goto out;
 	if (ar != ARCHIVE_EOF) {
-		vmc_error_set(o->err, EINVAL, "%s: damaged tar header at"
-			      " offset %" PRId64 " (after member '%s'): %s",
-			      o->path, archive_read_header_position(a),
-			      o->n ? o->m[o->n - 1].name : "none",
-			      archive_error_string(a));
+		damaged(o, a);
 		goto out;
 	}
 	r = 0;
