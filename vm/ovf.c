@@ -200,6 +200,8 @@ static int read_one_disk(struct vmc_ovf_ctx *c, xmlNodePtr d)
 	 * metadata adds far less than 1/16 */
 	vd->path = vmc_ovf_file_path(c, f, cap + cap / 16 + (16u << 20));
 	r = vd->path ? 0 : -1;
+	if (f->chunk || (f->compression && !strcmp(f->compression, "gzip")))
+		vd->origin = VMC_DISK_EXTRACTED;	/* a scratch copy */
 out:
 	free(id);
 	free(ref);

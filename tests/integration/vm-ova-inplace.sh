@@ -84,6 +84,27 @@ qemu-img compare d1.raw out-gz/web01-disk1.qcow2 || fail "gz: disk 1"
 qemu-img compare d2.raw out-gz/web01-disk2.qcow2 || fail "gz: disk 2"
 ls -a . out-gz | grep -q vmconv- && fail "gz: scratch folder left"
 
+# -- a VMDK descriptor whose flat extent is another member: the extent is
+#    found among the members, read in place; one naming a file beside
+#    the OVA or above it is refused --
+mkdir fl && cd fl || fail cd
+qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat ../d1.raw web01-disk1.vmdk
+ovf_vmware web01 bios $C1 "" > web01.ovf
+ova ../flat.ova web01.ovf web01-disk1.vmdk web01-disk1-flat.vmdk
+sed -i 's|"web01-disk1-flat.vmdk"|"../d1.raw"|' web01-disk1.vmdk
+ova ../flat-up.ova web01.ovf web01-disk1.vmdk web01-disk1-flat.vmdk
+sed -i 's|"../d1.raw"|"d1.raw"|' web01-disk1.vmdk
+ova ../flat-beside.ova web01.ovf web01-disk1.vmdk web01-disk1-flat.vmdk
+cd .. || fail cd
+"$VMCONV" flat.ova --to qcow2 --out out-flat --no-inject --output=json > s ||
+	fail "flat convert"
+[ "$(jq -r '.disks[]."source-read"' s)" = "in place" ] || fail "flat: not in place"
+qemu-img compare d1.raw out-flat/web01-disk1.qcow2 || fail "flat: disk 1"
+check_err 1 "flat-up.ova/web01-disk1.vmdk: extent '../d1.raw' refused" \
+	"$VMCONV" info flat-up.ova
+check_err 1 "extent 'd1.raw' (flat-beside.ova/d1.raw): Not a directory" \
+	"$VMCONV" info flat-beside.ova
+
 # -- hostile archives: one error line naming OVA, member and offset;
 #    nothing written, no scratch folder --
 bad() {	# NAME REGEX
