@@ -174,13 +174,15 @@ static int convert_disks(struct vm_job *j, const char *dir, const char *fmt,
 			free(t);
 			goto fail;
 		}
-		if (vm->tmpdir) {	/* a member of the OVA */
+		if (d->origin != VMC_DISK_FILE) {	/* an OVA member */
 			char *m = NULL;
 
 			if (asprintf(&m, "%s:%s", j->c->src_path, d->href) > 0)
 				json_object_set_new(s, "source",
 						    json_string(m));
 			free(m);
+			json_object_set_new(s, "source-read", json_string(
+				vmc_disk_origin_name(d->origin)));
 		}
 		json_array_append_new(list, s);
 		free(d->path);
@@ -337,13 +339,18 @@ static void print_summary(const struct vm_job *j, json_t *s)
 	       vm->source_kind, vm->vcpus,
 	       (unsigned long long)(vm->memory >> 20),
 	       vm->firmware == VMC_FW_EFI ? "UEFI" : "BIOS");
-	json_array_foreach(json_object_get(s, "disks"), i, d)
-		printf("  disk %zu: %s (%s) -> %s (%s) in %.1f s\n", i + 1,
+	json_array_foreach(json_object_get(s, "disks"), i, d) {
+		const char *how = json_string_value(json_object_get(d,
+							"source-read"));
+
+		printf("  disk %zu: %s (%s%s%s) -> %s (%s) in %.1f s\n", i + 1,
 		       json_string_value(json_object_get(d, "source")),
 		       json_string_value(json_object_get(d, "source-format")),
+		       how ? ", read " : "", how ? how : "",
 		       json_string_value(json_object_get(d, "target")),
 		       json_string_value(json_object_get(d, "target-format")),
 		       json_real_value(json_object_get(d, "seconds")));
+	}
 	printf("  configuration: %s\n", json_string_value(
 		json_object_get(s, "configuration")));
 	if (j->have_boot && j->boot.injected)

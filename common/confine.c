@@ -13,6 +13,7 @@
 
 #include "common/confine.h"
 #include "common/held.h"
+#include "common/window.h"
 
 #define MAX_ALLOWED 32
 
@@ -186,6 +187,10 @@ char *vmc_confine_resolve(const char *namer, const char *field,
 		vmc_error_set(err, ENOMEM, "out of memory");
 		return NULL;
 	}
+	/* a member of the archive the namer lies in, read where it lies */
+	if (vmc_window_exists(namer) && !may_escape(name) &&
+	    vmc_window_exists(cand))
+		return cand;
 	real = realpath(cand, NULL);
 	if (!real && may_escape(name)) {
 		snprintf(why, sizeof(why), "%s does not exist and may lie"
@@ -215,6 +220,26 @@ char *vmc_confine_resolve(const char *namer, const char *field,
 	return real;
 }
 
+/* fd into the files the thread's recorder lists (the sandboxed VM
+ * child keeps exactly those open); fd is closed on failure. */
+static int recorded(int fd, const struct stat *st, const char *path,
+		    struct vmc_error *err)
+{
+	struct stat own;
+
+	if (!st && fstat(fd, &own) < 0) {
+		vmc_error_errno(err, errno, "%s: cannot stat", path);
+		close(fd);
+		return -1;
+	}
+	if (recorder && vmc_held_add(recorder, fd, st ? st : &own) < 0) {
+		vmc_error_set(err, ENOMEM, "out of memory");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int vmc_confine_open(const char *path, int flags, bool own,
 		     struct vmc_error *err)
 {
@@ -222,6 +247,11 @@ int vmc_confine_open(const char *path, int flags, bool own,
 	int fd, fl;
 	struct stat st;
 
+	fd = vmc_window_open(path, flags, err);
+	if (fd >= 0)
+		return recorded(fd, NULL, path, err);
+	if (fd != -2)
+		return fd;
 	fd = open(path, flags | O_CLOEXEC | O_NONBLOCK |
 		  (trusted ? 0 : O_NOFOLLOW));
 	if (fd < 0)
@@ -241,11 +271,8 @@ int vmc_confine_open(const char *path, int flags, bool own,
 		vmc_error_errno(err, errno, "%s: fcntl", path);
 		goto fail;
 	}
-	if (recorder && vmc_held_add(recorder, fd, &st) < 0) {
-		vmc_error_set(err, ENOMEM, "out of memory");
-		goto fail;
-	}
-	return fd;
+	vmc_window_forget_fd(fd);
+	return recorded(fd, &st, path, err);
 fail:
 	close(fd);
 	return -1;

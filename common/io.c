@@ -19,7 +19,7 @@ int vmc_pread_full(int fd, void *buf, size_t len, uint64_t off,
 	char *p = buf;
 
 	while (len > 0) {
-		ssize_t r = pread(fd, p, len, (off_t)off);
+		ssize_t r = vmc_file_pread(fd, p, len, off);
 
 		if (r < 0) {
 			if (errno == EINTR)

@@ -12,21 +12,28 @@
 #include "common/bytes.h"
 #include "common/confine.h"
 #include "common/held.h"
+#include "common/window.h"
 
 /* Images being opened on this thread, innermost last: a backing file or
  * parent that is already on this stack is a loop. */
 #define MAX_CHAIN 256
-static __thread struct { dev_t dev; ino_t ino; } chain[MAX_CHAIN];
+static __thread struct {
+	dev_t dev;
+	ino_t ino;
+	uint64_t base;			/* an archive member's offset */
+} chain[MAX_CHAIN];
 static __thread unsigned chain_len;
 
 static int chain_push(const char *filename, struct vmc_error *err)
 {
 	struct stat st;
+	uint64_t base;
 
-	if (stat(filename, &st) < 0)
+	if (vmc_window_stat(filename, &st, &base) < 0)
 		return vmc_error_errno(err, errno, "%s: cannot open", filename);
 	for (unsigned i = 0; i < chain_len; i++)
-		if (chain[i].dev == st.st_dev && chain[i].ino == st.st_ino)
+		if (chain[i].dev == st.st_dev && chain[i].ino == st.st_ino &&
+		    chain[i].base == base)
 			return vmc_error_set(err, ELOOP,
 				"%s: backing chain loops back to this file",
 				filename);
@@ -36,6 +43,7 @@ static int chain_push(const char *filename, struct vmc_error *err)
 			MAX_CHAIN);
 	chain[chain_len].dev = st.st_dev;
 	chain[chain_len].ino = st.st_ino;
+	chain[chain_len].base = base;
 	chain_len++;
 	return 0;
 }
@@ -344,8 +352,9 @@ int vmc_image_info(struct vmc_image *img, json_t *info,
 int64_t vmc_image_actual_size(struct vmc_image *img)
 {
 	struct stat st;
+	uint64_t base;
 
-	if (stat(img->filename, &st) < 0)
+	if (vmc_window_stat(img->filename, &st, &base) < 0)
 		return -1;
 	return (int64_t)st.st_blocks * 512;
 }

@@ -355,9 +355,9 @@ void qcow2_state_free(struct qcow2_state *s)
 	if (!s)
 		return;
 	if (s->own_fd && s->fd >= 0)
-		close(s->fd);
+		vmc_file_close(s->fd);
 	if (s->own_data_fd && s->data_fd >= 0)
-		close(s->data_fd);
+		vmc_file_close(s->data_fd);
 	free(s->data_path);
 	free(s->l1);
 	free(s->reftable);
@@ -385,7 +385,7 @@ static int file_size(int fd, const char *path, uint64_t *size,
 {
 	struct stat st;
 
-	if (fstat(fd, &st) < 0)
+	if (vmc_file_fstat(fd, &st) < 0)
 		return vmc_error_errno(err, errno, "%s: cannot stat", path);
 	*size = (uint64_t)st.st_size;
 	return 0;
@@ -743,7 +743,8 @@ static int qcow2_info(struct vmc_image *img, json_t *obj,
 	if (s->data_path) {
 		struct stat a, b;
 
-		if (fstat(s->fd, &a) == 0 && fstat(s->data_fd, &b) == 0)
+		if (vmc_file_fstat(s->fd, &a) == 0 &&
+		    vmc_file_fstat(s->data_fd, &b) == 0)
 			json_object_set_new(obj, "actual-size", json_integer(
 				(json_int_t)(a.st_blocks + b.st_blocks) * 512));
 	}

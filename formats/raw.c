@@ -59,7 +59,7 @@ static int file_size(int fd, const char *path, uint64_t *size,
 {
 	struct stat st;
 
-	if (fstat(fd, &st) < 0)
+	if (vmc_file_fstat(fd, &st) < 0)
 		return vmc_error_errno(err, errno, "%s: cannot stat", path);
 	if (S_ISBLK(st.st_mode)) {
 		if (ioctl(fd, BLKGETSIZE64, size) < 0)
@@ -90,7 +90,7 @@ static int raw_open(struct vmc_image *img, const char *filename,
 	}
 	s->own_fd = true;
 	if (file_size(s->fd, filename, &img->size, err) < 0) {
-		close(s->fd);
+		vmc_file_close(s->fd);
 		free(s);
 		return -1;
 	}
@@ -103,7 +103,7 @@ static void raw_close(struct vmc_image *img)
 	struct raw_state *s = img->opaque;
 
 	if (s && s->own_fd)
-		close(s->fd);
+		vmc_file_close(s->fd);
 	free(s);
 }
 
@@ -125,7 +125,7 @@ static int raw_block_status(struct vmc_image *img, uint64_t off,
 	*ext = (struct vmc_extent){ off, max_len, VMC_EXTENT_DATA };
 	if (s->no_seek_data)
 		return 0;
-	data = lseek(s->fd, (off_t)off, SEEK_DATA);
+	data = vmc_file_lseek(s->fd, (off_t)off, SEEK_DATA);
 	if (data < 0) {
 		if (errno == ENXIO) {		/* a hole up to the end */
 			ext->kind = VMC_EXTENT_ZERO;
@@ -145,7 +145,7 @@ static int raw_block_status(struct vmc_image *img, uint64_t off,
 			ext->length = (uint64_t)data - off;
 		return 0;
 	}
-	hole = lseek(s->fd, (off_t)off, SEEK_HOLE);
+	hole = vmc_file_lseek(s->fd, (off_t)off, SEEK_HOLE);
 	if (hole < 0)
 		return vmc_error_errno(err, errno,
 			"%s: SEEK_HOLE at offset 0x%" PRIx64 " failed",

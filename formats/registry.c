@@ -114,8 +114,8 @@ const struct vmc_driver *vmc_driver_probe(const char *filename,
 	fd = vmc_confine_open(filename, O_RDONLY, true, err);
 	if (fd < 0)
 		return NULL;
-	len = pread(fd, buf, sizeof(buf), 0);
-	close(fd);
+	len = vmc_file_pread(fd, buf, sizeof(buf), 0);
+	vmc_file_close(fd);
 	if (len < 0) {
 		vmc_error_errno(err, errno, "%s: cannot read header", filename);
 		return NULL;

@@ -175,7 +175,7 @@ static void vhdx_close(struct vmc_image *img)
 	if (!s)
 		return;
 	if (!s->creating && s->fd >= 0)
-		close(s->fd);
+		vmc_file_close(s->fd);
 	free(s->bat);
 	free(s->sb_buf);
 	vhdx_log_free(&s->log);
@@ -201,7 +201,7 @@ static int vhdx_open(struct vmc_image *img, const char *filename,
 	s->fd = vmc_confine_open(filename, flags, true, err);
 	if (s->fd < 0)
 		goto fail;
-	if (fstat(s->fd, &st) < 0) {
+	if (vmc_file_fstat(s->fd, &st) < 0) {
 		vmc_error_errno(err, errno, "%s: cannot stat", filename);
 		goto fail;
 	}
@@ -329,7 +329,7 @@ static void host_holes(struct vhdx_state *s, uint64_t fo,
 
 	if (s->log.n)
 		return;
-	data = lseek(s->fd, (off_t)fo, SEEK_DATA);
+	data = vmc_file_lseek(s->fd, (off_t)fo, SEEK_DATA);
 	if (data < 0) {
 		if (errno == ENXIO)
 			ext->kind = VMC_EXTENT_ZERO;
@@ -340,7 +340,7 @@ static void host_holes(struct vhdx_state *s, uint64_t fo,
 		ext->length = VMC_MIN(ext->length, (uint64_t)data - fo);
 		return;
 	}
-	hole = lseek(s->fd, (off_t)fo, SEEK_HOLE);
+	hole = vmc_file_lseek(s->fd, (off_t)fo, SEEK_HOLE);
 	if (hole > data)
 		ext->length = VMC_MIN(ext->length, (uint64_t)hole - fo);
 }

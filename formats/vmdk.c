@@ -73,7 +73,7 @@ static void state_free(struct vmdk_state *s)
 
 		vmdk_sparse_free(e);
 		if (e->fd >= 0)
-			close(e->fd);
+			vmc_file_close(e->fd);
 		free(e->name);
 		free(e->path);
 	}
@@ -117,7 +117,7 @@ static void close_lru(struct vmdk_state *s)
 				old = &s->ext[i];
 		if (!old)
 			return;
-		close(old->fd);
+		vmc_file_close(old->fd);
 		old->fd = -1;
 		s->n_open--;
 	}
@@ -151,12 +151,12 @@ static int open_file(struct vmdk_extent *e, struct vmc_error *err)
 		return -1;
 	e->st->n_open++;
 	e->last_use = ++e->st->tick;
-	if (fstat(e->fd, &st) < 0)
+	if (vmc_file_fstat(e->fd, &st) < 0)
 		return vmc_error_errno(err, errno, "%s: cannot stat",
 				       e->path);
 	e->file_size = (uint64_t)st.st_size;
 	if (S_ISBLK(st.st_mode)) {
-		off_t end = lseek(e->fd, 0, SEEK_END);
+		off_t end = vmc_file_lseek(e->fd, 0, SEEK_END);
 
 		e->file_size = end > 0 ? (uint64_t)end : 0;
 	}
@@ -386,15 +386,16 @@ static int vmdk_open(struct vmc_image *img, const char *filename,
 	fd = vmc_confine_open(filename, O_RDONLY, true, err);
 	if (fd < 0)
 		goto fail;
-	if (fstat(fd, &st) < 0 || (n = pread(fd, head, 8, 0)) < 0) {
+	if (vmc_file_fstat(fd, &st) < 0 ||
+	    (n = vmc_file_pread(fd, head, 8, 0)) < 0) {
 		vmc_error_errno(err, errno, "%s: cannot read", filename);
-		close(fd);
+		vmc_file_close(fd);
 		goto fail;
 	}
 	if ((n >= 4 && (vmc_get_le32(head) == VMDK4_MAGIC ||
 			vmc_get_le32(head) == VMDK3_MAGIC)) ||
 	    (n >= 8 && vmc_get_le64(head) == SESPARSE_MAGIC)) {
-		close(fd);
+		vmc_file_close(fd);
 		if (open_single(img, s, filename, vmc_get_le32(head),
 				err) < 0)
 			goto fail;
@@ -405,21 +406,21 @@ static int vmdk_open(struct vmc_image *img, const char *filename,
 			"%s: not a sparse extent, and too large (%" PRIu64
 			" bytes) for a descriptor file (at most %u)",
 			filename, (uint64_t)st.st_size, VMDK_DESC_MAX);
-		close(fd);
+		vmc_file_close(fd);
 		goto fail;
 	}
 	text = malloc((size_t)st.st_size + 1);
 	if (!text) {
 		vmc_error_set(err, ENOMEM, "out of memory");
-		close(fd);
+		vmc_file_close(fd);
 		goto fail;
 	}
 	if (vmc_pread_full(fd, text, (size_t)st.st_size, 0, filename,
 			   err) < 0) {
-		close(fd);
+		vmc_file_close(fd);
 		goto fail;
 	}
-	close(fd);
+	vmc_file_close(fd);
 	if (vmdk_desc_parse(&s->desc, text, (size_t)st.st_size, filename,
 			    err) < 0)
 		goto fail;
@@ -573,14 +574,14 @@ static int vmdk_block_status(struct vmc_image *img, uint64_t off,
 			pthread_mutex_unlock(&s->lock);
 			return -1;
 		}
-		d = lseek(fd, a, SEEK_DATA);
+		d = vmc_file_lseek(fd, a, SEEK_DATA);
 		if (d < 0 && errno == ENXIO) {
 			ext->kind = VMC_EXTENT_ZERO;
 		} else if (d > a) {
 			ext->kind = VMC_EXTENT_ZERO;
 			ext->length = VMC_MIN(max, (uint64_t)(d - a));
 		} else if (d == a) {
-			h = lseek(fd, a, SEEK_HOLE);
+			h = vmc_file_lseek(fd, a, SEEK_HOLE);
 			if (h > a)
 				ext->length = VMC_MIN(max, (uint64_t)(h - a));
 		}

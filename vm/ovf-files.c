@@ -4,6 +4,9 @@
  * (ovf:compression="gzip", compressed before it was chunked).  Joined or
  * inflated copies go into vmconv's scratch folder, never beside the
  * user's files, and never grow past the limit the disk's capacity sets.
+ * Files are opened with vmc_confine_open and read with vmc_file_pread,
+ * so an OVA member (a file window, common/window.h) is read where it
+ * lies, the same way as a loose file.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,6 +19,9 @@
 
 #include <zlib.h>
 
+#include <vmconv/driver.h>
+#include <vmconv/io.h>
+
 #include "vm/ovf.h"
 
 #define BUF (1u << 20)
@@ -24,31 +30,29 @@
 static int open_member(struct vmc_ovf_ctx *c, const char *path,
 		       const char *href, bool missing_ok)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
+	struct vmc_error e = { 0 };
+	int fd = vmc_confine_open(path, O_RDONLY, false, &e);
 
-	if (fd < 0) {
-		if (errno == ENOENT && missing_ok)
-			return -2;
-		return vmc_error_errno(c->err, errno, "%s: References file"
-				       " '%s' is missing from the package",
-				       c->name, href);
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return vmc_error_set(c->err, EINVAL, "%s: References file"
-				     " '%s' is not a regular file", c->name,
-				     href);
-	}
-	return fd;
+	if (fd >= 0)
+		return fd;
+	/* ENOTDIR: "OVA/NAME" that is no member of the OVA */
+	if ((e.code == ENOENT || e.code == ENOTDIR) && missing_ok)
+		return -2;
+	if (e.code == ENOENT || e.code == ENOTDIR)
+		return vmc_error_set(c->err, ENOENT, "%s: References file"
+				     " '%s' is missing from the package",
+				     c->name, href);
+	return vmc_error_set(c->err, e.code, "%s: References file '%s': %s",
+			     c->name, href, e.msg);
 }
 
 static const char *work_dir(struct vmc_ovf_ctx *c)
 {
 	if (c->scratch)
-		return c->pkg_dir;
+		return c->scratch;
 	if (!c->vm->tmpdir) {
-		c->vm->tmpdir = vmc_scratch_new(c->pkg_dir, "ovf", c->err);
+		c->vm->tmpdir = vmc_scratch_new(c->tmp_parent ? c->tmp_parent :
+						c->pkg_dir, "ovf", c->err);
 		if (!c->vm->tmpdir)
 			vmc_error_prefix(c->err, "%s", c->name);
 	}
@@ -58,9 +62,11 @@ static const char *work_dir(struct vmc_ovf_ctx *c)
 static int copy_fd(struct vmc_ovf_ctx *c, int in, int out, char *buf,
 		   uint64_t *total, uint64_t limit, const char *href)
 {
+	uint64_t pos = 0;
 	ssize_t r;
 
-	while ((r = read(in, buf, BUF)) > 0) {
+	while ((r = vmc_file_pread(in, buf, BUF, pos)) > 0) {
+		pos += (uint64_t)r;
 		*total += (uint64_t)r;
 		if (*total > limit)
 			return vmc_error_set(c->err, EFBIG, "%s: chunks of '%s'"
@@ -95,7 +101,7 @@ static int join_chunks(struct vmc_ovf_ctx *c, struct vmc_ovf_file *f,
 		if (fd < 0)
 			return -1;
 		r = copy_fd(c, fd, out, buf, &total, limit, f->href);
-		close(fd);
+		vmc_file_close(fd);
 		if (r < 0)
 			return -1;
 	}
@@ -113,11 +119,13 @@ static int gunzip(struct vmc_ovf_ctx *c, struct vmc_ovf_file *f, int in,
 	z_stream z = { 0 };
 	uint64_t total = 0;
 	int zr = Z_OK, r = -1;
+	uint64_t pos = 0;
 	ssize_t n;
 
 	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
 		return vmc_error_set(c->err, ENOMEM, "out of memory");
-	while ((n = read(in, buf, BUF / 2)) > 0) {
+	while ((n = vmc_file_pread(in, buf, BUF / 2, pos)) > 0) {
+		pos += (uint64_t)n;
 		z.next_in = (unsigned char *)buf;
 		z.avail_in = (unsigned)n;
 		while (z.avail_in) {
@@ -203,7 +211,7 @@ char *vmc_ovf_file_path(struct vmc_ovf_ctx *c, struct vmc_ovf_file *f,
 			free(path);
 			return NULL;
 		}
-		close(in);
+		vmc_file_close(in);
 		return path;
 	}
 	dir = work_dir(c);
@@ -231,14 +239,15 @@ char *vmc_ovf_file_path(struct vmc_ovf_ctx *c, struct vmc_ovf_file *f,
 	}
 	/* deflate expands at most 1032:1: a physical bound besides the
 	 * capacity the (untrusted) descriptor states */
-	if (fstat(in, &st) == 0 && (uint64_t)st.st_size < limit / 1032)
+	if (vmc_file_fstat(in, &st) == 0 &&
+	    (uint64_t)st.st_size < limit / 1032)
 		limit = (uint64_t)st.st_size * 1032 + 4096;
 	out = new_file(c, dir, f->href, ".gunzipped", &path);
 	if (out >= 0)
 		ok = gunzip(c, f, in, out, buf, limit);
 out:
 	if (in >= 0)
-		close(in);
+		vmc_file_close(in);
 	if (out >= 0)
 		close(out);
 	if (jpath)

@@ -200,6 +200,8 @@ static int read_one_disk(struct vmc_ovf_ctx *c, xmlNodePtr d)
 	 * metadata adds far less than 1/16 */
 	vd->path = vmc_ovf_file_path(c, f, cap + cap / 16 + (16u << 20));
 	r = vd->path ? 0 : -1;
+	if (f->chunk || (f->compression && !strcmp(f->compression, "gzip")))
+		vd->origin = VMC_DISK_EXTRACTED;	/* a scratch copy */
 out:
 	free(id);
 	free(ref);
@@ -303,11 +305,11 @@ static void free_ctx(struct vmc_ovf_ctx *c)
 }
 
 struct vmc_vm *vmc_ovf_parse(const char *buf, size_t len, const char *name,
-			     const char *pkg_dir, bool scratch,
-			     struct vmc_error *err)
+			     const char *pkg_dir, const char *scratch,
+			     const char *tmp_parent, struct vmc_error *err)
 {
 	struct vmc_ovf_ctx c = { .name = name, .pkg_dir = pkg_dir, .err = err,
-				 .scratch = scratch };
+				 .scratch = scratch, .tmp_parent = tmp_parent };
 	xmlDocPtr doc = vmc_xml_parse(buf, len, name, err);
 	xmlNodePtr env;
 	int r = -1;

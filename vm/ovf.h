@@ -17,7 +17,8 @@ struct vmc_ovf_file {
 struct vmc_ovf_ctx {
 	const char *name;		/* the descriptor, for messages */
 	const char *pkg_dir;		/* where References' files are */
-	bool scratch;			/* pkg_dir is ours to write in */
+	const char *scratch;		/* our folder for copies, or NULL */
+	const char *tmp_parent;		/* where to make one (NULL: pkg_dir) */
 	struct vmc_vm *vm;
 	struct vmc_ovf_file files[VMC_OVF_MAX_FILES];
 	size_t n_files;

@@ -10,6 +10,7 @@
 #include <libgen.h>
 #include <unistd.h>
 
+#include "common/window.h"
 #include "vm/vm.h"
 
 #define VMC_VM_MAX_ITEMS 256	/* disks, NICs, controllers, notes each */
@@ -95,6 +96,9 @@ void vmc_vm_free(struct vmc_vm *vm)
 		free(vm->notes[i]);
 	vmc_scratch_remove(vm->tmpdir);
 	free(vm->tmpdir);
+	if (vm->windows)
+		vmc_window_drop(vm->windows);
+	free(vm->windows);
 	free(vm->disks);
 	free(vm->nics);
 	free(vm->ctrls);
@@ -153,6 +157,12 @@ int vmc_mac_normalize(const char *in, char out[18])
 	return 0;
 }
 
+const char *vmc_disk_origin_name(enum vmc_disk_origin o)
+{
+	return o == VMC_DISK_IN_PLACE ? "in place" :
+	       o == VMC_DISK_EXTRACTED ? "extracted" : "file";
+}
+
 const struct vmc_vm_disk *vmc_vm_boot_disk(const struct vmc_vm *vm)
 {
 	for (size_t i = 0; i < vm->n_disks; i++)
@@ -170,13 +180,19 @@ static json_t *disk_json(const struct vmc_vm *vm,
 			 const struct vmc_vm_disk *d)
 {
 	json_t *o = json_object();
-	/* an OVA's members live in a scratch folder only while it is read */
-	bool scratch = vm->tmpdir && d->path &&
-		       !strncmp(d->path, vm->tmpdir, strlen(vm->tmpdir));
+	/* an OVA member has no path of its own (a window over the OVA, or a
+	 * copy in a scratch folder that lives only while the OVA is read) */
+	bool own = d->origin == VMC_DISK_FILE;
 
 	json_object_set_new(o, "id", jstr(d->id));
 	json_object_set_new(o, "file", jstr(d->href));
-	json_object_set_new(o, "path", jstr(scratch ? NULL : d->path));
+	json_object_set_new(o, "path", jstr(own ? d->path : NULL));
+	if (!own)
+		json_object_set_new(o, "read", json_string(
+			vmc_disk_origin_name(d->origin)));
+	if (d->origin == VMC_DISK_IN_PLACE)
+		json_object_set_new(o, "member-offset", json_integer(
+			(json_int_t)d->member_offset));
 	json_object_set_new(o, "format", jstr(d->format));
 	json_object_set_new(o, "capacity",
 			    json_integer((json_int_t)d->capacity));

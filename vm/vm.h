@@ -31,6 +31,13 @@ struct vmc_vm_ctrl {
 	unsigned index;			/* scsi0 -> 0 */
 };
 
+/* Where a disk's bytes are read from. */
+enum vmc_disk_origin {
+	VMC_DISK_FILE,			/* a file of its own */
+	VMC_DISK_IN_PLACE,		/* an OVA member, where it lies */
+	VMC_DISK_EXTRACTED,		/* copied (inflated, joined) to scratch */
+};
+
 struct vmc_vm_disk {
 	char *id;			/* OVF diskId, "scsi0:0", "vda" */
 	char *path;			/* the file as found on this host */
@@ -40,6 +47,8 @@ struct vmc_vm_disk {
 	enum vmc_disk_bus bus;
 	unsigned ctrl_index, unit;
 	bool cdrom;
+	enum vmc_disk_origin origin;
+	uint64_t member_offset;		/* IN_PLACE: its data in the OVA */
 };
 
 struct vmc_vm_nic {
@@ -64,7 +73,8 @@ struct vmc_vm {
 	size_t n_nics;
 	char **notes;			/* unknown sections kept, cert, ... */
 	size_t n_notes;
-	char *tmpdir;			/* OVA: where its members were put */
+	char *tmpdir;			/* scratch: inflated, joined files */
+	char *windows;			/* OVA: owner of its file windows */
 };
 
 /* Which configuration kind a file is, by content (and name), or NULL if
@@ -72,8 +82,10 @@ struct vmc_vm {
 const char *vmc_vm_probe(const char *path);
 
 /* Read a VM's shape from path (any kind vmc_vm_probe names).  An OVA's
- * members are streamed into a new folder under tmp_parent (NULL: the
- * folder of path); vmc_vm_free removes it. */
+ * disks stored plainly are read where they lie (their paths are file
+ * windows, "OVA/MEMBER", that vmc_vm_free forgets); gzip-compressed or
+ * chunked ones are streamed into a new folder under tmp_parent (NULL:
+ * the folder of path), which vmc_vm_free removes. */
 struct vmc_vm *vmc_vm_load(const char *path, const char *tmp_parent,
 			   struct vmc_error *err);
 void vmc_vm_free(struct vmc_vm *vm);
@@ -89,6 +101,8 @@ struct vmc_vm_ctrl *vmc_vm_add_ctrl(struct vmc_vm *vm);
 int vmc_vm_add_note(struct vmc_vm *vm, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 const char *vmc_disk_bus_name(enum vmc_disk_bus bus);
+/* "in place", "extracted" (to a scratch folder), "file". */
+const char *vmc_disk_origin_name(enum vmc_disk_origin o);
 enum vmc_disk_bus vmc_disk_bus_parse(const char *s);
 /* "00:50:56:AA:bb:cc", "00-50-...", "005056aabbcc" -> "00:50:56:aa:bb:cc";
  * -1 if not a MAC. */
@@ -124,12 +138,14 @@ struct vmc_vm *vmc_hyperv_read(const char *path, struct vmc_error *err);
 struct vmc_vm *vmc_libvirt_read(const char *path, struct vmc_error *err);
 
 /* OVF descriptor from a memory buffer; name is for messages, pkg_dir is
- * the folder holding the files References names (their digests were
- * checked by the caller); scratch says pkg_dir is vmconv's own temporary
- * folder (an unpacked OVA), where joined or gunzipped files may go. */
+ * the folder holding the files References names, or an OVA whose members
+ * are file windows "OVA/NAME" (their digests were checked by the
+ * caller).  Joined or gunzipped files go into scratch, an existing
+ * folder of vmconv's, or (NULL) a new one made under tmp_parent (NULL:
+ * pkg_dir) on first need, which becomes vm->tmpdir. */
 struct vmc_vm *vmc_ovf_parse(const char *buf, size_t len, const char *name,
-			     const char *pkg_dir, bool scratch,
-			     struct vmc_error *err);
+			     const char *pkg_dir, const char *scratch,
+			     const char *tmp_parent, struct vmc_error *err);
 
 /* ---- writers ---- */
 

@@ -82,16 +82,16 @@ static int vhd_probe(const uint8_t *buf, size_t len, const char *filename)
 		return 100;
 	/* A fixed disk has it only at the end, which the first bytes cannot
 	 * show: look there (qemu cannot, and calls fixed VHDs raw). */
-	fd = open(filename, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	fd = vmc_confine_open(filename, O_RDONLY, true, NULL);
 	if (fd < 0)
 		return 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	if (vmc_file_fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    st.st_size >= VHD_FOOTER_SIZE &&
-	    pread(fd, f, sizeof(f), st.st_size - VHD_FOOTER_SIZE) ==
+	    vmc_file_pread(fd, f, sizeof(f), st.st_size - VHD_FOOTER_SIZE) ==
 		    (ssize_t)sizeof(f) &&
 	    footer_ok(f) && vmc_get_be32(f + 60) == VHD_TYPE_FIXED)
 		score = 100;
-	close(fd);
+	vmc_file_close(fd);
 	return score;
 }
 
@@ -398,7 +398,7 @@ static void vhd_close(struct vmc_image *img)
 	if (!s)
 		return;
 	if (!s->creating && s->fd >= 0)
-		close(s->fd);
+		vmc_file_close(s->fd);
 	free(s->bat);
 	free(s->bm_buf);
 	vmc_image_close(s->parent);
@@ -422,7 +422,7 @@ static int vhd_open(struct vmc_image *img, const char *filename,
 				 O_RDWR : O_RDONLY, true, err);
 	if (s->fd < 0)
 		goto fail;
-	if (fstat(s->fd, &st) < 0) {
+	if (vmc_file_fstat(s->fd, &st) < 0) {
 		vmc_error_errno(err, errno, "%s: cannot stat", filename);
 		goto fail;
 	}
@@ -553,7 +553,7 @@ static int vhd_block_status(struct vmc_image *img, uint64_t off,
 
 		/* holes of a sparse fixed disk read as zeros */
 		*ext = (struct vmc_extent){ off, max_len, VMC_EXTENT_DATA };
-		data = lseek(s->fd, (off_t)off, SEEK_DATA);
+		data = vmc_file_lseek(s->fd, (off_t)off, SEEK_DATA);
 		if (data < 0 || (uint64_t)data > off) {
 			if (data >= 0 || errno == ENXIO) {
 				ext->kind = VMC_EXTENT_ZERO;
@@ -563,7 +563,7 @@ static int vhd_block_status(struct vmc_image *img, uint64_t off,
 			}
 			return 0;
 		}
-		hole = lseek(s->fd, (off_t)off, SEEK_HOLE);
+		hole = vmc_file_lseek(s->fd, (off_t)off, SEEK_HOLE);
 		if (hole > data)
 			ext->length = VMC_MIN(max_len, (uint64_t)hole - off);
 		return 0;

@@ -28,7 +28,8 @@ static void ovf(const uint8_t *data, size_t size)
 {
 	struct vmc_error err;
 	struct vmc_vm *vm = vmc_ovf_parse((const char *)data, size, "f.ovf",
-					  "/nonexistent-fuzz", false, &err);
+					  "/nonexistent-fuzz", NULL, NULL,
+					  &err);
 	char *doc;
 
 	if (!vm)
@@ -37,8 +38,8 @@ static void ovf(const uint8_t *data, size_t size)
 	doc = vmc_ovf_write(vm, &err);
 	if (doc) {
 		struct vmc_vm *again = vmc_ovf_parse(doc, strlen(doc), "w.ovf",
-						     "/nonexistent-fuzz", false,
-						     &err);
+						     "/nonexistent-fuzz", NULL,
+						     NULL, &err);
 
 		if (!again)
 			abort();	/* what we write must read back */

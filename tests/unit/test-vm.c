@@ -34,7 +34,7 @@
 
 static struct vmc_vm *parse(const char *doc, struct vmc_error *err)
 {
-	return vmc_ovf_parse(doc, strlen(doc), "t.ovf", "/nonexistent", false,
+	return vmc_ovf_parse(doc, strlen(doc), "t.ovf", "/nonexistent", NULL, NULL,
 			     err);
 }
 
@@ -314,7 +314,7 @@ Test(writers, ovf_round_trip)
 	char *doc = vmc_ovf_write(vm, &err);
 
 	cr_assert_not_null(doc, "%s", err.msg);
-	back = vmc_ovf_parse(doc, strlen(doc), "w.ovf", scratch_dir, false,
+	back = vmc_ovf_parse(doc, strlen(doc), "w.ovf", scratch_dir, NULL, NULL,
 			     &err);
 	cr_assert_not_null(back, "%s", err.msg);
 	cr_assert_str_eq(back->name, vm->name);
