@@ -8,7 +8,7 @@
 # what it proves (the target appears only when conversion and injection
 # are complete; the appliance goes with vmconv) does not depend on the
 # guest's initramfs tool or layout.
-# run-tests: timeout=3600
+# run-tests: timeout=5400
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/inject-common.inc"
 

@@ -2,7 +2,7 @@
 # dracut's, in host-only mode with only IDE and Hyper-V storage drivers
 # (root=/dev/sda1): see inject-common.inc.  On virtio without injection
 # dracut never finds the root device.
-# run-tests: timeout=3600
+# run-tests: timeout=5400
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/inject-common.inc"
 

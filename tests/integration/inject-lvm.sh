@@ -1,7 +1,7 @@
 # Driver injection end to end on a real Debian 12 guest with its root on
 # LVM (root=/dev/mapper/vg0-root, stable) and /boot on its own partition
 # named /dev/sda1 in fstab: see inject-common.inc.
-# run-tests: timeout=3600
+# run-tests: timeout=5400
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/inject-common.inc"
 
