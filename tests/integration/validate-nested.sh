@@ -4,6 +4,7 @@
 # (booted, stage, the kind of reason) must match the qemu engine's, the
 # reference.  --engine=auto picks it here and says why.  Needs the
 # built-in VMM: without it this fails, saying so.
+# run-tests: timeout=1800 (declared so that it starts among the first)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/validate-common.inc"
 

@@ -2,7 +2,7 @@
 # LVM (root=/dev/mapper/vg0-root, stable) and /boot on its own partition
 # named /dev/sda1 in fstab: see inject-common.inc.
 # run-tests: timeout=5400
-. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/inject-common.inc"
 
 migrate_guest debian-lvm /dev/mapper/vg0-root \

@@ -3,7 +3,7 @@
 # (root=/dev/sda1): see inject-common.inc.  On virtio without injection
 # dracut never finds the root device.
 # run-tests: timeout=5400
-. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/inject-common.inc"
 
 migrate_guest debian-dracut /dev/sda1 \

@@ -6,10 +6,9 @@
 # --remove-tools then appends the virtio modules to the initramfs itself
 # (listed "initrd rewritten directly: update-initramfs missing"), purges
 # open-vm-tools with the guest's apt-get, and the output boots to
-# userspace on virtio (qemu engine); beside it, the same copy with
-# --no-inject does not boot.
+# userspace on virtio (qemu engine).
 # run-tests: timeout=5400
-. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/inject-common.inc"
 requires guestfish
 
@@ -25,17 +24,12 @@ timed remove-tool guestfish --format=raw -a "$SRC" -i \
 	rm /usr/sbin/update-initramfs || fail "guestfish rm"
 sum=$(sha256sum <"$SRC")
 
+# (without injection this guest fails exactly as inject-debian's does:
+# the deleted tool changes nothing in the initramfs it has, so that boot
+# is not repeated here)
 timed migrate "$VMCONV" "$SRC" --to qcow2 --out "$T/out.qcow2" \
 	--remove-tools --validate=qemu --timeout=900 --expect="$USERSPACE" \
 	--output=json -q >"$T/migrate.json" & pid=$!
-timed no-inject "$VMCONV" "$SRC" --to qcow2 --out "$T/noinj.qcow2" \
-	--no-inject --validate=qemu --timeout=900 --output=json -q \
-	>"$T/noinj.json" || rc=$?
-cat "$T/noinj.json"
-[ $rc -eq 1 ] || fail "--no-inject: exit $rc"
-[ "$(jq -r .validation.booted "$T/noinj.json")" = false ] ||
-	fail "--no-inject booted"
-rm -f "$T/noinj.qcow2"
 rc=0
 wait $pid || rc=$?
 cat "$T/migrate.json"
