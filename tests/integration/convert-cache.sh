@@ -24,7 +24,7 @@ for fmt in raw qcow2 vhdx vmdk vpc; do
 	for mode in default writeback none unsafe; do
 		out=$T/out-$mode.$fmt
 		opt=(); [ $mode = default ] || opt=(-t $mode)
-		strace -f -o "$T/trace" -e trace=fdatasync,fsync,sync_file_range \
+		traced strace -f -o "$T/trace" -e trace=fdatasync,fsync,sync_file_range \
 			"$VMCONV" convert "${opt[@]}" -O $fmt --output=json \
 			"$T/src.raw" "$out" > "$T/json" ||
 			fail "$fmt -t $mode: convert failed"
@@ -51,7 +51,7 @@ for fmt in raw qcow2 vhdx vmdk vpc; do
 done
 
 # the one-shot form takes -t too
-strace -f -o "$T/trace" -e trace=fdatasync,fsync,sync_file_range \
+traced strace -f -o "$T/trace" -e trace=fdatasync,fsync,sync_file_range \
 	"$VMCONV" "$T/src.raw" --to qcow2 --out "$T/one.qcow2" -t unsafe \
 	--no-inject -q --output=json > "$T/json" || fail "one-shot -t unsafe failed"
 [ -z "$(syscalls "$T/trace")" ] || fail "one-shot -t unsafe synced"

@@ -190,7 +190,7 @@ mkdir outd
 for src in src.raw src.qcow2; do
 	for after in 0 3; do
 		echo "+ EIO: $src after $after reads"
-		FAULT_EIO="$T/$src" FAULT_AFTER=$after LD_PRELOAD="$T/shim.so" \
+		FAULT_EIO="$T/$src" FAULT_AFTER=$after LD_PRELOAD="$(preload "$T/shim.so")" \
 			"$VMCONV" convert -O qcow2 "$src" outd/out.qcow2 \
 			> e.log 2>&1
 		rc=$?; cat e.log
@@ -206,7 +206,7 @@ same_sources
 for phase in open copy flush rename; do
 	for sig in KILL INT; do
 		echo "+ SIG$sig at $phase"
-		FAULT_STOP=$phase LD_PRELOAD="$T/shim.so" \
+		FAULT_STOP=$phase LD_PRELOAD="$(preload "$T/shim.so")" \
 			"$VMCONV" convert -O qcow2 src.raw outd/out.qcow2 \
 			> e.log 2>&1 &
 		pid=$!

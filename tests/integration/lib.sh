@@ -86,3 +86,21 @@ expect_exit() {
 	"$@"; local got=$?
 	[ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want"
 }
+
+# Under make check-asan (VMCONV_SANITIZE=1): LeakSanitizer cannot run under
+# ptrace, so a traced vmconv runs without it (traced CMD...); an LD_PRELOAD
+# shim must come after ASan's runtime (preload SHIM prints the value).
+traced() {
+	if [ -n "${VMCONV_SANITIZE:-}" ]; then
+		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 "$@"
+	else
+		"$@"
+	fi
+}
+preload() {
+	if [ -n "${VMCONV_SANITIZE:-}" ]; then
+		echo "$(${CC:-cc} -print-file-name=libasan.so):$1"
+	else
+		echo "$1"
+	fi
+}

@@ -46,7 +46,7 @@ for kind in ustar pax gnu; do
 	# the conversion: nothing created but the outputs (their temporary
 	# names, renamed into place), TMPDIR left empty
 	mkdir tmp-$kind out-$kind
-	TMPDIR=$T/tmp-$kind strace -f -o trace-$kind \
+	TMPDIR=$T/tmp-$kind traced strace -f -o trace-$kind \
 		-e trace=open,openat,creat,mkdir,mkdirat,rename,renameat,renameat2 \
 		"$VMCONV" $kind.ova --to qcow2 --out out-$kind --no-inject \
 		--output=json > s-$kind || fail "$kind: convert"
