@@ -376,6 +376,7 @@ void qcow2_state_free(struct qcow2_state *s)
 	free(s->dbuf);
 	free(s->zero_cluster);
 	ZSTD_freeDCtx(s->zstd_dctx);
+	qcow2_free_inflater(s);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
