@@ -47,8 +47,6 @@
 /* Start the target's write-back every this many bytes converted, so that
  * the flush before the rename finds little left to write. */
 #define WRITEBACK_EVERY (32u << 20)
-/* The largest copy-offload job (no buffer is held for it). */
-#define COPY_MAX (64u << 20)
 
 enum job_state { JOB_FREE, JOB_QUEUED, JOB_BUSY, JOB_DONE };
 
@@ -252,7 +250,8 @@ static int queue_copy(struct engine *e, uint64_t off, uint64_t len,
 
 	*adv = 0;
 	io_lock(e, e->lock_src);
-	r = vmc_image_host_extent(e->src, off, VMC_MIN(len, COPY_MAX), &h,
+	/* a chunk at most: progress and interruption as with reads */
+	r = vmc_image_host_extent(e->src, off, VMC_MIN(len, e->chunk), &h,
 				  err);
 	io_unlock(e, e->lock_src);
 	if (r <= 0)
