@@ -13,12 +13,12 @@
  *
  * Copy offload: when the target copies from a file (raw) and a data
  * extent of the source lies plain in one (raw, qcow2's uncompressed
- * clusters), and nothing needs the bytes in memory (no -c, digest,
- * salvage or -S), the reader queues a copy job instead of reading it
- * and the writer has the kernel copy it (copy_file_range): no read into
- * user space, holes never read.  Allocated zeros in such an extent are
- * copied as they are (as cp and nbdcopy do), not found by zero
- * detection; an explicit -S turns the offload off.
+ * clusters), the caller asks for it (-C) and nothing needs the bytes in
+ * memory (no -c, digest, salvage or -S), the reader queues a copy job
+ * instead of reading it and the writer has the kernel copy it
+ * (copy_file_range): no read into user space, holes never read.
+ * Allocated zeros in such an extent are copied as they are (as with
+ * qemu-img -C), not found by zero detection.
  *
  * Memory is nbuf chunk buffers (plus as many compression buffers with -c),
  * whatever the size of the image.  Every window starts unit-aligned, so a
@@ -645,7 +645,8 @@ static int engine_init(struct engine *e, const struct vmc_convert_params *p,
 			"%s: format %s cannot write compressed data",
 			p->dst->filename, p->dst->drv->name);
 	pick_locks(e);
-	e->offload = !e->compress && !p->digest && !p->salvage &&
+	e->offload = p->copy_offload && !e->compress && !p->digest &&
+		     !p->salvage &&
 		     !p->allocate_all && !p->sparse_size &&
 		     vmc_image_can_copy_from_fd(p->dst);
 	e->unit = pick_unit(p->dst, e->compress);
