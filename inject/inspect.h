@@ -99,6 +99,10 @@ void vmc_inspect_names(guestfs_h *g, struct vmc_guest *guest);
 void vmc_inspect_extras(guestfs_h *g, struct vmc_guest *guest);
 void vmc_inspect_verdicts(struct vmc_guest *guest);
 
+/* The program that shows a guest tool is installed ("/usr/bin/vmtoolsd"
+ * for "open-vm-tools"; "" for a name inspection does not know). */
+const char *vmc_guest_tool_file(const char *tool);
+
 /* The drivers inspection reports, by module name. */
 extern const char *const vmc_storage_drivers[];
 
