@@ -120,6 +120,7 @@ struct vmc_cli_convert {
 	bool same_file_ok;	/* src rewritten through a new file (inject) */
 	/* qemu-img convert's -n, --target-is-zero, -S, -r, --salvage */
 	bool no_create, target_is_zero, sparse_set, salvage;
+	bool copy_offload;		/* -C */
 	size_t sparse_size;
 	uint64_t rate_limit;
 	enum vmc_cache_mode cache;	/* -t */

@@ -9,7 +9,7 @@
 #define VMC_CLI_MAX_THREADS 256
 
 static const char usage[] =
-"usage: vmconv convert [-f FMT] -O FMT [-o KEY=VALUE,...] [-c] [-p] [-q]\n"
+"usage: vmconv convert [-f FMT] -O FMT [-o KEY=VALUE,...] [-c|-C] [-p] [-q]\n"
 "                      [-l SNAPSHOT] [-B BACKING [-F BACKING_FMT]]\n"
 "                      [-m THREADS] [-n [--target-is-zero]] [-S SIZE] [-U]\n"
 "                      [-r RATE] [--salvage] [-t CACHE] [-T CACHE] [--digest]\n"
@@ -23,6 +23,9 @@ static const char usage[] =
 "  -O FMT        target format (vmconv formats lists them)\n"
 "  -o OPTS       target options, e.g. compat=1.1,cluster_size=64k\n"
 "  -c            compress (qcow2, vmdk streamOptimized)\n"
+"  -C            copy offloading to a raw target: data held plain by the\n"
+"                source (raw, qcow2) is copied in the kernel\n"
+"                (copy_file_range); zeros it holds are not made sparse\n"
 "  -p            progress as qemu-img -p prints it: records\n"
 "                \"    (12.34/100%)\\r\" on stdout (stderr with JSON)\n"
 "  -q            quiet: no progress, no digest line (errors still shown)\n"
@@ -117,7 +120,7 @@ int vmc_cmd_convert(int argc, char **argv)
 
 	c.create_opts = vmc_opts_new();
 	c.open_opts = vmc_opts_new();
-	while ((opt = vmc_cli_getopt(argc, argv, "hf:O:o:cpql:B:F:m:nS:Ur:t:T:",
+	while ((opt = vmc_cli_getopt(argc, argv, "hf:O:o:cCpql:B:F:m:nS:Ur:t:T:",
 				     lo, usage, &c.json, &done)) != -1) {
 		switch (opt) {
 		case 'f': c.src_fmt = optarg; break;
@@ -129,6 +132,7 @@ int vmc_cmd_convert(int argc, char **argv)
 				goto out;
 			break;
 		case 'c': c.compress = true; break;
+		case 'C': c.copy_offload = true; break;
 		case 'p': c.progress = VMC_PROGRESS_QEMU; break;
 		case 'q': c.quiet = true; break;
 		case 'l': snap = optarg; break;
@@ -183,6 +187,11 @@ int vmc_cmd_convert(int argc, char **argv)
 	if (c.no_create && (c.compress || has_o)) {
 		vmc_cli_errorf("-n writes into an existing image: -c, -o, -B"
 			       " do not apply");
+		goto out;
+	}
+	if (c.copy_offload && (c.compress || c.sparse_set)) {
+		vmc_cli_errorf("-C (copy offloading) cannot be used with %s",
+			       c.compress ? "-c" : "-S");
 		goto out;
 	}
 	if (c.quiet)

@@ -21,6 +21,7 @@ void vmc_cli_convert_tune(const struct vmc_cli_convert *c,
 	p->sparse_size = c->sparse_set ? c->sparse_size : 0;
 	p->rate_limit = c->rate_limit;
 	p->salvage = c->salvage;
+	p->copy_offload = c->copy_offload;
 	p->read_error = report_read_error;
 	p->read_error_ctx = (void *)c->src_path;
 }

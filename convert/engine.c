@@ -11,6 +11,15 @@
  * the target's driver is VMC_THREAD_SERIALIZE_ALL (the source, or a
  * parent of it, may be of the same driver).
  *
+ * Copy offload: when the target copies from a file (raw) and a data
+ * extent of the source lies plain in one (raw, qcow2's uncompressed
+ * clusters), the caller asks for it (-C) and nothing needs the bytes in
+ * memory (no -c, digest, salvage or -S), the reader queues a copy job
+ * instead of reading it and the writer has the kernel copy it
+ * (copy_file_range): no read into user space, holes never read.
+ * Allocated zeros in such an extent are copied as they are (as with
+ * qemu-img -C), not found by zero detection.
+ *
  * Memory is nbuf chunk buffers (plus as many compression buffers with -c),
  * whatever the size of the image.  Every window starts unit-aligned, so a
  * compressed unit never straddles two chunks.
@@ -44,6 +53,9 @@ enum job_state { JOB_FREE, JOB_QUEUED, JOB_BUSY, JOB_DONE };
 struct job {
 	enum job_state state;
 	bool hole;
+	bool copy;			/* offloaded: cfd at foff, no buffer */
+	int cfd;
+	uint64_t foff;
 	uint64_t off, len;
 	int buf;			/* index into the pools, -1 for holes */
 	/* Per unit after the worker: 0 data, 1 zero; with compression the
@@ -60,6 +72,7 @@ struct engine {
 	struct vmc_image *src, *dst;
 	size_t chunk, unit, nunits;
 	bool compress;
+	bool offload;			/* copy jobs for plain data extents */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;		/* any state change */
@@ -113,6 +126,7 @@ static struct job *claim(struct engine *e, bool want_buf)
 		return NULL;
 	struct job *j = &e->ring[e->tail % e->nslots];
 	j->buf = want_buf ? e->free_buf[--e->nfree] : -1;
+	j->copy = false;
 	return j;
 }
 
@@ -122,7 +136,7 @@ static void publish(struct engine *e, struct job *j, bool hole,
 	j->hole = hole;
 	j->off = off;
 	j->len = len;
-	j->state = hole ? JOB_DONE : JOB_QUEUED;
+	j->state = hole || j->copy ? JOB_DONE : JOB_QUEUED;
 	e->tail++;
 	pthread_cond_broadcast(&e->cv);
 }
@@ -224,6 +238,38 @@ static int read_window(struct engine *e, struct job *j, uint64_t off,
 	return r;
 }
 
+/* Queue a copy job for the data extent at off if the source holds its
+ * first bytes plain in a file: 1 (*adv: bytes queued), 0 (read it
+ * instead), -1 (error, or stopping with *adv 0). */
+static int queue_copy(struct engine *e, uint64_t off, uint64_t len,
+		      uint64_t *adv, struct vmc_error *err)
+{
+	struct vmc_host_extent h;
+	struct job *j;
+	int r;
+
+	*adv = 0;
+	io_lock(e, e->lock_src);
+	/* a chunk at most: progress and interruption as with reads */
+	r = vmc_image_host_extent(e->src, off, VMC_MIN(len, e->chunk), &h,
+				  err);
+	io_unlock(e, e->lock_src);
+	if (r <= 0)
+		return r;
+	pthread_mutex_lock(&e->mu);
+	j = claim(e, false);
+	if (j) {
+		j->copy = true;
+		j->cfd = h.fd;
+		j->foff = h.offset;
+		publish(e, j, false, off, h.length);
+		e->st->data_bytes += h.length;
+		*adv = h.length;
+	}
+	pthread_mutex_unlock(&e->mu);
+	return j ? 1 : -1;
+}
+
 static void *reader(void *arg)
 {
 	struct engine *e = arg;
@@ -261,6 +307,19 @@ static void *reader(void *arg)
 				if (!j)
 					return NULL;
 				off = end;
+				continue;
+			}
+		}
+		if (e->offload) {
+			uint64_t adv;
+
+			r = queue_copy(e, off, x.length, &adv, &err);
+			if (r < 0 && !adv && e->stop)
+				return NULL;
+			if (r < 0)
+				goto failed;
+			if (r > 0) {
+				off += adv;
 				continue;
 			}
 		}
@@ -404,6 +463,13 @@ static int write_job(struct engine *e, struct job *j, EVP_MD_CTX *md,
 		return vmc_error_set(err, EIO, "SHA-256 failed");
 	if (j->hole)
 		return write_zeros(e, j->off, j->len, err);
+	if (j->copy) {
+		if (vmc_image_copy_from_fd(e->dst, j->off, j->cfd, j->foff,
+					   j->len, err) < 0)
+			return -1;
+		e->st->written_bytes += j->len;
+		return 0;
+	}
 
 	in = e->buf[j->buf];
 	n = VMC_DIV_ROUND_UP(j->len, e->unit);
@@ -579,6 +645,10 @@ static int engine_init(struct engine *e, const struct vmc_convert_params *p,
 			"%s: format %s cannot write compressed data",
 			p->dst->filename, p->dst->drv->name);
 	pick_locks(e);
+	e->offload = p->copy_offload && !e->compress && !p->digest &&
+		     !p->salvage &&
+		     !p->allocate_all && !p->sparse_size &&
+		     vmc_image_can_copy_from_fd(p->dst);
 	e->unit = pick_unit(p->dst, e->compress);
 	if (p->sparse_size && !e->compress)
 		e->unit = VMC_MIN(VMC_ALIGN_UP(p->sparse_size, 512),

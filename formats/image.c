@@ -337,6 +337,40 @@ int vmc_image_pwrite_compressed(struct vmc_image *img, uint64_t off,
 	return img->drv->pwrite_compressed(img, off, cdata, clen, len, err);
 }
 
+int vmc_image_host_extent(struct vmc_image *img, uint64_t off, uint64_t len,
+			  struct vmc_host_extent *h, struct vmc_error *err)
+{
+	int r;
+
+	if (!img->drv->host_extent || len == 0)
+		return 0;
+	if (check_range(img, off, len, "read", err) < 0)
+		return -1;
+	r = img->drv->host_extent(img, off, len, h, err);
+	if (r > 0 && (h->length == 0 || h->length > len || h->fd < 0))
+		return vmc_error_set(err, EPROTO,
+			"%s: driver %s returned a bad host extent at 0x%"
+			PRIx64, img->filename, img->drv->name, off);
+	return r;
+}
+
+bool vmc_image_can_copy_from_fd(const struct vmc_image *img)
+{
+	return img->drv->copy_from_fd != NULL;
+}
+
+int vmc_image_copy_from_fd(struct vmc_image *img, uint64_t off, int fd,
+			   uint64_t foff, uint64_t len, struct vmc_error *err)
+{
+	if (!vmc_image_can_copy_from_fd(img))
+		return vmc_error_set(err, ENOTSUP,
+			"%s: format %s cannot copy from a file",
+			img->filename, img->drv->name);
+	if (check_range(img, off, len, "write", err) < 0)
+		return -1;
+	return len ? img->drv->copy_from_fd(img, off, fd, foff, len, err) : 0;
+}
+
 int vmc_image_info(struct vmc_image *img, json_t *info,
 		   struct vmc_error *err)
 {

@@ -1,7 +1,10 @@
 /* qcow2 compressed clusters: zlib (raw deflate, no zlib header) and zstd
  * (compression type 1).  qemu docs/interop/qcow2.txt, "Compressed
  * Clusters Descriptor" and the compression_type header field.  Deflate
- * is written with libdeflate, inflated with zlib. */
+ * is written with libdeflate and inflated with it too (a whole-buffer
+ * decoder, two to three times zlib's speed), with zlib as the fallback
+ * for a stream libdeflate will not take (one that fills the cluster
+ * without a final block, which zlib's streaming inflate accepts). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -60,11 +63,37 @@ static int unzstd(struct qcow2_state *s, const uint8_t *in, size_t inlen,
 	return 0;
 }
 
+void qcow2_free_inflater(struct qcow2_state *s)
+{
+	if (s->deflate_dctx)
+		libdeflate_free_decompressor(s->deflate_dctx);
+	s->deflate_dctx = NULL;
+}
+
+/* 0 when libdeflate filled the cluster exactly; -1 to try zlib. */
+static int inflate_fast(struct qcow2_state *s, const uint8_t *in,
+			size_t inlen, uint8_t *out, size_t outlen)
+{
+	size_t in_used, out_got;
+
+	if (!s->deflate_dctx)
+		s->deflate_dctx = libdeflate_alloc_decompressor();
+	if (!s->deflate_dctx)
+		return -1;
+	if (libdeflate_deflate_decompress_ex(s->deflate_dctx, in, inlen, out,
+					     outlen, &in_used, &out_got) !=
+	    LIBDEFLATE_SUCCESS || out_got != outlen)
+		return -1;
+	return 0;
+}
+
 int qcow2_decompress(struct qcow2_state *s, const uint8_t *in, size_t inlen,
 		     uint8_t *out, size_t outlen)
 {
 	if (s->compression == QCOW2_COMP_ZSTD)
 		return unzstd(s, in, inlen, out, outlen);
+	if (inflate_fast(s, in, inlen, out, outlen) == 0)
+		return 0;
 	return inflate_raw(in, inlen, out, outlen);
 }
 

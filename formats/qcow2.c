@@ -376,6 +376,7 @@ void qcow2_state_free(struct qcow2_state *s)
 	free(s->dbuf);
 	free(s->zero_cluster);
 	ZSTD_freeDCtx(s->zstd_dctx);
+	qcow2_free_inflater(s);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -658,6 +659,27 @@ static int qcow2_block_status(struct vmc_image *img, uint64_t off,
 	return 0;
 }
 
+/* Copy offload: an uncompressed data run held whole by the file. */
+static int qcow2_host_extent(struct vmc_image *img, uint64_t off,
+			     uint64_t len, struct vmc_host_extent *h,
+			     struct vmc_error *err)
+{
+	struct qcow2_state *s = img->opaque;
+	struct qcow2_map m;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = qcow2_map(img, s, off, len, &m, err);
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0)
+		return -1;
+	if (m.kind != QCOW2_NORMAL || m.host > s->data_file_size ||
+	    m.length > s->data_file_size - m.host)
+		return 0;
+	*h = (struct vmc_host_extent){ s->data_fd, m.host, m.length };
+	return 1;
+}
+
 static json_t *snapshot_json(const struct qcow2_snapshot *sn)
 {
 	json_t *o = json_object();
@@ -793,6 +815,7 @@ const struct vmc_driver vmc_qcow2_driver = {
 	.close = qcow2_close,
 	.pread = qcow2_pread,
 	.block_status = qcow2_block_status,
+	.host_extent = qcow2_host_extent,
 	.create = qcow2_create,
 	.measure = qcow2_measure,
 	.pwrite = qcow2_pwrite,

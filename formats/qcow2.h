@@ -150,6 +150,7 @@ struct qcow2_state {
 	uint64_t dbuf_entry;
 	bool dbuf_valid;
 	void *zstd_dctx;
+	void *deflate_dctx;	/* libdeflate decompressor, made on first use */
 
 	/* Writing (create, or check --repair). */
 	bool writable;
@@ -207,6 +208,7 @@ int qcow2_rb_get(struct vmc_image *img, struct qcow2_state *s,
 		 struct vmc_error *err);
 
 /* qcow2-compress.c */
+void qcow2_free_inflater(struct qcow2_state *s);
 int qcow2_decompress(struct qcow2_state *s, const uint8_t *in, size_t inlen,
 		     uint8_t *out, size_t outlen);
 /* libdeflate's level when -o compression_level is not given: smaller

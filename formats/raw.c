@@ -4,7 +4,12 @@
  * preallocation (qemu's block/file-posix.c): falloc reserves every block
  * with fallocate (unwritten extents, read as zeros); full also writes the
  * zeros, so every block is written data; zeros written later keep the
- * blocks (no hole punching) in both. */
+ * blocks (no hole punching) in both.
+ * Copy offload: data extents of a source stored plain in a file (raw,
+ * qcow2's uncompressed clusters) are copied in the kernel with
+ * copy_file_range (a reflink or server-side copy where the file system
+ * has one), falling back on read and write when the kernel refuses the
+ * pair of files (EXDEV, EOPNOTSUPP, EINVAL, ENOSYS). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +32,7 @@ struct raw_state {
 	int fd;
 	bool own_fd;		/* false when the output owns it */
 	bool no_seek_data;	/* the file system cannot tell holes */
+	bool no_copy_range;	/* copy_file_range refused: copy by hand */
 	enum { PREALLOC_OFF, PREALLOC_FALLOC, PREALLOC_FULL } prealloc;
 };
 
@@ -153,6 +159,82 @@ static int raw_block_status(struct vmc_image *img, uint64_t off,
 	if ((uint64_t)hole > off && (uint64_t)hole - off < max_len)
 		ext->length = (uint64_t)hole - off;
 	return 0;
+}
+
+static int raw_host_extent(struct vmc_image *img, uint64_t off,
+			   uint64_t len, struct vmc_host_extent *h,
+			   struct vmc_error *err)
+{
+	struct raw_state *s = img->opaque;
+
+	(void)err;
+	*h = (struct vmc_host_extent){ s->fd, off, len };
+	return 1;
+}
+
+#define COPY_BOUNCE (1u << 20)
+
+/* The fallback: read and write through a bounce buffer. */
+static int copy_by_hand(struct vmc_image *img, uint64_t off, int fd,
+			uint64_t foff, uint64_t len, struct vmc_error *err)
+{
+	struct raw_state *s = img->opaque;
+	uint8_t *b = malloc(COPY_BOUNCE);
+	int r = 0;
+
+	if (!b)
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	while (len > 0 && r == 0) {
+		size_t n = len < COPY_BOUNCE ? (size_t)len : COPY_BOUNCE;
+
+		r = vmc_pread_full(fd, b, n, foff, img->filename, err);
+		if (r == 0)
+			r = vmc_pwrite_full(s->fd, b, n, off, img->filename,
+					    err);
+		off += n;
+		foff += n;
+		len -= n;
+	}
+	free(b);
+	return r;
+}
+
+static bool copy_refused(int e)
+{
+	return e == EXDEV || e == EOPNOTSUPP || e == EINVAL || e == ENOSYS ||
+	       e == EBADF;
+}
+
+static int raw_copy_from_fd(struct vmc_image *img, uint64_t off, int fd,
+			    uint64_t foff, uint64_t len,
+			    struct vmc_error *err)
+{
+	struct raw_state *s = img->opaque;
+
+	while (len > 0 && !s->no_copy_range) {
+		loff_t in = (loff_t)foff, o = (loff_t)off;
+		size_t n = len < (1u << 30) ? (size_t)len : (1u << 30);
+		ssize_t r = copy_file_range(fd, &in, s->fd, &o, n, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && copy_refused(errno)) {
+			s->no_copy_range = true;
+			break;
+		}
+		if (r < 0)
+			return vmc_error_errno(err, errno,
+				"%s: cannot copy %zu bytes to offset 0x%"
+				PRIx64, img->filename, n, off);
+		if (r == 0)
+			return vmc_error_set(err, EIO,
+				"%s: source ended before offset 0x%" PRIx64
+				" of the copy", img->filename, foff);
+		off += (uint64_t)r;
+		foff += (uint64_t)r;
+		len -= (uint64_t)r;
+	}
+	return len ? copy_by_hand(img, off, fd, foff, len, err) : 0;
 }
 
 static int parse_prealloc(const char *v, const char *filename,
@@ -289,4 +371,6 @@ const struct vmc_driver vmc_raw_driver = {
 	.thread_model = VMC_THREAD_SERIALIZE_IMAGE,
 	.qemu_name = "raw",
 	.target_bus = VMC_TARGET_BUS_VIRTIO,
+	.host_extent = raw_host_extent,
+	.copy_from_fd = raw_copy_from_fd,
 };

@@ -54,6 +54,12 @@ struct vmc_convert_params {
 	 * zero detection: an all-zero unit is left sparse. */
 	bool allocate_all;
 	size_t sparse_size;
+	/* qemu-img convert -C: data extents the source holds plain in a
+	 * file are copied by the target in the kernel (copy_file_range) when
+	 * it can and nothing needs the bytes (no compress, digest, salvage,
+	 * allocate_all or sparse_size); zeros among them are copied as data,
+	 * not found by zero detection. */
+	bool copy_offload;
 	/* -r: at most this many bytes a second are read (0: no limit). */
 	uint64_t rate_limit;
 	/* --salvage: a source range that cannot be read is written as zeros

@@ -73,6 +73,14 @@ struct vmc_check_result;
 struct vmc_driver;
 struct vmc_held_files;
 
+/* Where a run of guest bytes lies, unchanged, in a plain host file (so
+ * that a target can copy it in the kernel without reading it). */
+struct vmc_host_extent {
+	int fd;
+	uint64_t offset;		/* of the first byte, in fd */
+	uint64_t length;		/* guest bytes from the queried offset */
+};
+
 /* What `measure` reports, in qemu-img measure's terms: the bytes of all
  * files of a new image holding the source's data (required) and with
  * every block allocated (fully_allocated). */
@@ -225,6 +233,20 @@ struct vmc_driver {
 	 * cannot read it (the validator then exports it to raw). */
 	const char *qemu_name;
 	enum vmc_target_bus target_bus;
+
+	/* ---- copy offload (optional; added after target_bus) ---- */
+
+	/* Where the first bytes of the data extent [off, off+len) lie as
+	 * plain bytes in a host file: 1 with *h filled (a prefix of the
+	 * range, length > 0), 0 when they are not stored plain there
+	 * (compressed, encrypted, in a parent), -1 on error. */
+	int (*host_extent)(struct vmc_image *img, uint64_t off, uint64_t len,
+			   struct vmc_host_extent *h, struct vmc_error *err);
+	/* Write len bytes at off taken from fd at foff, as pwrite of them
+	 * would (copy_file_range where the kernel can, else a copy). */
+	int (*copy_from_fd)(struct vmc_image *img, uint64_t off, int fd,
+			    uint64_t foff, uint64_t len,
+			    struct vmc_error *err);
 };
 
 /* ---- generic image API ---- */
@@ -292,6 +314,16 @@ int vmc_image_compress(struct vmc_image *img, uint64_t off, const void *in,
 int vmc_image_pwrite_compressed(struct vmc_image *img, uint64_t off,
 				const void *cdata, size_t clen, size_t len,
 				struct vmc_error *err);
+
+/* Copy offload (see the driver's host_extent and copy_from_fd):
+ * vmc_image_host_extent answers 0 when the driver has no host_extent;
+ * vmc_image_copy_from_fd needs vmc_image_can_copy_from_fd. */
+int vmc_image_host_extent(struct vmc_image *img, uint64_t off, uint64_t len,
+			  struct vmc_host_extent *h, struct vmc_error *err);
+bool vmc_image_can_copy_from_fd(const struct vmc_image *img);
+int vmc_image_copy_from_fd(struct vmc_image *img, uint64_t off, int fd,
+			   uint64_t foff, uint64_t len,
+			   struct vmc_error *err);
 
 /* Fill info with what `qemu-img info --output=json` shows: filename,
  * format, virtual-size, actual-size, then the driver's own keys. */
