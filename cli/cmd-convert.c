@@ -100,6 +100,26 @@ static int parse_threads(const char *arg, unsigned *threads)
 	return 0;
 }
 
+/* Options that exclude or need each other. */
+static int check_combination(const struct vmc_cli_convert *c, bool has_o)
+{
+	if (c->target_is_zero && !c->no_create) {
+		vmc_cli_errorf("--target-is-zero requires -n");
+		return -1;
+	}
+	if (c->no_create && (c->compress || has_o)) {
+		vmc_cli_errorf("-n writes into an existing image: -c, -o, -B"
+			       " do not apply");
+		return -1;
+	}
+	if (c->copy_offload && (c->compress || c->sparse_set)) {
+		vmc_cli_errorf("-C (copy offloading) cannot be used with %s",
+			       c->compress ? "-c" : "-S");
+		return -1;
+	}
+	return 0;
+}
+
 int vmc_cmd_convert(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -180,20 +200,8 @@ int vmc_cmd_convert(int argc, char **argv)
 	}
 	if (argc - optind != 2 || (!c.dst_fmt && !c.no_create))
 		goto out_usage;
-	if (c.target_is_zero && !c.no_create) {
-		vmc_cli_errorf("--target-is-zero requires -n");
+	if (check_combination(&c, has_o) < 0)
 		goto out;
-	}
-	if (c.no_create && (c.compress || has_o)) {
-		vmc_cli_errorf("-n writes into an existing image: -c, -o, -B"
-			       " do not apply");
-		goto out;
-	}
-	if (c.copy_offload && (c.compress || c.sparse_set)) {
-		vmc_cli_errorf("-C (copy offloading) cannot be used with %s",
-			       c.compress ? "-c" : "-S");
-		goto out;
-	}
 	if (c.quiet)
 		c.progress = VMC_PROGRESS_OFF;	/* qemu-img: -q wins over -p */
 	if (snap) {

@@ -252,6 +252,13 @@ static bool window_of(int fd, struct open_win *w)
 	return true;
 }
 
+bool vmc_window_is_fd(int fd)
+{
+	struct open_win w;
+
+	return window_of(fd, &w);
+}
+
 ssize_t vmc_file_pread(int fd, void *buf, size_t len, uint64_t off)
 {
 	struct open_win w;

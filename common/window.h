@@ -41,6 +41,8 @@ int vmc_window_open(const char *name, int flags, struct vmc_error *err);
 
 /* fd was just opened for something else: forget any window its number
  * had (a plugin that closed a window's fd with plain close()). */
+/* Whether fd is a window (its offsets are not the file's). */
+bool vmc_window_is_fd(int fd);
 void vmc_window_forget_fd(int fd);
 
 #endif
