@@ -1,7 +1,6 @@
 /* What ties a guest to its old hypervisor besides drivers: guest tools
  * installed (open-vm-tools, hyperv-daemons, ...), network configuration
- * pinned to old NICs' MAC addresses; for Windows, whether the virtio
- * storage driver is installed. */
+ * pinned to old NICs' MAC addresses (Linux guests). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,14 +56,8 @@ static void network(guestfs_h *g, struct vmc_guest *gu)
 
 void vmc_inspect_extras(guestfs_h *g, struct vmc_guest *gu)
 {
-	if (!strcmp(gu->type, "windows")) {
-		char *p = guestfs_case_sensitive_path(g,
-				"/windows/system32/drivers/viostor.sys");
-
-		gu->viostor = p && vmc_gfs_is_file(g, p);
-		free(p);
-		return;
-	}
+	if (!strcmp(gu->type, "windows"))
+		return;		/* the registry tells: inject/windows.c */
 	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
 		if (vmc_gfs_is_file(g, tools[i][0]) &&
 		    gu->ntools < VMC_GUEST_MAX)
