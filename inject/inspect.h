@@ -5,6 +5,7 @@
 #define VMC_INJECT_INSPECT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <guestfs.h>
 #include <jansson.h>
@@ -53,7 +54,7 @@ struct vmc_devname {
 struct vmc_windriver {
 	char name[16];			/* the service: viostor, storvsc ... */
 	bool service;			/* Services\<name> exists */
-	int start;			/* Start: 0 boot ... 4 disabled; -1 */
+	int64_t start;			/* Start: 0 boot ... 4 disabled; -1 */
 	char image_path[VMC_STR];	/* ImagePath as written, or "" */
 	char file[VMC_STR];		/* the .sys file it names, in the guest */
 	bool file_present;
@@ -142,7 +143,7 @@ bool vmc_windriver_boots(const struct vmc_windriver *d);
 
 /* A Start value's name: "boot", "system", "automatic", "manual",
  * "disabled"; "none" for -1. */
-const char *vmc_windriver_start_name(int start);
+const char *vmc_windriver_start_name(int64_t start);
 
 /* The drivers inspection reports, by module name. */
 extern const char *const vmc_storage_drivers[];

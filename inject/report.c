@@ -110,7 +110,7 @@ static void linux_json(const struct vmc_guest *g, json_t *o)
 	json_object_set_new(o, "lvm", strings(g->lvm, g->nlvm));
 }
 
-const char *vmc_windriver_start_name(int start)
+const char *vmc_windriver_start_name(int64_t start)
 {
 	static const char *const n[] = {
 		"boot", "system", "automatic", "manual", "disabled",

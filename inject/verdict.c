@@ -3,6 +3,7 @@
  * survive the move?  virtio-blk names the disk /dev/vda; IDE through
  * ata_piix and virtio-scsi name it /dev/sda. */
 #define _GNU_SOURCE
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -102,7 +103,7 @@ static void windriver_why(const struct vmc_windows *w, const char *name,
 			 name, d->file);
 	else if (d->start != 0)
 		snprintf(why, len, "%s is installed but does not start at boot"
-			 " (Start=%d, 0 needed)", name, d->start);
+			 " (Start=%" PRId64 ", 0 needed)", name, d->start);
 	else
 		why[0] = 0;
 }

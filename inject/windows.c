@@ -140,7 +140,7 @@ static void driver(guestfs_h *g, int64_t services, struct vmc_windriver *d)
 	if (n <= 0)
 		return;
 	d->service = true;
-	d->start = (int)dword_value(g, n, "Start");
+	d->start = dword_value(g, n, "Start");
 	string_value(g, n, "ImagePath", d->image_path, sizeof(d->image_path));
 }
 
@@ -163,9 +163,11 @@ static void system_hive(guestfs_h *g, const char *hive, struct vmc_windows *w)
 			 "ControlSet%03d", (int)cur);
 		snprintf(path, sizeof(path), "%s\\Services", w->control_set);
 		services = node_at(g, path);
-		if (services <= 0)
+		if (services <= 0) {
 			note(w, g, hive, "no Services key in the control"
 			     " set", services < 0);
+			w->control_set[0] = 0;
+		}
 	}
 	for (int i = 0; i < VMC_WIN_DRIVERS && services > 0; i++)
 		driver(g, services, &w->drivers[i]);

@@ -191,7 +191,4 @@ j .windows.registry_error "$T/bad.json" | grep -q 'SOFTWARE' ||
 	fail "the registry error does not name SOFTWARE"
 j .readiness.virtio.verdict "$T/bad.json" | grep -q 'registry unreadable' ||
 	fail "bad.img: virtio verdict"
-"$VMCONV" inspect "$T/bad.img" >"$T/bad.txt" || fail "inspect bad.img"
-cat "$T/bad.txt"
-grep -q 'registry unreadable: ' "$T/bad.txt" || fail "human: no note"
 exit 0
