@@ -267,8 +267,13 @@ static bool systemroot_at(guestfs_h *g, const char *dir, char *out,
 
 bool vmc_windows_find(guestfs_h *g, struct vmc_guest *gu)
 {
-	char **fs = guestfs_list_filesystems(g);
+	char **fs;
 	bool found = false;
+
+	/* The failed inspection can leave the file system it gave up on
+	 * mounted. */
+	guestfs_umount_all(g);
+	fs = guestfs_list_filesystems(g);
 
 	for (size_t i = 0; fs && fs[i] && fs[i + 1] && !found; i += 2) {
 		if (guestfs_mount_ro(g, fs[i], "/") < 0)
