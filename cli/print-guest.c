@@ -61,7 +61,8 @@ static void windows_lines(const struct vmc_windows *w)
 {
 	const char *sep = "";
 
-	printf("  registry:       %s (%s), version %s", w->product,
+	printf("  registry:       %s (%s), version %s", w->product[0] ?
+	       w->product : "no ProductName",
 	       w->edition[0] ? w->edition : "no EditionID",
 	       w->current_version[0] ? w->current_version : "?");
 	if (w->major >= 0 && w->minor >= 0)
@@ -114,8 +115,11 @@ void vmc_cli_print_guest(const char *image, const struct vmc_guest *g)
 		esp_lines(&g->esp);
 		return;
 	}
-	printf("%s: %s %s %d.%d (%s), %s, firmware %s\n", image, g->type,
-	       g->distro, g->major, g->minor, g->product, g->arch,
+	printf("%s: %s %s", image, g->type, g->distro);
+	if (g->major >= 0 && g->minor >= 0)
+		printf(" %d.%d", g->major, g->minor);
+	printf(" (%s), %s, firmware %s\n", g->product[0] ? g->product :
+	       "no product name", g->arch[0] ? g->arch : "architecture unknown",
 	       g->firmware);
 	printf("  root:           %s%s%s\n", g->root_fs,
 	       g->hostname[0] ? ", hostname " : "", g->hostname);

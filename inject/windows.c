@@ -265,6 +265,21 @@ static bool systemroot_at(guestfs_h *g, const char *dir, char *out,
 	return ok;
 }
 
+/* The architecture of cmd.exe, as libguestfs's inspection finds it. */
+static void arch(guestfs_h *g, struct vmc_guest *gu)
+{
+	char p[VMC_STR + 32];
+	char *c, *a = NULL;
+
+	snprintf(p, sizeof(p), "%s/system32/cmd.exe", gu->win.systemroot);
+	c = guestfs_case_sensitive_path(g, p);
+	if (c)
+		a = guestfs_file_architecture(g, c);
+	snprintf(gu->arch, sizeof(gu->arch), "%s", a ? a : "");
+	free(a);
+	free(c);
+}
+
 bool vmc_windows_find(guestfs_h *g, struct vmc_guest *gu)
 {
 	char **fs;
@@ -283,6 +298,7 @@ bool vmc_windows_find(guestfs_h *g, struct vmc_guest *gu)
 			systemroot_at(g, "/winnt", gu->win.systemroot,
 				      sizeof(gu->win.systemroot));
 		if (found) {
+			arch(g, gu);
 			snprintf(gu->root_fs, sizeof(gu->root_fs), "%s",
 				 fs[i]);
 			snprintf(gu->root_fstype, sizeof(gu->root_fstype),
