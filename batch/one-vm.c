@@ -28,6 +28,12 @@ static char *output(const struct vmc_batch_vm *v, size_t k, const char *ext)
 	return r;
 }
 
+static void append_output(json_t *outs, char *name)
+{
+	json_array_append_new(outs, json_string(name));
+	free(name);
+}
+
 /* The outputs' names, in the journal before any is written. */
 static json_t *plan_outputs(struct vmc_batch_one *c, struct vmc_vm *vm)
 {
@@ -37,11 +43,9 @@ static json_t *plan_outputs(struct vmc_batch_one *c, struct vmc_vm *vm)
 
 	for (size_t i = 0; i < vm->n_disks; i++)
 		if (!vm->disks[i].cdrom && vm->disks[i].path)
-			json_array_append_new(outs, json_string(
-				output(c->vm, k++, ext)));
+			append_output(outs, output(c->vm, k++, ext));
 	if (vmc_migrate_kvm_target(c->vm->to))
-		json_array_append_new(outs, json_string(output(c->vm, 0,
-								"xml")));
+		append_output(outs, output(c->vm, 0, "xml"));
 	json_object_set(c->jn, "outputs", outs);
 	return outs;
 }

@@ -16,12 +16,14 @@
 
 static const char usage[] =
 "usage: vmconv inject --target=kvm [--bus=virtio|ide|scsi] [--dry-run]\n"
-"                     [-f FMT] [--output=human|json] IMG\n"
+"                     [--remove-tools] [-f FMT] [--output=human|json] IMG\n"
 "\n"
 "Make the Linux guest on IMG bootable on KVM: the virtio drivers go into\n"
 "every installed kernel's initramfs (rebuilt with the guest's own\n"
 "update-initramfs or dracut), and /dev/sdX, /dev/hdX and /dev/xvdX names in\n"
-"fstab, crypttab and the boot loader's root= become UUID=.  Every change is\n"
+"fstab, crypttab and the boot loader's root= become UUID=.  The old\n"
+"hypervisor's guest tools (open-vm-tools, hyperv-daemons, ...) are reported,\n"
+"and with --remove-tools removed by the guest's package manager.  Every change is\n"
 "listed (file, before, after).  --dry-run lists them and writes nothing\n"
 "(any image format); otherwise IMG must be raw or qcow2 and is replaced\n"
 "atomically.  Exit 0 when the guest is ready (or has no OS), 1 otherwise\n"
@@ -130,6 +132,7 @@ int vmc_cmd_inject(int argc, char **argv)
 		{ "target", required_argument, NULL, 'T' },
 		{ "bus", required_argument, NULL, 'B' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "remove-tools", no_argument, NULL, 'R' },
 		{ "output", required_argument, NULL, 'J' },
 		{ 0 }
 	};
@@ -144,6 +147,7 @@ int vmc_cmd_inject(int argc, char **argv)
 		case 'T': target = optarg; break;
 		case 'f': fmt = optarg; break;
 		case 'n': ci.o.dry_run = true; break;
+		case 'R': ci.o.remove_tools = true; break;
 		case 'B':
 			if (vmc_cli_parse_gbus(optarg, &ci.o.bus) < 0)
 				return 1;

@@ -17,7 +17,7 @@
 static const char usage[] =
 "usage: vmconv SRC --to FMT [--out PATH] [-o KEY=VALUE,...] [-c] [-p]\n"
 "              [-t writeback|unsafe]\n"
-"              [--digest] [--no-inject] [--output=json]\n"
+"              [--digest] [--no-inject] [--remove-tools] [--output=json]\n"
 "              [--validate[=ENGINE]] [--bus=virtio|ide] [--timeout=S]\n"
 "              [--expect=REGEX]\n"
 "\n"
@@ -28,7 +28,9 @@ static const char usage[] =
 "vmdk, unless --bus says otherwise.  For raw and qcow2 targets the\n"
 "guest is first made bootable on that controller (vmconv inject: virtio\n"
 "drivers in the initramfs, stable device names) unless --no-inject says\n"
-"not to (--inject, the default, is accepted); the target appears only\n"
+"not to (--inject, the default, is accepted); --remove-tools also removes\n"
+"the old hypervisor's guest tools (open-vm-tools, hyperv-daemons, ...) with\n"
+"the guest's package manager.  The target appears only\n"
 "when both are done.  A data disk or a guest that needs nothing is\n"
 "converted unchanged; a guest that needs injection vmconv cannot do\n"
 "(Windows) fails.  The exit status is 1 when a step fails or the\n"
@@ -88,6 +90,7 @@ static int parse(int argc, char **argv, struct vmc_migrate_params *p,
 		{ "expect", required_argument, NULL, 'E' },
 		{ "no-inject", no_argument, NULL, 'N' },
 		{ "inject", no_argument, NULL, 'I' },
+		{ "remove-tools", no_argument, NULL, 'R' },
 		{ "digest", no_argument, NULL, 'D' },
 		{ "output", required_argument, NULL, 'J' },
 		{ 0 }
@@ -139,6 +142,7 @@ static int parse(int argc, char **argv, struct vmc_migrate_params *p,
 		case 'E': p->vo.expect = optarg; break;
 		case 'N': p->inject = false; break;
 		case 'I': break;	/* --inject: the default */
+		case 'R': p->remove_tools = true; break;
 		case 't':
 			if (vmc_cli_cache_mode(optarg, &p->cache) < 0)
 				return 1;
@@ -185,7 +189,7 @@ static int migrate_vm(const struct vmc_migrate_params *p, bool json,
 	struct vmc_validate_opts vo = p->vo;
 
 	return vmc_cli_vm_migrate(&c, &vo, p->validate, p->bus_set,
-				  !p->inject);
+				  !p->inject, p->remove_tools);
 }
 
 int vmc_cmd_migrate(int argc, char **argv)

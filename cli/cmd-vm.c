@@ -103,7 +103,7 @@ static void remove_outputs(json_t *list)
 struct vm_job {
 	const struct vmc_cli_convert *c;
 	struct vmc_vm *vm;
-	bool inject, bus_set;
+	bool inject, bus_set, remove_tools;
 	enum vmc_vm_bus bus;
 	/* the boot disk's migration, kept for its injection report */
 	struct vmc_migrate_result boot;
@@ -122,6 +122,7 @@ static int migrate_disk(struct vm_job *j, struct vmc_vm_disk *d,
 		.dst_fmt = fmt, .create_opts = copts, .compress = c->compress,
 		.digest = c->digest, .cache = c->cache,
 		.inject = boot && j->inject, .bus_set = j->bus_set,
+		.remove_tools = j->remove_tools,
 		.progress = vmc_progress_update,
 	};
 	struct vmc_migrate_result res;
@@ -379,11 +380,12 @@ static json_t *injection_json(const struct vm_job *j, bool ova)
 
 int vmc_cli_vm_migrate(const struct vmc_cli_convert *c,
 		       struct vmc_validate_opts *vo, bool validate,
-		       bool bus_set, bool no_inject)
+		       bool bus_set, bool no_inject, bool remove_tools)
 {
 	bool ova = !strcmp(c->dst_fmt, "ova");
 	struct vm_job j = { .c = c, .inject = !no_inject && !ova,
-			    .bus_set = bus_set, .bus = vo->bus };
+			    .bus_set = bus_set, .bus = vo->bus,
+			    .remove_tools = remove_tools };
 	struct vmc_error err = { 0 };
 	char *dir = NULL, *ovapath = NULL;
 	json_t *summary = json_object();

@@ -66,17 +66,26 @@ static void initrd_changes(struct vmc_inject_result *r, bool planned)
 	}
 }
 
-/* The decision before any change: no OS, ready, or not Linux. */
-static bool decided(struct vmc_inject_result *r, enum vmc_guest_bus bus)
+/* The decision before any change: no OS, ready (with no tools to
+ * remove), or not Linux. */
+static bool decided(struct vmc_inject_result *r,
+		    const struct vmc_inject_opts *o)
 {
 	const struct vmc_guest *g = &r->before;
+	enum vmc_guest_bus bus = o->bus;
 	const char *bn = vmc_guest_bus_name(bus);
+	char tool[64];
 
 	if (!g->found) {
 		r->status = VMC_INJECT_NO_OS;
 		snprintf(r->message, sizeof(r->message), "no guest OS found:"
 			 " nothing to inject");
+	} else if (g->ready[bus] && !strcmp(g->type, "linux") &&
+		   o->remove_tools && vmc_inject_tools_left(g, tool,
+							    sizeof(tool))) {
+		return false;
 	} else if (g->ready[bus]) {
+		vmc_inject_tools(NULL, g, false, true, &r->plan, "", NULL);
 		r->status = VMC_INJECT_READY;
 		snprintf(r->message, sizeof(r->message), "already bootable"
 			 " on %s: nothing changed", bn);
@@ -111,6 +120,8 @@ static int change(guestfs_h *g, const char *image,
 	    vmc_guest_mount(g, b->root_fs, !o->dry_run, image, err) < 0 ||
 	    vmc_inject_names(g, b, o->bus == VMC_GBUS_VIRTIO, o->dry_run,
 			     &grub_defaults, &r->plan, image, err) < 0 ||
+	    vmc_inject_tools(g, b, o->remove_tools, o->dry_run, &r->plan,
+			     image, err) < 0 ||
 	    vmc_inject_initramfs(g, b, o->dry_run, &r->plan, image,
 				 err) < 0 ||
 	    vmc_inject_net(g, o->dry_run, &r->plan, image, err) < 0)
@@ -129,11 +140,12 @@ int vmc_inject_guest(guestfs_h *g, const char *image,
 		     struct vmc_inject_result *r, struct vmc_error *err)
 {
 	double t = now();
+	char tool[64];
 
 	if (vmc_inspect(g, image, &r->before, err) < 0)
 		return -1;
 	r->inspect_s = now() - t;
-	if (decided(r, o->bus))		/* UEFI's fallback path alone */
+	if (decided(r, o))		/* UEFI's fallback path alone */
 		return vmc_inject_efi_only(g, image, o, r, err);
 	t = now();
 	if (change(g, image, o, r, err) < 0)
@@ -154,6 +166,10 @@ int vmc_inject_guest(guestfs_h *g, const char *image,
 		return vmc_error_set(err, EIO, "%s: after injection the guest"
 				     " is still not ready: %s", image,
 				     r->after.verdict[o->bus]);
+	if (o->remove_tools && vmc_inject_tools_left(&r->after, tool,
+						     sizeof(tool)))
+		return vmc_error_set(err, EIO, "%s: %s is still installed"
+				     " after its removal", image, tool);
 	r->status = VMC_INJECT_CHANGED;
 	snprintf(r->message, sizeof(r->message), "made bootable on %s: %zu"
 		 " changes", vmc_guest_bus_name(o->bus), r->plan.n);

@@ -2,7 +2,8 @@
  * controller.  For Linux going to KVM: the virtio drivers into every
  * installed kernel's initramfs with the guest's own tool, run in the
  * libguestfs appliance (inject/rebuild.c), and the device names the new
- * controller breaks replaced with UUID= (inject/rename.c).  Every change
+ * controller breaks replaced with UUID= (inject/rename.c); the old
+ * hypervisor's tools reported, or removed (inject/tools.c).  Every change
  * is listed; a dry run lists them and writes nothing. */
 #ifndef VMC_INJECT_INJECT_H
 #define VMC_INJECT_INJECT_H
@@ -19,6 +20,7 @@
 struct vmc_inject_opts {
 	enum vmc_guest_bus bus;		/* the target's controller */
 	bool dry_run;			/* plan only, write nothing */
+	bool remove_tools;		/* remove the old hypervisor's tools */
 	bool kvm;			/* libguestfs may use KVM */
 };
 
@@ -68,8 +70,27 @@ int vmc_inject_names(guestfs_h *g, const struct vmc_guest *gu, bool virtio,
 int vmc_inject_initramfs(guestfs_h *g, const struct vmc_guest *gu,
 			 bool dry_run, struct vmc_plan *plan,
 			 const char *image, struct vmc_error *err);
+/* Whether kernel k's initramfs needs the virtio drivers (or the root
+ * file system's) and can get them (its kernel has virtio modules). */
+bool vmc_inject_kernel_needs(const struct vmc_guest *gu,
+			     const struct vmc_kernel *k);
+/* The initramfs rewritten without the guest's tool (inject/initramfs-
+ * direct.c); why: the reason ("update-initramfs failed: ..."), NULL for
+ * "<the tool that built it> missing". */
+int vmc_inject_initramfs_direct(guestfs_h *g, const struct vmc_guest *gu,
+				const char *why, bool dry_run,
+				struct vmc_plan *plan, const char *image,
+				struct vmc_error *err);
 int vmc_inject_net(guestfs_h *g, bool dry_run, struct vmc_plan *plan,
 		   const char *image, struct vmc_error *err);
+/* The old hypervisor's guest tools: noted as leftovers, or removed with
+ * the guest's package manager (remove; inject/tools.c). */
+int vmc_inject_tools(guestfs_h *g, const struct vmc_guest *gu, bool remove,
+		     bool dry_run, struct vmc_plan *plan, const char *image,
+		     struct vmc_error *err);
+/* Whether a hypervisor tool is still installed (its name in which). */
+bool vmc_inject_tools_left(const struct vmc_guest *after, char *which,
+			   size_t len);
 int vmc_inject_grub_mkconfig(guestfs_h *g, const struct vmc_guest *gu,
 			     struct vmc_plan *plan, const char *image,
 			     struct vmc_error *err);

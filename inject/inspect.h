@@ -145,6 +145,10 @@ bool vmc_windriver_boots(const struct vmc_windriver *d);
  * "disabled"; "none" for -1. */
 const char *vmc_windriver_start_name(int64_t start);
 
+/* The program that shows a guest tool is installed ("/usr/bin/vmtoolsd"
+ * for "open-vm-tools"; "" for a name inspection does not know). */
+const char *vmc_guest_tool_file(const char *tool);
+
 /* The drivers inspection reports, by module name. */
 extern const char *const vmc_storage_drivers[];
 

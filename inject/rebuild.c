@@ -11,8 +11,9 @@
  *                    appliance's own disks
  *
  * A kernel that has no virtio modules installed is reported, not papered
- * over.  Guests with no tool (or mkinitrd) are refused: rewriting the
- * archive directly is not in this build. */
+ * over.  Where the guest has no tool, has mkinitrd (not run by vmconv),
+ * or its tool fails, the initramfs is rewritten directly
+ * (inject/initramfs-direct.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -124,11 +125,24 @@ static int dracut(guestfs_h *g, const struct vmc_guest *gu, bool dry_run,
 	return 0;
 }
 
+bool vmc_inject_kernel_needs(const struct vmc_guest *gu,
+			     const struct vmc_kernel *k)
+{
+	const char *fs = vmc_guest_root_module(gu);
+
+	return k->virtio_available && k->initrd[0] &&
+	       (!vmc_kernel_has(k, "virtio_blk") ||
+		(*fs && !vmc_kernel_has(k, fs)));
+}
+
 int vmc_inject_initramfs(guestfs_h *g, const struct vmc_guest *gu,
 			 bool dry_run, struct vmc_plan *plan,
 			 const char *image, struct vmc_error *err)
 {
+	const char *tool = gu->initramfs_tool;
+	char why[512];
 	bool any = false;
+	int r;
 
 	for (int i = 0; i < gu->nkernels; i++) {
 		const struct vmc_kernel *k = &gu->kernels[i];
@@ -137,21 +151,26 @@ int vmc_inject_initramfs(guestfs_h *g, const struct vmc_guest *gu,
 			vmc_plan_note(plan, "kernel %s has no virtio modules"
 				      " installed: its initramfs cannot get"
 				      " them", k->version);
-		else if (k->initrd[0] && (!vmc_kernel_has(k, "virtio_blk") ||
-				(*vmc_guest_root_module(gu) &&
-				 !vmc_kernel_has(k, vmc_guest_root_module(gu)))))
-			any = true;
+		any |= vmc_inject_kernel_needs(gu, k);
 	}
 	if (!any)
 		return 0;
-	if (!strcmp(gu->initramfs_tool, "initramfs-tools"))
-		return itools(g, gu, dry_run, plan, image, err);
-	if (!strcmp(gu->initramfs_tool, "dracut"))
-		return dracut(g, gu, dry_run, plan, image, err);
-	return vmc_error_set(err, ENOTSUP, "%s: the guest's initramfs tool"
-			     " is %s: rebuilding its initramfs is not"
-			     " supported by this build", image,
-			     gu->initramfs_tool);
+	if (!strcmp(tool, "initramfs-tools") || !strcmp(tool, "dracut")) {
+		r = !strcmp(tool, "dracut") ?
+		    dracut(g, gu, dry_run, plan, image, err) :
+		    itools(g, gu, dry_run, plan, image, err);
+		if (r == 0)
+			return 0;
+		snprintf(why, sizeof(why), "%s failed: %.400s",
+			 !strcmp(tool, "dracut") ? "dracut" :
+			 "update-initramfs", err->msg);
+		vmc_plan_note(plan, "%s", why);
+		return vmc_inject_initramfs_direct(g, gu, why, dry_run, plan,
+						   image, err);
+	}
+	return vmc_inject_initramfs_direct(g, gu, !strcmp(tool, "mkinitrd") ?
+					   "mkinitrd is not run by vmconv" :
+					   NULL, dry_run, plan, image, err);
 }
 
 int vmc_inject_grub_mkconfig(guestfs_h *g, const struct vmc_guest *gu,

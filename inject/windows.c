@@ -23,16 +23,18 @@ const char *const vmc_windrivers[VMC_WIN_DRIVERS] = {
 	"pvscsi", "vmxnet3",			/* VMware */
 };
 
-/* The first thing that went wrong reading the registry (with
- * libguestfs's message when a call failed). */
+/* What went wrong reading the registry, each hive's first problem (with
+ * libguestfs's message when a call failed), "; "-separated. */
 static void note(struct vmc_windows *w, guestfs_h *g, const char *hive,
 		 const char *what, bool failed)
 {
 	const char *e = failed ? guestfs_last_error(g) : NULL;
+	size_t l = strlen(w->registry_error);
 
-	if (!w->registry_error[0])
-		snprintf(w->registry_error, sizeof(w->registry_error),
-			 "%s: %s%s%s", hive, what, e ? ": " : "", e ? e : "");
+	if (l + 2 < sizeof(w->registry_error))
+		snprintf(w->registry_error + l, sizeof(w->registry_error) - l,
+			 "%s%s: %s%s%s", l ? "; " : "", hive, what,
+			 e ? ": " : "", e ? e : "");
 }
 
 /* The node at path (components separated by '\'), 0 when absent, -1 on

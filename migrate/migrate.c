@@ -50,7 +50,8 @@ struct inject_ctx {
 static int inject(void *ctx, const char *tmp, struct vmc_error *err)
 {
 	struct inject_ctx *c = ctx;
-	struct vmc_inject_opts o = { .kvm = c->p->kvm };
+	struct vmc_inject_opts o = { .kvm = c->p->kvm,
+				     .remove_tools = c->p->remove_tools };
 
 	o.bus = c->p->bus_set && c->p->vo.bus == VMC_BUS_IDE ? VMC_GBUS_IDE :
 		VMC_GBUS_VIRTIO;

@@ -31,6 +31,7 @@ struct vmc_migrate_params {
 	/* driver injection into the output (KVM targets); callers start
 	 * from VMC_MIGRATE_INJECT_DEFAULT (--inject / --no-inject change it) */
 	bool inject;
+	bool remove_tools;		/* and the old hypervisor's tools */
 	bool kvm;			/* libguestfs may use KVM */
 	enum vmc_cache_mode cache;	/* -t */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);

@@ -12,13 +12,19 @@ jq -r '.injection.changes[].file' "$T/migrate.json" |
 	grep -q '^/boot/grub/grub.cfg' || fail "no grub.cfg change listed"
 jq -r .validation.reason "$T/noinj.json" | grep -q '/dev/sda1 does not exist' ||
 	fail "--no-inject reason: $(jq -r .validation.reason "$T/noinj.json")"
+# open-vm-tools (installed by apt in the guest) is a leftover, not removed
+jq -r '.injection.notes[]' "$T/migrate.json" |
+	grep -q '^open-vm-tools is installed: a leftover' ||
+	fail "open-vm-tools not reported as a leftover"
+jq -e '.injection.after.guest_tools | index("open-vm-tools")' \
+	"$T/migrate.json" >/dev/null || fail "open-vm-tools removed unasked"
 
-# beside each other: a dry run on the source (the plan, nothing
-# written); the injected output needs nothing more; a kill during
+# beside each other: a dry run on the source with --remove-tools (the
+# plan, the removal in it, nothing written); the injected output needs nothing more; a kill during
 # injection leaves no target and the source untouched
 sum=$(sha256sum <"$SRC")
-timed dry-run "$VMCONV" inject --target=kvm --dry-run --output=json "$SRC" \
-	>"$T/dry.json" & dry=$!
+timed dry-run "$VMCONV" inject --target=kvm --dry-run --remove-tools \
+	--output=json "$SRC" >"$T/dry.json" & dry=$!
 timed again "$VMCONV" inject --target=kvm --dry-run "$OUT" \
 	>"$T/again.out" & again=$!
 
@@ -43,6 +49,9 @@ wait $dry || fail "dry run"
 cat "$T/dry.json"
 [ "$(jq -r .status "$T/dry.json")" = planned ] || fail "dry-run status"
 jq -e '.changes | length > 2' "$T/dry.json" >/dev/null || fail "plan"
+jq -r '.changes[] | select(.file == "package open-vm-tools") | .after' \
+	"$T/dry.json" | grep -q '^to be removed: apt-get .*purge' ||
+	fail "the removal of open-vm-tools is not planned"
 [ "$(sha256sum <"$SRC")" = "$sum" ] || fail "the dry run wrote"
 wait $again || fail "again"
 cat "$T/again.out"
