@@ -12,6 +12,7 @@
 #include <vmconv/image.h>
 
 #include "common/confine.h"
+#include "common/held.h"
 
 #define MAX_ALLOWED 32
 
@@ -21,6 +22,15 @@ static unsigned n_allowed;
 
 static __thread unsigned depth;
 static __thread char top_dir[PATH_MAX];
+static __thread struct vmc_held_files *recorder;
+
+struct vmc_held_files *vmc_confine_record(struct vmc_held_files *to)
+{
+	struct vmc_held_files *prev = recorder;
+
+	recorder = to;
+	return prev;
+}
 
 int vmc_confine_allow_dir(const char *dir, struct vmc_error *err)
 {
@@ -229,6 +239,10 @@ int vmc_confine_open(const char *path, int flags, bool own,
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
 		vmc_error_errno(err, errno, "%s: fcntl", path);
+		goto fail;
+	}
+	if (recorder && vmc_held_add(recorder, fd, &st) < 0) {
+		vmc_error_set(err, ENOMEM, "out of memory");
 		goto fail;
 	}
 	return fd;

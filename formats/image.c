@@ -11,6 +11,7 @@
 
 #include "common/bytes.h"
 #include "common/confine.h"
+#include "common/held.h"
 
 /* Images being opened on this thread, innermost last: a backing file or
  * parent that is already on this stack is a loop. */
@@ -45,7 +46,10 @@ static struct vmc_image *image_new(const struct vmc_driver *d,
 {
 	struct vmc_image *img = calloc(1, sizeof(*img));
 
-	if (!img || !(img->filename = strdup(filename))) {
+	if (!img || !(img->filename = strdup(filename)) ||
+	    !(img->held = calloc(1, sizeof(*img->held)))) {
+		if (img)
+			free(img->filename);
 		free(img);
 		vmc_error_set(err, ENOMEM, "out of memory");
 		return NULL;
@@ -53,6 +57,41 @@ static struct vmc_image *image_new(const struct vmc_driver *d,
 	img->drv = d;
 	img->flags = flags;
 	return img;
+}
+
+static void image_free(struct vmc_image *img)
+{
+	if (img->held)
+		vmc_held_free(img->held);
+	free(img->held);
+	free(img->filename);
+	free(img);
+}
+
+/* The driver opens img; every file it (or an image it opens in turn)
+ * opens is recorded in img->held, and in the list of the image whose open
+ * this one is part of.  On failure img is freed. */
+static int driver_open(struct vmc_image *img, const char *filename,
+		       struct vmc_opts *opts, struct vmc_error *err)
+{
+	struct vmc_held_files *prev = vmc_confine_record(img->held);
+	int r = img->drv->open(img, filename, opts, err);
+
+	vmc_confine_record(prev);
+	if (r < 0) {
+		image_free(img);
+		return -1;
+	}
+	if (prev && vmc_held_merge(prev, img->held) < 0) {
+		vmc_image_close(img);
+		return vmc_error_set(err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+size_t vmc_image_fds(const struct vmc_image *img, int *fds, size_t max)
+{
+	return img->held ? vmc_held_fds(img->held, fds, max) : 0;
 }
 
 static struct vmc_image *open_in_chain(const char *filename,
@@ -83,11 +122,8 @@ static struct vmc_image *open_in_chain(const char *filename,
 	if (chain_push(filename, err) < 0)
 		return NULL;
 	img = image_new(d, filename, flags, err);
-	if (img && d->open(img, filename, opts, err) < 0) {
-		free(img->filename);
-		free(img);
+	if (img && driver_open(img, filename, opts, err) < 0)
 		img = NULL;
-	}
 	chain_len--;
 	return img;
 }
@@ -155,8 +191,7 @@ struct vmc_image *vmc_image_create(const char *filename, const char *format,
 		goto out;
 	img->out = out;
 	if (d->create(img, filename, size, own, err) < 0) {
-		free(img->filename);
-		free(img);
+		image_free(img);
 		img = NULL;
 	} else if (vmc_opts_check_used(own, d->name, err) < 0) {
 		vmc_image_close(img);
@@ -173,8 +208,7 @@ void vmc_image_close(struct vmc_image *img)
 		return;
 	if (img->drv->close)
 		img->drv->close(img);
-	free(img->filename);
-	free(img);
+	image_free(img);
 }
 
 static int check_range(struct vmc_image *img, uint64_t off, uint64_t len,

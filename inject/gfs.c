@@ -1,14 +1,14 @@
 /* The libguestfs handle and the disk it is given.  See inject/gfs.h.
  *
  * QEMU never probes an untrusted image: a raw image or a qcow2 that is a
- * single file (vmconv opened no backing or data file for it) goes to
+ * single file (it names no backing or data file, refused or not) goes to
  * libguestfs with its format pinned; everything else (VHDX with a dirty
  * log, differencing images, VMDK extents, chains) is exported to a sparse
  * raw file through vmconv's own drivers first.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,17 +19,25 @@
 
 #include "inject/gfs.h"
 
-static unsigned count_fds(void)
+/* True when img is one file that names no other: vmconv holds a single
+ * descriptor for it, and it stores no backing file or data file (a name
+ * the parent policy refused opens nothing, yet QEMU would follow it). */
+static bool single_file(struct vmc_image *img)
 {
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
+	json_t *info = json_object(), *fs, *data;
+	struct vmc_error err;
+	bool one = false;
 
-	if (!d)
-		return 0;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
+	if (!info || vmc_image_fds(img, NULL, 0) != 1 ||
+	    vmc_image_info(img, info, &err) < 0)
+		goto out;
+	fs = json_object_get(info, "format-specific");
+	data = fs ? json_object_get(fs, "data") : NULL;
+	one = !json_object_get(info, "backing-filename") &&
+	      !(data && json_object_get(data, "data-file"));
+out:
+	json_decref(info);
+	return one;
 }
 
 static int export_raw(struct vmc_image *img, const char *path,
@@ -46,7 +54,6 @@ int vmc_gdisk_prepare(const char *image, const char *fmt,
 {
 	const char *tmp = getenv("TMPDIR");
 	struct vmc_image *img;
-	unsigned before = count_fds(), files;
 	const char *drv;
 	int ret = -1;
 
@@ -54,9 +61,9 @@ int vmc_gdisk_prepare(const char *image, const char *fmt,
 	img = vmc_image_open(image, fmt, 0, NULL, err);
 	if (!img)
 		return -1;
-	files = count_fds() - before;
 	drv = img->drv->name;
-	if ((!strcmp(drv, "raw") || !strcmp(drv, "qcow2")) && files <= 1) {
+	if ((!strcmp(drv, "raw") || !strcmp(drv, "qcow2")) &&
+	    single_file(img)) {
 		snprintf(d->path, sizeof(d->path), "%s", image);
 		d->qfmt = !strcmp(drv, "raw") ? "raw" : "qcow2";
 		ret = 0;

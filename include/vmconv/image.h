@@ -71,6 +71,7 @@ enum vmc_target_bus {
 struct vmc_output;
 struct vmc_check_result;
 struct vmc_driver;
+struct vmc_held_files;
 
 /* What `measure` reports, in qemu-img measure's terms: the bytes of all
  * files of a new image holding the source's data (required) and with
@@ -108,6 +109,10 @@ struct vmc_image {
 
 	/* For images being created: the set of files written atomically. */
 	struct vmc_output *out;
+
+	/* The generic layer's own: the files the image reads from (see
+	 * vmc_image_fds); drivers leave it alone. */
+	struct vmc_held_files *held;
 };
 
 struct vmc_driver {
@@ -237,6 +242,14 @@ struct vmc_image *vmc_image_create(const char *filename, const char *format,
 				   struct vmc_error *err);
 
 void vmc_image_close(struct vmc_image *img);
+
+/* The descriptors an open image reads from (its own file, its backing
+ * chain's, data file and extents, as opened while vmc_image_open ran) that
+ * still refer to those files: up to max of them into fds.  Returns how
+ * many there are.  The VM process keeps these and closes the rest.  A
+ * file a driver opens later (a VMDK extent it closed to stay under its
+ * limit of open files, then reopened) is not among them. */
+size_t vmc_image_fds(const struct vmc_image *img, int *fds, size_t max);
 
 /* Bounds-checked wrappers around the driver callbacks. */
 int vmc_image_pread(struct vmc_image *img, void *buf, size_t len,

@@ -2,9 +2,11 @@
 # extent or parent, or VHD/VHDX parent locator names something outside
 # the image's folder (absolute, "..", through a symlink), a device, a
 # FIFO, a QEMU protocol, or loops back on itself (1 to 4 images long).
-# Each must be refused with exit 1, a message naming the image and the
-# field, no output file, and no byte of the host file anywhere; `info`
-# still shows the stored names; --allow-parent-dir widens the policy.
+# Each must be refused by convert (and a few of them by every other
+# command that reads an image: map, measure, dd, inspect, inject,
+# validate on each engine, the one-command migration) with exit 1, a
+# message naming the image and the field, no output file, and no byte of
+# the host file anywhere; `info` still shows the stored names; --allow-parent-dir widens the policy.
 # Everything is made here with qemu-img, qemu-io and small scripts.
 . "$(dirname "$0")/lib.sh"
 requires qemu-img qemu-io python3 timeout mkfifo
@@ -83,7 +85,7 @@ grep -q '"backing-filename": "/etc/hostname"' out/info.json ||
 # ---- qcow2 external data files ----
 qemu-img create -q -f qcow2 -o data_file=d.raw,data_file_raw=on \
 	img/q-df.qcow2 1M || fail "data file"
-for c in "../outside/secret.raw" "$T/outside/secret.raw" link.raw fifo; do
+for c in "../outside/secret.raw" "$T/outside/secret.raw" link.raw fifo null; do
 	n2=$((n + 1))
 	cp img/q-df.qcow2 img/q-df$n2.qcow2
 	qemu-img amend -o data_file="$c" img/q-df$n2.qcow2 ||
@@ -165,9 +167,11 @@ vhd_child img/h-dotdot.vhd '..\outside\secret.raw'
 vhd_child img/h-symlink.vhd 'link.raw'
 vhd_child img/h-fifo.vhd 'fifo'
 vhd_child img/h-abs.vhd "$T/outside/secret.raw" W2ku
+vhd_child img/h-blk.vhd 'blk'
 refuse img/h-dotdot.vhd "parent locator .* refused: .*outside"
 refuse img/h-symlink.vhd "parent locator .* refused: .*outside"
 refuse img/h-fifo.vhd "parent locator .*FIFO"
+refuse img/h-blk.vhd "parent locator .*block device"
 # an absolute W2ku name is looked for beside the child only: not found
 cp outside/secret.raw img/secret.raw
 refuse img/h-abs.vhd "parent .*secret.raw"
@@ -247,6 +251,48 @@ PY
 		refuse "img/lp$len-1-xxxxxx_$R" "loop"
 	fi
 done
+
+# ---- every command that reads an image refuses the same ----
+# (validate's exit status for an error is 2: 1 says the guest did not
+# boot; no engine may boot the guest, none of them may hang)
+everywhere() {	# everywhere IMAGE PATTERN
+	local img=$1 pat=$2 rc c
+	for c in "map" "measure -O qcow2" "dd -O raw of=out/dd.raw if=" \
+		 "inspect" "inject --target=kvm --dry-run" \
+		 "validate --engine=direct" "validate --engine=qemu" \
+		 "validate --engine=nested"; do
+		n=$((n + 1))
+		echo "+ case $n at ${SECONDS}s: $c $img"
+		if [ "${c%=}" != "$c" ]; then
+			timeout 60 "$VMCONV" $c"$img"
+		else
+			timeout 60 "$VMCONV" $c "$img"
+		fi >"out/$n.log" 2>&1
+		rc=$?
+		cat "out/$n.log"
+		[ "$rc" -eq 124 ] && fail "$c $img: hung"
+		case $c in validate*) [ "$rc" -eq 2 ];; *) [ "$rc" -eq 1 ];; esac ||
+			fail "$c $img: exit $rc"
+		grep -Eq "$pat" "out/$n.log" || fail "$c $img: message lacks '$pat'"
+		grep -q HOSTSECRET "out/$n.log" && fail "$c $img: host bytes"
+		[ -e out/dd.raw ] && fail "$c $img: output left behind"
+	done
+	# the one-command migration
+	n=$((n + 1))
+	timeout 60 "$VMCONV" "$img" --to qcow2 --out out/m.qcow2 \
+		>"out/$n.log" 2>&1
+	rc=$?
+	cat "out/$n.log"
+	[ "$rc" -eq 1 ] || fail "migrating $img: exit $rc"
+	grep -Eq "$pat" "out/$n.log" || fail "migrating $img: lacks '$pat'"
+	[ -e out/m.qcow2 ] && fail "migrating $img: output left behind"
+	return 0
+}
+everywhere img/q-etc.qcow2 "backing file .* refused: .*outside"
+everywhere img/q-fifo.qcow2 "backing file .*FIFO"
+everywhere img/q-nbd.qcow2 "backing file .*protocol"
+everywhere img/e-abs.vmdk "extent .* refused: .*outside"
+everywhere img/h-dotdot.vhd "parent locator .* refused: .*outside"
 
 # ---- what stays allowed ----
 qemu-img create -q -f raw img/base.raw 1M

@@ -18,13 +18,29 @@
 #   pokes    port I/O all over the unmodelled ports, writes to the BIOS
 #            ROM, fw_cfg's selector past its items, PCI config writes to
 #            a device that does not exist
+#   ide      on the IDE disk (--bus=ide), round after round: commands
+#            whose counts are huge (0 = 256 sectors, LBA48 0 = 65536)
+#            read or written a sector and a word, or one word, and then
+#            abandoned; LBA28, LBA48 and straddling reads and writes past
+#            the disk's end; CHS sector 0; a bad SET MULTIPLE; bus
+#            mastering turned on in every PCI function, the bus-master
+#            registers started and READ DMA asked of a controller that
+#            has no DMA; 4096 reads of an idle data port.  The guest
+#            checks the device's status after each and prints a letter
+#            (X when it is wrong)
+# and these, each the guest's error at once, the VMM's reason checked:
+#   range    a virtio-blk data buffer at 1 TiB, outside guest RAM
+#   huge     a data buffer of 4 GiB - 1 bytes
+#   wrap     a data buffer whose end wraps the 64-bit address space
+#   index    a chain whose next descriptor is 4000 of a 256-entry queue
+#   queue    the virtqueue's rings placed at 4 GiB - 4 KiB
 # The code is in the comments; the bytes were assembled with GNU as
-# (.code16, -Ttext 0x7c00).  Kept to five quick runs: the appliance boots
-# for each.
-# run-tests: timeout=1800
+# (.code16, -Ttext 0x7c00); the IDE guest is assembled here.  One run
+# each: the appliance boots for each (about 15 s here).
+# run-tests: timeout=2400
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/validate-common.inc"
-requires python3
+requires python3 as ld
 
 LIMIT=10
 
@@ -71,6 +87,140 @@ POKES+='\xbf\x72\xec\xba\x10\x05\xb8\xff\xff\xef\x42\xec\xba\xf8\x0c\x66'
 POKES+='\xb8\xfc\xff\xff\x80\x66\xef\xba\xfc\x0c\x66\xb8\xff\xff\xff\xff'
 POKES+='\x66\xef\x66\xed\xba\xf8\x03\xb0\x23\xee\xba\x00\x10\xeb\xc0'
 
+# ide: the guest checks each attack's outcome itself.  An attack is a
+# table entry: the LBA48 high bytes (HOB: count, LBA 24-31, 32-39,
+# 40-47), the low ones (count, LBA 0-7, 8-15, 16-23), the device/head
+# register, the command, how many words to move through the data port
+# (in or out), then the status it must leave (BSY, DRQ and ERR only:
+# 0x08 a transfer under way, 0x01 refused) and the letter to print.  The
+# disk has 131072 sectors (64 MiB).
+cat >"$T/ide.s" <<'EOF'
+	.code16
+	.intel_syntax noprefix
+	.globl _start
+_start:
+	cli
+	xor ax, ax
+	mov ds, ax
+	mov ss, ax
+	mov sp, 0x7000
+	mov ax, 0x1000			# es: the buffer, 0x10000-0x1ffff
+	mov es, ax
+	cld
+	# every PCI function of bus 0: BAR4 (bus master) 0xc000, command
+	# I/O | memory | bus master
+	mov ebx, 0x80000000
+1:	lea eax, [ebx + 0x20]
+	mov dx, 0xcf8
+	out dx, eax
+	mov eax, 0xc001
+	mov dl, 0xfc
+	out dx, eax
+	lea eax, [ebx + 4]
+	mov dl, 0xf8
+	out dx, eax
+	mov ax, 7
+	mov dl, 0xfc
+	out dx, ax
+	add ebx, 0x100
+	cmp ebx, 0x80010000
+	jb 1b
+	# the bus-master registers: PRD table at 0x8000, start (to memory)
+	mov eax, 0x8000
+	mov dx, 0xc004
+	out dx, eax
+	mov al, 9
+	mov dl, 0
+	out dx, al
+round:
+	mov si, offset table
+	mov bp, (end - table) / 15
+2:	call attack
+	dec bp
+	jnz 2b
+	jmp round
+
+attack:
+	mov dx, 0x1f2			# HOB bytes, then the low ones
+	mov cx, 8
+3:	lodsb
+	out dx, al
+	inc dx
+	cmp cx, 5
+	jne 4f
+	mov dx, 0x1f2
+4:	loop 3b
+	mov dx, 0x1f6
+	lodsb				# device/head
+	out dx, al
+	inc dx
+	lodsb				# command
+	out dx, al
+	lodsw
+	mov cx, ax
+	lodsb
+	mov dx, 0x1f0
+	xor di, di
+	test al, al
+	jnz 5f
+	rep insw
+	jmp 6f
+5:	push si
+	xor si, si
+	rep outsw dx, word ptr es:[si]
+	pop si
+6:	mov dx, 0x1f7
+	in al, dx
+	and al, 0x89
+	mov ah, al
+	lodsb
+	cmp ah, al
+	lodsb
+	je 7f
+	mov al, 'X'
+7:	mov dx, 0x3f8
+	out dx, al
+	ret
+
+	.macro ata hob, low, dev, cmd, words, out, want, letter
+	.byte \hob, \low, \dev, \cmd
+	.word \words
+	.byte \out, \want, \letter
+	.endm
+table:	# NOP (refused), then 4096 reads of an idle data port
+	ata "0,0,0,0", "0,0,0,0", 0xe0, 0x00, 0x1000, 0, 0x01, 'a'
+	# READ SECTORS, count 0 = 256: one word read, then left
+	ata "0,0,0,0", "0,0,0,0", 0xe0, 0x20, 1, 0, 0x08, 'b'
+	# READ SECTORS EXT, 65536 sectors: one read and a word of the next
+	ata "0,0,0,0", "0,0,0,0", 0x40, 0x24, 257, 0, 0x08, 'c'
+	# READ MULTIPLE EXT, 65536 sectors: one word read, then left
+	ata "0,0,0,0", "0,0,0,0", 0x40, 0x29, 1, 0, 0x08, 'd'
+	# WRITE SECTORS EXT at 256, 65536 sectors: one written and a word
+	ata "0,0,0,0", "0,0,1,0", 0x40, 0x34, 257, 1, 0x08, 'e'
+	# WRITE MULTIPLE at 256, 256 sectors: one word written, then left
+	ata "0,0,0,0", "0,0,1,0", 0xe0, 0xc5, 1, 1, 0x08, 'f'
+	# READ SECTORS at LBA 0x0fffffff, then 16 reads of nothing
+	ata "0,0,0,0", "1,0xff,0xff,0xff", 0xef, 0x20, 16, 0, 0x01, 'g'
+	# READ SECTORS EXT at LBA 2^47, 65536 sectors
+	ata "0,0,0,0x80", "0,0,0,0", 0x40, 0x24, 16, 0, 0x01, 'h'
+	# READ SECTORS EXT of 2 sectors from the last one
+	ata "0,0,0,0", "2,0xff,0xff,1", 0x40, 0x24, 0, 0, 0x01, 'i'
+	# WRITE SECTORS at LBA 0x0fffff00, then 16 writes to nothing
+	ata "0,0,0,0", "0,0,0xff,0xff", 0xef, 0x30, 16, 1, 0x01, 'j'
+	# READ DMA, the bus master started: no DMA here
+	ata "0,0,0,0", "1,0,0,0", 0xe0, 0xc8, 16, 0, 0x01, 'k'
+	# READ SECTORS by CHS, sector 0 (sectors count from 1)
+	ata "0,0,0,0", "1,0,0,0", 0xa0, 0x20, 0, 0, 0x01, 'l'
+	# SET MULTIPLE MODE 3 (not a power of two)
+	ata "0,0,0,0", "3,0,0,0", 0xe0, 0xc6, 0, 0, 0x01, 'm'
+end:
+EOF
+as --32 -o "$T/ide.o" "$T/ide.s" &&
+	ld -m elf_i386 -Ttext 0x7c00 --oformat binary -o "$T/ide.bin" \
+		"$T/ide.o" || fail "assembling the IDE guest"
+[ "$(stat -c %s "$T/ide.bin")" -le 510 ] || fail "the IDE guest is too big"
+IDE_MARK=abcdefghijklm
+
 bootsector overlap "$OVERLAP"
 # 65536 sectors: sector k (k >= 1) holds avail flags 0, idx k+1, then the
 # request header (type IN, sector k+1, wrapping to 1)
@@ -89,14 +239,34 @@ bootsector loop "$LOOP"
 bootsector spin "$SPIN"
 bootsector flood "$FLOOD"
 bootsector pokes "$POKES"
+bootsector ide ""
+dd if="$T/ide.bin" of="$T/ide.img" conv=notrunc status=none
+truncate -s 64M "$T/ide.img"
+
+# The virtio variants: OVERLAP with one field changed.  Descriptor 3 (the
+# data buffer) and the queue's page frame number as they are:
+D3='\x00\x91\x00\x00\x00\x00\x00\x00\xec\x01\x00\x00\x03\x00\x04\x00'
+PFN='\x66\xb8\x10\x00\x00\x00'
+# variant NAME FROM TO: $T/NAME.img, OVERLAP with FROM replaced by TO
+variant() {
+	local code=${OVERLAP/"$2"/"$3"}
+	[ "$code" != "$OVERLAP" ] || fail "$1: '$2' is not in the code"
+	bootsector "$1" "$code"
+}
+variant range "$D3" '\x00\x91\x00\x00\x00\x01\x00\x00\xec\x01\x00\x00\x03\x00\x04\x00'
+variant huge "$D3" '\x00\x91\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff\x03\x00\x04\x00'
+variant wrap "$D3" '\x00\xfe\xff\xff\xff\xff\xff\xff\x00\x04\x00\x00\x03\x00\x04\x00'
+variant index "$D3" '\x00\x91\x00\x00\x00\x00\x00\x00\xec\x01\x00\x00\x03\x00\xa0\x0f'
+variant queue "$PFN" '\x66\xb8\xff\xff\x0f\x00'
 
 failed=()
-# hostile NAME MARK: the run ended by the run loop's own timeout, within
+# hostile NAME MARK [ARGS]: the run (with ARGS) ended by the run loop's own timeout, within
 # the limit, the sandbox intact, the log bounded; MARK (if any) printed
 # by the guest after each round of its attack, seen at least twice
 hostile() {
 	local n=$1 mark=$2 took vmm size
-	validate "$n" --engine=nested --timeout=$LIMIT "$T/$n.img"
+	shift 2
+	validate "$n" --engine=nested --timeout=$LIMIT "$@" "$T/$n.img"
 	grep -q 'not part of this build' "$T/$n.err" &&
 		fail "the built-in VMM is not in this build"
 	verdict "$n" 1 false bootloader "timed out after $LIMIT s" || return 1
@@ -127,6 +297,20 @@ check loop-reason eval 'field loop .vmm_reason | grep -q "a loop"'
 check spin hostile spin ""
 check flood hostile flood A
 check pokes hostile pokes "#"
+check ide hostile ide "$IDE_MARK" --bus=ide
+# misbehaved NAME REASON: the run ended at once as the guest's error, the
+# VMM's reason containing REASON
+misbehaved() {
+	validate "$1" --engine=nested --timeout=$LIMIT "$T/$1.img"
+	verdict "$1" 1 false bootloader "virtio-blk: virtqueue" || return 1
+	field "$1" .vmm_reason | grep -qF -- "$2" ||
+		{ echo "$1: the VMM's reason lacks '$2'"; return 1; }
+}
+check range misbehaved range "points outside guest RAM"
+check huge misbehaved huge "points outside guest RAM"
+check wrap misbehaved wrap "points outside guest RAM"
+check index misbehaved index "index 4000 out of range"
+check queue misbehaved queue "rings outside guest RAM"
 
 summary
 [ ${#failed[@]} -eq 0 ] || fail "hostile guests not contained: ${failed[*]}"

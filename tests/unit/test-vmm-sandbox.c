@@ -6,15 +6,19 @@
  * child and the parent reports it by number and name; what the loop
  * needs works; the console callbacks run in the parent and their answer
  * reaches the child; a child stuck anywhere is killed at the limit; the
- * child's memory is its own. */
+ * child's memory is its own; the child holds no descriptor but its socket,
+ * the disk's files and /dev/null as 0, 1 and 2. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <netinet/in.h>
 #include <time.h>
@@ -29,7 +33,7 @@
 enum act { ACT_SOCKET, ACT_WRITE_STDERR, ACT_EXEC_MAP, ACT_IOCTL_OTHER_FD,
 	   ACT_IOCTL_OTHER_CMD, ACT_FORK, ACT_ALLOWED, ACT_SPIN, ACT_SEGV,
 	   ACT_FAIL, ACT_SCRIBBLE, ACT_SIGNALS, ACT_FORGE, ACT_MUTE,
-	   ACT_DEAF, ACT_FLOOD };
+	   ACT_DEAF, ACT_FLOOD, ACT_FDS };
 
 static int scribble = 7;		/* the child changes its copy */
 static char console[256];
@@ -176,10 +180,75 @@ static void rogue(enum act a, int chan)
 		;
 }
 
+/* The parent's own open file, which the child must not have. */
+static int extra_fd = -1;
+
+/* The child's descriptors (from /proc/self/fd), "c" for its socket,
+ * "n" for /dev/null, "d" for a file of the disk's. */
+static void list_fds(int chan, const struct vmc_vm_config *cfg, char *out,
+		     size_t len)
+{
+	int disk[8];
+	size_t nd = cfg->disk ? vmc_image_fds(cfg->disk, disk, 8) : 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	size_t used = 0;
+	struct stat st;
+
+	out[0] = 0;
+	while (d && (e = readdir(d))) {
+		int fd = atoi(e->d_name);
+		const char *what = "?";
+
+		if (e->d_name[0] == '.' || fd == dirfd(d))
+			continue;
+		if (fd == chan)
+			what = "c";
+		else if (!fstat(fd, &st) && S_ISCHR(st.st_mode) &&
+			 st.st_rdev == makedev(1, 3))
+			what = "n";
+		for (size_t i = 0; i < nd && i < 8; i++)
+			if (disk[i] == fd)
+				what = "d";
+		used += (size_t)snprintf(out + used, len - used, "%d%s ", fd,
+					 what);
+		if (used >= len)
+			break;
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Before the allow-list: what the child holds; after it, a read of the
+ * disk through its chain (sector 5 is all 5s). */
+static void descriptors(int chan, const struct vmc_vm_config *cfg,
+			struct vmc_vm_result *res, struct vmc_error *err)
+{
+	char fds[128];
+	uint8_t sector[512];
+	int gone = fcntl(extra_fd, F_GETFD) < 0 && errno == EBADF;
+	int r = 0;
+
+	list_fds(chan, cfg, fds, sizeof(fds));
+	if (vmc_seccomp_install(VM_FD, VCPU_FD, chan, err) < 0)
+		return;
+	if (cfg->disk)
+		r = vmc_image_pread(cfg->disk, sector, 512, 5 * 512, err) ||
+		    sector[0] != 5 || sector[511] != 5;
+	snprintf(res->reason, sizeof(res->reason), "gone %d read %d: %s",
+		 gone, r, fds);
+	res->exit = VMC_VM_POWEROFF;
+}
+
 static int body(void *arg, int chan, const struct vmc_vm_config *cfg,
 		struct vmc_vm_result *res, struct vmc_error *err)
 {
 	enum act a = *(enum act *)arg;
+
+	if (a == ACT_FDS) {
+		descriptors(chan, cfg, res, err);
+		return 0;
+	}
 
 	if (a == ACT_FAIL)
 		return vmc_error_set(err, EINVAL, "set-up failed on purpose");
@@ -210,11 +279,14 @@ static int body(void *arg, int chan, const struct vmc_vm_config *cfg,
 	return 0;
 }
 
+static struct vmc_image *disk;
+
 static int run(enum act a, unsigned limit_ms, struct vmc_vm_result *res,
 	       struct vmc_error *err)
 {
 	struct vmc_vm_config cfg = { 0 };
 
+	cfg.disk = disk;
 	cfg.on_console = on_console;
 	console_len = 0;
 	memset(console, 0, sizeof(console));
@@ -396,4 +468,68 @@ Test(vmm_sandbox, child_that_stops_reading_answers_is_killed)
 Test(vmm_sandbox, message_flood_still_meets_the_limit)
 {
 	ends_with(ACT_FLOOD, 1500, VMC_VM_TIMEOUT, "watchdog killed");
+}
+
+/* The parent holds more than the child needs: an open file of its own
+ * (as the console log, another job's image), and a disk made of two files
+ * (a qcow2 over a raw backing file, by qemu-img).  The child keeps the
+ * disk's two, its socket, and 0, 1 and 2 as /dev/null; the rest is
+ * closed before the allow-list, and the disk reads through its chain. */
+Test(vmm_sandbox, inherited_descriptors_are_closed)
+{
+	struct vmc_vm_result res;
+	struct vmc_error err = { 0 };
+	char base[64], top[80], cmd[320];
+
+	extra_fd = open("/etc/hostname", O_RDONLY);
+	cr_assert_geq(extra_fd, 0);
+	vmc_image_close(test_disk(base, sizeof(base), 16));
+	snprintf(top, sizeof(top), "%s.qcow2", base);
+	snprintf(cmd, sizeof(cmd), "qemu-img create -q -f qcow2 -F raw -b "
+		 "'%s' '%s'", strrchr(base, '/') + 1, top);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	disk = vmc_image_open(top, "qcow2", 0, NULL, &err);
+	cr_assert_not_null(disk, "%s", err.msg);
+	cr_assert_eq(vmc_image_fds(disk, NULL, 0), 2, "the disk's files");
+
+	cr_assert_eq(run(ACT_FDS, 20000, &res, &err), 0, "%s", err.msg);
+	vmc_image_close(disk);
+	disk = NULL;
+	close(extra_fd);
+	unlink(top);
+	unlink(base);
+	cr_assert_eq(res.exit, VMC_VM_POWEROFF, "%s", res.reason);
+	cr_assert(!strncmp(res.reason, "gone 1 read 0: 0n 1n 2n ", 24),
+		  "%s", res.reason);
+	/* then exactly the socket and the disk's two files, in fd order */
+	int c = 0, d = 0, other = 0;
+	for (char *p = res.reason + 24; *p; p++) {
+		if (*p == 'c')
+			c++;
+		else if (*p == 'd')
+			d++;
+		else if (*p == '?' || *p == 'n')
+			other++;
+	}
+	cr_assert(c == 1 && d == 2 && !other, "%s", res.reason);
+}
+
+/* Without a disk: the socket and /dev/null only. */
+Test(vmm_sandbox, no_disk_no_descriptors)
+{
+	struct vmc_vm_result res;
+	struct vmc_error err = { 0 };
+	char want[64];
+
+	extra_fd = open("/etc/hostname", O_RDONLY);
+	cr_assert_geq(extra_fd, 0);
+	cr_assert_eq(run(ACT_FDS, 20000, &res, &err), 0, "%s", err.msg);
+	close(extra_fd);
+	cr_assert_eq(res.exit, VMC_VM_POWEROFF, "%s", res.reason);
+	/* pipe_fds are open in the parent too: gone as well */
+	snprintf(want, sizeof(want), "gone 1 read 0: 0n 1n 2n ");
+	cr_assert(!strncmp(res.reason, want, strlen(want)), "%s",
+		  res.reason);
+	cr_assert(strstr(res.reason, "c ") &&
+		  strlen(res.reason + strlen(want)) < 6, "%s", res.reason);
 }

@@ -2,6 +2,9 @@
  * (fork) that shares no writable memory with vmconv (guest RAM, the
  * devices and the disk overlay are its own), confined by the seccomp
  * allow-list (seccomp.c) for the whole process before the first KVM_RUN.
+ * First thing, the child closes every descriptor it inherited except its
+ * socket and the disk's files (close_inherited), so what the allow-list
+ * still lets it read is the disk and nothing else of vmconv's.
  * The child talks to the parent over one SOCK_SEQPACKET socket, which is
  * the only file it may write to: each console line, debug-port line and
  * VGA screen is a message, and the parent runs the validator's callbacks
@@ -20,6 +23,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -33,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
 #include "validate/vmm/vmm.h"
 
 #define MSG_PAYLOAD VMC_SANDBOX_PAYLOAD
@@ -171,6 +176,67 @@ static void child_setup(int chan)
 	sigaction(SIGSYS, &sa, NULL);
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Closes [lo, hi]: close_range, or one by one where the kernel has none
+ * (before Linux 5.9). */
+static void close_span(unsigned lo, unsigned hi)
+{
+	struct rlimit rl;
+
+	if (lo > hi || syscall(SYS_close_range, lo, hi, 0) == 0)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_max > 1u << 20)
+		rl.rlim_max = 1u << 20;
+	for (unsigned long fd = lo; fd <= hi && fd < rl.rlim_max; fd++)
+		close((int)fd);
+}
+
+/* Every descriptor the child inherited is closed but its end of the
+ * socket and the disk's files (the image's own, its chain's, data file
+ * and extents: vmc_image_fds); 0, 1 and 2 become /dev/null.  So a guest
+ * that takes over the VMM can read nothing of vmconv's: not its console
+ * log, its terminal, another job's image or a file it was writing. */
+static int close_inherited(int chan, const struct vmc_image *disk,
+			   struct vmc_error *err)
+{
+	size_t n = disk ? vmc_image_fds(disk, NULL, 0) : 0, k = 0;
+	int *keep = malloc((n + 4) * sizeof(*keep));
+	int null;
+	unsigned next = 0;
+
+	if (!keep)
+		return vmc_error_set(err, ENOMEM, "no memory to list the VM "
+				     "process's descriptors");
+	if (disk)
+		k = VMC_MIN(vmc_image_fds(disk, keep, n), n);
+	keep[k++] = chan;
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd < 3; fd++) {
+		bool used = false;
+
+		for (size_t i = 0; i < k; i++)
+			used |= keep[i] == fd;
+		if (!used && null >= 0 && null != fd)
+			dup2(null, fd);
+		keep[k++] = fd;
+	}
+	qsort(keep, k, sizeof(*keep), cmp_int);
+	for (size_t i = 0; i < k; i++) {
+		if ((unsigned)keep[i] > next)
+			close_span(next, (unsigned)keep[i] - 1);
+		next = (unsigned)keep[i] + 1;
+	}
+	close_span(next, ~0u);
+	free(keep);
+	return 0;
+}
+
 static void __attribute__((noreturn))
 child_main(int chan, const struct vmc_vm_config *cfg, vmc_sandbox_body body,
 	   void *arg)
@@ -179,11 +245,16 @@ child_main(int chan, const struct vmc_vm_config *cfg, vmc_sandbox_body body,
 	struct vmc_sandbox_result r;
 
 	child_setup(chan);
+	memset(&r, 0, sizeof(r));
+	if (close_inherited(chan, cfg->disk, &r.err) < 0) {
+		r.ret = -1;
+		send_msg(chan, VMC_SANDBOX_RESULT, &r, sizeof(r));
+		_exit(0);
+	}
 	pcfg.on_console = cfg->on_console ? px_console : NULL;
 	pcfg.on_debug = cfg->on_debug ? px_debug : NULL;
 	pcfg.on_screen = cfg->on_screen ? px_screen : NULL;
 	pcfg.ctx = NULL;
-	memset(&r, 0, sizeof(r));
 	r.ret = body(arg, chan, &pcfg, &r.res, &r.err);
 	send_msg(chan, VMC_SANDBOX_RESULT, &r, sizeof(r));
 	_exit(0);

@@ -3,8 +3,8 @@
  * the first KVM_RUN.  The child is single-threaded, so the filter binds
  * all of the code a hostile guest can reach (the run loop, the devices,
  * the format drivers reading the disk).  What stays allowed: the KVM
- * ioctls the loop uses, on the VM and vCPU fds only; reading (the image)
- * and seeking; writing to the socket to the parent only; memory management
+ * ioctls the loop uses, on the VM and vCPU fds only; reading and seeking
+ * (the image's files are all the process still holds: sandbox.c); writing to the socket to the parent only; memory management
  * for malloc, never with PROT_EXEC; the tick timer, futexes, its own
  * SIGSYS (tgkill on itself) and exit.  Opening a file fails with EPERM
  * (glibc's malloc reads /proc/sys/vm/overcommit_memory when it trims an
