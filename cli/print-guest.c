@@ -57,6 +57,42 @@ static void linux_lines(const struct vmc_guest *g)
 		printf("  network:        %s\n", g->net[i]);
 }
 
+static void windows_lines(const struct vmc_windows *w)
+{
+	const char *sep = "";
+
+	printf("  registry:       %s (%s), version %s", w->product[0] ?
+	       w->product : "no ProductName",
+	       w->edition[0] ? w->edition : "no EditionID",
+	       w->current_version[0] ? w->current_version : "?");
+	if (w->major >= 0 && w->minor >= 0)
+		printf(" (%d.%d)", w->major, w->minor);
+	printf(", build %s, %s, %s\n", w->build[0] ? w->build : "?",
+	       w->systemroot, w->control_set[0] ? w->control_set :
+	       "no control set");
+	if (w->registry_error[0])
+		printf("  registry unreadable: %s\n", w->registry_error);
+	printf("  drivers:");
+	for (int i = 0; i < VMC_WIN_DRIVERS; i++) {
+		const struct vmc_windriver *d = &w->drivers[i];
+
+		if (!d->service)
+			continue;
+		printf("%s %s (%s start%s)", sep, d->name,
+		       vmc_windriver_start_name(d->start),
+		       d->file_present ? "" : ", its .sys file is missing");
+		sep = ",";
+	}
+	printf("%s\n  not installed: ", *sep ? "" : " none");
+	sep = "";
+	for (int i = 0; i < VMC_WIN_DRIVERS; i++)
+		if (!w->drivers[i].service) {
+			printf("%s%s", sep, w->drivers[i].name);
+			sep = " ";
+		}
+	printf("\n");
+}
+
 /* The EFI system partition, its loaders and the fallback path. */
 static void esp_lines(const struct vmc_esp *e)
 {
@@ -79,8 +115,11 @@ void vmc_cli_print_guest(const char *image, const struct vmc_guest *g)
 		esp_lines(&g->esp);
 		return;
 	}
-	printf("%s: %s %s %d.%d (%s), %s, firmware %s\n", image, g->type,
-	       g->distro, g->major, g->minor, g->product, g->arch,
+	printf("%s: %s %s", image, g->type, g->distro);
+	if (g->major >= 0 && g->minor >= 0)
+		printf(" %d.%d", g->major, g->minor);
+	printf(" (%s), %s, firmware %s\n", g->product[0] ? g->product :
+	       "no product name", g->arch[0] ? g->arch : "architecture unknown",
 	       g->firmware);
 	printf("  root:           %s%s%s\n", g->root_fs,
 	       g->hostname[0] ? ", hostname " : "", g->hostname);
@@ -88,8 +127,7 @@ void vmc_cli_print_guest(const char *image, const struct vmc_guest *g)
 	if (!strcmp(g->type, "linux"))
 		linux_lines(g);
 	if (!strcmp(g->type, "windows"))
-		printf("  viostor:        %s\n", g->viostor ? "installed" :
-		       "not installed");
+		windows_lines(&g->win);
 	for (int b = 0; b < VMC_GBUS_COUNT; b++)
 		printf("  %s\n", g->verdict[b]);
 }

@@ -1,8 +1,8 @@
 /* What ties a guest to its old hypervisor besides drivers: guest tools
  * installed (open-vm-tools, hyperv-daemons, ...: the program on disk, or
  * the package in dpkg's status file), network configuration
- * pinned to old NICs' MAC addresses; for Windows, whether the virtio
- * storage driver is installed. */
+ * pinned to old NICs' MAC addresses (Linux guests; Windows guests are read
+ * from their registry, inject/windows.c). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,14 +90,8 @@ void vmc_inspect_extras(guestfs_h *g, struct vmc_guest *gu)
 {
 	char *status;
 
-	if (!strcmp(gu->type, "windows")) {
-		char *p = guestfs_case_sensitive_path(g,
-				"/windows/system32/drivers/viostor.sys");
-
-		gu->viostor = p && vmc_gfs_is_file(g, p);
-		free(p);
-		return;
-	}
+	if (!strcmp(gu->type, "windows"))
+		return;		/* the registry tells: inject/windows.c */
 	status = vmc_gfs_read(g, "/var/lib/dpkg/status", 64 << 20);
 	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
 		if ((vmc_gfs_is_file(g, tools[i][0]) ||

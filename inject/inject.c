@@ -92,7 +92,11 @@ static bool decided(struct vmc_inject_result *r,
 	} else if (!strcmp(g->type, "windows")) {
 		r->status = VMC_INJECT_UNSUPPORTED;
 		snprintf(r->message, sizeof(r->message), "Windows: driver"
-			 " injection not supported yet (%s)", g->verdict[bus]);
+			 " injection not supported yet: %.200s%s%.40s (%s"
+			 " on %s): %s", g->product[0] ? g->product :
+			 "Windows", g->win.build[0] ? " build " : "",
+			 g->win.build, g->win.systemroot, g->root_fs,
+			 g->verdict[bus]);
 	} else if (strcmp(g->type, "linux")) {
 		r->status = VMC_INJECT_UNSUPPORTED;
 		snprintf(r->message, sizeof(r->message), "%s guests: driver"

@@ -34,7 +34,7 @@ enum vmc_inject_status {
 
 struct vmc_inject_result {
 	enum vmc_inject_status status;
-	char message[768];		/* one line for the user */
+	char message[1024];		/* one line for the user */
 	struct vmc_guest before, after;	/* after: when changed */
 	struct vmc_plan plan;
 	double launch_s, inspect_s, inject_s;

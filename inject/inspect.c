@@ -96,6 +96,35 @@ static void lvm(guestfs_h *g, struct vmc_guest *gu)
 	vmc_gfs_free_strings(lvs);
 }
 
+/* libguestfs's inspection failed: a Windows guest whose registry its
+ * inspection cannot parse (it gives up on the whole disk) is still
+ * reported as Windows, with the registry's error; else the error. */
+static int windows_unreadable(guestfs_h *g, const char *image,
+			      struct vmc_guest *gu, struct vmc_error *err)
+{
+	char why[320];
+	const char *e = guestfs_last_error(g);
+
+	snprintf(why, sizeof(why), "%s", e ? e : "unknown error");
+	firmware(g, gu);
+	if (!vmc_windows_find(g, gu))
+		return vmc_error_set(err, EIO, "%s: inspecting: %s", image,
+				     why);
+	gu->found = true;
+	snprintf(gu->type, sizeof(gu->type), "windows");
+	snprintf(gu->distro, sizeof(gu->distro), "windows");
+	gu->major = gu->minor = -1;
+	vmc_inspect_windows(g, NULL, gu);
+	if (!gu->win.registry_error[0])
+		snprintf(gu->win.registry_error,
+			 sizeof(gu->win.registry_error), "libguestfs's"
+			 " inspection failed: %s", why);
+	snprintf(gu->product, sizeof(gu->product), "%s", gu->win.product);
+	vmc_inspect_verdicts(gu);
+	guestfs_umount_all(g);
+	return 0;
+}
+
 int vmc_inspect(guestfs_h *g, const char *image, struct vmc_guest *gu,
 		struct vmc_error *err)
 {
@@ -106,7 +135,7 @@ int vmc_inspect(guestfs_h *g, const char *image, struct vmc_guest *gu,
 	gu->default_kernel = gu->default_entry = -1;
 	roots = guestfs_inspect_os(g);
 	if (!roots)
-		return vmc_gfs_error(g, err, image, "inspecting");
+		return windows_unreadable(g, image, gu, err);
 	firmware(g, gu);
 	lvm(g, gu);
 	if (!roots[0])
@@ -125,6 +154,8 @@ int vmc_inspect(guestfs_h *g, const char *image, struct vmc_guest *gu,
 		ret = vmc_inspect_kernels(g, image, gu, err);
 		vmc_inspect_names(g, gu);
 	}
+	if (!strcmp(gu->type, "windows"))
+		vmc_inspect_windows(g, roots[0], gu);
 	vmc_inspect_extras(g, gu);
 	vmc_inspect_verdicts(gu);
 	guestfs_umount_all(g);

@@ -5,6 +5,7 @@
 #define VMC_INJECT_INSPECT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <guestfs.h>
 #include <jansson.h>
@@ -48,6 +49,30 @@ struct vmc_devname {
 	bool unstable;
 };
 
+/* Windows: one driver's service in the SYSTEM hive (inject/windows.c). */
+#define VMC_WIN_DRIVERS 11
+struct vmc_windriver {
+	char name[16];			/* the service: viostor, storvsc ... */
+	bool service;			/* Services\<name> exists */
+	int64_t start;			/* Start: 0 boot ... 4 disabled; -1 */
+	char image_path[VMC_STR];	/* ImagePath as written, or "" */
+	char file[VMC_STR];		/* the .sys file it names, in the guest */
+	bool file_present;
+};
+
+struct vmc_windows {
+	char systemroot[VMC_STR];	/* "/Windows" */
+	char product[VMC_STR], edition[64];	/* from SOFTWARE */
+	char current_version[32], build[32];
+	int major, minor;		/* CurrentM*VersionNumber, or -1 */
+	char control_set[32];		/* "ControlSet001" (Select\Current) */
+	struct vmc_windriver drivers[VMC_WIN_DRIVERS];
+	char registry_error[384];	/* "" when both hives were read */
+};
+
+/* The drivers read from SYSTEM, in vmc_windows.drivers order. */
+extern const char *const vmc_windrivers[VMC_WIN_DRIVERS];
+
 struct vmc_guest {
 	bool found;
 	char root_fs[VMC_STR];		/* the appliance's name for root */
@@ -76,7 +101,7 @@ struct vmc_guest {
 	int ntools;
 	char net[VMC_GUEST_MAX][VMC_STR];	/* config tied to old NICs */
 	int nnet;
-	bool viostor;			/* Windows: virtio storage driver */
+	struct vmc_windows win;		/* type "windows" only */
 	bool ready[VMC_GBUS_COUNT];
 	char verdict[VMC_GBUS_COUNT][768];
 };
@@ -98,6 +123,27 @@ int vmc_inspect_kernels(guestfs_h *g, const char *image,
 void vmc_inspect_names(guestfs_h *g, struct vmc_guest *guest);
 void vmc_inspect_extras(guestfs_h *g, struct vmc_guest *guest);
 void vmc_inspect_verdicts(struct vmc_guest *guest);
+/* root: libguestfs's inspection root, or NULL when its inspection failed
+ * and vmc_windows_find found the system root (mounted at /). */
+void vmc_inspect_windows(guestfs_h *g, const char *root,
+			 struct vmc_guest *guest);
+
+/* Look for a Windows system root on each file system, as libguestfs's
+ * inspection does (for when that inspection fails on a hive it cannot
+ * parse); when found, its file system stays mounted read-only at /. */
+bool vmc_windows_find(guestfs_h *g, struct vmc_guest *guest);
+
+/* Driver name's entry in w (NULL for a name not in vmc_windrivers). */
+const struct vmc_windriver *vmc_windows_driver(const struct vmc_windows *w,
+					       const char *name);
+
+/* Whether a Windows driver is installed (service and file) and started
+ * at boot (Start 0), as a disk controller's driver must be. */
+bool vmc_windriver_boots(const struct vmc_windriver *d);
+
+/* A Start value's name: "boot", "system", "automatic", "manual",
+ * "disabled"; "none" for -1. */
+const char *vmc_windriver_start_name(int64_t start);
 
 /* The program that shows a guest tool is installed ("/usr/bin/vmtoolsd"
  * for "open-vm-tools"; "" for a name inspection does not know). */

@@ -110,6 +110,69 @@ static void linux_json(const struct vmc_guest *g, json_t *o)
 	json_object_set_new(o, "lvm", strings(g->lvm, g->nlvm));
 }
 
+const char *vmc_windriver_start_name(int64_t start)
+{
+	static const char *const n[] = {
+		"boot", "system", "automatic", "manual", "disabled",
+	};
+
+	return start >= 0 && start <= 4 ? n[start] : start < 0 ? "none" :
+	       "unknown";
+}
+
+/* Drivers of other hypervisors' hardware: leftovers on KVM. */
+static bool leftover(const char *name)
+{
+	static const char *const l[] = {
+		"storvsc", "vmbus", "netvsc", "pvscsi", "vmxnet3", NULL,
+	};
+
+	for (int i = 0; l[i]; i++)
+		if (!strcmp(l[i], name))
+			return true;
+	return false;
+}
+
+static json_t *windriver_json(const struct vmc_windriver *d)
+{
+	return json_pack("{s:b, s:o, s:s, s:s*, s:s*, s:b}",
+			 "installed", d->service && d->file_present,
+			 "start", d->start >= 0 ? json_integer(d->start) :
+			 json_null(), "start_type",
+			 vmc_windriver_start_name(d->start),
+			 "image_path", d->image_path[0] ? d->image_path : NULL,
+			 "file", d->file[0] ? d->file : NULL,
+			 "file_present", d->file_present);
+}
+
+static json_t *windows_json(const struct vmc_windows *w)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s*, s:s*}",
+		"systemroot", w->systemroot, "product_name", w->product,
+		"edition", w->edition, "current_version", w->current_version,
+		"build", w->build, "control_set",
+		w->control_set[0] ? w->control_set : NULL, "registry_error",
+		w->registry_error[0] ? w->registry_error : NULL);
+	json_t *drv = json_object(), *in = json_array(), *left = json_array();
+
+	json_object_set_new(o, "version", json_pack("{s:o, s:o}", "major",
+		w->major >= 0 ? json_integer(w->major) : json_null(),
+		"minor", w->minor >= 0 ? json_integer(w->minor) :
+		json_null()));
+	for (int i = 0; i < VMC_WIN_DRIVERS; i++) {
+		const struct vmc_windriver *d = &w->drivers[i];
+
+		json_object_set_new(drv, d->name, windriver_json(d));
+		if (d->service && d->file_present)
+			json_array_append_new(leftover(d->name) ? left : in,
+					      json_string(d->name));
+	}
+	json_object_set_new(o, "drivers", drv);
+	json_object_set_new(o, "installed_drivers", in);
+	json_object_set_new(o, "leftovers", left);
+	return o;
+}
+
 json_t *vmc_guest_json(const struct vmc_guest *g)
 {
 	json_t *o = json_object(), *rd = json_object();
@@ -134,7 +197,7 @@ json_t *vmc_guest_json(const struct vmc_guest *g)
 	if (g->found && !strcmp(g->type, "linux"))
 		linux_json(g, o);
 	if (g->found && !strcmp(g->type, "windows"))
-		json_object_set_new(o, "viostor", json_boolean(g->viostor));
+		json_object_set_new(o, "windows", windows_json(&g->win));
 	for (int b = 0; b < VMC_GBUS_COUNT; b++)
 		json_object_set_new(rd, vmc_guest_bus_name(b),
 			json_pack("{s:b, s:s}", "ready", g->ready[b],

@@ -3,6 +3,7 @@
  * survive the move?  virtio-blk names the disk /dev/vda; IDE through
  * ata_piix and virtio-scsi name it /dev/sda. */
 #define _GNU_SOURCE
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -84,15 +85,59 @@ static void linux_verdict(struct vmc_guest *gu, enum vmc_guest_bus b,
 	}
 }
 
+/* Why Windows driver name (what: "the virtio-blk driver") cannot start
+ * the disk, or "" when it can. */
+static void windriver_why(const struct vmc_windows *w, const char *name,
+			  const char *what, char *why, size_t len)
+{
+	const struct vmc_windriver *d = vmc_windows_driver(w, name);
+
+	if (!w->control_set[0])
+		snprintf(why, len, "registry unreadable (%s)",
+			 w->registry_error);
+	else if (!d->service)
+		snprintf(why, len, "%s (%s) is not installed (no %s\\Services"
+			 "\\%s in SYSTEM)", name, what, w->control_set, name);
+	else if (!d->file_present)
+		snprintf(why, len, "%s's service names %s, which is missing",
+			 name, d->file);
+	else if (d->start != 0)
+		snprintf(why, len, "%s is installed but does not start at boot"
+			 " (Start=%" PRId64 ", 0 needed)", name, d->start);
+	else
+		why[0] = 0;
+}
+
+/* virtio-blk needs viostor, virtio-scsi vioscsi, QEMU's IDE (PIIX) atapi
+ * and intelide or pciide, each started at boot (Start 0: Windows loads
+ * only boot-start drivers before it mounts its system disk, else it stops
+ * with INACCESSIBLE_BOOT_DEVICE). */
 static void windows_verdict(struct vmc_guest *gu, enum vmc_guest_bus b,
 			    char *why, size_t len)
 {
-	if (b == VMC_GBUS_VIRTIO && !gu->viostor)
-		append(why, len, "%sviostor (the virtio storage driver) is"
-		       " not installed%s", "", "");
-	else if (b == VMC_GBUS_SCSI)
-		append(why, len, "%svioscsi is not checked by this build%s",
-		       "", "");
+	const struct vmc_windows *w = &gu->win;
+	char one[640], two[640];
+
+	if (b == VMC_GBUS_VIRTIO) {
+		windriver_why(w, "viostor", "the virtio-blk driver", one,
+			      sizeof(one));
+	} else if (b == VMC_GBUS_SCSI) {
+		windriver_why(w, "vioscsi", "the virtio-scsi driver", one,
+			      sizeof(one));
+	} else {
+		windriver_why(w, "intelide", "the PIIX IDE controller driver",
+			      one, sizeof(one));
+		windriver_why(w, "pciide", "the generic IDE controller driver",
+			      two, sizeof(two));
+		if (!two[0] || !w->control_set[0])
+			one[0] = 0;		/* pciide will do */
+		if (one[0])
+			append(why, len, "%s%s", one, "");
+		windriver_why(w, "atapi", "the IDE channel driver", one,
+			      sizeof(one));
+	}
+	if (one[0] && !strstr(why, one))
+		append(why, len, "%s%s", one, "");
 }
 
 void vmc_inspect_verdicts(struct vmc_guest *gu)
