@@ -60,6 +60,9 @@ for r in out:
 same_sizes_as_qemu() {
 	local py='import json, sys; d = json.load(sys.stdin); print(d["virtual-size"], d["actual-size"])'
 	local v q
+	# written files' allocation (st_blocks) settles at writeback: both
+	# tools must see it settled, not one before and one after
+	sync -f "$1"
 	v=$("$VMCONV" info --output=json "$1" | python3 -c "$py") ||
 		fail "vmconv info $1"
 	q=$(qemu-img info ${2:+-f "$2"} --output=json "$1" |
