@@ -24,7 +24,7 @@ copies() {
 	local in=$1 out=$2
 	shift 2
 	rm -f "$out"
-	strace -f -qq -e trace=copy_file_range -o "$T/st" \
+	traced strace -f -qq -e trace=copy_file_range -o "$T/st" \
 		"$VMCONV" convert -q "$@" -O raw "$in" "$out" || fail "convert $in $*"
 	qemu-img compare -q "$src" "$out" || fail "$in -> $out ($*) differs"
 	grep -c 'copy_file_range(.*= [1-9]' "$T/st" || true
@@ -62,7 +62,7 @@ shm=$(mktemp -d /dev/shm/vmconv-offload.XXXXXX) || skip "no /dev/shm"
 trap 'rm -rf "$shm" "$T"' EXIT
 cp --sparse=always "$src" "$shm/src.raw"
 rm -f "$T/x.raw"
-strace -f -qq -e trace=copy_file_range -o "$T/st" \
+traced strace -f -qq -e trace=copy_file_range -o "$T/st" \
 	"$VMCONV" convert -q -C -O raw "$shm/src.raw" "$T/x.raw" || fail "tmpfs source"
 qemu-img compare -q "$src" "$T/x.raw" || fail "tmpfs -> here differs"
 cat "$T/st" | head -3
