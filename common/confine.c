@@ -227,12 +227,14 @@ static int recorded(int fd, const struct stat *st, const char *path,
 {
 	struct stat own;
 
+	if (!recorder)
+		return fd;
 	if (!st && fstat(fd, &own) < 0) {
 		vmc_error_errno(err, errno, "%s: cannot stat", path);
 		close(fd);
 		return -1;
 	}
-	if (recorder && vmc_held_add(recorder, fd, st ? st : &own) < 0) {
+	if (vmc_held_add(recorder, fd, st ? st : &own) < 0) {
 		vmc_error_set(err, ENOMEM, "out of memory");
 		close(fd);
 		return -1;
