@@ -25,6 +25,7 @@
 
 #include "validate/cache.h"
 #include "validate/process.h"
+#include "validate/qemu.h"
 #include "validate/appliance.h"
 
 #define BUSYBOX "/bin/busybox"
@@ -398,6 +399,26 @@ static int add_libraries(struct cpio *c, const char *exe, char (*seen)[256],
 	return ret;
 }
 
+/* OVMF for UEFI guests, at the paths where the host has it (where the
+ * inner vmconv looks, validate/ovmf.c); none on the host, none inside. */
+static int add_ovmf(struct cpio *c, char (*seen)[256], size_t *nseen,
+		    struct vmc_error *err)
+{
+	struct vmc_error e2 = { 0 };
+	struct vmc_ovmf f;
+
+	if (vmc_ovmf_find(&f, &e2) < 0 || f.code[0] != '/' ||
+	    (f.vars[0] && f.vars[0] != '/'))
+		return 0;
+	if (cpio_dirs(c, f.code + 1, seen, nseen, err) < 0 ||
+	    cpio_file(c, f.code + 1, f.code, 0644, err) < 0)
+		return -1;
+	if (f.vars[0] && (cpio_dirs(c, f.vars + 1, seen, nseen, err) < 0 ||
+			  cpio_file(c, f.vars + 1, f.vars, 0644, err) < 0))
+		return -1;
+	return 0;
+}
+
 static int build_initrd(const char *out, const char *moddir,
 			struct vmc_error *err)
 {
@@ -446,6 +467,8 @@ static int build_initrd(const char *out, const char *moddir,
 	if (readable(SEABIOS) &&
 	    cpio_file(&c, "usr/share/seabios/bios.bin", SEABIOS, 0644,
 		      err) < 0)
+		goto out;
+	if (add_ovmf(&c, seen, &nseen, err) < 0)
 		goto out;
 	for (size_t i = 0; i < ml.n; i++) {
 		const char *b = strrchr(ml.path[i], '/');

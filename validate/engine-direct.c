@@ -2,6 +2,10 @@
  * /dev/kvm, used only where the VMM's self-test passes (or inside the
  * nested engine's appliance, whose request says "selftest": false).
  *
+ * Firmware boots run SeaBIOS, or OVMF for UEFI guests (the build the
+ * qemu engine uses, validate/ovmf.c, read-only: OVMF then keeps its
+ * variables in memory, see validate/vmm/ovmf-rom.c).
+ *
  * The VMM is referenced weakly so that a build without validate/vmm/
  * says the engine is absent instead of failing to link; the Makefile
  * links the validator archive whole so that the VMM, when present, is
@@ -12,6 +16,7 @@
 #include <unistd.h>
 
 #include "validate/process.h"
+#include "validate/qemu.h"
 #include "validate/engine.h"
 #include "validate/echo.h"
 
@@ -89,6 +94,7 @@ int vmc_engine_direct_run(struct vmc_engine_run *r, struct vmc_error *err)
 	struct vmc_vm_result res = { 0 };
 	struct vmc_run_end end = { 0 };
 	struct direct_ctx c = { r, 0 };
+	struct vmc_ovmf ovmf;
 	unsigned timeout_s = o->timeout_s ? o->timeout_s :
 			     VMC_VALIDATE_TIMEOUT;
 
@@ -99,7 +105,15 @@ int vmc_engine_direct_run(struct vmc_engine_run *r, struct vmc_error *err)
 	cfg.disk = r->img;
 	cfg.bus = o->bus;
 	cfg.boot = o->boot;
-	if (o->boot == VMC_BOOT_FIRMWARE) {
+	if (o->boot == VMC_BOOT_FIRMWARE && o->firmware == VMC_FIRMWARE_UEFI) {
+		if (vmc_ovmf_find(&ovmf, err) < 0)
+			return -1;
+		cfg.uefi = true;
+		cfg.bios = ovmf.code;
+		cfg.bios_vars = ovmf.vars[0] ? ovmf.vars : NULL;
+		json_object_set_new(r->extra, "firmware_image",
+				    json_string(ovmf.code));
+	} else if (o->boot == VMC_BOOT_FIRMWARE) {
 		if (access(SEABIOS, R_OK) != 0)
 			return vmc_error_errno(err, errno, SEABIOS " (install"
 					       " the seabios package)");

@@ -256,36 +256,10 @@ static int choose_auto(struct validation *v, struct vmc_error *err)
 			     tried);
 }
 
-#define UEFI_QEMU_ONLY "UEFI guests are validated only by --engine=qemu in" \
-	" this build"
-
-/* A UEFI guest: OVMF runs in the qemu engine only; the built-in VMM
- * boots SeaBIOS. */
-static int choose_uefi(struct validation *v, struct vmc_error *err)
-{
-	enum vmc_engine e = v->o.engine;
-
-	if (e == VMC_ENGINE_DIRECT || e == VMC_ENGINE_NESTED)
-		return vmc_error_set(err, ENOTSUP, "%s: the %s engine cannot"
-			" boot it: " UEFI_QEMU_ONLY " (the built-in VMM has no"
-			" OVMF yet); UEFI because: %s",
-			v->o.image, vmc_engine_name(e), v->fwwhy);
-	v->engine = vmc_engine_ops(VMC_ENGINE_QEMU);
-	if (!v->engine->usable(v->why, sizeof(v->why)))
-		return vmc_error_set(err, ENOTSUP, "the qemu engine cannot run"
-				     " here: %s (" UEFI_QEMU_ONLY ")", v->why);
-	snprintf(v->why, sizeof(v->why), "%s", e == VMC_ENGINE_QEMU ?
-		 "asked for with --engine" : "a UEFI guest: " UEFI_QEMU_ONLY);
-	return 0;
-}
-
 /* The engine asked for, or with auto the first that can run here. */
 static int choose(struct validation *v, struct vmc_error *err)
 {
 	enum vmc_engine e = v->o.engine;
-
-	if (v->o.firmware == VMC_FIRMWARE_UEFI)
-		return choose_uefi(v, err);
 
 	if (e == VMC_ENGINE_AUTO)
 		return choose_auto(v, err);

@@ -33,6 +33,11 @@ struct vmc_vm_config {
 	enum vmc_vm_bus bus;
 	enum vmc_vm_boot boot;
 	const char *bios;		/* SeaBIOS bios.bin (firmware boot) */
+	/* UEFI firmware boot: bios is OVMF's code image (or the single
+	 * OVMF.fd), bios_vars its variable store template or NULL; the
+	 * machine gets the PIIX4 power-management function OVMF needs. */
+	bool uefi;
+	const char *bios_vars;
 	const char *kernel;		/* bzImage (kernel boot) */
 	const char *initrd;		/* optional */
 	const char *cmdline;		/* optional */

@@ -1,7 +1,7 @@
 /* The VM on /dev/kvm (the kernel's Documentation/virt/kvm/api.rst): one
  * vCPU, guest RAM at 0, KVM's in-kernel PIC, I/O APIC, local APIC and PIT,
- * SeaBIOS or a bzImage, and the run loop that hands port I/O to the board
- * (machine.c).  The whole run happens in a child process of its own
+ * SeaBIOS, OVMF (ovmf-rom.c) or a bzImage, and the run loop that hands
+ * port I/O to the board (machine.c).  The whole run happens in a child process of its own
  * (sandbox.c) under a seccomp allow-list installed before the first
  * KVM_RUN; vmconv, the parent, runs the console callbacks and is the
  * watchdog.  A per-thread POSIX timer kicks KVM_RUN out every 50 ms to
@@ -62,6 +62,11 @@ static void tick_handler(int sig)
 
 int vmc_kvm_open(struct vmc_kvm *k, struct vmc_error *err)
 {
+	return vmc_kvm_open_at(k, 0xfffbd000UL, err);
+}
+
+int vmc_kvm_open_at(struct vmc_kvm *k, uint64_t tss, struct vmc_error *err)
+{
 	int r;
 
 	memset(k, 0, sizeof(*k));
@@ -80,11 +85,11 @@ int vmc_kvm_open(struct vmc_kvm *k, struct vmc_error *err)
 		vmc_error_errno(err, errno, "/dev/kvm: cannot create a VM");
 		goto fail;
 	}
-	if (ioctl(k->vm, KVM_SET_TSS_ADDR, 0xfffbd000UL) < 0) {
+	if (ioctl(k->vm, KVM_SET_TSS_ADDR, (unsigned long)tss) < 0) {
 		vmc_error_errno(err, errno, "KVM_SET_TSS_ADDR");
 		goto fail;
 	}
-	uint64_t idmap = 0xfffbc000;
+	uint64_t idmap = tss - 0x1000;
 	ioctl(k->vm, KVM_SET_IDENTITY_MAP_ADDR, &idmap);
 	k->readonly_mem = ioctl(k->kvm, KVM_CHECK_EXTENSION,
 				KVM_CAP_READONLY_MEM) > 0;
@@ -572,6 +577,52 @@ static int kvm_boot_code(struct vmc_kvm *k, struct vmc_mem *mem,
 	return 0;
 }
 
+/* Firmware (SeaBIOS or OVMF, mapped read-only below 4 GiB), a kernel, or
+ * the tests' code blobs, into the machine before its vCPU exists. */
+static int vm_load(struct vmc_kvm *k, struct vmc_machine *m,
+		   const struct vmc_vm_config *cfg, bool blobs,
+		   struct vmc_boot_state *bs, uint8_t **rom, size_t *rom_len,
+		   struct vmc_error *err)
+{
+	if (blobs) {
+		vmc_pci_assign(&m->pci);
+		return 0;
+	}
+	if (cfg->boot == VMC_BOOT_KERNEL) {
+		if (vmc_bzimage_load(&m->vm.mem, cfg->kernel, cfg->initrd,
+				     cfg->cmdline, bs, err) < 0)
+			return -1;
+		vmc_pci_assign(&m->pci);
+		return 0;
+	}
+	if (cfg->uefi ? vmc_ovmf_load(&m->vm.mem, cfg->bios, cfg->bios_vars,
+				      rom, rom_len, err) :
+	    vmc_bios_load(&m->vm.mem, cfg->bios, rom, rom_len, err))
+		return -1;
+	return vmc_kvm_map(k, 1, (1ULL << 32) - *rom_len, *rom, *rom_len,
+			   true, err);
+}
+
+/* The serial port's THR writes batched through KVM's coalesced PIO ring,
+ * where KVM has one. */
+static void vm_batching(struct vmc_kvm *k, struct vmc_machine *m)
+{
+	if (ioctl(k->kvm, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) <= 0 ||
+	    ioctl(k->kvm, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO) !=
+	    KVM_COALESCED_MMIO_PAGE_OFFSET ||
+	    k->run_size < (KVM_COALESCED_MMIO_PAGE_OFFSET + 1) * RING_PAGE ||
+	    sysconf(_SC_PAGESIZE) != RING_PAGE)
+		return;
+	k->ring = (struct kvm_coalesced_mmio_ring *)
+		  ((uint8_t *)k->run + KVM_COALESCED_MMIO_PAGE_OFFSET * RING_PAGE);
+	k->ring_ok = true;
+	m->serial.set_batching = kvm_set_batching;
+	m->serial.batching_opaque = k;
+	/* IER is 0 at reset: THR-empty interrupts are off. */
+	m->serial.batching = true;
+	kvm_set_batching(k, true);
+}
+
 static int vm_run(const struct vmc_vm_config *cfg,
 		  const struct vmc_vm_blob *blobs, unsigned nblobs, int chan,
 		  struct vmc_vm_result *res, struct vmc_error *err)
@@ -596,7 +647,9 @@ static int vm_run(const struct vmc_vm_config *cfg,
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return vmc_error_set(err, ENOMEM, "no memory");
-	if (vmc_kvm_open(&k, err) < 0) {
+	/* OVMF's image reaches down past SeaBIOS's TSS address */
+	if (vmc_kvm_open_at(&k, cfg->uefi ? 0xfeffd000UL : 0xfffbd000UL,
+			    err) < 0) {
 		free(m);
 		return -1;
 	}
@@ -614,40 +667,11 @@ static int vm_run(const struct vmc_vm_config *cfg,
 	m->vm.set_irq = kvm_set_irq;
 	m->vm.irq_opaque = &k;
 	if (vmc_kvm_map(&k, 0, 0, m->vm.mem.ram, m->vm.mem.size, false,
-			err) < 0)
+			err) < 0 ||
+	    vm_load(&k, m, cfg, blobs != NULL, &bs, &rom, &rom_len, err) < 0 ||
+	    vmc_kvm_create_vcpu(&k, err) < 0)
 		goto out_machine;
-	if (blobs) {
-		vmc_pci_assign(&m->pci);
-	} else if (cfg->boot == VMC_BOOT_FIRMWARE) {
-		if (vmc_bios_load(&m->vm.mem, cfg->bios, &rom, &rom_len,
-				  err) < 0)
-			goto out_machine;
-		if (vmc_kvm_map(&k, 1, (1ULL << 32) - rom_len, rom, rom_len,
-				true, err) < 0)
-			goto out_machine;
-	} else {
-		if (vmc_bzimage_load(&m->vm.mem, cfg->kernel, cfg->initrd,
-				     cfg->cmdline, &bs, err) < 0)
-			goto out_machine;
-		vmc_pci_assign(&m->pci);
-	}
-	if (vmc_kvm_create_vcpu(&k, err) < 0)
-		goto out_machine;
-	if (ioctl(k.kvm, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) > 0 &&
-	    ioctl(k.kvm, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO) ==
-	    KVM_COALESCED_MMIO_PAGE_OFFSET &&
-	    k.run_size >= (KVM_COALESCED_MMIO_PAGE_OFFSET + 1) * RING_PAGE &&
-	    sysconf(_SC_PAGESIZE) == RING_PAGE) {
-		k.ring = (struct kvm_coalesced_mmio_ring *)
-			 ((uint8_t *)k.run +
-			  KVM_COALESCED_MMIO_PAGE_OFFSET * RING_PAGE);
-		k.ring_ok = true;
-		m->serial.set_batching = kvm_set_batching;
-		m->serial.batching_opaque = &k;
-		/* IER is 0 at reset: THR-empty interrupts are off. */
-		m->serial.batching = true;
-		kvm_set_batching(&k, true);
-	}
+	vm_batching(&k, m);
 	kvm_lapic_virtual_wire(&k);
 	if (blobs) {
 		if (kvm_boot_code(&k, &m->vm.mem, blobs, nblobs, err) < 0)

@@ -34,6 +34,10 @@ struct vmc_kvm {
 };
 
 int vmc_kvm_open(struct vmc_kvm *k, struct vmc_error *err);
+/* The same with KVM's three-page TSS (and its identity map in the page
+ * below) at tss, which must lie outside RAM and ROM (QEMU's 0xfeffd000 for
+ * a firmware image larger than 256 KiB). */
+int vmc_kvm_open_at(struct vmc_kvm *k, uint64_t tss, struct vmc_error *err);
 void vmc_kvm_close(struct vmc_kvm *k);
 int vmc_kvm_map(struct vmc_kvm *k, unsigned slot, uint64_t gpa, void *host,
 		uint64_t size, bool readonly, struct vmc_error *err);

@@ -1,5 +1,7 @@
 /* The board: QEMU's "pc" machine cut down to what a BIOS guest needs to
- * boot from one disk, with the port-I/O map that KVM_EXIT_IO lands in.
+ * boot from one disk (and, for a UEFI guest, the PIIX4 power-management
+ * function OVMF times itself with), with the port-I/O map that
+ * KVM_EXIT_IO lands in.
  * PIC, PIT, I/O APIC and local APIC are KVM's in-kernel models (kvm.c);
  * everything here runs without /dev/kvm, so the tests build the same
  * machine and drive it through vmc_machine_pio().
@@ -32,6 +34,14 @@ int vmc_machine_init(struct vmc_machine *m, const struct vmc_vm_config *cfg,
 	}
 	vmc_pci_init(&m->pci);
 	vmc_i8042_init(&m->kbd, &m->vm);
+	if (cfg->uefi) {
+		vmc_pm_init(&m->pm, &m->vm);
+		if (vmc_pci_register(&m->pci, &m->pm.dev) < 0) {
+			vmc_error_set(err, ENOSPC, "no PCI slot for PIIX4 PM");
+			goto fail;
+		}
+		m->has_pm = true;
+	}
 	if (!cfg->disk)
 		return 0;
 	if (vmc_overlay_init(&m->disk, cfg->disk, OVERLAY_MAX, err) < 0)
@@ -62,7 +72,7 @@ void vmc_machine_free(struct vmc_machine *m)
 		vmc_overlay_free(&m->disk);
 	vmc_fwcfg_free(&m->fwcfg);
 	vmc_mem_free(&m->vm.mem);
-	m->has_vblk = m->has_disk = m->has_ide = false;
+	m->has_vblk = m->has_disk = m->has_ide = m->has_pm = false;
 }
 
 static void debug_out(struct vmc_machine *m, uint8_t c)
@@ -162,6 +172,11 @@ void vmc_machine_pio(struct vmc_machine *m, uint16_t port, bool write,
 			   port == VMC_IDE_CTL)) {
 		vmc_ide_io(&m->ide, port == VMC_IDE_CTL ? 8 : port - VMC_IDE_CMD,
 			   write, data, size);
+		return;
+	}
+	if (m->has_pm && vmc_pm_claims(&m->pm, port, size)) {
+		vmc_pm_io(&m->pm, port - vmc_pm_base(&m->pm), write, data,
+			  size);
 		return;
 	}
 	if (vmc_pci_bar_io(&m->pci, port, write, data, size))

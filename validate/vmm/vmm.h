@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <vmconv/image.h>
 
@@ -340,6 +341,28 @@ void vmc_i8042_init(struct vmc_i8042 *k, struct vmc_vmctx *vm);
 void vmc_i8042_io(struct vmc_i8042 *k, uint16_t port, bool write,
 		  uint8_t *val);
 
+/* ---- PIIX4 power management, 00:01.3, UEFI boots only (piix4-pm.c) ---- */
+
+#define VMC_PM_DEVFN ((1 << 3) | 3)
+
+struct vmc_pm {
+	struct vmc_vmctx *vm;
+	struct vmc_pci_dev dev;
+	uint16_t sts, en, cnt;		/* PM1 status, enable, control */
+	struct timespec t0;		/* the PM timer's zero */
+};
+
+void vmc_pm_init(struct vmc_pm *p, struct vmc_vmctx *vm);
+/* The PM I/O block's base (PMBA) while PMREGMISC enables it, else 0. */
+uint16_t vmc_pm_base(const struct vmc_pm *p);
+/* Whether [port, port + size) lies in the enabled PM I/O block. */
+bool vmc_pm_claims(const struct vmc_pm *p, uint16_t port, unsigned size);
+/* The ACPI PM timer's 24-bit count. */
+uint32_t vmc_pm_timer(const struct vmc_pm *p);
+/* An access at off from the block's base. */
+void vmc_pm_io(struct vmc_pm *p, uint16_t off, bool write, uint8_t *data,
+	       unsigned size);
+
 /* ---- the board (machine.c) ---- */
 
 #define VMC_VGA_TEXT 0xb8000
@@ -358,6 +381,8 @@ struct vmc_machine {
 	bool has_vblk;
 	struct vmc_ide ide;
 	bool has_ide;
+	struct vmc_pm pm;		/* UEFI boots */
+	bool has_pm;
 	char debug[256];		/* port 0x402 line buffer */
 	size_t debug_len;
 	uint16_t screen[VMC_VGA_CELLS];	/* last VGA text seen */
@@ -382,6 +407,15 @@ void vmc_machine_screen(struct vmc_machine *m, bool final);
  * its last 128 KiB to 0xe0000 in RAM. */
 int vmc_bios_load(struct vmc_mem *mem, const char *path, uint8_t **rom,
 		  size_t *rom_len, struct vmc_error *err);
+
+#define VMC_OVMF_MAX (16 * 1024 * 1024)
+
+/* Read OVMF's code image (and, if vars is not NULL or empty, its variable
+ * store, placed before the code as QEMU's second flash chip is) into one
+ * image *rom for a read-only mapping ending at 4 GiB, and copy its last
+ * 128 KiB to 0xe0000 in RAM. */
+int vmc_ovmf_load(struct vmc_mem *mem, const char *code, const char *vars,
+		  uint8_t **rom, size_t *rom_len, struct vmc_error *err);
 
 struct vmc_boot_state {
 	uint64_t rip, rsi, rsp;
