@@ -199,8 +199,8 @@ fail:
 }
 
 /* Boot the converted boot disk with the VM's memory, vCPUs and firmware
- * (the qemu engine boots all the vCPUs and UEFI, the built-in VMM one vCPU
- * and BIOS only: the report says which). */
+ * (the qemu engine boots all the vCPUs, the built-in VMM one: the report
+ * says which). */
 static int validate_boot(const struct vmc_vm *vm, const char *fmt,
 			 struct vmc_validate_opts *vo, bool bus_set,
 			 bool json, json_t *summary)

@@ -238,6 +238,16 @@ static int nested_prepare(struct nested *n, struct vmc_error *err)
 	const char *tmp = getenv("TMPDIR");
 	unsigned long long t0 = vmc_now_ms();
 
+	if (r->o->boot == VMC_BOOT_FIRMWARE &&
+	    r->o->firmware == VMC_FIRMWARE_UEFI) {
+		struct vmc_ovmf f;
+
+		/* the appliance carries the same files (appliance.c) */
+		if (vmc_ovmf_find(&f, err) < 0)
+			return -1;
+		json_object_set_new(r->extra, "firmware_image",
+				    json_string(f.code));
+	}
 	if (vmc_appliance_get(&n->ap, err) < 0)
 		return -1;
 	n->built_ms = vmc_now_ms() - t0;
