@@ -64,6 +64,7 @@ ln -s "$T/outside" img/linkdir
 q -F raw -b linkdir/secret.raw img/q-symdir.qcow2
 mknod img/null c 1 3 && q -F raw -b null img/q-chardev.qcow2
 mknod img/blk b 7 0 && q -F raw -b blk img/q-blkdev.qcow2
+q -F raw -b /dev/zero img/q-devzero.qcow2
 mkfifo img/fifo
 q -F raw -b fifo img/q-fifo.qcow2
 touch 'img/nbd:127.0.0.1:1'
@@ -76,6 +77,9 @@ for c in etc abs dotdot dotdot2 symlink symdir; do
 done
 refuse img/q-chardev.qcow2 "backing file .*character device"
 refuse img/q-blkdev.qcow2 "backing file .*block device"
+refuse img/q-devzero.qcow2 "backing file '/dev/zero' refused: /dev/zero is outside"
+refuse img/q-devzero.qcow2 "backing file '/dev/zero' refused: /dev/zero is a character device" \
+	--allow-parent-dir /dev
 refuse img/q-fifo.qcow2 "backing file .*FIFO"
 for c in nbd http json; do
 	refuse img/q-$c.qcow2 "backing file .*protocol"
@@ -90,7 +94,8 @@ grep -q '"backing-filename": "/etc/hostname"' out/info.json ||
 # ---- qcow2 external data files ----
 qemu-img create -q -f qcow2 -o data_file=d.raw,data_file_raw=on \
 	img/q-df.qcow2 1M || fail "data file"
-for c in "../outside/secret.raw" "$T/outside/secret.raw" link.raw fifo null; do
+for c in "../outside/secret.raw" "$T/outside/secret.raw" link.raw fifo null \
+	 /dev/zero; do
 	n2=$((n + 1))
 	cp img/q-df.qcow2 img/q-df$n2.qcow2
 	qemu-img amend -o data_file="$c" img/q-df$n2.qcow2 ||
@@ -213,10 +218,18 @@ vhd_child img/h-symlink.vhd 'link.raw'
 vhd_child img/h-fifo.vhd 'fifo'
 vhd_child img/h-abs.vhd "$T/outside/secret.raw" W2ku
 vhd_child img/h-blk.vhd 'blk'
+vhd_child img/h-chardev.vhd 'null'
+vhd_child img/h-devzero.vhd '/dev/zero'
+vhd_child img/h-fifoabs.vhd "$T/outside/fifo"
 refuse img/h-dotdot.vhd "parent locator .* refused: .*outside"
 refuse img/h-symlink.vhd "parent locator .* refused: .*outside"
 refuse img/h-fifo.vhd "parent locator .*FIFO"
 refuse img/h-blk.vhd "parent locator .*block device"
+refuse img/h-chardev.vhd "parent locator 'null' refused: .*/img/null is a character device"
+refuse img/h-devzero.vhd "parent locator '/dev/zero' refused: /dev/zero is outside"
+refuse img/h-devzero.vhd "parent locator '/dev/zero' refused: /dev/zero is a character device" \
+	--allow-parent-dir /dev
+refuse img/h-fifoabs.vhd "parent locator '.*/outside/fifo' refused: .*outside"
 # an absolute W2ku name is looked for beside the child only: not found
 cp outside/secret.raw img/secret.raw
 refuse img/h-abs.vhd "parent .*secret.raw"
