@@ -39,23 +39,23 @@ static int inflate_raw(const uint8_t *in, size_t inlen, uint8_t *out,
 	return -1;
 }
 
-static int unzstd(struct qcow2_state *s, const uint8_t *in, size_t inlen,
-		  uint8_t *out, size_t outlen)
+static int unzstd(struct qcow2_inflater *d, const uint8_t *in,
+		  size_t inlen, uint8_t *out, size_t outlen)
 {
 	ZSTD_inBuffer ib = { in, inlen, 0 };
 	ZSTD_outBuffer ob = { out, outlen, 0 };
 
-	if (!s->zstd_dctx) {
-		s->zstd_dctx = ZSTD_createDCtx();
-		if (!s->zstd_dctx)
+	if (!d->zstd_dctx) {
+		d->zstd_dctx = ZSTD_createDCtx();
+		if (!d->zstd_dctx)
 			return -1;
 	}
-	ZSTD_DCtx_reset(s->zstd_dctx, ZSTD_reset_session_only);
+	ZSTD_DCtx_reset(d->zstd_dctx, ZSTD_reset_session_only);
 	/* Stop as soon as the cluster is full: the sector padding after
 	 * the frame is never parsed. */
 	while (ob.pos < ob.size) {
 		size_t in0 = ib.pos, out0 = ob.pos;
-		size_t r = ZSTD_decompressStream(s->zstd_dctx, &ob, &ib);
+		size_t r = ZSTD_decompressStream(d->zstd_dctx, &ob, &ib);
 
 		if (ZSTD_isError(r) || (ib.pos == in0 && ob.pos == out0))
 			return -1;
@@ -63,38 +63,83 @@ static int unzstd(struct qcow2_state *s, const uint8_t *in, size_t inlen,
 	return 0;
 }
 
+static void inflater_release(struct qcow2_inflater *d)
+{
+	if (d->deflate_dctx)
+		libdeflate_free_decompressor(d->deflate_dctx);
+	ZSTD_freeDCtx(d->zstd_dctx);
+	free(d->cbuf);
+	free(d->dbuf);
+	memset(d, 0, sizeof(*d));
+}
+
 void qcow2_free_inflater(struct qcow2_state *s)
 {
-	if (s->deflate_dctx)
-		libdeflate_free_decompressor(s->deflate_dctx);
-	s->deflate_dctx = NULL;
+	s->inf.cbuf = s->inf.dbuf = NULL;	/* s->cbuf, s->dbuf: not ours */
+	inflater_release(&s->inf);
+	while (s->n_idle > 0) {
+		struct qcow2_inflater *d = s->idle[--s->n_idle];
+
+		inflater_release(d);
+		free(d);
+	}
+}
+
+struct qcow2_inflater *qcow2_inflater_get(struct qcow2_state *s)
+{
+	struct qcow2_inflater *d;
+
+	if (s->n_idle > 0)
+		return s->idle[--s->n_idle];
+	if (s->n_made == QCOW2_INFLATERS)
+		return NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d || !(d->cbuf = malloc(2 * s->cluster_size))) {
+		free(d);
+		return NULL;
+	}
+	s->n_made++;
+	return d;
+}
+
+void qcow2_inflater_put(struct qcow2_state *s, struct qcow2_inflater *d)
+{
+	s->idle[s->n_idle++] = d;
 }
 
 /* 0 when libdeflate filled the cluster exactly; -1 to try zlib. */
-static int inflate_fast(struct qcow2_state *s, const uint8_t *in,
+static int inflate_fast(struct qcow2_inflater *d, const uint8_t *in,
 			size_t inlen, uint8_t *out, size_t outlen)
 {
 	size_t in_used, out_got;
 
-	if (!s->deflate_dctx)
-		s->deflate_dctx = libdeflate_alloc_decompressor();
-	if (!s->deflate_dctx)
+	if (!d->deflate_dctx)
+		d->deflate_dctx = libdeflate_alloc_decompressor();
+	if (!d->deflate_dctx)
 		return -1;
-	if (libdeflate_deflate_decompress_ex(s->deflate_dctx, in, inlen, out,
+	if (libdeflate_deflate_decompress_ex(d->deflate_dctx, in, inlen, out,
 					     outlen, &in_used, &out_got) !=
 	    LIBDEFLATE_SUCCESS || out_got != outlen)
 		return -1;
 	return 0;
 }
 
+int qcow2_inflate(struct qcow2_inflater *d, unsigned type,
+		  const uint8_t *in, size_t inlen, uint8_t *out,
+		  size_t outlen)
+{
+	if (type == QCOW2_COMP_ZSTD)
+		return unzstd(d, in, inlen, out, outlen);
+	if (inflate_fast(d, in, inlen, out, outlen) == 0)
+		return 0;
+	return inflate_raw(in, inlen, out, outlen);
+}
+
 int qcow2_decompress(struct qcow2_state *s, const uint8_t *in, size_t inlen,
 		     uint8_t *out, size_t outlen)
 {
-	if (s->compression == QCOW2_COMP_ZSTD)
-		return unzstd(s, in, inlen, out, outlen);
-	if (inflate_fast(s, in, inlen, out, outlen) == 0)
-		return 0;
-	return inflate_raw(in, inlen, out, outlen);
+	return qcow2_inflate(&s->inf, s->compression, in, inlen, out,
+			     outlen);
 }
 
 /* One libdeflate compressor per worker thread and level: whole-buffer

@@ -232,6 +232,13 @@ struct inflate_state;
 int vmdk_read_compressed(struct vmdk_extent *e, uint64_t foff,
 			 uint64_t rel_grain, uint8_t *out,
 			 struct inflate_state *st, struct vmc_error *err);
+/* The same in two steps, so that only the first needs the lock. */
+int vmdk_fetch_grain(struct vmdk_extent *e, uint64_t foff,
+		     uint64_t rel_grain, uint8_t **cdata, uint64_t *clen,
+		     uint64_t *at, struct vmc_error *err);
+int vmdk_inflate_grain(struct vmdk_extent *e, uint64_t at,
+		       const uint8_t *cdata, uint64_t clen, uint8_t *out,
+		       struct inflate_state *st, struct vmc_error *err);
 
 struct vmc_check_result;
 int vmdk_check(struct vmc_image *img, struct vmc_check_result *res,

@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,6 +285,94 @@ ParameterizedTest(struct variant *v, qcow2, read_qemu_written,
 	free(exp);
 }
 
+/* Several threads reading whole compressed clusters of one image at once
+ * (the convert engine's workers: each inflates outside the image's
+ * lock), the partial last cluster included, read what qemu wrote. */
+struct reader_arg {
+	struct vmc_image *img;
+	const uint8_t *exp;
+	uint64_t size, cs;
+	unsigned t, n;
+	int bad;
+	char msg[256];
+};
+
+static void *read_clusters(void *p)
+{
+	struct reader_arg *a = p;
+	uint8_t *got = malloc(a->cs);
+	struct vmc_error err;
+
+	for (int pass = 0; pass < 4 && !a->bad; pass++) {
+		for (uint64_t off = a->t * a->cs; off < a->size;
+		     off += a->n * a->cs) {
+			size_t len = (size_t)VMC_MIN(a->cs, a->size - off);
+
+			if (vmc_image_pread(a->img, got, len, off, &err) < 0) {
+				snprintf(a->msg, sizeof(a->msg), "%.200s", err.msg);
+				a->bad = 1;
+				break;
+			}
+			if (memcmp(got, a->exp + off, len)) {
+				snprintf(a->msg, sizeof(a->msg), "cluster at"
+					 " %llu differs", (unsigned long long)off);
+				a->bad = 1;
+				break;
+			}
+		}
+	}
+	free(got);
+	return NULL;
+}
+
+ParameterizedTestParameters(qcow2, threads_inflate_at_once)
+{
+	return cr_make_param_array(struct variant, variants,
+				   VMC_ARRAY_SIZE(variants));
+}
+
+ParameterizedTest(struct variant *v, qcow2, threads_inflate_at_once,
+		  .init = scratch_setup, .fini = scratch_teardown)
+{
+	uint64_t size = disk_size(v);
+	uint8_t *exp = malloc(size);
+	struct reader_arg a[4];
+	pthread_t th[4];
+	struct vmc_error err;
+	struct vmc_image *img;
+	char cmd[512];
+	int fd;
+
+	if (!have_qemu_img()) {
+		free(exp);
+		cr_skip_test("qemu-img is not installed");
+	}
+	fill_expected(exp, size, v->cluster_size);
+	fd = open(path("src.raw"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	cr_assert_eq(write(fd, exp, size), (ssize_t)size);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "qemu-img convert -c -f raw -O qcow2 -o"
+		 " cluster_size=%u,compat=%s%s%s %s %s", v->cluster_size,
+		 v->compat, strcmp(v->compat, "0.10") ? ",compression_type="
+		 : "", strcmp(v->compat, "0.10") ? v->compression : "",
+		 path("src.raw"), path("q.qcow2"));
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	img = vmc_image_open(path("q.qcow2"), NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	for (unsigned t = 0; t < 4; t++) {
+		a[t] = (struct reader_arg){ img, exp, size, v->cluster_size,
+					    t, 4, 0, "" };
+		cr_assert_eq(pthread_create(&th[t], NULL, read_clusters,
+					    &a[t]), 0);
+	}
+	for (unsigned t = 0; t < 4; t++) {
+		pthread_join(th[t], NULL);
+		cr_expect_eq(a[t].bad, 0, "thread %u: %s", t, a[t].msg);
+	}
+	vmc_image_close(img);
+	free(exp);
+}
+
 /* A minimal v3 header for the hostile-input tests: 64 KiB clusters,
  * 1 MiB disk, L1 at 0x30000 (1 entry), refcount table at 0x10000. */
 static void make_header(uint8_t *h)
@@ -496,6 +585,13 @@ Test(qcow2_hostile, compressed_overlong_and_garbage)
 	cr_assert_eq(memcmp(got, in, 65536), 0);
 	cr_assert_eq(vmc_image_pread(img, got, 4096, 65536, &err), -1);
 	cr_assert(strstr(err.msg, "0x60000"), "%s", err.msg);
+	/* the same whole: inflated outside the lock, the same error */
+	cr_assert_eq(vmc_image_pread(img, got, 65536, 65536, &err), -1);
+	cr_assert(strstr(err.msg, "c.qcow2: compressed cluster at 0x60000"),
+		  "%s", err.msg);
+	cr_assert_eq(vmc_image_pread(img, got, 65536, 0, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(memcmp(got, in, 65536), 0);
 	vmc_image_close(img);
 	free(h);
 	free(in);
