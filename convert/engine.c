@@ -10,10 +10,13 @@
  *                   digest, progress
  *
  * The drivers' thread models (include/vmconv/image.h) decide what may
- * overlap: io_mu serializes the target's calls when its driver is not
+ * overlap: io_mu serializes the target's calls when its driver is below
  * VMC_THREAD_PARALLEL and workers compress, and every driver call when
  * the target's driver is VMC_THREAD_SERIALIZE_ALL (the source, or a
- * parent of it, may be of the same driver).
+ * parent of it, may be of the same driver).  Workers read the source
+ * only when its driver is VMC_THREAD_PARALLEL_READ, and not with
+ * --salvage (its unreadable runs are reported in order, by the reader);
+ * the order of the output is the ring's, whoever reads.
  *
  * Copy offload: when the target copies from a file (raw) and a data
  * extent of the source lies plain in one (raw, qcow2's uncompressed
