@@ -80,6 +80,8 @@ static void state_free(struct vmdk_state *s)
 	free(s->ext);
 	free(s->cbuf);
 	free(s->inflate);
+	while (s->n_idle > 0)
+		free(s->idle[--s->n_idle]);
 	vmdk_desc_free(&s->desc);
 	vmc_image_close(s->parent);
 	free(s->parent_path);
@@ -612,7 +614,7 @@ static int read_grain_whole(struct vmdk_state *s, struct vmdk_extent *e,
 
 	if (!direct && g0 + n != e->len)
 		return 0;
-	st = malloc(sizeof(*st));
+	st = s->n_idle > 0 ? s->idle[--s->n_idle] : malloc(sizeof(*st));
 	if (!direct)
 		tmp = malloc(e->grain);
 	if (!st || (!direct && !tmp)) {
@@ -631,7 +633,10 @@ static int read_grain_whole(struct vmdk_state *s, struct vmdk_extent *e,
 out:
 	free(cdata);
 	free(tmp);
-	free(st);
+	if (st && s->n_idle < VMDK_INFLATERS)
+		s->idle[s->n_idle++] = st;
+	else
+		free(st);
 	return r < 0 ? -1 : 1;
 }
 

@@ -162,6 +162,7 @@ struct vmdk_extent {
 	unsigned gt_next;
 };
 
+#define VMDK_INFLATERS 8
 struct vmdk_state {
 	struct vmdk_desc desc;
 	struct vmdk_extent *ext;
@@ -176,6 +177,10 @@ struct vmdk_state {
 	uint64_t max_grain;
 	uint8_t *cbuf;			/* the last inflated grain */
 	struct inflate_state *inflate;
+	/* Idle inflate states for whole grains read outside the lock
+	 * (each 85 KiB: made once, not per grain). */
+	struct inflate_state *idle[VMDK_INFLATERS];
+	unsigned n_idle;
 	struct vmdk_extent *cbuf_ext;
 	uint64_t cbuf_grain;
 	struct vmdk_writer *w;		/* create only */
