@@ -339,7 +339,8 @@ static int open_logs(struct validation *v, struct vmc_error *err)
 static void add_verdict(struct validation *v, json_t *rep)
 {
 	static const char *const keys[] = { "booted", "stage", "reason",
-					    "stages", "vmm_reason" };
+					    "stages", "vmm_reason",
+					    "vmm_exits" };
 	json_t *j;
 	char *why2 = NULL;
 

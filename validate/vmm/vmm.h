@@ -51,7 +51,14 @@ struct vmc_vmctx {
 	bool (*on_console)(void *ctx, const char *buf, size_t len);
 	void (*on_debug)(void *ctx, const char *buf, size_t len);
 	bool (*on_screen)(void *ctx, const uint16_t *cells, bool final);
+	void (*on_stats)(void *ctx, const struct vmc_vm_stats *s);
 	void *ctx;
+	/* Exit counts (kvm.c counts, and reads KVM's own through
+	 * read_stats); handed to on_stats before each console or debug
+	 * line by vmc_vm_stats_out(). */
+	struct vmc_vm_stats stats;
+	void (*read_stats)(void *opaque, struct vmc_vm_stats *s);
+	void *stats_opaque;
 	/* Set once, by the first reason to stop. */
 	bool stop;
 	enum vmc_vm_exit exit;
@@ -62,6 +69,8 @@ struct vmc_vmctx {
 void vmc_vm_fail(struct vmc_vmctx *vm, enum vmc_vm_exit exit,
 		 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void vmc_vm_irq(struct vmc_vmctx *vm, unsigned gsi, int level);
+/* Refresh the exit counts and hand them to on_stats, if any. */
+void vmc_vm_stats_out(struct vmc_vmctx *vm);
 
 /* ---- 16550 UART (serial.c) ---- */
 
@@ -184,6 +193,8 @@ int vmc_pci_register(struct vmc_pci *p, struct vmc_pci_dev *d);
 /* 0xcf8-0xcff. */
 void vmc_pci_cfg_io(struct vmc_pci *p, uint16_t port, bool write,
 		    uint8_t *data, unsigned size);
+/* Where an enabled I/O BAR is, or 0 (none, or I/O decoding off). */
+uint32_t vmc_pci_bar_base(const struct vmc_pci_dev *d, unsigned bar);
 /* Offer an I/O port access to the devices' BARs; false if none has it. */
 bool vmc_pci_bar_io(struct vmc_pci *p, uint16_t port, bool write,
 		    uint8_t *data, unsigned size);
@@ -371,6 +382,9 @@ void vmc_machine_free(struct vmc_machine *m);
 void vmc_machine_pio(struct vmc_machine *m, uint16_t port, bool write,
 		     uint8_t *data, unsigned size);
 void vmc_machine_flush(struct vmc_machine *m);
+/* Which exit counter a port access belongs to (VMC_STAT_*). */
+enum vmc_vm_stat vmc_machine_port_stat(const struct vmc_machine *m,
+				       uint16_t port);
 /* Hand the VGA text screen to on_screen if it changed (or final). */
 void vmc_machine_screen(struct vmc_machine *m, bool final);
 
@@ -436,6 +450,7 @@ typedef int (*vmc_sandbox_body)(void *arg, int chan,
 enum {
 	VMC_SANDBOX_CONSOLE = 1, VMC_SANDBOX_DEBUG, VMC_SANDBOX_SCREEN,
 	VMC_SANDBOX_RESULT, VMC_SANDBOX_VIOLATION,	/* int: syscall */
+	VMC_SANDBOX_STATS,		/* struct vmc_vm_stats, no answer */
 };
 #define VMC_SANDBOX_PAYLOAD 8192
 struct vmc_sandbox_result {
