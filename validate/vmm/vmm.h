@@ -327,10 +327,29 @@ struct vmc_ide {
 	uint64_t xfer_lba;
 	uint32_t xfer_left;		/* sectors still to move after buf */
 	bool xfer_write;
+	/* bus-master DMA (ide-dma.c): the primary channel's registers and
+	 * the READ/WRITE DMA command waiting for the start bit */
+	uint8_t bm_cmd, bm_status;
+	uint32_t bm_prd;
+	bool dma_pending;
+	uint64_t dma_lba;
+	uint32_t dma_count;		/* sectors */
+	bool dma_write;
+	uint64_t dma_commands;		/* completed, for the tests */
 };
 
 int vmc_ide_init(struct vmc_ide *d, struct vmc_vmctx *vm,
 		 struct vmc_overlay *disk, struct vmc_error *err);
+/* For ide-dma.c: decode a command's LBA and count (false: aborted, out
+ * of range), and end a command (error 0: done, else aborted with it). */
+bool vmc_ide_lba(struct vmc_ide *d, bool ext, uint64_t *lba,
+		 uint32_t *count);
+void vmc_ide_finish(struct vmc_ide *d, uint8_t error);
+/* The bus-master BAR (BAR4) on the IDE function. */
+void vmc_ide_dma_init(struct vmc_ide *d);
+/* READ DMA (EXT) / WRITE DMA (EXT): runs now if the bus master is
+ * started, else when it is. */
+void vmc_ide_dma_command(struct vmc_ide *d, bool ext, bool write);
 /* 0x1f0-0x1f7 (off 0-7) and 0x3f6 (off 8). */
 void vmc_ide_io(struct vmc_ide *d, unsigned off, bool write, uint8_t *data,
 		unsigned size);
