@@ -21,6 +21,7 @@ static const char *const names[VMC_STAT_COUNT] = {
 	[VMC_STAT_OTHER_IO] = "other_io",
 	[VMC_STAT_MMIO] = "mmio",
 	[VMC_STAT_KICKS] = "kicks",
+	[VMC_STAT_WAKEUPS] = "lost_wakeups",
 	[VMC_STAT_KVM_EXITS] = "kvm_exits",
 	[VMC_STAT_KVM_IO] = "kvm_io",
 	[VMC_STAT_KVM_MMIO] = "kvm_mmio",
@@ -30,6 +31,7 @@ static const char *const names[VMC_STAT_COUNT] = {
 	[VMC_STAT_KVM_IRQ_INJECTIONS] = "kvm_irq_injected",
 	[VMC_STAT_KVM_EMULATED] = "kvm_emulated",
 	[VMC_STAT_KVM_PAGE_FAULTS] = "kvm_page_faults",
+	[VMC_STAT_KVM_HALT_NS] = "kvm_halted_ms",
 };
 
 const char *vmc_vm_stat_name(enum vmc_vm_stat s)
@@ -62,6 +64,8 @@ static json_t *counts(const struct vmc_vm_stats *a,
 
 		if (i >= VMC_STAT_KVM_EXITS && !kvm)
 			continue;
+		if (i == VMC_STAT_KVM_HALT_NS)
+			d /= 1000000;
 		json_object_set_new(j, names[i], json_integer((json_int_t)d));
 	}
 	return j;
@@ -121,6 +125,7 @@ void vmc_exits_print(FILE *f, const json_t *exits)
 	static const char *const cols[] = {
 		"kvm_exits", "serial", "ide_data", "ide_cmd", "ide_dma",
 		"virtio_notify", "kvm_io", "kvm_irq_injected", "kicks",
+		"lost_wakeups", "kvm_halted_ms",
 	};
 	const json_t *arr = json_object_get(exits, "phases"), *p;
 	size_t i;

@@ -46,6 +46,7 @@ enum vmc_vm_stat {
 	VMC_STAT_OTHER_IO,
 	VMC_STAT_MMIO,
 	VMC_STAT_KICKS,			/* KVM_RUN interrupted by our tick */
+	VMC_STAT_WAKEUPS,		/* lost wake-ups repaired (kvm.c) */
 	VMC_STAT_KVM_EXITS,		/* all of them, the kernel's too */
 	VMC_STAT_KVM_IO,
 	VMC_STAT_KVM_MMIO,
@@ -55,6 +56,7 @@ enum vmc_vm_stat {
 	VMC_STAT_KVM_IRQ_INJECTIONS,
 	VMC_STAT_KVM_EMULATED,		/* instructions KVM emulated */
 	VMC_STAT_KVM_PAGE_FAULTS,
+	VMC_STAT_KVM_HALT_NS,		/* time halted, waiting (ns) */
 	VMC_STAT_COUNT
 };
 

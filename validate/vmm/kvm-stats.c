@@ -34,6 +34,7 @@ static const struct {
 	{ VMC_STAT_KVM_IRQ_INJECTIONS, "irq_injections" },
 	{ VMC_STAT_KVM_EMULATED, "insn_emulation" },
 	{ VMC_STAT_KVM_PAGE_FAULTS, "pf_taken" },
+	{ VMC_STAT_KVM_HALT_NS, "halt_wait_ns" },
 };
 #define NWANTED (sizeof(wanted) / sizeof(wanted[0]))
 

@@ -421,6 +421,7 @@ static void kvm_check_halt(struct vmc_kvm *k, struct vmc_machine *m)
 	ioctl(k->vcpu, KVM_SET_MP_STATE, &mp);
 	k->stuck_ticks = 0;
 	k->wakeups++;
+	m->vm.stats.n[VMC_STAT_WAKEUPS]++;
 }
 
 static void kvm_exit_io(struct vmc_machine *m, struct vmc_kvm *k)
