@@ -13,7 +13,7 @@
 
 struct vmc_exit_split {
 	struct vmc_vm_stats last;		/* the newest counts seen */
-	struct vmc_vm_stats at[VMC_STAGE_COUNT];	/* when each was reached */
+	struct vmc_vm_stats at[VMC_STAGE_COUNT];	/* at each stage */
 	bool seen[VMC_STAGE_COUNT];
 };
 

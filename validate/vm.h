@@ -45,7 +45,7 @@ enum vmc_vm_stat {
 	VMC_STAT_DEBUG_PORT,		/* 0x402 */
 	VMC_STAT_OTHER_IO,
 	VMC_STAT_MMIO,
-	VMC_STAT_KICKS,			/* KVM_RUN interrupted by our tick */
+	VMC_STAT_KICKS,			/* KVM_RUN stopped by our tick */
 	VMC_STAT_WAKEUPS,		/* lost wake-ups repaired (kvm.c) */
 	VMC_STAT_KVM_EXITS,		/* all of them, the kernel's too */
 	VMC_STAT_KVM_IO,

@@ -28,7 +28,7 @@
 #define BM_ST_ACTIVE	0x01
 #define BM_ST_ERROR	0x02
 #define BM_ST_INTR	0x04
-#define BM_ST_CAPABLE	0x60		/* drives 0 and 1 DMA capable */
+#define BM_ST_CAPABLE	0x60		/* drives 0 and 1 can do DMA */
 #define BM_BAR_SIZE	16
 /* A 64 KiB table (the most one can span without crossing the 64 KiB
  * boundary the datasheet forbids it to cross). */
