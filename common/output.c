@@ -178,7 +178,7 @@ int vmc_output_datasync(struct vmc_output *o, int fd, const char *path,
 
 void vmc_output_writeback(struct vmc_output *o)
 {
-	for (size_t i = 0; o && !o->unsafe && i < o->n; i++)
+	for (size_t i = 0; o && i < o->n; i++)
 		if (o->f[i].fd >= 0)
 			sync_file_range(o->f[i].fd, 0, 0,
 					SYNC_FILE_RANGE_WRITE);

@@ -51,7 +51,8 @@ int vmc_output_datasync(struct vmc_output *o, int fd, const char *path,
 
 /* Start the write-back of every file's dirty pages without waiting
  * (sync_file_range SYNC_FILE_RANGE_WRITE), so that the final flush has
- * little left to do.  Nothing when unsafe. */
+ * little left to do.  Unsafe outputs get it too: it never waits, and
+ * without it the kernel throttles a writer holding many dirty pages. */
 void vmc_output_writeback(struct vmc_output *o);
 
 /* fsync every file (unless unsafe), rename them into place (extents before the main
