@@ -26,7 +26,8 @@
 #            and straddling reads and writes past the disk's end; CHS
 #            sector 0; a bad SET MULTIPLE; bus mastering turned on in
 #            every PCI function, the bus-master registers started and
-#            READ DMA asked of a controller that has no DMA; 4096 reads
+#            READ DMA into a region outside guest RAM (refused with the
+#            bus master's error bit); 4096 reads
 #            of an idle data port.  The guest checks the device's status
 #            after each and prints a letter (X when it is wrong)
 #   pastend  virtio-blk reads and writes past the disk's end: one sector
@@ -130,6 +131,10 @@ _start:
 	add ebx, 0x100
 	cmp ebx, 0x80010000
 	jb 1b
+	# one PRD at 0x8000: 64 KiB at 0xfffe0000 (the BIOS ROM, not RAM),
+	# the end of the table
+	mov dword ptr [0x8000], 0xfffe0000
+	mov dword ptr [0x8004], 0x80000000
 	# the bus-master registers: PRD table at 0x8000, start (to memory)
 	mov eax, 0x8000
 	mov dx, 0xc004
@@ -219,7 +224,7 @@ table:	# NOP (refused), then 4096 reads of an idle data port
 	ata "0,0,0,0", "2,0xff,0xff,1", 0x40, 0x24, 0, 0, 0x01, 'i'
 	# WRITE SECTORS at LBA 0x0fffff00, then 16 writes to nothing
 	ata "0,0,0,0", "0,0,0xff,0xff", 0xef, 0x30, 16, 1, 0x01, 'j'
-	# READ DMA, the bus master started: no DMA here
+	# READ DMA, the bus master started, its region outside RAM
 	ata "0,0,0,0", "1,0,0,0", 0xe0, 0xc8, 16, 0, 0x01, 'k'
 	# READ SECTORS by CHS, sector 0 (sectors count from 1)
 	ata "0,0,0,0", "1,0,0,0", 0xa0, 0x20, 0, 0, 0x01, 'l'
