@@ -2,14 +2,21 @@
  *
  *   reader thread   block_status + pread into a free buffer, in order
  *   worker threads  zero detection per unit, compression per unit
+ *                   (and the pread itself when the source's driver is
+ *                   VMC_THREAD_PARALLEL_READ: the reader then only walks
+ *                   the extents, and compressed source clusters are
+ *                   inflated on every core)
  *   writer (caller) pwrite / pwrite_zeroes / pwrite_compressed in order,
  *                   digest, progress
  *
  * The drivers' thread models (include/vmconv/image.h) decide what may
- * overlap: io_mu serializes the target's calls when its driver is not
+ * overlap: io_mu serializes the target's calls when its driver is below
  * VMC_THREAD_PARALLEL and workers compress, and every driver call when
  * the target's driver is VMC_THREAD_SERIALIZE_ALL (the source, or a
- * parent of it, may be of the same driver).
+ * parent of it, may be of the same driver).  Workers read the source
+ * only when its driver is VMC_THREAD_PARALLEL_READ, and not with
+ * --salvage (its unreadable runs are reported in order, by the reader);
+ * the order of the output is the ring's, whoever reads.
  *
  * Copy offload: when the target copies from a file (raw) and a data
  * extent of the source lies plain in one (raw, qcow2's uncompressed
@@ -54,6 +61,9 @@ struct job {
 	enum job_state state;
 	bool hole;
 	bool copy;			/* offloaded: cfd at foff, no buffer */
+	bool unread;			/* a worker reads it; first is the
+					 * extent the reader saw at off */
+	struct vmc_extent first;
 	int cfd;
 	uint64_t foff;
 	uint64_t off, len;
@@ -73,6 +83,7 @@ struct engine {
 	size_t chunk, unit, nunits;
 	bool compress;
 	bool offload;			/* copy jobs for plain data extents */
+	bool worker_reads;		/* see the top of the file */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;		/* any state change */
@@ -127,6 +138,7 @@ static struct job *claim(struct engine *e, bool want_buf)
 	struct job *j = &e->ring[e->tail % e->nslots];
 	j->buf = want_buf ? e->free_buf[--e->nfree] : -1;
 	j->copy = false;
+	j->unread = false;
 	return j;
 }
 
@@ -233,8 +245,10 @@ static int read_window(struct engine *e, struct job *j, uint64_t off,
 	r = vmc_image_read_sparse(e->src, e->buf[j->buf], (size_t)(end - off),
 				  off, &sr, err);
 	io_unlock(e, e->lock_src);
+	pthread_mutex_lock(&e->mu);	/* workers read too */
 	e->st->data_bytes += sr.data_bytes;
 	e->st->hole_bytes += sr.hole_bytes;
+	pthread_mutex_unlock(&e->mu);
 	return r;
 }
 
@@ -331,8 +345,12 @@ static void *reader(void *arg)
 		pthread_mutex_unlock(&e->mu);
 		if (!j)
 			return NULL;
-		if (read_window(e, j, off, wend, x, &err) < 0)
+		if (e->worker_reads) {
+			j->unread = true;
+			j->first = x;
+		} else if (read_window(e, j, off, wend, x, &err) < 0) {
 			goto failed;
+		}
 		pthread_mutex_lock(&e->mu);
 		publish(e, j, false, off, wend - off);
 		pthread_mutex_unlock(&e->mu);
@@ -354,6 +372,9 @@ static int process(struct engine *e, struct job *j, struct vmc_error *err)
 	size_t n = VMC_DIV_ROUND_UP(j->len, e->unit);
 	int r;
 
+	if (j->unread && read_window(e, j, j->off, j->off + j->len, j->first,
+				     err) < 0)
+		return -1;
 	for (size_t u = 0; u < n; u++) {
 		size_t ulen = VMC_MIN(e->unit, j->len - u * e->unit);
 		const uint8_t *p = in + u * e->unit;
@@ -626,7 +647,10 @@ static void pick_locks(struct engine *e)
 
 	e->lock_src = m == VMC_THREAD_SERIALIZE_ALL;
 	e->lock_dst = e->lock_src ||
-		      (e->compress && m != VMC_THREAD_PARALLEL);
+		      (e->compress && m < VMC_THREAD_PARALLEL);
+	/* --salvage reports unreadable runs in order, from the reader */
+	e->worker_reads = !e->p->salvage && e->src->drv->thread_model >=
+					    VMC_THREAD_PARALLEL_READ;
 }
 
 static int engine_init(struct engine *e, const struct vmc_convert_params *p,

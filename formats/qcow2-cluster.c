@@ -274,38 +274,65 @@ int qcow2_map(struct vmc_image *img, struct qcow2_state *s, uint64_t off,
 	return 0;
 }
 
-int qcow2_read_compressed(struct vmc_image *img, struct qcow2_state *s,
-			  uint64_t entry, uint8_t **cluster,
-			  struct vmc_error *err)
+/* The compressed bytes that L2 entry names, into cbuf (two clusters):
+ * their host offset and size (sectors as the entry gives them; what the
+ * file lacks past its end reads as zeros).  With s->lock held. */
+int qcow2_fetch_compressed(struct vmc_image *img, struct qcow2_state *s,
+			   uint64_t entry, uint8_t *cbuf, uint64_t *coff,
+			   uint64_t *csize, struct vmc_error *err)
 {
-	uint64_t coff, csize, n;
+	uint64_t n;
 
-	if (s->dbuf_valid && s->dbuf_entry == entry) {
-		*cluster = s->dbuf;
-		return 0;
-	}
-	s->dbuf_valid = false;
-	qcow2_parse_compressed(s, entry, &coff, &csize);
-	if (coff >= s->file_size)
+	qcow2_parse_compressed(s, entry, coff, csize);
+	if (*coff >= s->file_size)
 		return vmc_error_set(err, EINVAL, "%s: compressed cluster at"
 				     " 0x%" PRIx64 " is past the end of the"
 				     " file (size 0x%" PRIx64 ")",
-				     img->filename, coff, s->file_size);
+				     img->filename, *coff, s->file_size);
 	/* qemu does not pad the last compressed cluster of a file to its
 	 * sector count: what is missing reads as zeros. */
-	n = VMC_MIN(csize, s->file_size - coff);
-	if (vmc_pread_full(s->fd, s->cbuf, (size_t)n, coff, img->filename,
+	n = VMC_MIN(*csize, s->file_size - *coff);
+	if (vmc_pread_full(s->fd, cbuf, (size_t)n, *coff, img->filename,
 			   err) < 0)
 		return -1;
-	memset(s->cbuf + n, 0, (size_t)(csize - n));
-	if (qcow2_decompress(s, s->cbuf, (size_t)csize, s->dbuf,
-			     (size_t)s->cluster_size) < 0)
+	memset(cbuf + n, 0, (size_t)(*csize - n));
+	return 0;
+}
+
+/* Inflate what qcow2_fetch_compressed read into one cluster at out, with
+ * d (no lock needed: s's fields read here do not change). */
+int qcow2_inflate_cluster(struct vmc_image *img, struct qcow2_state *s,
+			  struct qcow2_inflater *d, const uint8_t *cbuf,
+			  uint64_t coff, uint64_t csize, uint8_t *out,
+			  struct vmc_error *err)
+{
+	if (qcow2_inflate(d, s->compression, cbuf, (size_t)csize, out,
+			  (size_t)s->cluster_size) < 0)
 		return vmc_error_set(err, EINVAL, "%s: compressed cluster at"
 				     " 0x%" PRIx64 " (%" PRIu64 " bytes) does"
 				     " not decompress to one %s cluster",
 				     img->filename, coff, csize,
 				     s->compression == QCOW2_COMP_ZSTD ?
 				     "zstd" : "zlib");
+	return 0;
+}
+
+int qcow2_read_compressed(struct vmc_image *img, struct qcow2_state *s,
+			  uint64_t entry, uint8_t **cluster,
+			  struct vmc_error *err)
+{
+	uint64_t coff, csize;
+
+	if (s->dbuf_valid && s->dbuf_entry == entry) {
+		*cluster = s->dbuf;
+		return 0;
+	}
+	s->dbuf_valid = false;
+	if (qcow2_fetch_compressed(img, s, entry, s->cbuf, &coff, &csize,
+				   err) < 0 ||
+	    qcow2_inflate_cluster(img, s, &s->inf, s->cbuf, coff, csize,
+				  s->dbuf, err) < 0)
+		return -1;
 	s->dbuf_entry = entry;
 	s->dbuf_valid = true;
 	*cluster = s->dbuf;

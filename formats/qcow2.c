@@ -375,7 +375,6 @@ void qcow2_state_free(struct qcow2_state *s)
 	free(s->cbuf);
 	free(s->dbuf);
 	free(s->zero_cluster);
-	ZSTD_freeDCtx(s->zstd_dctx);
 	qcow2_free_inflater(s);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -548,6 +547,45 @@ static void qcow2_close(struct vmc_image *img)
 	img->opaque = NULL;
 }
 
+/* A compressed cluster that the read covers from its start to its end
+ * (or to the end of the disk): its bytes are read under the lock and
+ * inflated outside it, so that threads reading at once (the convert
+ * engine's workers) inflate on every core.  1 done, 0 not such a read
+ * or no inflater free (the caller takes the cached path), -1 error. */
+static int read_compressed_whole(struct vmc_image *img,
+				 struct qcow2_state *s, uint64_t entry,
+				 uint8_t *buf, uint64_t n, uint64_t off,
+				 struct vmc_error *err)
+{
+	bool direct = n == s->cluster_size;
+	struct qcow2_inflater *d;
+	uint64_t coff, csize;
+	int r;
+
+	if ((off & (s->cluster_size - 1)) || (!direct && off + n != img->size))
+		return 0;
+	d = qcow2_inflater_get(s);
+	if (!d)
+		return 0;
+	if (!direct && !d->dbuf && !(d->dbuf = malloc(s->cluster_size))) {
+		qcow2_inflater_put(s, d);
+		return 0;
+	}
+	r = qcow2_fetch_compressed(img, s, entry, d->cbuf, &coff, &csize,
+				   err);
+	if (r == 0) {
+		pthread_mutex_unlock(&s->lock);
+		r = qcow2_inflate_cluster(img, s, d, d->cbuf, coff, csize,
+					  direct ? buf : d->dbuf, err);
+		pthread_mutex_lock(&s->lock);
+	}
+	if (r == 0 && !direct)
+		memcpy(buf, d->dbuf, (size_t)n);
+	qcow2_inflater_put(s, d);
+	return r < 0 ? -1 : 1;
+}
+
+/* Called with s->lock held; read_compressed_whole drops it a while. */
 static int read_locked(struct vmc_image *img, struct qcow2_state *s,
 		       uint8_t *buf, uint64_t len, uint64_t off,
 		       struct vmc_error *err)
@@ -556,6 +594,7 @@ static int read_locked(struct vmc_image *img, struct qcow2_state *s,
 		struct qcow2_map m;
 		uint8_t *c;
 		uint64_t n;
+		int r;
 
 		if (qcow2_map(img, s, off, len, &m, err) < 0)
 			return -1;
@@ -594,6 +633,12 @@ static int read_locked(struct vmc_image *img, struct qcow2_state *s,
 			break;
 		}
 		case QCOW2_COMPRESSED:
+			r = read_compressed_whole(img, s, m.host, buf, n, off,
+						  err);
+			if (r < 0)
+				return -1;
+			if (r > 0)
+				break;
 			if (qcow2_read_compressed(img, s, m.host, &c, err) < 0)
 				return -1;
 			memcpy(buf, c + (off & (s->cluster_size - 1)),
@@ -619,22 +664,16 @@ static int qcow2_pread(struct vmc_image *img, void *buf, size_t len,
 	return r;
 }
 
-static int qcow2_block_status(struct vmc_image *img, uint64_t off,
-			      uint64_t max_len, struct vmc_extent *ext,
-			      struct vmc_error *err)
+/* The extent of map m at off; the backing file's where m leaves the run
+ * to it (with s->lock held: a parent's calls stay serial however many
+ * threads read this image). */
+static int map_to_extent(struct qcow2_state *s, const struct qcow2_map *m,
+			 uint64_t off, struct vmc_extent *ext,
+			 struct vmc_error *err)
 {
-	struct qcow2_state *s = img->opaque;
-	struct qcow2_map m;
-	int r;
-
-	pthread_mutex_lock(&s->lock);
-	r = qcow2_map(img, s, off, max_len, &m, err);
-	pthread_mutex_unlock(&s->lock);
-	if (r < 0)
-		return -1;
 	ext->offset = off;
-	ext->length = m.length;
-	switch (m.kind) {
+	ext->length = m->length;
+	switch (m->kind) {
 	case QCOW2_ZERO:
 		ext->kind = VMC_EXTENT_ZERO;
 		break;
@@ -648,7 +687,7 @@ static int qcow2_block_status(struct vmc_image *img, uint64_t off,
 			struct vmc_extent b;
 
 			if (vmc_image_block_status(s->backing, off,
-				VMC_MIN(m.length, s->backing->size - off), &b,
+				VMC_MIN(m->length, s->backing->size - off), &b,
 				err) < 0)
 				return -1;
 			*ext = b;
@@ -657,6 +696,22 @@ static int qcow2_block_status(struct vmc_image *img, uint64_t off,
 		break;
 	}
 	return 0;
+}
+
+static int qcow2_block_status(struct vmc_image *img, uint64_t off,
+			      uint64_t max_len, struct vmc_extent *ext,
+			      struct vmc_error *err)
+{
+	struct qcow2_state *s = img->opaque;
+	struct qcow2_map m;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = qcow2_map(img, s, off, max_len, &m, err);
+	if (r == 0)
+		r = map_to_extent(s, &m, off, ext, err);
+	pthread_mutex_unlock(&s->lock);
+	return r;
 }
 
 /* Copy offload: an uncompressed data run held whole by the file. */
@@ -826,7 +881,7 @@ const struct vmc_driver vmc_qcow2_driver = {
 	.check = qcow2_check,
 	.info = qcow2_info,
 	.create_opts = qcow2_create_opts,
-	.thread_model = VMC_THREAD_PARALLEL,
+	.thread_model = VMC_THREAD_PARALLEL_READ,
 	.qemu_name = "qcow2",
 	.target_bus = VMC_TARGET_BUS_VIRTIO,
 };

@@ -54,6 +54,18 @@
 
 enum qcow2_compression { QCOW2_COMP_ZLIB = 0, QCOW2_COMP_ZSTD = 1 };
 
+/* What inflating one compressed cluster needs: one per thread that
+ * inflates at a time (qcow2-compress.c). */
+struct qcow2_inflater {
+	void *deflate_dctx;	/* libdeflate decompressor, made on first use */
+	void *zstd_dctx;
+	uint8_t *cbuf;		/* the compressed bytes (two clusters) */
+	uint8_t *dbuf;		/* a cluster the caller's buffer cannot hold */
+};
+/* Inflaters an image keeps for reads outside its lock (each up to three
+ * clusters of memory, made when first needed). */
+#define QCOW2_INFLATERS 8
+
 /* What a run of guest bytes maps to in one layer. */
 enum qcow2_kind {
 	QCOW2_UNALLOCATED,	/* ask the backing file */
@@ -149,8 +161,10 @@ struct qcow2_state {
 	uint8_t *cbuf, *dbuf;
 	uint64_t dbuf_entry;
 	bool dbuf_valid;
-	void *zstd_dctx;
-	void *deflate_dctx;	/* libdeflate decompressor, made on first use */
+	struct qcow2_inflater inf;	/* for s->cbuf and s->dbuf */
+	/* Idle inflaters for whole-cluster reads (under lock). */
+	struct qcow2_inflater *idle[QCOW2_INFLATERS];
+	unsigned n_idle, n_made;
 
 	/* Writing (create, or check --repair). */
 	bool writable;
@@ -190,6 +204,13 @@ int qcow2_map(struct vmc_image *img, struct qcow2_state *s, uint64_t off,
 int qcow2_read_compressed(struct vmc_image *img, struct qcow2_state *s,
 			  uint64_t entry, uint8_t **cluster,
 			  struct vmc_error *err);
+int qcow2_fetch_compressed(struct vmc_image *img, struct qcow2_state *s,
+			   uint64_t entry, uint8_t *cbuf, uint64_t *coff,
+			   uint64_t *csize, struct vmc_error *err);
+int qcow2_inflate_cluster(struct vmc_image *img, struct qcow2_state *s,
+			  struct qcow2_inflater *d, const uint8_t *cbuf,
+			  uint64_t coff, uint64_t csize, uint8_t *out,
+			  struct vmc_error *err);
 void qcow2_parse_compressed(const struct qcow2_state *s, uint64_t entry,
 			    uint64_t *coffset, uint64_t *csize);
 uint64_t qcow2_l2_entry(const struct qcow2_state *s, const uint8_t *t,
@@ -211,6 +232,15 @@ int qcow2_rb_get(struct vmc_image *img, struct qcow2_state *s,
 void qcow2_free_inflater(struct qcow2_state *s);
 int qcow2_decompress(struct qcow2_state *s, const uint8_t *in, size_t inlen,
 		     uint8_t *out, size_t outlen);
+/* The same with inflater d: threads with their own inflate at once. */
+int qcow2_inflate(struct qcow2_inflater *d, unsigned type,
+		  const uint8_t *in, size_t inlen, uint8_t *out,
+		  size_t outlen);
+/* An idle inflater of s (with its cbuf), or NULL when QCOW2_INFLATERS
+ * are in use or memory is short; put it back with qcow2_inflater_put.
+ * Both with s->lock held. */
+struct qcow2_inflater *qcow2_inflater_get(struct qcow2_state *s);
+void qcow2_inflater_put(struct qcow2_state *s, struct qcow2_inflater *d);
 /* libdeflate's level when -o compression_level is not given: smaller
  * output than qemu-img's zlib level 6 (5% on binaries), in a third of
  * its time. */

@@ -1,6 +1,7 @@
 /* VHDX metadata region: [MS-VHDX] 2.6 Metadata Region (2.6.1 table, 2.6.2
  * known items, 2.6.2.6 parent locator).  Items are found by GUID, never by
  * their place in the table. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -48,6 +49,32 @@ void vhdx_locator_free(struct vhdx_parent_locator *l)
 	free(l->volume_path);
 	free(l->absolute_win32_path);
 	memset(l, 0, sizeof(*l));
+}
+
+/* "{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}": a linkage GUID as 2.6.2.6.1
+ * stores it (and as the parent's DataWriteGuid is compared with it). */
+static bool guid_string(const char *v)
+{
+	static const char form[] = "{........-....-....-....-............}";
+
+	if (strlen(v) != sizeof(form) - 1)
+		return false;
+	for (size_t i = 0; form[i]; i++)
+		if (form[i] == '.' ? !isxdigit((unsigned char)v[i]) :
+				     v[i] != form[i])
+			return false;
+	return true;
+}
+
+static int check_linkage_form(const struct vhdx_state *s, const char *key,
+			      const char *v, uint64_t where,
+			      struct vmc_error *err)
+{
+	if (!v || guid_string(v))
+		return 0;
+	return vmc_error_set(err, EINVAL,
+		"%s: parent locator (offset 0x%" PRIx64 ") %s '%.200s' is not"
+		" a GUID", s->path, where, key, v);
 }
 
 static int parse_locator(struct vhdx_state *s, const uint8_t *p,
@@ -109,6 +136,11 @@ static int parse_locator(struct vhdx_state *s, const uint8_t *p,
 		return vmc_error_set(err, EINVAL,
 			"%s: parent locator (offset 0x%" PRIx64 ") has no"
 			" parent_linkage", s->path, where);
+	if (check_linkage_form(s, "parent_linkage", s->loc.parent_linkage,
+			       where, err) < 0 ||
+	    check_linkage_form(s, "parent_linkage2", s->loc.parent_linkage2,
+			       where, err) < 0)
+		return -1;
 	return 0;
 }
 

@@ -110,57 +110,89 @@ static int check_linkage(void *ctx, struct vmc_image *parent,
 }
 
 /* A locator path as a candidate beside the child (see win_to_local);
- * base_only keeps just its file name. */
+ * base_only keeps just its file name.  Until one candidate has resolved
+ * (*found), each is put to the parent policy here, so that a refusal
+ * names the locator entry it came from; vmc_parent_open tries them in
+ * the same order and opens the first that exists. */
 static int add_candidate(struct vmc_parent_search *ps, const char *child,
-			 const char *win, bool base_only,
-			 struct vmc_error *err)
+			 const char *field, const char *win, bool base_only,
+			 bool *found, struct vmc_error *err)
 {
-	char *w = win_to_local(win);
-	int ret;
+	char *w = win_to_local(win), *real, label[80];
+	const char *name;
+	struct vmc_error e;
+	int ret = -1;
 
 	if (!w)
 		return vmc_error_set(err, ENOMEM, "out of memory");
-	ret = vmc_parent_add(ps, child, base_only ? vmc_parent_base_name(w) : w,
-			     err);
+	name = base_only ? vmc_parent_base_name(w) : w;
+	if (!*found) {
+		snprintf(label, sizeof(label), "parent locator %s%s", field,
+			 base_only ? " (its file name)" : "");
+		real = vmc_confine_resolve(child, label, name, &e);
+		if (!real && e.code != ENOENT) {
+			if (err)
+				*err = e;
+			goto out;
+		}
+		*found = real != NULL;
+		free(real);
+	}
+	ret = vmc_parent_add(ps, child, name, err);
+out:
 	free(w);
 	return ret;
+}
+
+static void not_found(struct vmc_image *img, const struct vhdx_state *s,
+		      const struct vmc_parent_search *ps,
+		      struct vmc_error *err)
+{
+	const struct vhdx_parent_locator *l = &s->loc;
+	char vol[300] = "";
+
+	/* A volume GUID path is never opened: shown, not followed. */
+	if (l->volume_path)
+		snprintf(vol, sizeof(vol), "; volume_path '%.200s' is not"
+			 " used", l->volume_path);
+	if (ps->n == 0)
+		vmc_error_set(err, ENOENT,
+			"%s: differencing disk whose parent locator has"
+			" neither relative_path nor absolute_win32_path%s",
+			img->filename, vol);
+	else
+		vmc_error_set(err, ENOENT,
+			"%s: parent disk not found (parent locator"
+			" relative_path '%s', absolute_win32_path '%s'%s);"
+			" tried: %s", img->filename,
+			l->relative_path ? l->relative_path : "",
+			l->absolute_win32_path ? l->absolute_win32_path : "",
+			vol, ps->tried);
 }
 
 static int open_parent(struct vmc_image *img, struct vhdx_state *s,
 		       struct vmc_error *err)
 {
 	struct vmc_parent_search ps = { .n = 0 };
-	int ret = -1, found;
+	bool found = false;
+	int ret = -1, got;
 
 	if (s->loc.relative_path &&
-	    add_candidate(&ps, img->filename, s->loc.relative_path, false,
-			  err) < 0)
+	    add_candidate(&ps, img->filename, "relative_path",
+			  s->loc.relative_path, false, &found, err) < 0)
 		goto out;
 	/* A Windows absolute path means nothing here: look for the same
 	 * file name beside the child, where copied chains usually are. */
 	if (s->loc.absolute_win32_path &&
-	    add_candidate(&ps, img->filename, s->loc.absolute_win32_path,
-			  true, err) < 0)
+	    add_candidate(&ps, img->filename, "absolute_win32_path",
+			  s->loc.absolute_win32_path, true, &found, err) < 0)
 		goto out;
-	found = vmc_parent_open(&ps, img, check_linkage, s, &s->parent,
-				&s->parent_path, err);
-	if (found != 0) {
-		ret = found > 0 ? 0 : -1;
-		goto out;
-	}
-	if (ps.n == 0)
-		vmc_error_set(err, ENOENT,
-			"%s: differencing disk whose parent locator has"
-			" neither relative_path nor absolute_win32_path",
-			img->filename);
+	got = vmc_parent_open(&ps, img, check_linkage, s, &s->parent,
+			      &s->parent_path, err);
+	if (got != 0)
+		ret = got > 0 ? 0 : -1;
 	else
-		vmc_error_set(err, ENOENT,
-			"%s: parent disk not found (parent locator"
-			" relative_path '%s', absolute_win32_path '%s'); tried:"
-			" %s", img->filename,
-			s->loc.relative_path ? s->loc.relative_path : "",
-			s->loc.absolute_win32_path ?
-				s->loc.absolute_win32_path : "", ps.tried);
+		not_found(img, s, &ps, err);
 out:
 	vmc_parent_search_free(&ps);
 	return ret;

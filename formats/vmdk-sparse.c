@@ -376,15 +376,17 @@ int vmdk_sparse_lookup(struct vmdk_extent *e, uint64_t rel,
 	return 0;
 }
 
-int vmdk_read_compressed(struct vmdk_extent *e, uint64_t foff,
-			 uint64_t rel_grain, uint8_t *out,
-			 struct inflate_state *st, struct vmc_error *err)
+/* The compressed bytes of the grain whose marker (or data, without
+ * markers) is at foff, into *cdata (malloc'd, *clen bytes, at file
+ * offset *at).  With the state's lock held (the extent's descriptor). */
+int vmdk_fetch_grain(struct vmdk_extent *e, uint64_t foff,
+		     uint64_t rel_grain, uint8_t **cdata, uint64_t *clen,
+		     uint64_t *at, struct vmc_error *err)
 {
-	uint64_t max = 2 * e->grain + VMDK_SECTOR, clen, lba;
+	uint64_t max = 2 * e->grain + VMDK_SECTOR, lba;
 	uint8_t hdr[12];
-	uint8_t *cbuf;
-	int r, ret = -1;
 
+	*cdata = NULL;
 	if (vmdk_ext_fd(e, err) < 0)
 		return -1;
 	if (e->markers) {
@@ -392,61 +394,85 @@ int vmdk_read_compressed(struct vmdk_extent *e, uint64_t foff,
 				   err) < 0)
 			return -1;
 		lba = vmc_get_le64(hdr);
-		clen = vmc_get_le32(hdr + 8);
-		if (clen == 0 || clen > max)
+		*clen = vmc_get_le32(hdr + 8);
+		if (*clen == 0 || *clen > max)
 			return vmc_error_set(err, EINVAL,
 				"%s: grain marker at offset 0x%" PRIx64
 				" gives a compressed size of %" PRIu64
 				" bytes (grain size %" PRIu64 ")", e->path,
-				foff, clen, e->grain);
+				foff, *clen, e->grain);
 		if (lba != rel_grain / VMDK_SECTOR)
 			return vmc_error_set(err, EINVAL,
 				"%s: grain marker at offset 0x%" PRIx64
 				" is for sector %" PRIu64 ", expected %" PRIu64,
 				e->path, foff, lba, rel_grain / VMDK_SECTOR);
 		foff += 12;
-		if (!in_file(e, foff, clen))
-			return past_end(e, "compressed grain", foff, clen,
+		if (!in_file(e, foff, *clen))
+			return past_end(e, "compressed grain", foff, *clen,
 					err);
 	} else {
-		clen = VMC_MIN(max, e->file_size - foff);
+		*clen = VMC_MIN(max, e->file_size - foff);
 	}
-	cbuf = malloc(clen);
-	if (!cbuf)
+	*at = foff;
+	*cdata = malloc(*clen);
+	if (!*cdata)
 		return vmc_error_set(err, ENOMEM, "out of memory");
-	if (vmc_pread_full(e->fd, cbuf, clen, foff, e->path, err) < 0)
-		goto out;
+	if (vmc_pread_full(e->fd, *cdata, *clen, foff, e->path, err) < 0) {
+		free(*cdata);
+		*cdata = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Inflate what vmdk_fetch_grain read into grain-sized out, with st
+ * (ISA-L's inflate state) as scratch; needs no lock. */
+int vmdk_inflate_grain(struct vmdk_extent *e, uint64_t at,
+		       const uint8_t *cdata, uint64_t clen, uint8_t *out,
+		       struct inflate_state *st, struct vmc_error *err)
+{
+	int r;
+
 	/* ISA-L inflates zlib streams (checking the Adler-32) about twice
 	 * as fast as zlib. */
 	isal_inflate_init(st);
 	st->crc_flag = ISAL_ZLIB;
-	st->next_in = cbuf;
+	st->next_in = (uint8_t *)cdata;
 	st->avail_in = (uint32_t)clen;
 	st->next_out = out;
 	st->avail_out = (uint32_t)e->grain;
 	r = isal_inflate_stateless(st);
-	if (r == ISAL_OUT_OVERFLOW) {
-		vmc_error_set(err, EINVAL,
+	if (r == ISAL_OUT_OVERFLOW)
+		return vmc_error_set(err, EINVAL,
 			"%s: compressed grain at offset 0x%" PRIx64
 			" inflates past the grain size (%" PRIu64 " bytes)",
-			e->path, foff, e->grain);
-		goto out;
-	}
-	if (r != ISAL_DECOMP_OK) {
-		vmc_error_set(err, EINVAL,
+			e->path, at, e->grain);
+	if (r != ISAL_DECOMP_OK)
+		return vmc_error_set(err, EINVAL,
 			"%s: compressed grain at offset 0x%" PRIx64 " is"
-			" corrupt (deflate: %s)", e->path, foff,
+			" corrupt (deflate: %s)", e->path, at,
 			r == ISAL_END_INPUT ? "truncated stream" :
 			r == ISAL_INCORRECT_CHECKSUM ? "bad Adler-32" :
 			r == ISAL_INVALID_WRAPPER ||
 			r == ISAL_UNSUPPORTED_METHOD ? "not a zlib stream" :
 			"invalid data");
-		goto out;
-	}
 	/* A short last grain: the rest reads as zeros. */
 	memset(out + (e->grain - st->avail_out), 0, st->avail_out);
-	ret = 0;
-out:
-	free(cbuf);
-	return ret;
+	return 0;
+}
+
+int vmdk_read_compressed(struct vmdk_extent *e, uint64_t foff,
+			 uint64_t rel_grain, uint8_t *out,
+			 struct inflate_state *st, struct vmc_error *err)
+{
+	uint8_t *cdata;
+	uint64_t clen, at;
+	int r;
+
+	if (vmdk_fetch_grain(e, foff, rel_grain, &cdata, &clen, &at,
+			     err) < 0)
+		return -1;
+	r = vmdk_inflate_grain(e, at, cdata, clen, out, st, err);
+	free(cdata);
+	return r;
 }

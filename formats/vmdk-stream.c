@@ -83,6 +83,7 @@ int vmdk_deflate(const void *in, size_t len, void *out, size_t cap,
 	}
 	isal_deflate_stateless_init(&t->st);
 	t->st.level = 1;
+	t->st.hist_bits = 0;		/* the default, 32 KiB */
 	t->st.level_buf = t->level_buf;
 	t->st.level_buf_size = sizeof(t->level_buf);
 	t->st.gzip_flag = IGZIP_ZLIB;

@@ -162,6 +162,7 @@ struct vmdk_extent {
 	unsigned gt_next;
 };
 
+#define VMDK_INFLATERS 8
 struct vmdk_state {
 	struct vmdk_desc desc;
 	struct vmdk_extent *ext;
@@ -176,6 +177,10 @@ struct vmdk_state {
 	uint64_t max_grain;
 	uint8_t *cbuf;			/* the last inflated grain */
 	struct inflate_state *inflate;
+	/* Idle inflate states for whole grains read outside the lock
+	 * (each 85 KiB: made once, not per grain). */
+	struct inflate_state *idle[VMDK_INFLATERS];
+	unsigned n_idle;
 	struct vmdk_extent *cbuf_ext;
 	uint64_t cbuf_grain;
 	struct vmdk_writer *w;		/* create only */
@@ -232,6 +237,13 @@ struct inflate_state;
 int vmdk_read_compressed(struct vmdk_extent *e, uint64_t foff,
 			 uint64_t rel_grain, uint8_t *out,
 			 struct inflate_state *st, struct vmc_error *err);
+/* The same in two steps, so that only the first needs the lock. */
+int vmdk_fetch_grain(struct vmdk_extent *e, uint64_t foff,
+		     uint64_t rel_grain, uint8_t **cdata, uint64_t *clen,
+		     uint64_t *at, struct vmc_error *err);
+int vmdk_inflate_grain(struct vmdk_extent *e, uint64_t at,
+		       const uint8_t *cdata, uint64_t clen, uint8_t *out,
+		       struct inflate_state *st, struct vmc_error *err);
 
 struct vmc_check_result;
 int vmdk_check(struct vmc_image *img, struct vmc_check_result *res,

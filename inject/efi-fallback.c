@@ -269,7 +269,7 @@ int vmc_inject_efi_only(guestfs_h *g, const char *image,
 			 " planned, nothing written (%.600s)", r->plan.n, was);
 		return 0;
 	}
-	if (vmc_inspect(g, image, &r->after, err) < 0)
+	if (vmc_inspect_again(g, image, &r->before, &r->after, err) < 0)
 		return -1;
 	if (!r->after.esp.fallback)
 		return vmc_error_set(err, EIO, "%s: after the copy the EFI system"

@@ -158,7 +158,7 @@ int vmc_inject_guest(guestfs_h *g, const char *image,
 		r->inject_s = now() - t;
 		return 0;
 	}
-	if (vmc_inspect(g, image, &r->after, err) < 0)
+	if (vmc_inspect_again(g, image, &r->before, &r->after, err) < 0)
 		return -1;
 	initrd_changes(r, false);
 	r->inject_s = now() - t;

@@ -125,6 +125,28 @@ static int windows_unreadable(guestfs_h *g, const char *image,
 	return 0;
 }
 
+/* What injection can change, read with the guest's file systems mounted
+ * read-only; gu's identity (root, type, firmware) is already filled. */
+static int facts(guestfs_h *g, const char *image, struct vmc_guest *gu,
+		 struct vmc_error *err)
+{
+	int ret = 0;
+
+	if (vmc_guest_mount(g, gu->root_fs, false, image, err) < 0)
+		return -1;
+	vmc_inspect_bootloader(g, gu);
+	if (!strcmp(gu->type, "linux")) {
+		ret = vmc_inspect_kernels(g, image, gu, err);
+		vmc_inspect_names(g, gu);
+	}
+	if (!strcmp(gu->type, "windows"))
+		vmc_inspect_windows(g, gu->root_fs, gu);
+	vmc_inspect_extras(g, gu);
+	vmc_inspect_verdicts(gu);
+	guestfs_umount_all(g);
+	return ret;
+}
+
 int vmc_inspect(guestfs_h *g, const char *image, struct vmc_guest *gu,
 		struct vmc_error *err)
 {
@@ -138,30 +160,43 @@ int vmc_inspect(guestfs_h *g, const char *image, struct vmc_guest *gu,
 		return windows_unreadable(g, image, gu, err);
 	firmware(g, gu);
 	lvm(g, gu);
-	if (!roots[0])
-		goto out;
-	gu->found = true;
-	snprintf(gu->root_fs, sizeof(gu->root_fs), "%s", roots[0]);
-	os_facts(g, roots[0], gu);
-	copy(gu->root_fstype, sizeof(gu->root_fstype),
-	     guestfs_vfs_type(g, roots[0]));
-	if (vmc_guest_mount(g, roots[0], false, image, err) < 0) {
-		ret = -1;
-		goto out;
+	if (roots[0]) {
+		gu->found = true;
+		snprintf(gu->root_fs, sizeof(gu->root_fs), "%s", roots[0]);
+		os_facts(g, roots[0], gu);
+		copy(gu->root_fstype, sizeof(gu->root_fstype),
+		     guestfs_vfs_type(g, roots[0]));
+		ret = facts(g, image, gu, err);
 	}
-	vmc_inspect_bootloader(g, gu);
-	if (!strcmp(gu->type, "linux")) {
-		ret = vmc_inspect_kernels(g, image, gu, err);
-		vmc_inspect_names(g, gu);
-	}
-	if (!strcmp(gu->type, "windows"))
-		vmc_inspect_windows(g, roots[0], gu);
-	vmc_inspect_extras(g, gu);
-	vmc_inspect_verdicts(gu);
-	guestfs_umount_all(g);
-out:
 	vmc_gfs_free_strings(roots);
 	return ret;
+}
+
+int vmc_inspect_again(guestfs_h *g, const char *image,
+		      const struct vmc_guest *before, struct vmc_guest *gu,
+		      struct vmc_error *err)
+{
+	if (before->found && !before->root_fs[0])	/* no libguestfs root */
+		return vmc_inspect(g, image, gu, err);
+	memset(gu, 0, sizeof(*gu));
+	gu->default_kernel = gu->default_entry = -1;
+	gu->found = before->found;
+	memcpy(gu->root_fs, before->root_fs, sizeof(gu->root_fs));
+	memcpy(gu->root_fstype, before->root_fstype,
+	       sizeof(gu->root_fstype));
+	memcpy(gu->type, before->type, sizeof(gu->type));
+	memcpy(gu->distro, before->distro, sizeof(gu->distro));
+	memcpy(gu->product, before->product, sizeof(gu->product));
+	memcpy(gu->arch, before->arch, sizeof(gu->arch));
+	memcpy(gu->hostname, before->hostname, sizeof(gu->hostname));
+	gu->major = before->major;
+	gu->minor = before->minor;
+	memcpy(gu->firmware, before->firmware, sizeof(gu->firmware));
+	memcpy(gu->lvm, before->lvm, sizeof(gu->lvm));
+	gu->nlvm = before->nlvm;
+	if (before->esp.found)
+		vmc_esp_inspect(g, &gu->esp);
+	return gu->found ? facts(g, image, gu, err) : 0;
 }
 
 void vmc_guest_free(struct vmc_guest *gu)

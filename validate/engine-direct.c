@@ -19,6 +19,7 @@
 #include "validate/qemu.h"
 #include "validate/engine.h"
 #include "validate/echo.h"
+#include "validate/exits.h"
 
 #pragma weak vmc_vm_run
 #pragma weak vmc_vm_selftest
@@ -67,15 +68,19 @@ static bool selftest(char *why, size_t len)
 struct direct_ctx {
 	struct vmc_engine_run *r;
 	unsigned long long start;
+	struct vmc_exit_split exits;
 };
 
 static bool on_console(void *ctx, const char *buf, size_t len)
 {
 	struct direct_ctx *c = ctx;
+	bool stop;
 
 	vmc_console_out(c->r, buf, len);
-	return vmc_watch_console(c->r->watch, buf, len,
+	stop = vmc_watch_console(c->r->watch, buf, len,
 				 (unsigned)(vmc_now_ms() - c->start));
+	vmc_exits_mark(&c->exits, vmc_watch_verdict(c->r->watch));
+	return stop;
 }
 
 static void on_debug(void *ctx, const char *buf, size_t len)
@@ -85,6 +90,25 @@ static void on_debug(void *ctx, const char *buf, size_t len)
 	vmc_firmware_out(c->r, buf, len);
 	vmc_watch_debug(c->r->watch, buf, len,
 			(unsigned)(vmc_now_ms() - c->start));
+	vmc_exits_mark(&c->exits, vmc_watch_verdict(c->r->watch));
+}
+
+static void on_stats(void *ctx, const struct vmc_vm_stats *s)
+{
+	struct direct_ctx *c = ctx;
+
+	vmc_exits_update(&c->exits, s);
+}
+
+/* The exit counts per stage into the report (and the --verbose echo). */
+static void report_exits(struct direct_ctx *c, const struct vmc_vm_result *res)
+{
+	json_t *j = vmc_exits_json(&c->exits, vmc_watch_verdict(c->r->watch),
+				   &res->stats, res->elapsed_ms);
+
+	if (c->r->echo)
+		vmc_exits_print(c->r->echo, j);
+	json_object_set_new(c->r->extra, "vmm_exits", j);
 }
 
 int vmc_engine_direct_run(struct vmc_engine_run *r, struct vmc_error *err)
@@ -93,7 +117,7 @@ int vmc_engine_direct_run(struct vmc_engine_run *r, struct vmc_error *err)
 	struct vmc_vm_config cfg = { 0 };
 	struct vmc_vm_result res = { 0 };
 	struct vmc_run_end end = { 0 };
-	struct direct_ctx c = { r, 0 };
+	struct direct_ctx c = { .r = r };
 	struct vmc_ovmf ovmf;
 	unsigned timeout_s = o->timeout_s ? o->timeout_s :
 			     VMC_VALIDATE_TIMEOUT;
@@ -126,6 +150,7 @@ int vmc_engine_direct_run(struct vmc_engine_run *r, struct vmc_error *err)
 	cfg.timeout_ms = timeout_s * 1000u;
 	cfg.on_console = on_console;
 	cfg.on_debug = on_debug;
+	cfg.on_stats = on_stats;
 	cfg.ctx = &c;
 	c.start = vmc_now_ms();
 	if (vmc_vm_run(&cfg, &res, err) < 0)
@@ -139,5 +164,6 @@ int vmc_engine_direct_run(struct vmc_engine_run *r, struct vmc_error *err)
 	if (res.reason[0])
 		json_object_set_new(r->extra, "vmm_reason",
 				    json_string(res.reason));
+	report_exits(&c, &res);
 	return 0;
 }

@@ -1,8 +1,9 @@
 /* The nested engine: the built-in VMM run inside a hypervisor appliance
  * (validate/appliance.c) that qemu-system-x86_64 boots.  Where the host's
  * KVM passes the VMM's self-test QEMU uses it; elsewhere QEMU emulates an
- * AMD CPU with SVM (-accel tcg -cpu qemu64,+svm) and kvm_amd loads inside
- * the appliance, so the guest is validated on a real KVM either way.
+ * AMD CPU with SVM and nested paging (-accel tcg -cpu qemu64,+svm,+npt)
+ * and kvm_amd loads inside the appliance, so the guest is validated on a
+ * real KVM either way.
  *
  * The image's folder is shared with the appliance read-only (virtio 9p),
  * so vmconv's own format drivers open the image there as a file, with the
@@ -46,6 +47,14 @@
 #define APPLIANCE_START_LIMIT_S 120
 #endif
 #define REPORT_MAX (1u << 20)
+/* The emulated CPU where the host's KVM is not usable: SVM with nested
+ * paging (QEMU's TCG implements NPT since 6.2; Debian 12 has 7.2).  Without
+ * NPT the appliance's KVM shadows the guest's page tables, and every
+ * guest page fault, page-table write and address-space switch is an exit
+ * emulated by TCG: the guest's memory management then costs more than
+ * all of its devices together. */
+#define TCG_CPU "qemu64,+svm,+npt"
+
 
 static int add_file(struct archive *a, const char *name, const char *src,
 		    const char *data, size_t len, struct vmc_error *err)
@@ -292,7 +301,7 @@ static void nested_argv(struct nested *n)
 	snprintf(n->mem, sizeof(n->mem), "%u",
 		 (n->r->o->mem_mib ? n->r->o->mem_mib : 512) + 512);
 	k = vmc_qemu_machine_args(argv, n->kvm,
-				  n->kvm ? "host" : "qemu64,+svm", n->mem,
+				  n->kvm ? "host" : TCG_CPU, n->mem,
 				  NULL);
 	argv[k++] = "-no-reboot";
 	argv[k++] = "-kernel";
@@ -450,7 +459,7 @@ static void appliance_report(struct nested *n)
 	json_object_set_new(j, "kernel", json_string(n->ap.kernel));
 	json_object_set_new(j, "initrd", json_string(n->ap.initrd));
 	json_object_set_new(j, "accel", json_string(n->kvm ? "kvm" :
-						"tcg -cpu qemu64,+svm"));
+						"tcg -cpu " TCG_CPU));
 	json_object_set_new(j, "built", json_boolean(n->ap.built));
 	json_object_set_new(j, "restarted", json_boolean(n->attempt > 0));
 	json_object_set_new(j, "prepare_ms", json_integer(

@@ -19,6 +19,7 @@
 #include "validate/process.h"
 #include "validate/qemu.h"
 #include "validate/engine.h"
+#include "validate/exits.h"
 #include "validate/guest-kernel.h"
 
 static const char *const engine_names[] = {
@@ -355,7 +356,8 @@ static int open_logs(struct validation *v, struct vmc_error *err)
 static void add_verdict(struct validation *v, json_t *rep)
 {
 	static const char *const keys[] = { "booted", "stage", "reason",
-					    "stages", "vmm_reason" };
+					    "stages", "vmm_reason",
+					    "vmm_exits" };
 	json_t *j;
 	char *why2 = NULL;
 
@@ -482,6 +484,10 @@ int vmc_validate(const struct vmc_validate_opts *o, json_t **rep,
 	if (prepare(v, err) < 0 || choose(v, err) < 0 ||
 	    open_logs(v, err) < 0 || v->engine->run(&v->r, err) < 0)
 		goto out;
+	/* the nested engine's inner run printed its own table inside */
+	if (v->r.echo && v->r.verdict)
+		vmc_exits_print(v->r.echo, json_object_get(v->r.verdict,
+							   "vmm_exits"));
 	*rep = report(v);
 	ret = 0;
 out:

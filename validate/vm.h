@@ -24,6 +24,49 @@
 #include <vmconv/image.h>
 
 enum vmc_vm_bus { VMC_BUS_VIRTIO, VMC_BUS_IDE };
+
+/* What the run's exits cost, counted since the VM started: the exits that
+ * reach the VMM, by the device they are for (a string instruction that
+ * moves a whole sector is one exit), and KVM's own per-vCPU counters
+ * (KVM_GET_STATS_FD), which include the exits the kernel handles itself
+ * (its PIC, PIT and local APIC, page faults, interrupt windows).  Under
+ * the nested engine every one of them is a world switch emulated by QEMU,
+ * the main cost of a boot there. */
+enum vmc_vm_stat {
+	VMC_STAT_SERIAL,		/* 0x3f8-0x3ff */
+	VMC_STAT_IDE_DATA,		/* 0x1f0 */
+	VMC_STAT_IDE_CMD,		/* 0x1f1-0x1f7, 0x3f6 */
+	VMC_STAT_IDE_BM,		/* the bus-master (DMA) registers */
+	VMC_STAT_VIRTIO_NOTIFY,		/* virtio-blk queue notify */
+	VMC_STAT_VIRTIO,		/* its other registers */
+	VMC_STAT_PCI_CFG,		/* 0xcf8-0xcff */
+	VMC_STAT_FWCFG,			/* 0x510-0x511 */
+	VMC_STAT_CMOS,			/* 0x70-0x71 */
+	VMC_STAT_DEBUG_PORT,		/* 0x402 */
+	VMC_STAT_OTHER_IO,
+	VMC_STAT_MMIO,
+	VMC_STAT_KICKS,			/* KVM_RUN stopped by our tick */
+	VMC_STAT_WAKEUPS,		/* lost wake-ups repaired (kvm.c) */
+	VMC_STAT_KVM_EXITS,		/* all of them, the kernel's too */
+	VMC_STAT_KVM_IO,
+	VMC_STAT_KVM_MMIO,
+	VMC_STAT_KVM_HALT,
+	VMC_STAT_KVM_IRQ_EXITS,		/* host interrupts */
+	VMC_STAT_KVM_IRQ_WINDOW,
+	VMC_STAT_KVM_IRQ_INJECTIONS,
+	VMC_STAT_KVM_EMULATED,		/* instructions KVM emulated */
+	VMC_STAT_KVM_PAGE_FAULTS,
+	VMC_STAT_KVM_HALT_NS,		/* time halted, waiting (ns) */
+	VMC_STAT_COUNT
+};
+
+struct vmc_vm_stats {
+	uint64_t n[VMC_STAT_COUNT];
+	bool kvm;			/* the VMC_STAT_KVM_* ones are known */
+};
+
+/* The report's name of a counter ("serial", "ide_data", "kvm_exits"). */
+const char *vmc_vm_stat_name(enum vmc_vm_stat s);
 enum vmc_vm_boot { VMC_BOOT_FIRMWARE, VMC_BOOT_KERNEL };
 
 struct vmc_vm_config {
@@ -55,6 +98,10 @@ struct vmc_vm_config {
 	 * return true to stop the VM.  For guests whose console is only on
 	 * the screen. */
 	bool (*on_screen)(void *ctx, const uint16_t *cells, bool final);
+	/* Optional: the exit counts so far, given just before each
+	 * on_console and on_debug call (so a watcher can split them by
+	 * boot stage). */
+	void (*on_stats)(void *ctx, const struct vmc_vm_stats *s);
 };
 
 enum vmc_vm_exit {
@@ -70,6 +117,7 @@ struct vmc_vm_result {
 	enum vmc_vm_exit exit;
 	char reason[256];	/* words for a sysadmin */
 	unsigned elapsed_ms;
+	struct vmc_vm_stats stats;	/* at the end of the run */
 };
 
 /* Returns 0 with *res filled whatever the guest did; -1 only when the VM

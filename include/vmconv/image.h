@@ -59,6 +59,12 @@ enum vmc_thread_model {
 	 * threads at once, beside the other calls on the same image (the
 	 * convert engine's workers). */
 	VMC_THREAD_PARALLEL = 2,
+	/* As PARALLEL, and pread and block_status may also be called on one
+	 * image from several threads at once (the driver serializes what
+	 * its images share, parents included): the convert engine's workers
+	 * then read the source, so that what a read costs beyond the I/O
+	 * (inflating compressed clusters) runs on every core. */
+	VMC_THREAD_PARALLEL_READ = 3,
 };
 
 /* The disk controller a guest meets on the hypervisor a format is made

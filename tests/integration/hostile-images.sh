@@ -1,7 +1,11 @@
 # The hostile-image corpus: images whose backing file, data file, VMDK
 # extent or parent, or VHD/VHDX parent locator names something outside
-# the image's folder (absolute, "..", through a symlink), a device, a
-# FIFO, a QEMU protocol, or loops back on itself (1 to 4 images long).
+# the image's folder (absolute, "..", through a symlink), a device (one
+# made here with mknod, or /dev/zero, /dev/null, /dev/loop0), a FIFO, a
+# QEMU protocol, or loops back on itself (1 to 4 images long).  The VHDX
+# children are qemu-img's dynamic VHDX given a parent locator by
+# vhd-parent.py, one case per locator entry (relative_path,
+# absolute_win32_path, volume_path, parent_linkage).
 # Each must be refused by convert (and a few of them by every other
 # command that reads an image: map, measure, dd, inspect, inject,
 # validate on each engine, the one-command migration) with exit 1, a
@@ -23,13 +27,14 @@ qemu-io -f vmdk -c "write -P 0x53 0 64k" outside/p.vmdk >/dev/null ||
 	fail qemu-io
 
 n=0
-# refuse IMAGE PATTERN: convert exits 1 within 30 s, names the image and
-# PATTERN, leaves no output and shows no secret.
+# refuse IMAGE PATTERN [OPTION...]: convert (with OPTIONs) exits 1 within
+# 30 s, names the image and PATTERN, leaves no output and shows no secret.
 refuse() {
 	local img=$1 pat=$2 rc
+	shift 2
 	n=$((n + 1))
-	echo "+ case $n at ${SECONDS}s: $img (expect refusal matching '$pat')"
-	timeout 30 "$VMCONV" convert -O raw "$img" "out/$n.raw" \
+	echo "+ case $n at ${SECONDS}s: $img $* (expect refusal matching '$pat')"
+	timeout 30 "$VMCONV" convert "$@" -O raw "$img" "out/$n.raw" \
 		>"out/$n.log" 2>&1
 	rc=$?
 	cat "out/$n.log"
@@ -39,7 +44,7 @@ refuse() {
 	grep -q "$(basename "$img")" "out/$n.log" || fail "$img: not named"
 	grep -Eq "$pat" "out/$n.log" || fail "$img: message lacks '$pat'"
 	grep -q HOSTSECRET "out/$n.log" && fail "$img: host bytes in output"
-	timeout 30 "$VMCONV" compare "$img" outside/secret.raw \
+	timeout 30 "$VMCONV" compare "$@" "$img" outside/secret.raw \
 		>"out/$n.cmp" 2>&1
 	rc=$?
 	[ "$rc" -eq 2 ] || fail "$img: compare exited $rc, expected 2"
@@ -59,6 +64,7 @@ ln -s "$T/outside" img/linkdir
 q -F raw -b linkdir/secret.raw img/q-symdir.qcow2
 mknod img/null c 1 3 && q -F raw -b null img/q-chardev.qcow2
 mknod img/blk b 7 0 && q -F raw -b blk img/q-blkdev.qcow2
+q -F raw -b /dev/zero img/q-devzero.qcow2
 mkfifo img/fifo
 q -F raw -b fifo img/q-fifo.qcow2
 touch 'img/nbd:127.0.0.1:1'
@@ -71,6 +77,9 @@ for c in etc abs dotdot dotdot2 symlink symdir; do
 done
 refuse img/q-chardev.qcow2 "backing file .*character device"
 refuse img/q-blkdev.qcow2 "backing file .*block device"
+refuse img/q-devzero.qcow2 "backing file '/dev/zero' refused: /dev/zero is outside"
+refuse img/q-devzero.qcow2 "backing file '/dev/zero' refused: /dev/zero is a character device" \
+	--allow-parent-dir /dev
 refuse img/q-fifo.qcow2 "backing file .*FIFO"
 for c in nbd http json; do
 	refuse img/q-$c.qcow2 "backing file .*protocol"
@@ -85,7 +94,8 @@ grep -q '"backing-filename": "/etc/hostname"' out/info.json ||
 # ---- qcow2 external data files ----
 qemu-img create -q -f qcow2 -o data_file=d.raw,data_file_raw=on \
 	img/q-df.qcow2 1M || fail "data file"
-for c in "../outside/secret.raw" "$T/outside/secret.raw" link.raw fifo null; do
+for c in "../outside/secret.raw" "$T/outside/secret.raw" link.raw fifo null \
+	 /dev/zero; do
 	n2=$((n + 1))
 	cp img/q-df.qcow2 img/q-df$n2.qcow2
 	qemu-img amend -o data_file="$c" img/q-df$n2.qcow2 ||
@@ -107,6 +117,46 @@ done
 run "$VMCONV" info --output=json img/v-abs.vmdk > out/vinfo.json ||
 	fail "info of a refused VMDK parent"
 grep -q 'parent-error' out/vinfo.json || fail "info: no parent-error"
+# vmdk_child FILE HINT: a child of img/vb.vmdk (qemu-img opens the parent
+# it is given), its parentFileNameHint then patched to HINT
+qemu-img create -q -f vmdk img/vb.vmdk 1M || fail "vmdk parent"
+vmdk_child() {
+	qemu-img create -q -f vmdk -b vb.vmdk -F vmdk "$1" ||
+		fail "vmdk child $1"
+	python3 - "$1" "$2" <<'PY' || fail "patch the hint of $1"
+import sys
+p, new = sys.argv[1], sys.argv[2].encode()
+b = open(p, "rb").read()
+old = b'parentFileNameHint="vb.vmdk"'
+new = b'parentFileNameHint="' + new + b'"'
+pad = len(new) - len(old)
+i = b.index(old)
+# the embedded descriptor has room after it: shift into the padding,
+# or pad a shorter one with zeros
+desc_end = b.index(b"\0", i)
+assert b[desc_end:desc_end + max(pad, 0)] == bytes(max(pad, 0))
+seg = b[i:desc_end].replace(old, new) + bytes(max(-pad, 0))
+b = b[:i] + seg + b[desc_end + max(pad, 0):]
+open(p, "wb").write(b)
+PY
+}
+mkfifo outside/fifo
+vmdk_child img/v-fifo.vmdk fifo
+vmdk_child img/v-fifoabs.vmdk "$T/outside/fifo"
+vmdk_child img/v-winfifo.vmdk 'C:\vms\fifo'
+vmdk_child img/v-chardev.vmdk null
+vmdk_child img/v-devzero.vmdk /dev/zero
+vmdk_child img/v-blk.vmdk blk
+vmdk_child img/v-loopdev.vmdk /dev/loop0
+refuse img/v-fifo.vmdk "parentFileNameHint 'fifo' refused: .*/img/fifo is a FIFO"
+refuse img/v-fifoabs.vmdk "parentFileNameHint '.*/outside/fifo' refused: .*outside"
+refuse img/v-winfifo.vmdk "parentFileNameHint 'fifo' refused: .*is a FIFO"
+refuse img/v-chardev.vmdk "parentFileNameHint 'null' refused: .*is a character device"
+refuse img/v-devzero.vmdk "parentFileNameHint '/dev/zero' refused: /dev/zero is outside"
+refuse img/v-devzero.vmdk "parentFileNameHint '/dev/zero' refused: /dev/zero is a character device" \
+	--allow-parent-dir /dev
+refuse img/v-blk.vmdk "parentFileNameHint 'blk' refused: .*is a block device"
+refuse img/v-loopdev.vmdk "parentFileNameHint '/dev/loop0' refused"
 desc() {	# desc FILE EXTENT-NAME
 	cat > "$1" <<EOF
 # Disk DescriptorFile
@@ -168,43 +218,87 @@ vhd_child img/h-symlink.vhd 'link.raw'
 vhd_child img/h-fifo.vhd 'fifo'
 vhd_child img/h-abs.vhd "$T/outside/secret.raw" W2ku
 vhd_child img/h-blk.vhd 'blk'
+vhd_child img/h-chardev.vhd 'null'
+vhd_child img/h-devzero.vhd '/dev/zero'
+vhd_child img/h-fifoabs.vhd "$T/outside/fifo"
 refuse img/h-dotdot.vhd "parent locator .* refused: .*outside"
 refuse img/h-symlink.vhd "parent locator .* refused: .*outside"
 refuse img/h-fifo.vhd "parent locator .*FIFO"
 refuse img/h-blk.vhd "parent locator .*block device"
+refuse img/h-chardev.vhd "parent locator 'null' refused: .*/img/null is a character device"
+refuse img/h-devzero.vhd "parent locator '/dev/zero' refused: /dev/zero is outside"
+refuse img/h-devzero.vhd "parent locator '/dev/zero' refused: /dev/zero is a character device" \
+	--allow-parent-dir /dev
+refuse img/h-fifoabs.vhd "parent locator '.*/outside/fifo' refused: .*outside"
 # an absolute W2ku name is looked for beside the child only: not found
 cp outside/secret.raw img/secret.raw
 refuse img/h-abs.vhd "parent .*secret.raw"
 rm img/secret.raw
 
-# ---- VHDX parent locators: Hyper-V's checkpoint sample, renamed ----
-S="$VMCONV_TOP/../shared/samples/dissect/differencing.avhdx.gz"
-PN="Generation 1_49C4BAF3-4B25-4406-8C4B-D39E65C32385.avhdx"
-vhdx_child() {	# vhdx_child FILE NEW-13-CHARS: "Generation 1_" replaced
-	[ -f sample.avhdx ] || gzip -dc "$S" > sample.avhdx || fail "sample"
-	cp sample.avhdx "$1" || fail "cp sample"
-	python3 - "$1" "$2" <<'PY' || fail "patch $1"
-import sys
-path, new = sys.argv[1], sys.argv[2]
-old = "Generation 1_".encode("utf-16-le")
-new = new.encode("utf-16-le")
-assert len(old) == len(new)
-b = open(path, "rb").read()
-assert b.count(old) >= 2
-open(path, "wb").write(b.replace(old, new))
-PY
+# ---- VHDX parent locators: qemu-img's dynamic VHDX made a differencing
+# disk by vhd-parent.py (HasParent, a parent locator item of the entries
+# given; qemu-img writes no differencing VHDX) ----
+VP="$VMCONV_TOP/tests/integration/vhd-parent.py"
+LK='{11111111-2222-3333-4444-555555555555}'
+vhdx_child() {	# vhdx_child FILE KEY=VALUE...
+	qemu-img create -q -f vhdx -o block_state_zero=off "$1" 1M ||
+		fail "vhdx $1"
+	python3 "$VP" vhdx-child "$1" "parent_linkage=$LK" "${@:2}" ||
+		fail "patch $1"
 }
-if [ -f "$S" ]; then
-	R=${PN#Generation 1_}
-	vhdx_child img/x-dotdot.vhdx '..\outside\x_'
-	vhdx_child img/x-symlink.vhdx 'l_xxxxxxxxxxx'
-	ln -s "../outside/x_$R" "img/l_xxxxxxxxxxx$R"
-	cp outside/secret.raw "outside/x_$R"
-	refuse img/x-dotdot.vhdx "parent locator .* refused: .*outside"
-	refuse img/x-symlink.vhdx "parent locator .* refused: .*outside"
-else
-	echo "note: $S absent, VHDX locator cases not run"
-fi
+# the control: a locator that names a parent beside the child is followed
+qemu-img create -q -f vhdx img/xp.vhdx 1M || fail "vhdx parent"
+qemu-io -f vhdx -c "write -P 0x58 0 64k" img/xp.vhdx >/dev/null ||
+	fail qemu-io
+python3 "$VP" vhdx-linkage img/xp.vhdx "$LK" || fail "linkage"
+vhdx_child img/x-ok.vhdx 'relative_path=.\xp.vhdx'
+run "$VMCONV" convert -O raw img/x-ok.vhdx out/x-ok.raw ||
+	fail "a VHDX parent beside the child is refused"
+qemu-img convert -O raw img/xp.vhdx out/xp.raw || fail "qemu-img convert"
+cmp out/x-ok.raw out/xp.raw || fail "the VHDX child does not read its parent"
+x() { local f=$1; shift; vhdx_child "img/x-$f.vhdx" "$@"; }
+x dotdot 'relative_path=..\outside\secret.raw'
+x abs "relative_path=$T/outside/secret.raw"
+x etc relative_path=/etc/hostname
+x symlink relative_path=link.raw
+x fifo relative_path=fifo
+x fifoabs "relative_path=$T/outside/fifo"
+x chardev 'relative_path=.\null'
+x devzero relative_path=/dev/zero
+x devnull relative_path=/dev/null
+x blk relative_path=blk
+x loopdev relative_path=/dev/loop0
+x winfifo 'absolute_win32_path=C:\Hyper-V\fifo'
+x winnull 'absolute_win32_path=C:\Hyper-V\null'
+x winabs "absolute_win32_path=$T/outside/secret.raw"
+x vol volume_path=/dev/zero
+x vol2 relative_path=absent.vhdx "volume_path=$T/outside/secret.raw"
+x linkage relative_path=xp.vhdx parent_linkage=/etc/hostname
+R="parent locator relative_path"
+for c in dotdot abs etc symlink fifoabs devnull; do
+	refuse img/x-$c.vhdx "$R '.*' refused: .* is outside"
+done
+refuse img/x-fifo.vhdx "$R 'fifo' refused: .*/img/fifo is a FIFO"
+refuse img/x-chardev.vhdx "$R 'null' refused: .*/img/null is a character device"
+refuse img/x-devzero.vhdx "$R '/dev/zero' refused: /dev/zero is outside"
+refuse img/x-devzero.vhdx "$R '/dev/zero' refused: /dev/zero is a character device" \
+	--allow-parent-dir /dev
+refuse img/x-blk.vhdx "$R 'blk' refused: .*/img/blk is a block device"
+refuse img/x-loopdev.vhdx "$R '/dev/loop0' refused"
+R="parent locator absolute_win32_path \(its file name\)"
+refuse img/x-winfifo.vhdx "$R 'fifo' refused: .*/img/fifo is a FIFO"
+refuse img/x-winnull.vhdx "$R 'null' refused: .* is a character device"
+# a POSIX path there is a file name beside the child: not found, never
+# opened where it points
+refuse img/x-winabs.vhdx "parent disk not found .*absolute_win32_path '.*/outside/secret.raw'"
+# a volume path is never followed
+refuse img/x-vol.vhdx "neither relative_path nor absolute_win32_path; volume_path '/dev/zero' is not used"
+refuse img/x-vol2.vhdx "parent disk not found .*volume_path '.*/outside/secret.raw' is not used"
+refuse img/x-linkage.vhdx "parent_linkage '/etc/hostname' is not a GUID"
+run "$VMCONV" info --output=json img/x-etc.vhdx > out/xinfo.json ||
+	fail "info of a refused VHDX parent"
+grep -q '"relative-path": "/etc/hostname"' out/xinfo.json ||
+	fail "info does not show the VHDX locator"
 
 # ---- loops of 1 to 4 images in every format with parents ----
 for len in 1 2 3 4; do
@@ -214,26 +308,9 @@ for len in 1 2 3 4; do
 			"img/ql$len-$i.qcow2"
 	done
 	refuse "img/ql$len-1.qcow2" "loop"
-	# vmdk: children of a stand-in parent, hints patched (same length)
-	qemu-img create -q -f vmdk img/vb.vmdk 1M
+	# vmdk: children of a stand-in parent, hints patched
 	for i in $(seq 1 "$len"); do
-		qemu-img create -q -f vmdk -b vb.vmdk -F vmdk \
-			"img/vl$len$i.vmdk" || fail "vmdk loop"
-		python3 - "img/vl$len$i.vmdk" "vl$len$(( i % len + 1 )).vmdk" \
-			<<'PY' || fail "patch vmdk hint"
-import sys
-p, new = sys.argv[1], sys.argv[2].encode()
-b = open(p, "rb").read()
-old = b'parentFileNameHint="vb.vmdk"'
-new = b'parentFileNameHint="' + new + b'"'
-pad = len(new) - len(old)
-i = b.index(old)
-# the embedded descriptor has room after it: shift into the padding
-desc_end = b.index(b"\0", i)
-seg = b[i:desc_end].replace(old, new)
-b = b[:i] + seg + b[desc_end + pad:]
-open(p, "wb").write(b)
-PY
+		vmdk_child "img/vl$len$i.vmdk" "vl$len$(( i % len + 1 )).vmdk"
 	done
 	refuse "img/vl${len}1.vmdk" "loop"
 	# vhd
@@ -241,15 +318,16 @@ PY
 		vhd_child "img/hl$len-$i.vhd" "hl$len-$(( i % len + 1 )).vhd"
 	done
 	refuse "img/hl$len-1.vhd" "loop"
-	# vhdx (sample-based): "Generation 1_" -> "lpL-I-xxxxxx_"
-	if [ -f "$S" ]; then
-		for i in $(seq 1 "$len"); do
-			vhdx_child img/tmp.vhdx \
-				"lp$len-$(( i % len + 1 ))-xxxxxx_"
-			mv img/tmp.vhdx "img/lp$len-$i-xxxxxx_$R"
-		done
-		refuse "img/lp$len-1-xxxxxx_$R" "loop"
-	fi
+	# vhdx
+	for i in $(seq 1 "$len"); do
+		vhdx_child "img/xl$len-$i.vhdx" \
+			"relative_path=xl$len-$(( i % len + 1 )).vhdx"
+		# each parent's DataWriteGuid matches the linkage: only the
+		# loop is wrong
+		python3 "$VP" vhdx-linkage "img/xl$len-$i.vhdx" "$LK" ||
+			fail "linkage"
+	done
+	refuse "img/xl$len-1.vhdx" "loop"
 done
 
 # ---- every command that reads an image refuses the same ----
@@ -293,6 +371,8 @@ everywhere img/q-fifo.qcow2 "backing file .*FIFO"
 everywhere img/q-nbd.qcow2 "backing file .*protocol"
 everywhere img/e-abs.vmdk "extent .* refused: .*outside"
 everywhere img/h-dotdot.vhd "parent locator .* refused: .*outside"
+everywhere img/x-fifo.vhdx "parent locator relative_path 'fifo' refused: .*FIFO"
+everywhere img/v-chardev.vmdk "parentFileNameHint 'null' refused: .*character device"
 
 # ---- what stays allowed ----
 qemu-img create -q -f raw img/base.raw 1M

@@ -217,8 +217,8 @@ static void fake_image(struct vmc_image *img, struct fake *f, char *name)
 
 /* Convert fake to fake with compression on 4 workers under model; the
  * peak overlaps of the target's calls and of all the driver's calls. */
-static void convert_under(enum vmc_thread_model model, int *dst_peak,
-			  int *all_peak)
+static void convert_src(enum vmc_thread_model model, int *dst_peak,
+			int *all_peak, int *src_peak)
 {
 	struct vmc_image src, dst;
 	struct fake fs, fd;
@@ -236,6 +236,15 @@ static void convert_under(enum vmc_thread_model model, int *dst_peak,
 	cr_assert_eq(st.written_bytes, FAKE_SIZE);
 	*dst_peak = fd.peak;
 	*all_peak = all.peak;
+	*src_peak = fs.peak;
+}
+
+static void convert_under(enum vmc_thread_model model, int *dst_peak,
+			  int *all_peak)
+{
+	int src;
+
+	convert_src(model, dst_peak, all_peak, &src);
 }
 
 Test(thread_model, serialize_all_never_overlaps)
@@ -263,6 +272,25 @@ Test(thread_model, parallel_compresses_at_once)
 
 	convert_under(VMC_THREAD_PARALLEL, &dst, &any);
 	cr_assert_gt(dst, 1, "the workers never overlapped");
+}
+
+/* The source's calls: from the reader alone (one at a time) unless its
+ * driver lets the workers read it at once. */
+Test(thread_model, parallel_reads_the_source_from_the_reader)
+{
+	int dst, any, src;
+
+	convert_src(VMC_THREAD_PARALLEL, &dst, &any, &src);
+	cr_assert_eq(src, 1, "%d calls on the source at once", src);
+}
+
+Test(thread_model, parallel_read_reads_the_source_in_the_workers)
+{
+	int dst, any, src;
+
+	convert_src(VMC_THREAD_PARALLEL_READ, &dst, &any, &src);
+	cr_assert_gt(src, 1, "the workers never read at once");
+	cr_assert_gt(dst, 1, "the workers never compressed at once");
 }
 
 /* ---- the allocation-aware read ---- */

@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,15 +116,18 @@ static void fill_expected(uint8_t *buf, uint64_t size, uint64_t cs)
 	}
 }
 
+/* More create options for one test (each test runs in its own process). */
+static const char *extra_opts = "";
+
 static struct vmc_opts *create_opts(const struct variant *v)
 {
 	struct vmc_opts *o = vmc_opts_new();
 	struct vmc_error err;
-	char s[160];
+	char s[200];
 
 	snprintf(s, sizeof(s), "cluster_size=%u,compat=%s,refcount_bits=%u,"
-		 "compression_type=%s", v->cluster_size, v->compat,
-		 v->refcount_bits, v->compression);
+		 "compression_type=%s%s", v->cluster_size, v->compat,
+		 v->refcount_bits, v->compression, extra_opts);
 	cr_assert_eq(vmc_opts_parse(o, s, &err), 0, "%s", err.msg);
 	return o;
 }
@@ -248,6 +252,28 @@ ParameterizedTest(struct variant *v, qcow2, roundtrip, .init = scratch_setup,
 	free(exp);
 }
 
+/* compression_level=1: zlib clusters from ISA-L's igzip (4 KiB window),
+ * zstd's level 1; read back by vmconv and by qemu-img. */
+ParameterizedTestParameters(qcow2, roundtrip_level1)
+{
+	return cr_make_param_array(struct variant, variants,
+				   VMC_ARRAY_SIZE(variants));
+}
+
+ParameterizedTest(struct variant *v, qcow2, roundtrip_level1,
+		  .init = scratch_setup, .fini = scratch_teardown)
+{
+	uint64_t size = disk_size(v);
+	uint8_t *exp = malloc(size);
+
+	extra_opts = ",compression_level=1";
+	fill_expected(exp, size, v->cluster_size);
+	write_image(path("c1.qcow2"), v, exp, size, true);
+	read_back(path("c1.qcow2"), exp, size, v->cluster_size, true);
+	qemu_agrees(path("c1.qcow2"), exp, size);
+	free(exp);
+}
+
 ParameterizedTestParameters(qcow2, read_qemu_written)
 {
 	return cr_make_param_array(struct variant, variants,
@@ -281,6 +307,94 @@ ParameterizedTest(struct variant *v, qcow2, read_qemu_written,
 		cr_assert_eq(system(cmd), 0, "%s", cmd);
 		read_back(path("q.qcow2"), exp, size, v->cluster_size, false);
 	}
+	free(exp);
+}
+
+/* Several threads reading whole compressed clusters of one image at once
+ * (the convert engine's workers: each inflates outside the image's
+ * lock), the partial last cluster included, read what qemu wrote. */
+struct reader_arg {
+	struct vmc_image *img;
+	const uint8_t *exp;
+	uint64_t size, cs;
+	unsigned t, n;
+	int bad;
+	char msg[256];
+};
+
+static void *read_clusters(void *p)
+{
+	struct reader_arg *a = p;
+	uint8_t *got = malloc(a->cs);
+	struct vmc_error err;
+
+	for (int pass = 0; pass < 4 && !a->bad; pass++) {
+		for (uint64_t off = a->t * a->cs; off < a->size;
+		     off += a->n * a->cs) {
+			size_t len = (size_t)VMC_MIN(a->cs, a->size - off);
+
+			if (vmc_image_pread(a->img, got, len, off, &err) < 0) {
+				snprintf(a->msg, sizeof(a->msg), "%.200s", err.msg);
+				a->bad = 1;
+				break;
+			}
+			if (memcmp(got, a->exp + off, len)) {
+				snprintf(a->msg, sizeof(a->msg), "cluster at"
+					 " %llu differs", (unsigned long long)off);
+				a->bad = 1;
+				break;
+			}
+		}
+	}
+	free(got);
+	return NULL;
+}
+
+ParameterizedTestParameters(qcow2, threads_inflate_at_once)
+{
+	return cr_make_param_array(struct variant, variants,
+				   VMC_ARRAY_SIZE(variants));
+}
+
+ParameterizedTest(struct variant *v, qcow2, threads_inflate_at_once,
+		  .init = scratch_setup, .fini = scratch_teardown)
+{
+	uint64_t size = disk_size(v);
+	uint8_t *exp = malloc(size);
+	struct reader_arg a[4];
+	pthread_t th[4];
+	struct vmc_error err;
+	struct vmc_image *img;
+	char cmd[512];
+	int fd;
+
+	if (!have_qemu_img()) {
+		free(exp);
+		cr_skip_test("qemu-img is not installed");
+	}
+	fill_expected(exp, size, v->cluster_size);
+	fd = open(path("src.raw"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	cr_assert_eq(write(fd, exp, size), (ssize_t)size);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "qemu-img convert -c -f raw -O qcow2 -o"
+		 " cluster_size=%u,compat=%s%s%s %s %s", v->cluster_size,
+		 v->compat, strcmp(v->compat, "0.10") ? ",compression_type="
+		 : "", strcmp(v->compat, "0.10") ? v->compression : "",
+		 path("src.raw"), path("q.qcow2"));
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	img = vmc_image_open(path("q.qcow2"), NULL, 0, NULL, &err);
+	cr_assert_not_null(img, "%s", err.msg);
+	for (unsigned t = 0; t < 4; t++) {
+		a[t] = (struct reader_arg){ img, exp, size, v->cluster_size,
+					    t, 4, 0, "" };
+		cr_assert_eq(pthread_create(&th[t], NULL, read_clusters,
+					    &a[t]), 0);
+	}
+	for (unsigned t = 0; t < 4; t++) {
+		pthread_join(th[t], NULL);
+		cr_expect_eq(a[t].bad, 0, "thread %u: %s", t, a[t].msg);
+	}
+	vmc_image_close(img);
 	free(exp);
 }
 
@@ -496,6 +610,13 @@ Test(qcow2_hostile, compressed_overlong_and_garbage)
 	cr_assert_eq(memcmp(got, in, 65536), 0);
 	cr_assert_eq(vmc_image_pread(img, got, 4096, 65536, &err), -1);
 	cr_assert(strstr(err.msg, "0x60000"), "%s", err.msg);
+	/* the same whole: inflated outside the lock, the same error */
+	cr_assert_eq(vmc_image_pread(img, got, 65536, 65536, &err), -1);
+	cr_assert(strstr(err.msg, "c.qcow2: compressed cluster at 0x60000"),
+		  "%s", err.msg);
+	cr_assert_eq(vmc_image_pread(img, got, 65536, 0, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(memcmp(got, in, 65536), 0);
 	vmc_image_close(img);
 	free(h);
 	free(in);

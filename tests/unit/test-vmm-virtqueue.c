@@ -380,6 +380,46 @@ Test(vmm_vblk, past_end_of_disk_fails_request_only)
 	cr_assert_eq(used_idx(), 5);
 }
 
+/* A request whose first buffer is the disk's last sector and whose
+ * second lies past the end fails whole: nothing read into the first
+ * buffer, nothing written to the last sector (the overlay alone would
+ * serve the first buffer and fail only the second). */
+static void split_request(uint32_t type, bool in_dir)
+{
+	uint8_t *h = vmc_mem_ptr(&mem, 0x20000, 16);
+
+	vmc_put_le32(h, type);
+	vmc_put_le32(h + 4, 0);
+	vmc_put_le64(h + 8, 63);
+	*(uint8_t *)vmc_mem_ptr(&mem, 0x22000, 1) = 0xee;
+	put_desc(0, 0x20000, 16, 1, 1);
+	put_desc(1, 0x21000, 512, 1 | (in_dir ? 2 : 0), 2);
+	put_desc(2, 0x21200, 512, 1 | (in_dir ? 2 : 0), 3);
+	put_desc(3, 0x22000, 1, 2, 0);
+	publish(0);
+	out(0x10, 0, 2);
+}
+
+Test(vmm_vblk, straddling_buffers_fail_whole)
+{
+	uint8_t *d = vmc_mem_ptr(&mem, 0x21000, 1024);
+
+	memset(d, 0x5a, 1024);
+	split_request(0, true);
+	cr_assert_not(m.vm.stop, "%s", m.vm.reason);
+	cr_assert_eq(status(), 1);
+	for (unsigned i = 0; i < 1024; i++)
+		cr_assert_eq(d[i], 0x5a, "byte %u read in", i);
+	split_request(1, false);
+	cr_assert_eq(status(), 1);
+	memset(d, 0, 1024);
+	request(4, 0, 63, 512, true);
+	cr_assert_eq(status(), 0);
+	cr_assert_eq(d[0], 63, "the last sector was written");
+	cr_assert_eq(d[511], 63);
+	cr_assert_eq(used_idx(), 3);
+}
+
 Test(vmm_vblk, wrong_direction_fails_request)
 {
 	request(0, 0, 0, 512, false);	/* read into a read-only buffer */

@@ -1,10 +1,12 @@
 /* An ATA disk on the PIIX3 IDE controller's primary channel, in legacy
  * ("compatibility") mode: command block 0x1f0-0x1f7, control 0x3f6,
  * IRQ 14 (ATA/ATAPI-6, T13/1410D: sections 6 (register set), 8 (the
- * commands below) and 9 (PIO data-in / data-out protocols)).  PIO only:
- * the bus-master BAR (BAR4) is absent, so SeaBIOS and Linux's ata_piix use
- * PIO.  The slave and the secondary channel are empty.  Every transfer's
- * LBA and count are checked against the disk before any data moves.
+ * commands below), 9 (PIO data-in / data-out and DMA protocols)).  PIO,
+ * and multiword DMA through the function's bus master (BAR4, ide-dma.c),
+ * which Linux's ata_piix uses when the BAR is there: a few exits per
+ * request instead of several per sector.  The slave and the secondary
+ * channel are empty.  Every transfer's LBA and count are checked against
+ * the disk before any data moves.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -55,6 +57,7 @@ static void ide_signature(struct vmc_ide *d)
 	d->status = ST_DRDY | ST_DSC;
 	d->buf_len = d->buf_pos = 0;
 	d->xfer_left = 0;
+	d->dma_pending = false;
 }
 
 static void ide_abort(struct vmc_ide *d, uint8_t error)
@@ -72,6 +75,14 @@ static void ide_done(struct vmc_ide *d)
 	d->status = ST_DRDY | ST_DSC;
 	d->buf_len = d->buf_pos = 0;
 	ide_irq(d);
+}
+
+void vmc_ide_finish(struct vmc_ide *d, uint8_t error)
+{
+	if (error)
+		ide_abort(d, error);
+	else
+		ide_done(d);
 }
 
 static void put_string(uint8_t *w, const char *s, unsigned words)
@@ -104,7 +115,7 @@ static void ide_identify(struct vmc_ide *d)
 	put_string(b + 46, "1.0", 4);
 	put_string(b + 54, "VMCONV HARDDISK", 20);
 	W(47, 0x8000 | MAX_MULTIPLE);
-	W(49, 0x0200);			/* LBA; no DMA */
+	W(49, 0x0300);			/* LBA, DMA */
 	W(50, 0x4000);
 	W(51, 0x0200);
 	W(53, 0x0003);
@@ -116,6 +127,7 @@ static void ide_identify(struct vmc_ide *d)
 	W(59, d->multiple ? 0x100 | d->multiple : 0);
 	W(60, lba28 & 0xffff);
 	W(61, lba28 >> 16);
+	W(63, 0x0407);			/* multiword DMA 0-2, 2 selected */
 	W(64, 0x0003);			/* PIO 3 and 4 */
 	W(65, 120);
 	W(66, 120);
@@ -174,8 +186,8 @@ static void ide_write_prep(struct vmc_ide *d)
 
 /* Decode the address and count of a read/write command; false (and the
  * command aborted) when they are invalid or outside the disk. */
-static bool ide_lba(struct vmc_ide *d, bool ext, uint64_t *lba,
-		    uint32_t *count)
+bool vmc_ide_lba(struct vmc_ide *d, bool ext, uint64_t *lba,
+		 uint32_t *count)
 {
 	if (ext) {
 		*lba = ((uint64_t)d->hob_lbah << 40) |
@@ -223,7 +235,7 @@ static void ide_start_pio(struct vmc_ide *d, bool multiple, bool ext,
 		ide_abort(d, ER_ABRT);
 		return;
 	}
-	if (!ide_lba(d, ext, &lba, &count))
+	if (!vmc_ide_lba(d, ext, &lba, &count))
 		return;
 	d->xfer_lba = lba;
 	d->xfer_left = count;
@@ -259,11 +271,23 @@ static void ide_command(struct vmc_ide *d, uint8_t cmd)
 	case 0x30: case 0x31: case 0xc5: /* WRITE SECTORS / MULTIPLE */
 		ide_start_pio(d, cmd == 0xc5 || cmd == 0x39, ext, true);
 		return;
+	case 0x25:			/* READ DMA EXT */
+		ext = true;
+		/* fall through */
+	case 0xc8: case 0xc9:		/* READ DMA */
+		vmc_ide_dma_command(d, ext, false);
+		return;
+	case 0x35:			/* WRITE DMA EXT */
+		ext = true;
+		/* fall through */
+	case 0xca: case 0xcb:		/* WRITE DMA */
+		vmc_ide_dma_command(d, ext, true);
+		return;
 	case 0x42:			/* READ VERIFY EXT */
 		ext = true;
 		/* fall through */
 	case 0x40: case 0x41:		/* READ VERIFY */
-		if (ide_lba(d, ext, &lba, &count))
+		if (vmc_ide_lba(d, ext, &lba, &count))
 			ide_done(d);
 		return;
 	case 0xc6:			/* SET MULTIPLE MODE */
@@ -429,6 +453,7 @@ int vmc_ide_init(struct vmc_ide *d, struct vmc_vmctx *vm,
 	vmc_put_le16(d->dev.cfg + 0x40, 0x8000);
 	vmc_put_le16(d->dev.cfg + 0x42, 0x8000);
 	memset(d->dev.wmask + 0x40, 0xff, 0x0c);
+	vmc_ide_dma_init(d);
 	(void)err;
 	return 0;
 }

@@ -71,6 +71,7 @@ int vmc_kvm_open_at(struct vmc_kvm *k, uint64_t tss, struct vmc_error *err)
 
 	memset(k, 0, sizeof(*k));
 	k->kvm = k->vm = k->vcpu = -1;
+	k->stats_fd = -1;
 	k->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (k->kvm < 0)
 		return vmc_error_errno(err, errno, "/dev/kvm");
@@ -101,6 +102,7 @@ fail:
 
 void vmc_kvm_close(struct vmc_kvm *k)
 {
+	vmc_kvm_stats_close(k);
 	if (k->run)
 		munmap(k->run, k->run_size);
 	if (k->vcpu >= 0)
@@ -424,6 +426,7 @@ static void kvm_check_halt(struct vmc_kvm *k, struct vmc_machine *m)
 	ioctl(k->vcpu, KVM_SET_MP_STATE, &mp);
 	k->stuck_ticks = 0;
 	k->wakeups++;
+	m->vm.stats.n[VMC_STAT_WAKEUPS]++;
 }
 
 static void kvm_exit_io(struct vmc_machine *m, struct vmc_kvm *k)
@@ -464,6 +467,8 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 	while (!m->vm.stop) {
 		int rc = ioctl(k->vcpu, KVM_RUN, 0);
 
+		if (rc < 0 && errno == EINTR)
+			m->vm.stats.n[VMC_STAT_KICKS]++;
 		if (rc < 0 && errno != EINTR && errno != EAGAIN) {
 			vmc_vm_fail(&m->vm, VMC_VM_GUEST_ERROR,
 				    "KVM_RUN failed: %s", strerror(errno));
@@ -487,9 +492,12 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 			continue;
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
+			m->vm.stats.n[vmc_machine_port_stat(m,
+							    run->io.port)]++;
 			kvm_exit_io(m, k);
 			break;
 		case KVM_EXIT_MMIO:
+			m->vm.stats.n[VMC_STAT_MMIO]++;
 			/* Nothing is memory-mapped beyond RAM and ROM:
 			 * reads float high, writes (also to ROM) vanish. */
 			if (!run->mmio.is_write)
@@ -497,6 +505,7 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 				       sizeof(run->mmio.data));
 			break;
 		case KVM_EXIT_INTR:
+			m->vm.stats.n[VMC_STAT_KICKS]++;
 			break;
 		case KVM_EXIT_HLT:
 			vmc_vm_fail(&m->vm, VMC_VM_POWEROFF, "the guest halted");
@@ -671,6 +680,9 @@ static int vm_run(const struct vmc_vm_config *cfg,
 	    vm_load(&k, m, cfg, blobs != NULL, &bs, &rom, &rom_len, err) < 0 ||
 	    vmc_kvm_create_vcpu(&k, err) < 0)
 		goto out_machine;
+	vmc_kvm_stats_open(&k);
+	m->vm.read_stats = vmc_kvm_stats_read;
+	m->vm.stats_opaque = &k;
 	vm_batching(&k, m);
 	kvm_lapic_virtual_wire(&k);
 	if (blobs) {
@@ -690,6 +702,8 @@ static int vm_run(const struct vmc_vm_config *cfg,
 	res->exit = m->vm.exit;
 	snprintf(res->reason, sizeof(res->reason), "%s", m->vm.reason);
 	res->elapsed_ms = elapsed_ms(&t0);
+	vmc_kvm_stats_read(&k, &m->vm.stats);
+	res->stats = m->vm.stats;
 	ret = 0;
 out_timer:
 	vmc_kvm_stop_ticker(&k);

@@ -11,6 +11,8 @@
 
 #include <vmconv/error.h>
 
+#include "validate/vm.h"
+
 #define VMC_KVM_TICK_SIGNAL (SIGRTMIN + 4)
 
 struct vmc_machine;
@@ -31,6 +33,12 @@ struct vmc_kvm {
 	unsigned late_ticks;		/* ticks whose signal never came */
 	timer_t timer;
 	bool timer_ok;
+	/* KVM's counters (kvm-stats.c): offsets in the data block of the
+	 * statistics file, -1 for the ones this kernel lacks */
+	int stats_fd;
+	uint64_t stats_data;
+	size_t stats_len;
+	int64_t stat_off[VMC_STAT_COUNT];
 };
 
 int vmc_kvm_open(struct vmc_kvm *k, struct vmc_error *err);
@@ -44,6 +52,11 @@ int vmc_kvm_map(struct vmc_kvm *k, unsigned slot, uint64_t gpa, void *host,
 int vmc_kvm_create_vcpu(struct vmc_kvm *k, struct vmc_error *err);
 int vmc_kvm_start_ticker(struct vmc_kvm *k, struct vmc_error *err);
 void vmc_kvm_stop_ticker(struct vmc_kvm *k);
+/* Open the vCPU's statistics file (stats_fd -1 where there is none);
+ * read_stats for struct vmc_vmctx. */
+void vmc_kvm_stats_open(struct vmc_kvm *k);
+void vmc_kvm_stats_close(struct vmc_kvm *k);
+void vmc_kvm_stats_read(void *opaque, struct vmc_vm_stats *s);
 int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 		 unsigned timeout_ms, const struct timespec *t0);
 

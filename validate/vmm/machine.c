@@ -24,6 +24,7 @@ int vmc_machine_init(struct vmc_machine *m, const struct vmc_vm_config *cfg,
 	m->vm.on_console = cfg->on_console;
 	m->vm.on_debug = cfg->on_debug;
 	m->vm.on_screen = cfg->on_screen;
+	m->vm.on_stats = cfg->on_stats;
 	m->vm.ctx = cfg->ctx;
 	vmc_serial_init(&m->serial, &m->vm, VMC_SERIAL_BASE, VMC_SERIAL_IRQ);
 	vmc_cmos_init(&m->cmos, mem, 1);
@@ -79,6 +80,7 @@ static void debug_out(struct vmc_machine *m, uint8_t c)
 {
 	m->debug[m->debug_len++] = (char)c;
 	if (c == '\n' || m->debug_len == sizeof(m->debug)) {
+		vmc_vm_stats_out(&m->vm);
 		if (m->vm.on_debug)
 			m->vm.on_debug(m->vm.ctx, m->debug, m->debug_len);
 		m->debug_len = 0;
@@ -88,9 +90,44 @@ static void debug_out(struct vmc_machine *m, uint8_t c)
 void vmc_machine_flush(struct vmc_machine *m)
 {
 	vmc_serial_flush(&m->serial);
-	if (m->debug_len && m->vm.on_debug)
+	if (m->debug_len && m->vm.on_debug) {
+		vmc_vm_stats_out(&m->vm);
 		m->vm.on_debug(m->vm.ctx, m->debug, m->debug_len);
+	}
 	m->debug_len = 0;
+}
+
+static bool in_bar(const struct vmc_pci_dev *d, unsigned bar, uint16_t port)
+{
+	uint32_t base = vmc_pci_bar_base(d, bar);
+
+	return base && port >= base && port - base < d->bar_size[bar];
+}
+
+enum vmc_vm_stat vmc_machine_port_stat(const struct vmc_machine *m,
+				       uint16_t port)
+{
+	if (port >= VMC_SERIAL_BASE && port < VMC_SERIAL_BASE + 8)
+		return VMC_STAT_SERIAL;
+	if (port == VMC_IDE_CMD)
+		return VMC_STAT_IDE_DATA;
+	if ((port > VMC_IDE_CMD && port < VMC_IDE_CMD + 8) ||
+	    port == VMC_IDE_CTL)
+		return VMC_STAT_IDE_CMD;
+	if (port >= 0xcf8 && port < 0xd00)
+		return VMC_STAT_PCI_CFG;
+	if (port == VMC_FWCFG_PORT_SEL || port == VMC_FWCFG_PORT_DATA)
+		return VMC_STAT_FWCFG;
+	if (port == 0x70 || port == 0x71)
+		return VMC_STAT_CMOS;
+	if (port == 0x402)
+		return VMC_STAT_DEBUG_PORT;
+	if (m->has_ide && in_bar(&m->ide.dev, 4, port))
+		return VMC_STAT_IDE_BM;
+	if (m->has_vblk && in_bar(&m->vblk.dev, 0, port))
+		return port - vmc_pci_bar_base(&m->vblk.dev, 0) == 0x10 ?
+		       VMC_STAT_VIRTIO_NOTIFY : VMC_STAT_VIRTIO;
+	return VMC_STAT_OTHER_IO;
 }
 
 void vmc_machine_screen(struct vmc_machine *m, bool final)

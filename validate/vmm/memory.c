@@ -93,3 +93,12 @@ void vmc_vm_irq(struct vmc_vmctx *vm, unsigned gsi, int level)
 	if (vm->set_irq)
 		vm->set_irq(vm->irq_opaque, gsi, level);
 }
+
+void vmc_vm_stats_out(struct vmc_vmctx *vm)
+{
+	if (!vm->on_stats)
+		return;
+	if (vm->read_stats)
+		vm->read_stats(vm->stats_opaque, &vm->stats);
+	vm->on_stats(vm->ctx, &vm->stats);
+}

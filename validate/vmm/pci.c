@@ -128,6 +128,13 @@ void vmc_pci_cfg_io(struct vmc_pci *p, uint16_t port, bool write,
 	memcpy(data, d->cfg + off, size);
 }
 
+uint32_t vmc_pci_bar_base(const struct vmc_pci_dev *d, unsigned bar)
+{
+	if (bar >= 6 || !d->bar_size[bar] || !(d->cfg[PCI_COMMAND] & 1))
+		return 0;
+	return vmc_get_le32(d->cfg + PCI_BAR0 + 4 * bar) & 0xfffc;
+}
+
 bool vmc_pci_bar_io(struct vmc_pci *p, uint16_t port, bool write,
 		    uint8_t *data, unsigned size)
 {

@@ -126,6 +126,12 @@ static bool px_screen(void *ctx, const uint16_t *cells, bool final)
 	return wait_reply();
 }
 
+static void px_stats(void *ctx, const struct vmc_vm_stats *st)
+{
+	(void)ctx;
+	send_msg(child_chan, VMC_SANDBOX_STATS, st, sizeof(*st));
+}
+
 /* SIGSYS from the allow-list (SA_RESETHAND|SA_NODEFER: the default action
  * is back and not blocked): say which call, then die of the signal. */
 static void on_sigsys(int sig, siginfo_t *si, void *uc)
@@ -254,6 +260,7 @@ child_main(int chan, const struct vmc_vm_config *cfg, vmc_sandbox_body body,
 	pcfg.on_console = cfg->on_console ? px_console : NULL;
 	pcfg.on_debug = cfg->on_debug ? px_debug : NULL;
 	pcfg.on_screen = cfg->on_screen ? px_screen : NULL;
+	pcfg.on_stats = cfg->on_stats ? px_stats : NULL;
 	pcfg.ctx = NULL;
 	r.ret = body(arg, chan, &pcfg, &r.res, &r.err);
 	send_msg(chan, VMC_SANDBOX_RESULT, &r, sizeof(r));
@@ -304,6 +311,8 @@ static void take_result(struct parent *p, const uint8_t *data)
 	struct vmc_sandbox_result *r = &p->r;
 
 	memcpy(r, data, sizeof(*r));
+	r->res.stats.kvm = data[offsetof(struct vmc_sandbox_result,
+					 res.stats.kvm)] != 0;
 	r->res.reason[sizeof(r->res.reason) - 1] = 0;
 	r->err.msg[sizeof(r->err.msg) - 1] = 0;
 	if ((unsigned)r->res.exit > VMC_VM_GUEST_ERROR) {
@@ -348,6 +357,16 @@ static void dispatch(struct parent *p, const struct msg *m, size_t len)
 		if (m->len == sizeof(p->r))
 			take_result(p, m->data);
 		break;
+	case VMC_SANDBOX_STATS: {
+		struct vmc_vm_stats st;
+
+		if (m->len != sizeof(st) || !c->on_stats)
+			break;
+		memcpy(&st, m->data, sizeof(st));
+		st.kvm = !!m->data[offsetof(struct vmc_vm_stats, kvm)];
+		c->on_stats(c->ctx, &st);
+		break;
+	}
 	case VMC_SANDBOX_VIOLATION:
 		if (m->len == sizeof(int) && p->violation < 0)
 			memcpy(&p->violation, m->data, sizeof(int));

@@ -42,6 +42,7 @@ void vmc_serial_flush(struct vmc_serial *s)
 
 	if (!s->out_len)
 		return;
+	vmc_vm_stats_out(vm);
 	if (vm->on_console && vm->on_console(vm->ctx, s->out, s->out_len))
 		vmc_vm_fail(vm, VMC_VM_STOPPED, "stopped by the console watcher");
 	s->out_len = 0;

@@ -52,7 +52,14 @@ struct vmc_vmctx {
 	bool (*on_console)(void *ctx, const char *buf, size_t len);
 	void (*on_debug)(void *ctx, const char *buf, size_t len);
 	bool (*on_screen)(void *ctx, const uint16_t *cells, bool final);
+	void (*on_stats)(void *ctx, const struct vmc_vm_stats *s);
 	void *ctx;
+	/* Exit counts (kvm.c counts, and reads KVM's own through
+	 * read_stats); handed to on_stats before each console or debug
+	 * line by vmc_vm_stats_out(). */
+	struct vmc_vm_stats stats;
+	void (*read_stats)(void *opaque, struct vmc_vm_stats *s);
+	void *stats_opaque;
 	/* Set once, by the first reason to stop. */
 	bool stop;
 	enum vmc_vm_exit exit;
@@ -63,6 +70,8 @@ struct vmc_vmctx {
 void vmc_vm_fail(struct vmc_vmctx *vm, enum vmc_vm_exit exit,
 		 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void vmc_vm_irq(struct vmc_vmctx *vm, unsigned gsi, int level);
+/* Refresh the exit counts and hand them to on_stats, if any. */
+void vmc_vm_stats_out(struct vmc_vmctx *vm);
 
 /* ---- 16550 UART (serial.c) ---- */
 
@@ -185,6 +194,8 @@ int vmc_pci_register(struct vmc_pci *p, struct vmc_pci_dev *d);
 /* 0xcf8-0xcff. */
 void vmc_pci_cfg_io(struct vmc_pci *p, uint16_t port, bool write,
 		    uint8_t *data, unsigned size);
+/* Where an enabled I/O BAR is, or 0 (none, or I/O decoding off). */
+uint32_t vmc_pci_bar_base(const struct vmc_pci_dev *d, unsigned bar);
 /* Offer an I/O port access to the devices' BARs; false if none has it. */
 bool vmc_pci_bar_io(struct vmc_pci *p, uint16_t port, bool write,
 		    uint8_t *data, unsigned size);
@@ -317,10 +328,29 @@ struct vmc_ide {
 	uint64_t xfer_lba;
 	uint32_t xfer_left;		/* sectors still to move after buf */
 	bool xfer_write;
+	/* bus-master DMA (ide-dma.c): the primary channel's registers and
+	 * the READ/WRITE DMA command waiting for the start bit */
+	uint8_t bm_cmd, bm_status;
+	uint32_t bm_prd;
+	bool dma_pending;
+	uint64_t dma_lba;
+	uint32_t dma_count;		/* sectors */
+	bool dma_write;
+	uint64_t dma_commands;		/* completed, for the tests */
 };
 
 int vmc_ide_init(struct vmc_ide *d, struct vmc_vmctx *vm,
 		 struct vmc_overlay *disk, struct vmc_error *err);
+/* For ide-dma.c: decode a command's LBA and count (false: aborted, out
+ * of range), and end a command (error 0: done, else aborted with it). */
+bool vmc_ide_lba(struct vmc_ide *d, bool ext, uint64_t *lba,
+		 uint32_t *count);
+void vmc_ide_finish(struct vmc_ide *d, uint8_t error);
+/* The bus-master BAR (BAR4) on the IDE function. */
+void vmc_ide_dma_init(struct vmc_ide *d);
+/* READ DMA (EXT) / WRITE DMA (EXT): runs now if the bus master is
+ * started, else when it is. */
+void vmc_ide_dma_command(struct vmc_ide *d, bool ext, bool write);
 /* 0x1f0-0x1f7 (off 0-7) and 0x3f6 (off 8). */
 void vmc_ide_io(struct vmc_ide *d, unsigned off, bool write, uint8_t *data,
 		unsigned size);
@@ -396,6 +426,9 @@ void vmc_machine_free(struct vmc_machine *m);
 void vmc_machine_pio(struct vmc_machine *m, uint16_t port, bool write,
 		     uint8_t *data, unsigned size);
 void vmc_machine_flush(struct vmc_machine *m);
+/* Which exit counter a port access belongs to (VMC_STAT_*). */
+enum vmc_vm_stat vmc_machine_port_stat(const struct vmc_machine *m,
+				       uint16_t port);
 /* Hand the VGA text screen to on_screen if it changed (or final). */
 void vmc_machine_screen(struct vmc_machine *m, bool final);
 
@@ -470,6 +503,7 @@ typedef int (*vmc_sandbox_body)(void *arg, int chan,
 enum {
 	VMC_SANDBOX_CONSOLE = 1, VMC_SANDBOX_DEBUG, VMC_SANDBOX_SCREEN,
 	VMC_SANDBOX_RESULT, VMC_SANDBOX_VIOLATION,	/* int: syscall */
+	VMC_SANDBOX_STATS,		/* struct vmc_vm_stats, no answer */
 };
 #define VMC_SANDBOX_PAYLOAD 8192
 struct vmc_sandbox_result {
