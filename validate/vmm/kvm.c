@@ -38,6 +38,9 @@
 #define MAX_MEM_MIB 3072		/* RAM stays below the PCI hole */
 #define TICK_NS (50 * 1000 * 1000)
 #define TICK_MS (TICK_NS / 1000000)
+/* With the PIT in user space the tick is also when IRQ 0 can be raised
+ * while the guest runs without exits. */
+#define UCHIP_TICK_NS (4 * 1000 * 1000)
 /* A tick this late never comes: its timer interrupt was lost (see
  * kvm_tick_due()). */
 #define TICK_LATE_MS (4 * TICK_MS)
@@ -134,6 +137,17 @@ int vmc_kvm_map(struct vmc_kvm *k, unsigned slot, uint64_t gpa, void *host,
 	return 0;
 }
 
+/* No local APIC, x2APIC or TSC deadline timer (leaves 1, 0x80000001). */
+static void cpuid_no_apic(struct kvm_cpuid_entry2 *e)
+{
+	if (e->function == 1) {
+		e->edx &= ~(1u << 9);
+		e->ecx &= ~(1u << 21 | 1u << 24);
+	} else if (e->function == 0x80000001) {
+		e->edx &= ~(1u << 9);
+	}
+}
+
 int vmc_kvm_create_vcpu(struct vmc_kvm *k, struct vmc_error *err)
 {
 	struct kvm_cpuid2 *cpuid;
@@ -163,6 +177,9 @@ int vmc_kvm_create_vcpu(struct vmc_kvm *k, struct vmc_error *err)
 		for (unsigned i = 0; i < cpuid->nent; i++)
 			if (cpuid->entries[i].function == 1)
 				cpuid->entries[i].ecx |= 1u << 31;
+		/* without KVM's local APIC, none is offered (lapic.c) */
+		for (unsigned i = 0; k->uchip && i < cpuid->nent; i++)
+			cpuid_no_apic(&cpuid->entries[i]);
 		/* A paravirtual KVM refuses CPUID changes; the self-test
 		 * reports it. */
 		if (ioctl(k->vcpu, KVM_SET_CPUID2, cpuid) < 0)
@@ -305,9 +322,10 @@ int vmc_kvm_start_ticker(struct vmc_kvm *k, struct vmc_error *err)
 {
 	struct sigaction sa;
 	struct sigevent sev;
+	long ns = k->tick_ns ? k->tick_ns : TICK_NS;
 	struct itimerspec its = {
-		.it_interval = { 0, TICK_NS },
-		.it_value = { 0, TICK_NS },
+		.it_interval = { 0, ns },
+		.it_value = { 0, ns },
 	};
 
 	memset(&sa, 0, sizeof(sa));
@@ -341,9 +359,10 @@ int vmc_kvm_start_ticker(struct vmc_kvm *k, struct vmc_error *err)
 static bool kvm_tick_due(struct vmc_kvm *k, const struct timespec *t0)
 {
 	unsigned now = elapsed_ms(t0);
+	long ns = k->tick_ns ? k->tick_ns : TICK_NS;
 	struct itimerspec its = {
-		.it_interval = { 0, TICK_NS },
-		.it_value = { 0, TICK_NS },
+		.it_interval = { 0, ns },
+		.it_value = { 0, ns },
 	};
 
 	if (tick_flag) {
@@ -465,7 +484,11 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 
 	tick_run = run;
 	while (!m->vm.stop) {
-		int rc = ioctl(k->vcpu, KVM_RUN, 0);
+		int rc;
+
+		if (k->uchip)
+			vmc_kvm_uchip_inject(k, m);
+		rc = ioctl(k->vcpu, KVM_RUN, 0);
 
 		if (rc < 0 && errno == EINTR)
 			m->vm.stats.n[VMC_STAT_KICKS]++;
@@ -486,7 +509,8 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 					    (timeout_ms + 999) / 1000);
 				break;
 			}
-			kvm_check_halt(k, m);
+			if (!k->uchip)
+				kvm_check_halt(k, m);
 		}
 		if (rc < 0)
 			continue;
@@ -498,17 +522,24 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 			break;
 		case KVM_EXIT_MMIO:
 			m->vm.stats.n[VMC_STAT_MMIO]++;
-			/* Nothing is memory-mapped beyond RAM and ROM:
-			 * reads float high, writes (also to ROM) vanish. */
-			if (!run->mmio.is_write)
-				memset(run->mmio.data, 0xff,
-				       sizeof(run->mmio.data));
+			vmc_machine_mmio(m, run->mmio.phys_addr,
+					 run->mmio.is_write, run->mmio.data,
+					 run->mmio.len <= 8 ? run->mmio.len : 8);
+			break;
+		case KVM_EXIT_IRQ_WINDOW_OPEN:	/* user-space irqchip: */
+		case KVM_EXIT_SET_TPR:		/* nothing to do here */
+			if (!k->uchip)
+				goto unexpected;
 			break;
 		case KVM_EXIT_INTR:
 			m->vm.stats.n[VMC_STAT_KICKS]++;
 			break;
 		case KVM_EXIT_HLT:
-			vmc_vm_fail(&m->vm, VMC_VM_POWEROFF, "the guest halted");
+			if (k->uchip)
+				vmc_kvm_uchip_halt(k, m);
+			else
+				vmc_vm_fail(&m->vm, VMC_VM_POWEROFF,
+					    "the guest halted");
 			break;
 		case KVM_EXIT_SHUTDOWN:
 			vmc_vm_fail(&m->vm, VMC_VM_TRIPLE_FAULT,
@@ -542,6 +573,7 @@ int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 			break;
 		}
 		default:
+unexpected:
 			vmc_vm_fail(&m->vm, VMC_VM_GUEST_ERROR, "%s (%u)",
 				    kvm_reason_name(run->exit_reason),
 				    run->exit_reason);
@@ -632,6 +664,18 @@ static void vm_batching(struct vmc_kvm *k, struct vmc_machine *m)
 	kvm_set_batching(k, true);
 }
 
+/* KVM's PIC, I/O APIC, local APIC and PIT. */
+static int vm_irqchip(struct vmc_kvm *k, struct vmc_error *err)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
+	if (ioctl(k->vm, KVM_CREATE_IRQCHIP, 0) < 0)
+		return vmc_error_errno(err, errno, "KVM_CREATE_IRQCHIP");
+	if (ioctl(k->vm, KVM_CREATE_PIT2, &pit) < 0)
+		return vmc_error_errno(err, errno, "KVM_CREATE_PIT2");
+	return 0;
+}
+
 static int vm_run(const struct vmc_vm_config *cfg,
 		  const struct vmc_vm_blob *blobs, unsigned nblobs, int chan,
 		  struct vmc_vm_result *res, struct vmc_error *err)
@@ -662,19 +706,15 @@ static int vm_run(const struct vmc_vm_config *cfg,
 		free(m);
 		return -1;
 	}
-	if (ioctl(k.vm, KVM_CREATE_IRQCHIP, 0) < 0) {
-		vmc_error_errno(err, errno, "KVM_CREATE_IRQCHIP");
-		goto out_kvm;
-	}
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	if (ioctl(k.vm, KVM_CREATE_PIT2, &pit) < 0) {
-		vmc_error_errno(err, errno, "KVM_CREATE_PIT2");
-		goto out_kvm;
-	}
 	if (vmc_machine_init(m, cfg, mib << 20, err) < 0)
 		goto out_kvm;
-	m->vm.set_irq = kvm_set_irq;
-	m->vm.irq_opaque = &k;
+	k.uchip = m->uchip;
+	if (!k.uchip) {
+		if (vm_irqchip(&k, err) < 0)
+			goto out_machine;
+		m->vm.set_irq = kvm_set_irq;
+		m->vm.irq_opaque = &k;
+	}
 	if (vmc_kvm_map(&k, 0, 0, m->vm.mem.ram, m->vm.mem.size, false,
 			err) < 0 ||
 	    vm_load(&k, m, cfg, blobs != NULL, &bs, &rom, &rom_len, err) < 0 ||
@@ -684,7 +724,13 @@ static int vm_run(const struct vmc_vm_config *cfg,
 	m->vm.read_stats = vmc_kvm_stats_read;
 	m->vm.stats_opaque = &k;
 	vm_batching(&k, m);
-	kvm_lapic_virtual_wire(&k);
+	if (k.uchip) {
+		k.tick_ns = UCHIP_TICK_NS;
+		if (vmc_kvm_uchip_setup(&k, err) < 0)
+			goto out_machine;
+	} else {
+		kvm_lapic_virtual_wire(&k);
+	}
 	if (blobs) {
 		if (kvm_boot_code(&k, &m->vm.mem, blobs, nblobs, err) < 0)
 			goto out_machine;

@@ -24,6 +24,8 @@ struct vmc_kvm {
 	size_t run_size;
 	bool readonly_mem;
 	bool cpuid_fixed;		/* KVM refused our CPUID */
+	bool uchip;			/* no in-kernel irqchip (kvm-uchip.c) */
+	long tick_ns;			/* the tick's period */
 	struct kvm_coalesced_mmio_ring *ring;	/* batched port writes */
 	bool ring_ok;
 	unsigned ticks;
@@ -57,6 +59,11 @@ void vmc_kvm_stop_ticker(struct vmc_kvm *k);
 void vmc_kvm_stats_open(struct vmc_kvm *k);
 void vmc_kvm_stats_close(struct vmc_kvm *k);
 void vmc_kvm_stats_read(void *opaque, struct vmc_vm_stats *s);
+/* kvm-uchip.c: the APIC base MSR; before each KVM_RUN, IRQ 0 and the
+ * PIC's vector; on KVM_EXIT_HLT, the wait for an interrupt. */
+int vmc_kvm_uchip_setup(struct vmc_kvm *k, struct vmc_error *err);
+void vmc_kvm_uchip_inject(struct vmc_kvm *k, struct vmc_machine *m);
+void vmc_kvm_uchip_halt(struct vmc_kvm *k, struct vmc_machine *m);
 int vmc_kvm_loop(struct vmc_kvm *k, struct vmc_machine *m,
 		 unsigned timeout_ms, const struct timespec *t0);
 

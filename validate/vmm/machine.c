@@ -2,8 +2,9 @@
  * boot from one disk (and, for a UEFI guest, the PIIX4 power-management
  * function OVMF times itself with), with the port-I/O map that
  * KVM_EXIT_IO lands in.
- * PIC, PIT, I/O APIC and local APIC are KVM's in-kernel models (kvm.c);
- * everything here runs without /dev/kvm, so the tests build the same
+ * PIC, PIT, I/O APIC and local APIC are KVM's in-kernel models (kvm.c),
+ * except in UEFI runs, whose PIC, PIT and local APIC registers are ours
+ * (pic.c, pit.c, lapic.c) and which have no I/O APIC; everything here runs without /dev/kvm, so the tests build the same
  * machine and drive it through vmc_machine_pio().
  */
 #include <errno.h>
@@ -14,6 +15,24 @@
 
 /* Writes are kept in memory up to this much, then the guest's run fails. */
 #define OVERLAY_MAX (1ULL << 30)
+
+static void uchip_set_irq(void *opaque, unsigned gsi, int level)
+{
+	struct vmc_machine *m = opaque;
+
+	vmc_pic_set_irq(&m->pic, gsi, level);
+}
+
+/* UEFI runs: the interrupt controllers and the timer in user space. */
+static void uchip_init(struct vmc_machine *m)
+{
+	m->uchip = true;
+	vmc_pic_init(&m->pic);
+	vmc_pit_init(&m->pit);
+	vmc_lapic_init(&m->lapic);
+	m->vm.set_irq = uchip_set_irq;
+	m->vm.irq_opaque = m;
+}
 
 int vmc_machine_init(struct vmc_machine *m, const struct vmc_vm_config *cfg,
 		     uint64_t mem, struct vmc_error *err)
@@ -42,6 +61,7 @@ int vmc_machine_init(struct vmc_machine *m, const struct vmc_vm_config *cfg,
 			goto fail;
 		}
 		m->has_pm = true;
+		uchip_init(m);
 	}
 	if (!cfg->disk)
 		return 0;
@@ -150,6 +170,45 @@ void vmc_machine_screen(struct vmc_machine *m, bool final)
 			    "stopped by the screen watcher");
 }
 
+static bool uchip_pio(struct vmc_machine *m, uint16_t port, bool write,
+		      uint8_t *data, unsigned size)
+{
+	bool pic = port == 0x20 || port == 0x21 || port == 0xa0 ||
+		   port == 0xa1 || port == 0x4d0 || port == 0x4d1;
+	bool pit = (port >= 0x40 && port <= 0x43) || port == 0x61;
+
+	if (!pic && !pit)
+		return false;
+	/* a wider access reaches the next ports as single bytes */
+	for (unsigned i = 0; i < size; i++) {
+		uint16_t p = (uint16_t)(port + i);
+
+		if (p == 0x20 || p == 0x21 || p == 0xa0 || p == 0xa1 ||
+		    p == 0x4d0 || p == 0x4d1)
+			vmc_pic_io(&m->pic, p, write, data + i);
+		else if ((p >= 0x40 && p <= 0x43) || p == 0x61)
+			vmc_pit_io(&m->pit, p, write, data + i);
+		else if (!write)
+			data[i] = 0xff;
+	}
+	return true;
+}
+
+void vmc_machine_mmio(struct vmc_machine *m, uint64_t gpa, bool write,
+		      uint8_t *data, unsigned len)
+{
+	if (m->uchip && gpa >= VMC_LAPIC_BASE &&
+	    gpa - VMC_LAPIC_BASE < VMC_LAPIC_SIZE) {
+		vmc_lapic_mmio(&m->lapic, gpa - VMC_LAPIC_BASE, write, data,
+			       len);
+		return;
+	}
+	/* Nothing else is memory-mapped beyond RAM and ROM: reads float
+	 * high, writes (also to ROM) vanish. */
+	if (!write)
+		memset(data, 0xff, len);
+}
+
 void vmc_machine_pio(struct vmc_machine *m, uint16_t port, bool write,
 		     uint8_t *data, unsigned size)
 {
@@ -159,6 +218,8 @@ void vmc_machine_pio(struct vmc_machine *m, uint16_t port, bool write,
 				      write, data + i);
 		return;
 	}
+	if (m->uchip && uchip_pio(m, port, write, data, size))
+		return;
 	switch (port) {
 	case VMC_FWCFG_PORT_SEL:
 	case VMC_FWCFG_PORT_DATA:

@@ -43,6 +43,7 @@ static const unsigned long kvm_ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_GET_MP_STATE, KVM_GET_REGS, KVM_GET_SREGS,
 	KVM_GET_LAPIC, KVM_GET_IRQCHIP, KVM_SET_MP_STATE, KVM_GET_VCPU_EVENTS,
 	KVM_REGISTER_COALESCED_MMIO, KVM_UNREGISTER_COALESCED_MMIO,
+	KVM_INTERRUPT,
 };
 
 static int add_ioctls(scmp_filter_ctx ctx, int vm_fd, int vcpu_fd)

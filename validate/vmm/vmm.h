@@ -393,6 +393,72 @@ uint32_t vmc_pm_timer(const struct vmc_pm *p);
 void vmc_pm_io(struct vmc_pm *p, uint16_t off, bool write, uint8_t *data,
 	       unsigned size);
 
+/* ---- user-space irqchip for UEFI runs: 8259 pair (pic.c), 8254 and
+ * port 0x61 (pit.c), local APIC registers (lapic.c) ---- */
+
+struct vmc_pic_chip {
+	uint8_t irr, imr, isr, elcr, elcr_mask;
+	uint8_t last;			/* input levels, for edges */
+	uint8_t base;			/* vector of IRQ 0 (ICW2) */
+	uint8_t priority_add;		/* rotation */
+	uint8_t init_state, init4, single, sfnm, auto_eoi, rotate_auto_eoi;
+	uint8_t read_isr, poll, special_mask;
+};
+
+struct vmc_pic {
+	struct vmc_pic_chip c[2];	/* master, slave */
+};
+
+void vmc_pic_init(struct vmc_pic *p);
+/* ISA IRQ 0-15's input level (edge or level per ELCR). */
+void vmc_pic_set_irq(struct vmc_pic *p, unsigned irq, int level);
+/* Whether the master's INTR output is raised. */
+bool vmc_pic_pending(const struct vmc_pic *p);
+/* The interrupt acknowledge cycle: the vector to inject. */
+uint8_t vmc_pic_ack(struct vmc_pic *p);
+/* 0x20-0x21, 0xa0-0xa1, ELCR 0x4d0-0x4d1. */
+void vmc_pic_io(struct vmc_pic *p, uint16_t port, bool write, uint8_t *val);
+
+struct vmc_pit_channel {
+	uint32_t count;			/* 1..0x10000 */
+	uint64_t load_ns;
+	uint16_t latched;
+	uint8_t count_latched, status_latched, status;
+	uint8_t read_state, write_state, write_latch, rw_mode, mode, bcd;
+	uint8_t gate;
+};
+
+struct vmc_pit {
+	struct vmc_pit_channel ch[3];
+	uint8_t speaker;
+	bool periodic;			/* channel 0 in mode 2 or 3 */
+	uint64_t next_ns;		/* channel 0's next IRQ 0 edge, or 0 */
+};
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t vmc_pit_now(void);
+void vmc_pit_init(struct vmc_pit *p);
+/* 0x40-0x43 and 0x61. */
+void vmc_pit_io(struct vmc_pit *p, uint16_t port, bool write, uint8_t *val);
+/* Whether channel 0 raised IRQ 0 by now (then schedules the next). */
+bool vmc_pit_poll(struct vmc_pit *p, uint64_t now);
+/* When it next will, or 0 for never. */
+uint64_t vmc_pit_next(const struct vmc_pit *p);
+
+#define VMC_LAPIC_BASE 0xfee00000ULL
+#define VMC_LAPIC_SIZE 0x1000
+
+struct vmc_lapic {
+	uint32_t reg[VMC_LAPIC_SIZE / 16];
+	uint64_t timer_ns;		/* initial count written */
+	uint64_t ipis;			/* ICR writes (no other CPU) */
+};
+
+void vmc_lapic_init(struct vmc_lapic *a);
+/* An access at off into the register page. */
+void vmc_lapic_mmio(struct vmc_lapic *a, uint64_t off, bool write,
+		    uint8_t *data, unsigned len);
+
 /* ---- the board (machine.c) ---- */
 
 #define VMC_VGA_TEXT 0xb8000
@@ -413,6 +479,11 @@ struct vmc_machine {
 	bool has_ide;
 	struct vmc_pm pm;		/* UEFI boots */
 	bool has_pm;
+	/* UEFI boots: PIC, PIT and local APIC in user space */
+	bool uchip;
+	struct vmc_pic pic;
+	struct vmc_pit pit;
+	struct vmc_lapic lapic;
 	char debug[256];		/* port 0x402 line buffer */
 	size_t debug_len;
 	uint16_t screen[VMC_VGA_CELLS];	/* last VGA text seen */
@@ -425,6 +496,9 @@ void vmc_machine_free(struct vmc_machine *m);
 /* One port access of size 1, 2 or 4 bytes (data little-endian). */
 void vmc_machine_pio(struct vmc_machine *m, uint16_t port, bool write,
 		     uint8_t *data, unsigned size);
+/* One KVM_EXIT_MMIO access outside RAM (len up to 8). */
+void vmc_machine_mmio(struct vmc_machine *m, uint64_t gpa, bool write,
+		      uint8_t *data, unsigned len);
 void vmc_machine_flush(struct vmc_machine *m);
 /* Which exit counter a port access belongs to (VMC_STAT_*). */
 enum vmc_vm_stat vmc_machine_port_stat(const struct vmc_machine *m,
