@@ -257,53 +257,11 @@ static int choose_auto(struct validation *v, struct vmc_error *err)
 			     tried);
 }
 
-#define UEFI_TCG_SVM "the appliance would run on QEMU's software SVM" \
-	" (no usable hardware KVM here), which aborts (QEMU 7.2:" \
-	" \"tcg_handle_interrupt: assertion failed\") when OVMF's interrupt" \
-	" return writes CR8 while a virtual interrupt is pending"
-
-/* A UEFI guest: the built-in VMM boots OVMF on a hardware KVM (direct,
- * or nested on KVM); nested on QEMU's software SVM cannot, so auto then
- * takes the qemu engine.  *done false: choose as for any guest. */
-static int choose_uefi(struct validation *v, bool *done,
-		       struct vmc_error *err)
-{
-	enum vmc_engine e = v->o.engine;
-	char why[512];
-
-	*done = false;
-	if (e == VMC_ENGINE_QEMU || e == VMC_ENGINE_DIRECT ||
-	    vmc_direct_usable(why, sizeof(why)))
-		return 0;
-	*done = true;
-	if (e == VMC_ENGINE_NESTED)
-		return vmc_error_set(err, ENOTSUP, "%s: the nested engine"
-			" cannot boot this UEFI guest here: " UEFI_TCG_SVM
-			" (use --engine=qemu); UEFI because: %s", v->o.image,
-			v->fwwhy);
-	v->engine = vmc_engine_ops(VMC_ENGINE_QEMU);
-	if (!v->engine->usable(v->why, sizeof(v->why)))
-		return vmc_error_set(err, ENOTSUP, "the qemu engine cannot run"
-				     " here: %s (a UEFI guest, and the built-in"
-				     " VMM cannot boot OVMF here: "
-				     UEFI_TCG_SVM ")", v->why);
-	snprintf(v->why, sizeof(v->why), "a UEFI guest: the built-in VMM"
-		 " cannot boot OVMF here: " UEFI_TCG_SVM);
-	return 0;
-}
-
 /* The engine asked for, or with auto the first that can run here. */
 static int choose(struct validation *v, struct vmc_error *err)
 {
 	enum vmc_engine e = v->o.engine;
-	bool done;
 
-	if (v->o.firmware == VMC_FIRMWARE_UEFI) {
-		if (choose_uefi(v, &done, err) < 0)
-			return -1;
-		if (done)
-			return 0;
-	}
 	if (e == VMC_ENGINE_AUTO)
 		return choose_auto(v, err);
 	v->engine = vmc_engine_ops(e);
