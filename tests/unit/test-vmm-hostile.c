@@ -6,6 +6,8 @@
  * the reason, and serve a well-formed request.  The code is a few dozen
  * instructions, so even this machine's paravirtual KVM (which emulates
  * real mode at about a million instructions a second) runs it at once.
+ * The UEFI board (its own PIC, PIT and local APIC) takes a timer storm
+ * and HLT with and without interrupts.
  * Skipped where /dev/kvm cannot run a VM. */
 #include <fcntl.h>
 
@@ -296,4 +298,76 @@ Test(vmm_hostile, screen_only_console_is_seen)
 	cr_assert_eq(res.exit, VMC_VM_POWEROFF, "%d: %s", res.exit,
 		     res.reason);
 	cr_assert_str_eq(screen_text, "OK!");
+}
+
+/* The UEFI board (user-space PIC, PIT and local APIC: kvm-uchip.c) under
+ * the same attacks on its timer and HLT. */
+static struct vmc_vm_result run_uefi(const uint8_t *c, size_t len,
+				     const uint8_t *isr, size_t isr_len,
+				     unsigned timeout_ms)
+{
+	struct vmc_vm_config cfg = { 0 };
+	struct vmc_vm_result res;
+	struct vmc_error err;
+	const struct vmc_vm_blob blobs[] = {
+		{ 0x7c00, c, len },
+		{ 0x7d00, isr, isr_len },
+	};
+
+	cfg.mem_mib = 16;
+	cfg.uefi = true;
+	cfg.timeout_ms = timeout_ms;
+	cr_assert_eq(vmc_vm_run_code(&cfg, blobs, isr_len ? 2 : 1, &res,
+				     &err), 0, "%s", err.msg);
+	return res;
+}
+
+Test(vmm_hostile, uefi_board_timer_storm_times_out)
+{
+	/*	cli ; xor ax, ax ; mov ds, ax
+	 *	mov word [0x20], 0x7d00 ; mov word [0x22], 0	(IRQ 0 vector 8)
+	 *	PIC: ICW1 0x11, ICW2 0x08, ICW3 0x04, ICW4 0x01, IMR 0xfe
+	 *	PIT: channel 0, mode 2, count 1 (the shortest period)
+	 *	sti ; 1: hlt ; jmp 1b
+	 * the handler: mov al, 0x20 ; out 0x20, al ; iret */
+	static const uint8_t c[] = {
+		0xfa, 0x31, 0xc0, 0x8e, 0xd8,
+		0xc7, 0x06, 0x20, 0x00, 0x00, 0x7d,
+		0xc7, 0x06, 0x22, 0x00, 0x00, 0x00,
+		0xb0, 0x11, 0xe6, 0x20, 0xb0, 0x08, 0xe6, 0x21,
+		0xb0, 0x04, 0xe6, 0x21, 0xb0, 0x01, 0xe6, 0x21,
+		0xb0, 0xfe, 0xe6, 0x21,
+		0xb0, 0x34, 0xe6, 0x43, 0xb0, 0x01, 0xe6, 0x40,
+		0x30, 0xc0, 0xe6, 0x40,
+		0xfb, 0xf4, 0xeb, 0xfd,
+	};
+	static const uint8_t isr[] = { 0xb0, 0x20, 0xe6, 0x20, 0xcf };
+	struct vmc_vm_result res = run_uefi(c, sizeof(c), isr, sizeof(isr),
+					    1000);
+
+	cr_assert_eq(res.exit, VMC_VM_TIMEOUT, "%d: %s", res.exit,
+		     res.reason);
+	cr_assert_lt(res.elapsed_ms, 10000);
+}
+
+Test(vmm_hostile, uefi_board_idle_halt_times_out)
+{
+	/* sti ; 1: hlt ; jmp 1b: nothing will ever interrupt it */
+	static const uint8_t c[] = { 0xfb, 0xf4, 0xeb, 0xfd };
+	struct vmc_vm_result res = run_uefi(c, sizeof(c), NULL, 0, 1000);
+
+	cr_assert_eq(res.exit, VMC_VM_TIMEOUT, "%d: %s", res.exit,
+		     res.reason);
+	cr_assert_lt(res.elapsed_ms, 10000);
+}
+
+Test(vmm_hostile, uefi_board_halt_with_interrupts_off_ends_the_run)
+{
+	static const uint8_t c[] = { 0xfa, 0xf4 };
+	struct vmc_vm_result res = run_uefi(c, sizeof(c), NULL, 0, 5000);
+
+	cr_assert_eq(res.exit, VMC_VM_POWEROFF, "%d: %s", res.exit,
+		     res.reason);
+	cr_assert(strstr(res.reason, "interrupts disabled"), "%s",
+		  res.reason);
 }
