@@ -1,6 +1,6 @@
 /* The run loop's side of the user-space irqchip (UEFI runs: pic.c says
- * why): the vCPU without a local APIC in its CPUID and with its APIC base
- * MSR at the default, the PIC's vector injected with KVM_INTERRUPT when
+ * why): the vCPU's APIC base MSR at the default base but disabled (and
+ * so no APIC in its CPUID), the PIC's vector injected with KVM_INTERRUPT when
  * KVM says the vCPU can take it (else an interrupt window is asked for),
  * IRQ 0 raised when the PIT's period is up, and HLT, which without an
  * in-kernel irqchip comes back to us, waited out until the next timer
@@ -27,8 +27,13 @@ int vmc_kvm_uchip_setup(struct vmc_kvm *k, struct vmc_error *err)
 		struct kvm_msr_entry e[1];
 	} m = { .h.nmsrs = 1 };
 
-	m.e[0].index = 0x1b;		/* IA32_APIC_BASE: BSP, enabled */
-	m.e[0].data = VMC_LAPIC_BASE | 1u << 11 | 1u << 8;
+	/* IA32_APIC_BASE: the BSP's, at the default base, but globally
+	 * disabled, so KVM clears the APIC bit in the vCPU's CPUID (it keeps
+	 * that bit in step with this MSR) and the guest's kernel does not
+	 * count on this APIC's timer or vectors; OVMF finds its registers
+	 * at the base all the same. */
+	m.e[0].index = 0x1b;
+	m.e[0].data = VMC_LAPIC_BASE | 1u << 8;
 	if (ioctl(k->vcpu, KVM_SET_MSRS, &m) != 1)
 		return vmc_error_errno(err, errno,
 				       "KVM_SET_MSRS (IA32_APIC_BASE)");
