@@ -1,7 +1,8 @@
 /* The VM on /dev/kvm (the kernel's Documentation/virt/kvm/api.rst): one
  * vCPU, guest RAM at 0, KVM's in-kernel PIC, I/O APIC, local APIC and PIT
- * (UEFI runs: ours, kvm-uchip.c), SeaBIOS, OVMF (ovmf-rom.c) or a bzImage, and the run loop that hands
- * port I/O to the board (machine.c).  The whole run happens in a child process of its own
+ * (UEFI runs: ours, kvm-uchip.c), SeaBIOS, OVMF (ovmf-rom.c) or a
+ * bzImage, and the run loop that hands port I/O to the board
+ * (machine.c).  The whole run happens in a child process of its own
  * (sandbox.c) under a seccomp allow-list installed before the first
  * KVM_RUN; vmconv, the parent, runs the console callbacks and is the
  * watchdog.  A per-thread POSIX timer kicks KVM_RUN out every 50 ms to

@@ -22,7 +22,7 @@
 void vmc_lapic_init(struct vmc_lapic *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->reg[REG(0x30)] = 0x00050014;		/* version 0x14, 6 LVTs */
+	a->reg[REG(0x30)] = 0x00050014;	/* version 0x14, 6 LVTs */
 	a->reg[REG(0xe0)] = 0xffffffff;		/* DFR: flat model */
 	a->reg[REG(0xf0)] = 0xff;		/* SVR: disabled */
 	for (unsigned off = 0x320; off <= 0x370; off += 0x10)

@@ -4,8 +4,9 @@
  * KVM_EXIT_IO lands in.
  * PIC, PIT, I/O APIC and local APIC are KVM's in-kernel models (kvm.c),
  * except in UEFI runs, whose PIC, PIT and local APIC registers are ours
- * (pic.c, pit.c, lapic.c) and which have no I/O APIC; everything here runs without /dev/kvm, so the tests build the same
- * machine and drive it through vmc_machine_pio().
+ * (pic.c, pit.c, lapic.c) and which have no I/O APIC.  Everything here
+ * runs without /dev/kvm, so the tests build the same machine and drive
+ * it through vmc_machine_pio().
  */
 #include <errno.h>
 #include <string.h>

@@ -140,7 +140,7 @@ static void pit_control(struct vmc_pit *p, uint8_t val)
 		c->mode -= 4;
 	c->bcd = val & 1;
 	if (ch == 0)
-		p->next_ns = 0;		/* counting stops until a count */
+		p->next_ns = 0;	/* no IRQ 0 until a count comes */
 }
 
 static void pit_write(struct vmc_pit *p, unsigned ch, uint8_t val)
