@@ -150,7 +150,11 @@ static void change_lines(char mark, const char *text)
 void vmc_cli_print_changes(const struct vmc_inject_result *r)
 {
 	for (size_t i = 0; i < r->plan.n; i++) {
-		printf("  %s\n", r->plan.c[i].file);
+		if (r->plan.c[i].method)
+			printf("  %s (initramfs method: %s)\n",
+			       r->plan.c[i].file, r->plan.c[i].method);
+		else
+			printf("  %s\n", r->plan.c[i].file);
 		change_lines('-', r->plan.c[i].before);
 		change_lines('+', r->plan.c[i].after);
 	}

@@ -40,8 +40,22 @@ static void drivers_of(const struct vmc_kernel *k, char *buf, size_t len)
 		}
 }
 
+/* How k's initramfs was rebuilt: "direct" when the rewrite on the host
+ * listed it, else the guest's tool. */
+static const char *method_of(const struct vmc_inject_result *r,
+			     const struct vmc_kernel *k)
+{
+	const char *m = vmc_plan_method(&r->plan, k->initrd);
+	const char *tool = r->before.initramfs_tool;
+
+	if (m)
+		return m;
+	return !strcmp(tool, "dracut") ? "dracut" :
+	       !strcmp(tool, "initramfs-tools") ? "update-initramfs" : NULL;
+}
+
 /* One change per initramfs: its drivers before and after (planned, or
- * as found in the rebuilt file). */
+ * as found in the rebuilt file), and the method. */
 static void initrd_changes(struct vmc_inject_result *r, bool planned)
 {
 	const struct vmc_guest *b = &r->before, *a = &r->after;
@@ -62,7 +76,8 @@ static void initrd_changes(struct vmc_inject_result *r, bool planned)
 			drivers_of(&a->kernels[i], after, sizeof(after));
 		else
 			snprintf(after, sizeof(after), "(gone)");
-		vmc_plan_add(&r->plan, k->initrd, before, after);
+		vmc_plan_add_method(&r->plan, k->initrd, before, after,
+				    method_of(r, k));
 	}
 }
 
@@ -122,8 +137,8 @@ static int change(guestfs_h *g, const char *image,
 			     &grub_defaults, &r->plan, image, err) < 0 ||
 	    vmc_inject_tools(g, b, o->remove_tools, o->dry_run, &r->plan,
 			     image, err) < 0 ||
-	    vmc_inject_initramfs(g, b, o->dry_run, &r->plan, image,
-				 err) < 0 ||
+	    vmc_inject_initramfs(g, b, o->initramfs, o->dry_run, &r->plan,
+				 image, err) < 0 ||
 	    vmc_inject_net(g, o->dry_run, &r->plan, image, err) < 0)
 		return -1;
 	if (!o->dry_run && b->default_grub && b->grub_mkconfig[0] &&
