@@ -192,14 +192,15 @@ int vmc_inject_initramfs(guestfs_h *g, const struct vmc_guest *gu,
 		    itools(g, gu, dry_run, direct, plan, image, err);
 		if (r == 0 && !direct)
 			return 0;
-		if (r == 0)
+		if (r == 0) {
 			snprintf(why, sizeof(why), "--initramfs=direct");
-		else
+		} else {
 			snprintf(why, sizeof(why), "%s failed: %.400s",
-				 is_dracut ? "dracut" : "update-initramfs",
-				 err->msg);
-		if (r < 0)
+				 direct ? "adding the modules to the tool's"
+				 " configuration" : is_dracut ? "dracut" :
+				 "update-initramfs", err->msg);
 			vmc_plan_note(plan, "%s", why);
+		}
 		return vmc_inject_initramfs_direct(g, gu, why, dry_run, plan,
 						   image, err);
 	}
