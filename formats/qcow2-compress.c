@@ -11,12 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 #include <zlib.h>
 #include <zstd.h>
 
+#include "common/igzip.h"
 #include "formats/qcow2.h"
+
+/* -o compression_level=1 with zlib: ISA-L's igzip at its level 1, about
+ * twice libdeflate's level 1 a core, at output some 5-7% larger on
+ * binaries.  Its window is cut to qemu's 4 KiB (hist_bits 12: qemu's
+ * block/qcow2-threads.c deflates and inflates clusters with windowBits
+ * -12), so every match distance is one a 4 KiB-window inflate follows. */
+#define IGZIP_HIST_BITS 12
 
 static int inflate_raw(const uint8_t *in, size_t inlen, uint8_t *out,
 		       size_t outlen)
@@ -152,18 +159,6 @@ int qcow2_decompress(struct qcow2_state *s, const uint8_t *in, size_t inlen,
 struct deflate_tls {
 	int level;
 	struct libdeflate_compressor *c;
-	struct igzip *ig;		/* level 1, made on first use */
-};
-
-/* -o compression_level=1 with zlib: ISA-L's igzip at its level 1, about
- * twice libdeflate's level 1 a core, at output some 5-7% larger on
- * binaries.  Its window is cut to qemu's 4 KiB (hist_bits 12: qemu's
- * block/qcow2-threads.c deflates and inflates clusters with windowBits
- * -12), so every match distance is one a 4 KiB-window inflate follows. */
-#define IGZIP_HIST_BITS 12
-struct igzip {
-	struct isal_zstream st;
-	uint8_t level_buf[ISAL_DEF_LVL1_DEFAULT];
 };
 
 static pthread_key_t tls_key;
@@ -174,7 +169,6 @@ static void tls_free(void *p)
 	struct deflate_tls *t = p;
 
 	libdeflate_free_compressor(t->c);
-	free(t->ig);
 	free(t);
 }
 
@@ -213,35 +207,6 @@ static struct libdeflate_compressor *compressor(int level)
 	return t->c;
 }
 
-/* Raw deflate of in at igzip's level 1, 4 KiB window, into at most cap
- * bytes; *out_len 0 when it does not fit.  -1: out of memory. */
-static int igzip_cluster(const void *in, size_t len, void *out, size_t cap,
-			 size_t *out_len)
-{
-	struct deflate_tls *t = tls_get();
-	struct isal_zstream *st;
-	int r;
-
-	if (!t || (!t->ig && !(t->ig = malloc(sizeof(*t->ig)))))
-		return -1;
-	st = &t->ig->st;
-	isal_deflate_stateless_init(st);
-	st->level = 1;
-	st->level_buf = t->ig->level_buf;
-	st->level_buf_size = sizeof(t->ig->level_buf);
-	st->hist_bits = IGZIP_HIST_BITS;
-	st->gzip_flag = IGZIP_DEFLATE;
-	st->end_of_stream = 1;
-	st->flush = NO_FLUSH;
-	st->next_in = (uint8_t *)in;
-	st->avail_in = (uint32_t)len;
-	st->next_out = out;
-	st->avail_out = (uint32_t)cap;
-	r = isal_deflate_stateless(st);
-	*out_len = r == COMP_OK ? st->total_out : 0;
-	return r == COMP_OK || r == STATELESS_OVERFLOW ? 0 : -1;
-}
-
 int qcow2_max_level(unsigned type)
 {
 	return type == QCOW2_COMP_ZSTD ? ZSTD_maxCLevel() : 12;
@@ -273,7 +238,8 @@ int qcow2_compress_cluster(unsigned type, int level, const void *in,
 		if (!ZSTD_isError(r))
 			*out_len = r;
 	} else if (level == 1) {
-		if (igzip_cluster(in, cluster_size, out, cap, out_len) < 0) {
+		if (vmc_igzip_deflate(VMC_IGZIP_RAW, IGZIP_HIST_BITS, in,
+				      cluster_size, out, cap, out_len) < 0) {
 			free(pad);
 			return vmc_error_set(err, ENOMEM, "igzip deflate"
 					     " failed");
