@@ -5,7 +5,24 @@
  * in a 4 KiB window) and inflated with libdeflate (a whole-buffer
  * decoder, two to three times zlib's speed), with zlib as the fallback
  * for a stream libdeflate will not take (one that fills the cluster
- * without a final block, which zlib's streaming inflate accepts). */
+ * without a final block, which zlib's streaming inflate accepts).
+ *
+ * The window of the default -c (decided 2026-12-02): libdeflate (levels
+ * 2-12) matches up to 32 KiB back, where qemu deflates with windowBits
+ * -12 (4 KiB).  Readers take it: qemu's block/qcow2-threads.c
+ * (qcow2_zlib_decompress, read in qemu's tree) points next_out at the
+ * whole cluster, calls inflateInit2(-12) and one inflate(Z_FINISH), and
+ * zlib checks a distance against its window only for the part of it
+ * that reaches before the bytes this call has written (inflate.c and
+ * inffast.c: "invalid distance too far back" only when dist exceeds the
+ * output so far plus the window it holds), so any distance inside the
+ * cluster is valid; systemd's importer (src/import/qcow2-util.c,
+ * decompress_cluster) inflates the same way, the whole cluster in one
+ * call.  A reader inflating a cluster in pieces through a 4 KiB window
+ * would fail (qemu and systemd do not).  Level 1 (igzip) keeps qemu's
+ * 4 KiB window.  tests/integration/convert-compress-level.sh proves far
+ * distances are present in 2 MiB clusters and that qemu-img convert and
+ * check read them. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -152,10 +169,8 @@ int qcow2_decompress(struct qcow2_state *s, const uint8_t *in, size_t inlen,
 }
 
 /* One libdeflate compressor per worker thread and level: whole-buffer
- * deflate, about 2.4 times zlib's speed at a smaller size.  Its raw
- * deflate uses a 32 KiB window where qemu writes -12 (4 KiB); readers
- * inflate a whole cluster in one call, so any distance inside it is
- * valid (qemu-img compare reads these clusters in the tests). */
+ * deflate, about 2.4 times zlib's speed at a smaller size.  Its 32 KiB
+ * window: see the top of this file. */
 struct deflate_tls {
 	int level;
 	struct libdeflate_compressor *c;
