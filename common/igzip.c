@@ -1,48 +1,25 @@
-/* igzip level 1 stateless deflate with a per-thread state: see
- * common/igzip.h.  A pthread key (not _Thread_local) so the state is
- * freed when a worker thread ends. */
-#include <pthread.h>
+/* igzip level 1 stateless deflate with a per-thread state
+ * (common/tls.h): see common/igzip.h. */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include <isa-l/igzip_lib.h>
 
 #include "common/igzip.h"
+#include "common/tls.h"
 
 struct igzip_tls {
 	struct isal_zstream st;
 	uint8_t level_buf[ISAL_DEF_LVL1_DEFAULT];
 };
 
-static pthread_key_t tls_key;
-static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
-
-static void tls_make_key(void)
-{
-	pthread_key_create(&tls_key, free);
-}
-
-static struct igzip_tls *tls_get(void)
-{
-	struct igzip_tls *t;
-
-	pthread_once(&tls_once, tls_make_key);
-	t = pthread_getspecific(tls_key);
-	if (!t) {
-		t = malloc(sizeof(*t));
-		if (!t || pthread_setspecific(tls_key, t) != 0) {
-			free(t);
-			return NULL;
-		}
-	}
-	return t;
-}
+static struct vmc_tls tls = VMC_TLS_INIT(sizeof(struct igzip_tls), free);
 
 int vmc_igzip_deflate(enum vmc_igzip_wrap wrap, unsigned hist_bits,
 		      const void *in, size_t len, void *out, size_t cap,
 		      size_t *out_len)
 {
-	struct igzip_tls *t = tls_get();
+	struct igzip_tls *t = vmc_tls_get(&tls);
 	struct isal_zstream *st;
 	int r;
 

@@ -24,7 +24,6 @@
  * distances are present in 2 MiB clusters and that qemu-img convert and
  * check read them. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +32,7 @@
 #include <zstd.h>
 
 #include "common/igzip.h"
+#include "common/tls.h"
 #include "formats/qcow2.h"
 
 /* -o compression_level=1 with zlib: ISA-L's igzip at its level 1, about
@@ -176,9 +176,6 @@ struct deflate_tls {
 	struct libdeflate_compressor *c;
 };
 
-static pthread_key_t tls_key;
-static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
-
 static void tls_free(void *p)
 {
 	struct deflate_tls *t = p;
@@ -187,30 +184,12 @@ static void tls_free(void *p)
 	free(t);
 }
 
-static void tls_make_key(void)
-{
-	pthread_key_create(&tls_key, tls_free);
-}
-
-static struct deflate_tls *tls_get(void)
-{
-	struct deflate_tls *t;
-
-	pthread_once(&tls_once, tls_make_key);
-	t = pthread_getspecific(tls_key);
-	if (!t) {
-		t = calloc(1, sizeof(*t));
-		if (!t || pthread_setspecific(tls_key, t) != 0) {
-			free(t);
-			return NULL;
-		}
-	}
-	return t;
-}
+static struct vmc_tls tls = VMC_TLS_INIT(sizeof(struct deflate_tls),
+					 tls_free);
 
 static struct libdeflate_compressor *compressor(int level)
 {
-	struct deflate_tls *t = tls_get();
+	struct deflate_tls *t = vmc_tls_get(&tls);
 
 	if (!t)
 		return NULL;
