@@ -91,11 +91,11 @@ static bool decided(struct vmc_inject_result *r,
 	const char *bn = vmc_guest_bus_name(bus);
 	char tool[64];
 
-	if (!g->found) {
+	if (!g->id.found) {
 		r->status = VMC_INJECT_NO_OS;
 		snprintf(r->message, sizeof(r->message), "no guest OS found:"
 			 " nothing to inject");
-	} else if (g->ready[bus] && !strcmp(g->type, "linux") &&
+	} else if (g->ready[bus] && !strcmp(g->id.type, "linux") &&
 		   o->remove_tools && vmc_inject_tools_left(g, tool,
 							    sizeof(tool))) {
 		return false;
@@ -104,18 +104,18 @@ static bool decided(struct vmc_inject_result *r,
 		r->status = VMC_INJECT_READY;
 		snprintf(r->message, sizeof(r->message), "already bootable"
 			 " on %s: nothing changed", bn);
-	} else if (!strcmp(g->type, "windows")) {
+	} else if (!strcmp(g->id.type, "windows")) {
 		r->status = VMC_INJECT_UNSUPPORTED;
 		snprintf(r->message, sizeof(r->message), "Windows: driver"
 			 " injection not supported yet: %.200s%s%.40s (%s"
-			 " on %s): %s", g->product[0] ? g->product :
+			 " on %s): %s", g->id.product[0] ? g->id.product :
 			 "Windows", g->win.build[0] ? " build " : "",
-			 g->win.build, g->win.systemroot, g->root_fs,
+			 g->win.build, g->win.systemroot, g->id.root_fs,
 			 g->verdict[bus]);
-	} else if (strcmp(g->type, "linux")) {
+	} else if (strcmp(g->id.type, "linux")) {
 		r->status = VMC_INJECT_UNSUPPORTED;
 		snprintf(r->message, sizeof(r->message), "%s guests: driver"
-			 " injection not supported (%s)", g->type,
+			 " injection not supported (%s)", g->id.type,
 			 g->verdict[bus]);
 	} else {
 		return false;
@@ -132,7 +132,7 @@ static int change(guestfs_h *g, const char *image,
 
 	if (vmc_inject_efi_fallback(g, &b->esp, o->dry_run, &r->plan, image,
 				    err) < 0 ||
-	    vmc_guest_mount(g, b->root_fs, !o->dry_run, image, err) < 0 ||
+	    vmc_guest_mount(g, b->id.root_fs, !o->dry_run, image, err) < 0 ||
 	    vmc_inject_names(g, b, o->bus == VMC_GBUS_VIRTIO, o->dry_run,
 			     &grub_defaults, &r->plan, image, err) < 0 ||
 	    vmc_inject_tools(g, b, o->remove_tools, o->dry_run, &r->plan,
