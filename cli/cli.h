@@ -50,6 +50,8 @@ int vmc_cli_inject_hook(void *ctx, const char *tmp_path,
 void vmc_cli_inject_report(const struct vmc_cli_inject *ci, bool verbose);
 void vmc_cli_print_injection(const struct vmc_inject_result *r);
 int vmc_cli_parse_gbus(const char *s, enum vmc_guest_bus *b);
+/* --initramfs=guest|direct; prints the error for any other value. */
+int vmc_cli_parse_initramfs(const char *s, enum vmc_initramfs_method *m);
 int vmc_cmd_measure(int argc, char **argv);
 int vmc_cmd_resize(int argc, char **argv);
 int vmc_cmd_snapshot(int argc, char **argv);

@@ -16,7 +16,8 @@
 
 static const char usage[] =
 "usage: vmconv inject --target=kvm [--bus=virtio|ide|scsi] [--dry-run]\n"
-"                     [--remove-tools] [-f FMT] [--output=human|json] IMG\n"
+"                     [--remove-tools] [--initramfs=guest|direct] [-f FMT]\n"
+"                     [--output=human|json] IMG\n"
 "\n"
 "Make the Linux guest on IMG bootable on KVM: the virtio drivers go into\n"
 "every installed kernel's initramfs (rebuilt with the guest's own\n"
@@ -24,7 +25,12 @@ static const char usage[] =
 "fstab, crypttab and the boot loader's root= become UUID=.  The old\n"
 "hypervisor's guest tools (open-vm-tools, hyperv-daemons, ...) are reported,\n"
 "and with --remove-tools removed by the guest's package manager.  Every change is\n"
-"listed (file, before, after).  --dry-run lists them and writes nothing\n"
+"listed (file, before, after; an initramfs with its method).\n"
+"--initramfs=direct skips the guest's tool: each initramfs is rewritten on\n"
+"the host (the virtio modules and their dependencies from the guest's\n"
+"/lib/modules appended), much faster than the tool under emulation;\n"
+"guest, the default, runs the tool and rewrites directly only where the\n"
+"guest has none or it fails.  --dry-run lists the changes and writes nothing\n"
 "(any image format); otherwise IMG must be raw or qcow2 and is replaced\n"
 "atomically.  Exit 0 when the guest is ready (or has no OS), 1 otherwise\n"
 "(Windows guests: injection is not supported yet).\n";
@@ -37,6 +43,15 @@ int vmc_cli_parse_gbus(const char *s, enum vmc_guest_bus *b)
 			return 0;
 		}
 	vmc_cli_errorf("--bus must be virtio, ide or scsi, not '%s'", s);
+	return -1;
+}
+
+int vmc_cli_parse_initramfs(const char *s, enum vmc_initramfs_method *m)
+{
+	if (vmc_initramfs_method_parse(s, m) == 0)
+		return 0;
+	vmc_cli_errorf("--initramfs must be guest (the guest's own tool) or"
+		       " direct (rewritten on the host), not '%s'", s);
 	return -1;
 }
 
@@ -133,6 +148,7 @@ int vmc_cmd_inject(int argc, char **argv)
 		{ "bus", required_argument, NULL, 'B' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "remove-tools", no_argument, NULL, 'R' },
+		{ "initramfs", required_argument, NULL, 'i' },
 		{ "output", required_argument, NULL, 'J' },
 		{ 0 }
 	};
@@ -148,6 +164,11 @@ int vmc_cmd_inject(int argc, char **argv)
 		case 'f': fmt = optarg; break;
 		case 'n': ci.o.dry_run = true; break;
 		case 'R': ci.o.remove_tools = true; break;
+		case 'i':
+			if (vmc_cli_parse_initramfs(optarg,
+						    &ci.o.initramfs) < 0)
+				return 1;
+			break;
 		case 'B':
 			if (vmc_cli_parse_gbus(optarg, &ci.o.bus) < 0)
 				return 1;

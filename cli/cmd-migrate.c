@@ -18,6 +18,7 @@ static const char usage[] =
 "usage: vmconv SRC --to FMT [--out PATH] [-o KEY=VALUE,...] [-c] [-p]\n"
 "              [-t writeback|unsafe]\n"
 "              [--digest] [--no-inject] [--remove-tools] [--output=json]\n"
+"              [--initramfs=guest|direct]\n"
 "              [--validate[=ENGINE]] [--bus=virtio|ide] [--timeout=S]\n"
 "              [--expect=REGEX]\n"
 "\n"
@@ -30,7 +31,9 @@ static const char usage[] =
 "drivers in the initramfs, stable device names) unless --no-inject says\n"
 "not to (--inject, the default, is accepted); --remove-tools also removes\n"
 "the old hypervisor's guest tools (open-vm-tools, hyperv-daemons, ...) with\n"
-"the guest's package manager.  The target appears only\n"
+"the guest's package manager; --initramfs=direct rewrites each initramfs\n"
+"on the host instead of running the guest's update-initramfs or dracut\n"
+"(vmconv inject --help).  The target appears only\n"
 "when both are done.  A data disk or a guest that needs nothing is\n"
 "converted unchanged; a guest that needs injection vmconv cannot do\n"
 "(Windows) fails.  The exit status is 1 when a step fails or the\n"
@@ -91,6 +94,7 @@ static int parse(int argc, char **argv, struct vmc_migrate_params *p,
 		{ "no-inject", no_argument, NULL, 'N' },
 		{ "inject", no_argument, NULL, 'I' },
 		{ "remove-tools", no_argument, NULL, 'R' },
+		{ "initramfs", required_argument, NULL, 'i' },
 		{ "digest", no_argument, NULL, 'D' },
 		{ "output", required_argument, NULL, 'J' },
 		{ 0 }
@@ -143,6 +147,11 @@ static int parse(int argc, char **argv, struct vmc_migrate_params *p,
 		case 'N': p->inject = false; break;
 		case 'I': break;	/* --inject: the default */
 		case 'R': p->remove_tools = true; break;
+		case 'i':
+			if (vmc_cli_parse_initramfs(optarg,
+						    &p->initramfs) < 0)
+				return 1;
+			break;
 		case 't':
 			if (vmc_cli_cache_mode(optarg, &p->cache) < 0)
 				return 1;
@@ -189,7 +198,7 @@ static int migrate_vm(const struct vmc_migrate_params *p, bool json,
 	struct vmc_validate_opts vo = p->vo;
 
 	return vmc_cli_vm_migrate(&c, &vo, p->validate, p->bus_set,
-				  !p->inject, p->remove_tools);
+				  !p->inject, p->remove_tools, p->initramfs);
 }
 
 int vmc_cmd_migrate(int argc, char **argv)

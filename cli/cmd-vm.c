@@ -104,6 +104,7 @@ struct vm_job {
 	const struct vmc_cli_convert *c;
 	struct vmc_vm *vm;
 	bool inject, bus_set, remove_tools;
+	enum vmc_initramfs_method initramfs;
 	enum vmc_vm_bus bus;
 	/* the boot disk's migration, kept for its injection report */
 	struct vmc_migrate_result boot;
@@ -122,7 +123,7 @@ static int migrate_disk(struct vm_job *j, struct vmc_vm_disk *d,
 		.dst_fmt = fmt, .create_opts = copts, .compress = c->compress,
 		.digest = c->digest, .cache = c->cache,
 		.inject = boot && j->inject, .bus_set = j->bus_set,
-		.remove_tools = j->remove_tools,
+		.remove_tools = j->remove_tools, .initramfs = j->initramfs,
 		.progress = vmc_progress_update,
 	};
 	struct vmc_migrate_result res;
@@ -387,12 +388,14 @@ static json_t *injection_json(const struct vm_job *j, bool ova)
 
 int vmc_cli_vm_migrate(const struct vmc_cli_convert *c,
 		       struct vmc_validate_opts *vo, bool validate,
-		       bool bus_set, bool no_inject, bool remove_tools)
+		       bool bus_set, bool no_inject, bool remove_tools,
+		       enum vmc_initramfs_method initramfs)
 {
 	bool ova = !strcmp(c->dst_fmt, "ova");
 	struct vm_job j = { .c = c, .inject = !no_inject && !ova,
 			    .bus_set = bus_set, .bus = vo->bus,
-			    .remove_tools = remove_tools };
+			    .remove_tools = remove_tools,
+			    .initramfs = initramfs };
 	struct vmc_error err = { 0 };
 	char *dir = NULL, *ovapath = NULL;
 	json_t *summary = json_object();

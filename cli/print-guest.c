@@ -49,8 +49,8 @@ static void linux_lines(const struct vmc_guest *g)
 	for (int i = 0; i < g->nnames; i++)
 		printf("    %s: %s%s\n", g->names[i].where, g->names[i].name,
 		       g->names[i].unstable ? " (named by controller)" : "");
-	for (int i = 0; i < g->nlvm; i++)
-		printf("  LVM:            %s\n", g->lvm[i]);
+	for (int i = 0; i < g->id.nlvm; i++)
+		printf("  LVM:            %s\n", g->id.lvm[i]);
 	for (int i = 0; i < g->ntools; i++)
 		printf("  guest tools:    %s\n", g->tools[i]);
 	for (int i = 0; i < g->nnet; i++)
@@ -109,24 +109,26 @@ static void esp_lines(const struct vmc_esp *e)
 
 void vmc_cli_print_guest(const char *image, const struct vmc_guest *g)
 {
-	if (!g->found) {
+	const struct vmc_guest_id *id = &g->id;
+
+	if (!id->found) {
 		printf("%s: no operating system found (%s)\n", image,
-		       g->firmware);
+		       id->firmware);
 		esp_lines(&g->esp);
 		return;
 	}
-	printf("%s: %s %s", image, g->type, g->distro);
-	if (g->major >= 0 && g->minor >= 0)
-		printf(" %d.%d", g->major, g->minor);
-	printf(" (%s), %s, firmware %s\n", g->product[0] ? g->product :
-	       "no product name", g->arch[0] ? g->arch : "architecture unknown",
-	       g->firmware);
-	printf("  root:           %s%s%s\n", g->root_fs,
-	       g->hostname[0] ? ", hostname " : "", g->hostname);
+	printf("%s: %s %s", image, id->type, id->distro);
+	if (id->major >= 0 && id->minor >= 0)
+		printf(" %d.%d", id->major, id->minor);
+	printf(" (%s), %s, firmware %s\n", id->product[0] ? id->product :
+	       "no product name", id->arch[0] ? id->arch :
+	       "architecture unknown", id->firmware);
+	printf("  root:           %s%s%s\n", id->root_fs,
+	       id->hostname[0] ? ", hostname " : "", id->hostname);
 	esp_lines(&g->esp);
-	if (!strcmp(g->type, "linux"))
+	if (!strcmp(id->type, "linux"))
 		linux_lines(g);
-	if (!strcmp(g->type, "windows"))
+	if (!strcmp(id->type, "windows"))
 		windows_lines(&g->win);
 	for (int b = 0; b < VMC_GBUS_COUNT; b++)
 		printf("  %s\n", g->verdict[b]);
@@ -150,7 +152,11 @@ static void change_lines(char mark, const char *text)
 void vmc_cli_print_changes(const struct vmc_inject_result *r)
 {
 	for (size_t i = 0; i < r->plan.n; i++) {
-		printf("  %s\n", r->plan.c[i].file);
+		if (r->plan.c[i].method)
+			printf("  %s (initramfs method: %s)\n",
+			       r->plan.c[i].file, r->plan.c[i].method);
+		else
+			printf("  %s\n", r->plan.c[i].file);
 		change_lines('-', r->plan.c[i].before);
 		change_lines('+', r->plan.c[i].after);
 	}

@@ -14,9 +14,11 @@ int vmc_cli_vm_info(const char *path, bool json);
  * the configuration, c->dst_fmt a disk format or "ova", c->dst_path the
  * --out folder (disk formats) or file (ova), or NULL.  vo holds the
  * --validate options (bus_set when --bus was given); remove_tools: the
- * boot disk's injection removes the old hypervisor's guest tools. */
+ * boot disk's injection removes the old hypervisor's guest tools;
+ * initramfs: its initramfs method (--initramfs). */
 int vmc_cli_vm_migrate(const struct vmc_cli_convert *c,
 		       struct vmc_validate_opts *vo, bool validate,
-		       bool bus_set, bool no_inject, bool remove_tools);
+		       bool bus_set, bool no_inject, bool remove_tools,
+		       enum vmc_initramfs_method initramfs);
 
 #endif

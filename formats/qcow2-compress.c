@@ -5,18 +5,42 @@
  * in a 4 KiB window) and inflated with libdeflate (a whole-buffer
  * decoder, two to three times zlib's speed), with zlib as the fallback
  * for a stream libdeflate will not take (one that fills the cluster
- * without a final block, which zlib's streaming inflate accepts). */
+ * without a final block, which zlib's streaming inflate accepts).
+ *
+ * The window of the default -c (decided 2026-12-02): libdeflate (levels
+ * 2-12) matches up to 32 KiB back, where qemu deflates with windowBits
+ * -12 (4 KiB).  Readers take it: qemu's block/qcow2-threads.c
+ * (qcow2_zlib_decompress, read in qemu's tree) points next_out at the
+ * whole cluster, calls inflateInit2(-12) and one inflate(Z_FINISH), and
+ * zlib checks a distance against its window only for the part of it
+ * that reaches before the bytes this call has written (inflate.c and
+ * inffast.c: "invalid distance too far back" only when dist exceeds the
+ * output so far plus the window it holds), so any distance inside the
+ * cluster is valid; systemd's importer (src/import/qcow2-util.c,
+ * decompress_cluster) inflates the same way, the whole cluster in one
+ * call.  A reader inflating a cluster in pieces through a 4 KiB window
+ * would fail (qemu and systemd do not).  Level 1 (igzip) keeps qemu's
+ * 4 KiB window.  tests/integration/convert-compress-level.sh proves far
+ * distances are present in 2 MiB clusters and that qemu-img convert and
+ * check read them. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 #include <zlib.h>
 #include <zstd.h>
 
+#include "common/igzip.h"
+#include "common/tls.h"
 #include "formats/qcow2.h"
+
+/* -o compression_level=1 with zlib: ISA-L's igzip at its level 1, about
+ * twice libdeflate's level 1 a core, at output some 5-7% larger on
+ * binaries.  Its window is cut to qemu's 4 KiB (hist_bits 12: qemu's
+ * block/qcow2-threads.c deflates and inflates clusters with windowBits
+ * -12), so every match distance is one a 4 KiB-window inflate follows. */
+#define IGZIP_HIST_BITS 12
 
 static int inflate_raw(const uint8_t *in, size_t inlen, uint8_t *out,
 		       size_t outlen)
@@ -145,63 +169,27 @@ int qcow2_decompress(struct qcow2_state *s, const uint8_t *in, size_t inlen,
 }
 
 /* One libdeflate compressor per worker thread and level: whole-buffer
- * deflate, about 2.4 times zlib's speed at a smaller size.  Its raw
- * deflate uses a 32 KiB window where qemu writes -12 (4 KiB); readers
- * inflate a whole cluster in one call, so any distance inside it is
- * valid (qemu-img compare reads these clusters in the tests). */
+ * deflate, about 2.4 times zlib's speed at a smaller size.  Its 32 KiB
+ * window: see the top of this file. */
 struct deflate_tls {
 	int level;
 	struct libdeflate_compressor *c;
-	struct igzip *ig;		/* level 1, made on first use */
 };
-
-/* -o compression_level=1 with zlib: ISA-L's igzip at its level 1, about
- * twice libdeflate's level 1 a core, at output some 5-7% larger on
- * binaries.  Its window is cut to qemu's 4 KiB (hist_bits 12: qemu's
- * block/qcow2-threads.c deflates and inflates clusters with windowBits
- * -12), so every match distance is one a 4 KiB-window inflate follows. */
-#define IGZIP_HIST_BITS 12
-struct igzip {
-	struct isal_zstream st;
-	uint8_t level_buf[ISAL_DEF_LVL1_DEFAULT];
-};
-
-static pthread_key_t tls_key;
-static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 
 static void tls_free(void *p)
 {
 	struct deflate_tls *t = p;
 
 	libdeflate_free_compressor(t->c);
-	free(t->ig);
 	free(t);
 }
 
-static void tls_make_key(void)
-{
-	pthread_key_create(&tls_key, tls_free);
-}
-
-static struct deflate_tls *tls_get(void)
-{
-	struct deflate_tls *t;
-
-	pthread_once(&tls_once, tls_make_key);
-	t = pthread_getspecific(tls_key);
-	if (!t) {
-		t = calloc(1, sizeof(*t));
-		if (!t || pthread_setspecific(tls_key, t) != 0) {
-			free(t);
-			return NULL;
-		}
-	}
-	return t;
-}
+static struct vmc_tls tls = VMC_TLS_INIT(sizeof(struct deflate_tls),
+					 tls_free);
 
 static struct libdeflate_compressor *compressor(int level)
 {
-	struct deflate_tls *t = tls_get();
+	struct deflate_tls *t = vmc_tls_get(&tls);
 
 	if (!t)
 		return NULL;
@@ -211,35 +199,6 @@ static struct libdeflate_compressor *compressor(int level)
 	t->c = libdeflate_alloc_compressor(level);
 	t->level = level;
 	return t->c;
-}
-
-/* Raw deflate of in at igzip's level 1, 4 KiB window, into at most cap
- * bytes; *out_len 0 when it does not fit.  -1: out of memory. */
-static int igzip_cluster(const void *in, size_t len, void *out, size_t cap,
-			 size_t *out_len)
-{
-	struct deflate_tls *t = tls_get();
-	struct isal_zstream *st;
-	int r;
-
-	if (!t || (!t->ig && !(t->ig = malloc(sizeof(*t->ig)))))
-		return -1;
-	st = &t->ig->st;
-	isal_deflate_stateless_init(st);
-	st->level = 1;
-	st->level_buf = t->ig->level_buf;
-	st->level_buf_size = sizeof(t->ig->level_buf);
-	st->hist_bits = IGZIP_HIST_BITS;
-	st->gzip_flag = IGZIP_DEFLATE;
-	st->end_of_stream = 1;
-	st->flush = NO_FLUSH;
-	st->next_in = (uint8_t *)in;
-	st->avail_in = (uint32_t)len;
-	st->next_out = out;
-	st->avail_out = (uint32_t)cap;
-	r = isal_deflate_stateless(st);
-	*out_len = r == COMP_OK ? st->total_out : 0;
-	return r == COMP_OK || r == STATELESS_OVERFLOW ? 0 : -1;
 }
 
 int qcow2_max_level(unsigned type)
@@ -273,7 +232,8 @@ int qcow2_compress_cluster(unsigned type, int level, const void *in,
 		if (!ZSTD_isError(r))
 			*out_len = r;
 	} else if (level == 1) {
-		if (igzip_cluster(in, cluster_size, out, cap, out_len) < 0) {
+		if (vmc_igzip_deflate(VMC_IGZIP_RAW, IGZIP_HIST_BITS, in,
+				      cluster_size, out, cap, out_len) < 0) {
 			free(pad);
 			return vmc_error_set(err, ENOMEM, "igzip deflate"
 					     " failed");

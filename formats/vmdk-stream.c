@@ -14,11 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <isa-l/igzip_lib.h>
-#include <pthread.h>
 #include <zlib.h>
 
 #include "common/bytes.h"
+#include "common/igzip.h"
 #include "formats/vmdk.h"
 
 #define GRAIN_SECTORS	128u
@@ -48,58 +47,17 @@ size_t vmdk_deflate_bound(size_t len)
 	return (size_t)compressBound((uLong)len);
 }
 
-/* Per-thread ISA-L state: igzip level 1 deflates about 14 times faster
- * than zlib here, and its zlib-wrapped output is what readers expect.
- * The state is large (history and hash tables), so it is made once per
- * worker thread and freed when the thread ends. */
-struct deflate_tls {
-	struct isal_zstream st;
-	uint8_t level_buf[ISAL_DEF_LVL1_DEFAULT];
-};
-
-static pthread_key_t tls_key;
-static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
-
-static void tls_make_key(void)
-{
-	pthread_key_create(&tls_key, free);
-}
-
+/* igzip level 1 deflates about 14 times faster than zlib here, and its
+ * zlib-wrapped output (igzip's default 32 KiB window) is what readers
+ * expect. */
 int vmdk_deflate(const void *in, size_t len, void *out, size_t cap,
 		 size_t *olen)
 {
-	struct deflate_tls *t;
-	int r;
-
-	*olen = 0;
-	pthread_once(&tls_once, tls_make_key);
-	t = pthread_getspecific(tls_key);
-	if (!t) {
-		t = malloc(sizeof(*t));
-		if (!t || pthread_setspecific(tls_key, t) != 0) {
-			free(t);
-			return -1;
-		}
-	}
-	isal_deflate_stateless_init(&t->st);
-	t->st.level = 1;
-	t->st.hist_bits = 0;		/* the default, 32 KiB */
-	t->st.level_buf = t->level_buf;
-	t->st.level_buf_size = sizeof(t->level_buf);
-	t->st.gzip_flag = IGZIP_ZLIB;
-	t->st.end_of_stream = 1;
-	t->st.flush = NO_FLUSH;
-	t->st.next_in = (uint8_t *)in;
-	t->st.avail_in = (uint32_t)len;
-	t->st.next_out = out;
-	t->st.avail_out = (uint32_t)cap;
-	r = isal_deflate_stateless(&t->st);
-	if (r == COMP_OK) {
-		*olen = t->st.total_out;
-		return 0;
-	}
-	if (r != STATELESS_OVERFLOW)
+	if (vmc_igzip_deflate(VMC_IGZIP_ZLIB, 0, in, len, out, cap,
+			      olen) < 0)
 		return -1;
+	if (*olen > 0)
+		return 0;
 	/* Incompressible data with room for its worst case: zlib's bound
 	 * is guaranteed, igzip's is not documented.  Stored blocks: the
 	 * data did not compress anyway. */

@@ -90,7 +90,7 @@ void vmc_inspect_extras(guestfs_h *g, struct vmc_guest *gu)
 {
 	char *status;
 
-	if (!strcmp(gu->type, "windows"))
+	if (!strcmp(gu->id.type, "windows"))
 		return;		/* the registry tells: inject/windows.c */
 	status = vmc_gfs_read(g, "/var/lib/dpkg/status", 64 << 20);
 	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)

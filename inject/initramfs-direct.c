@@ -367,7 +367,8 @@ static int one_kernel(guestfs_h *g, const struct vmc_guest *gu,
 			 "conf/modules" : !strcmp(kind, "dracut") ?
 			 "rd.driver.pre in etc/cmdline.d" :
 			 "etc/modules-load.d");
-		if (vmc_plan_add(plan, k->initrd, before, after) < 0)
+		if (vmc_plan_add_method(plan, k->initrd, before, after,
+					"direct") < 0)
 			ret = vmc_error_set(err, ENOMEM, "out of memory");
 		if (!strcmp(kind, "unknown"))
 			vmc_plan_note(plan, "%s: not built by initramfs-tools"

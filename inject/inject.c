@@ -40,8 +40,22 @@ static void drivers_of(const struct vmc_kernel *k, char *buf, size_t len)
 		}
 }
 
+/* How k's initramfs was rebuilt: "direct" when the rewrite on the host
+ * listed it, else the guest's tool. */
+static const char *method_of(const struct vmc_inject_result *r,
+			     const struct vmc_kernel *k)
+{
+	const char *m = vmc_plan_method(&r->plan, k->initrd);
+	const char *tool = r->before.initramfs_tool;
+
+	if (m)
+		return m;
+	return !strcmp(tool, "dracut") ? "dracut" :
+	       !strcmp(tool, "initramfs-tools") ? "update-initramfs" : NULL;
+}
+
 /* One change per initramfs: its drivers before and after (planned, or
- * as found in the rebuilt file). */
+ * as found in the rebuilt file), and the method. */
 static void initrd_changes(struct vmc_inject_result *r, bool planned)
 {
 	const struct vmc_guest *b = &r->before, *a = &r->after;
@@ -62,7 +76,8 @@ static void initrd_changes(struct vmc_inject_result *r, bool planned)
 			drivers_of(&a->kernels[i], after, sizeof(after));
 		else
 			snprintf(after, sizeof(after), "(gone)");
-		vmc_plan_add(&r->plan, k->initrd, before, after);
+		vmc_plan_add_method(&r->plan, k->initrd, before, after,
+				    method_of(r, k));
 	}
 }
 
@@ -76,11 +91,11 @@ static bool decided(struct vmc_inject_result *r,
 	const char *bn = vmc_guest_bus_name(bus);
 	char tool[64];
 
-	if (!g->found) {
+	if (!g->id.found) {
 		r->status = VMC_INJECT_NO_OS;
 		snprintf(r->message, sizeof(r->message), "no guest OS found:"
 			 " nothing to inject");
-	} else if (g->ready[bus] && !strcmp(g->type, "linux") &&
+	} else if (g->ready[bus] && !strcmp(g->id.type, "linux") &&
 		   o->remove_tools && vmc_inject_tools_left(g, tool,
 							    sizeof(tool))) {
 		return false;
@@ -89,18 +104,18 @@ static bool decided(struct vmc_inject_result *r,
 		r->status = VMC_INJECT_READY;
 		snprintf(r->message, sizeof(r->message), "already bootable"
 			 " on %s: nothing changed", bn);
-	} else if (!strcmp(g->type, "windows")) {
+	} else if (!strcmp(g->id.type, "windows")) {
 		r->status = VMC_INJECT_UNSUPPORTED;
 		snprintf(r->message, sizeof(r->message), "Windows: driver"
 			 " injection not supported yet: %.200s%s%.40s (%s"
-			 " on %s): %s", g->product[0] ? g->product :
+			 " on %s): %s", g->id.product[0] ? g->id.product :
 			 "Windows", g->win.build[0] ? " build " : "",
-			 g->win.build, g->win.systemroot, g->root_fs,
+			 g->win.build, g->win.systemroot, g->id.root_fs,
 			 g->verdict[bus]);
-	} else if (strcmp(g->type, "linux")) {
+	} else if (strcmp(g->id.type, "linux")) {
 		r->status = VMC_INJECT_UNSUPPORTED;
 		snprintf(r->message, sizeof(r->message), "%s guests: driver"
-			 " injection not supported (%s)", g->type,
+			 " injection not supported (%s)", g->id.type,
 			 g->verdict[bus]);
 	} else {
 		return false;
@@ -117,13 +132,13 @@ static int change(guestfs_h *g, const char *image,
 
 	if (vmc_inject_efi_fallback(g, &b->esp, o->dry_run, &r->plan, image,
 				    err) < 0 ||
-	    vmc_guest_mount(g, b->root_fs, !o->dry_run, image, err) < 0 ||
+	    vmc_guest_mount(g, b->id.root_fs, !o->dry_run, image, err) < 0 ||
 	    vmc_inject_names(g, b, o->bus == VMC_GBUS_VIRTIO, o->dry_run,
 			     &grub_defaults, &r->plan, image, err) < 0 ||
 	    vmc_inject_tools(g, b, o->remove_tools, o->dry_run, &r->plan,
 			     image, err) < 0 ||
-	    vmc_inject_initramfs(g, b, o->dry_run, &r->plan, image,
-				 err) < 0 ||
+	    vmc_inject_initramfs(g, b, o->initramfs, o->dry_run, &r->plan,
+				 image, err) < 0 ||
 	    vmc_inject_net(g, o->dry_run, &r->plan, image, err) < 0)
 		return -1;
 	if (!o->dry_run && b->default_grub && b->grub_mkconfig[0] &&

@@ -17,8 +17,18 @@
 #include "inject/inspect.h"
 #include "inject/plan.h"
 
+/* How each initramfs gets the virtio drivers: the guest's own tool run
+ * in the appliance (the rewrite on the host only where it has none or it
+ * fails), or always the rewrite on the host (inject/initramfs-direct.c),
+ * which is much faster under TCG. */
+enum vmc_initramfs_method {
+	VMC_INITRAMFS_GUEST,
+	VMC_INITRAMFS_DIRECT,
+};
+
 struct vmc_inject_opts {
 	enum vmc_guest_bus bus;		/* the target's controller */
+	enum vmc_initramfs_method initramfs;
 	bool dry_run;			/* plan only, write nothing */
 	bool remove_tools;		/* remove the old hypervisor's tools */
 	bool kvm;			/* libguestfs may use KVM */
@@ -39,6 +49,10 @@ struct vmc_inject_result {
 	struct vmc_plan plan;
 	double launch_s, inspect_s, inject_s;
 };
+
+/* "guest", "direct"; parsing returns -1 for any other name. */
+const char *vmc_initramfs_method_name(enum vmc_initramfs_method m);
+int vmc_initramfs_method_parse(const char *s, enum vmc_initramfs_method *m);
 
 /* The modules injection adds for KVM. */
 extern const char *const vmc_virtio_modules[];
@@ -67,9 +81,12 @@ int vmc_inject_names(guestfs_h *g, const struct vmc_guest *gu, bool virtio,
 		     bool dry_run, bool *wrote_grub_defaults,
 		     struct vmc_plan *plan, const char *image,
 		     struct vmc_error *err);
+/* Each initramfs change carries its method (vmc_change.method):
+ * "update-initramfs" or "dracut" (the guest's tool), or "direct". */
 int vmc_inject_initramfs(guestfs_h *g, const struct vmc_guest *gu,
-			 bool dry_run, struct vmc_plan *plan,
-			 const char *image, struct vmc_error *err);
+			 enum vmc_initramfs_method m, bool dry_run,
+			 struct vmc_plan *plan, const char *image,
+			 struct vmc_error *err);
 /* Whether kernel k's initramfs needs the virtio drivers (or the root
  * file system's) and can get them (its kernel has virtio modules). */
 bool vmc_inject_kernel_needs(const struct vmc_guest *gu,

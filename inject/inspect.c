@@ -50,18 +50,19 @@ int vmc_guest_mount(guestfs_h *g, const char *root, bool rw,
 	return ret;
 }
 
-static void os_facts(guestfs_h *g, const char *root, struct vmc_guest *gu)
+static void os_facts(guestfs_h *g, const char *root,
+		     struct vmc_guest_id *id)
 {
-	copy(gu->type, sizeof(gu->type), guestfs_inspect_get_type(g, root));
-	copy(gu->distro, sizeof(gu->distro),
+	copy(id->type, sizeof(id->type), guestfs_inspect_get_type(g, root));
+	copy(id->distro, sizeof(id->distro),
 	     guestfs_inspect_get_distro(g, root));
-	copy(gu->product, sizeof(gu->product),
+	copy(id->product, sizeof(id->product),
 	     guestfs_inspect_get_product_name(g, root));
-	copy(gu->arch, sizeof(gu->arch), guestfs_inspect_get_arch(g, root));
-	copy(gu->hostname, sizeof(gu->hostname),
+	copy(id->arch, sizeof(id->arch), guestfs_inspect_get_arch(g, root));
+	copy(id->hostname, sizeof(id->hostname),
 	     guestfs_inspect_get_hostname(g, root));
-	gu->major = guestfs_inspect_get_major_version(g, root);
-	gu->minor = guestfs_inspect_get_minor_version(g, root);
+	id->major = guestfs_inspect_get_major_version(g, root);
+	id->minor = guestfs_inspect_get_minor_version(g, root);
 }
 
 /* BIOS unless the disk is GPT with an EFI system partition. */
@@ -69,8 +70,9 @@ static void firmware(guestfs_h *g, struct vmc_guest *gu)
 {
 	char *pt = guestfs_part_get_parttype(g, "/dev/sda");
 	char **parts = NULL;
+	char *fw = gu->id.firmware;
 
-	snprintf(gu->firmware, sizeof(gu->firmware), "bios");
+	snprintf(fw, sizeof(gu->id.firmware), "bios");
 	if (pt && !strcmp(pt, "gpt"))
 		parts = guestfs_list_partitions(g);
 	for (size_t i = 0; parts && parts[i]; i++) {
@@ -79,7 +81,7 @@ static void firmware(guestfs_h *g, struct vmc_guest *gu)
 
 		if (guid && !strcasecmp(guid,
 					"C12A7328-F81F-11D2-BA4B-00A0C93EC93B"))
-			snprintf(gu->firmware, sizeof(gu->firmware), "uefi");
+			snprintf(fw, sizeof(gu->id.firmware), "uefi");
 		free(guid);
 	}
 	free(pt);
@@ -87,12 +89,12 @@ static void firmware(guestfs_h *g, struct vmc_guest *gu)
 	vmc_esp_inspect(g, &gu->esp);
 }
 
-static void lvm(guestfs_h *g, struct vmc_guest *gu)
+static void lvm(guestfs_h *g, struct vmc_guest_id *id)
 {
 	char **lvs = guestfs_lvs(g);
 
-	for (size_t i = 0; lvs && lvs[i] && gu->nlvm < VMC_GUEST_MAX; i++)
-		snprintf(gu->lvm[gu->nlvm++], VMC_STR, "%s", lvs[i]);
+	for (size_t i = 0; lvs && lvs[i] && id->nlvm < VMC_GUEST_MAX; i++)
+		snprintf(id->lvm[id->nlvm++], VMC_STR, "%s", lvs[i]);
 	vmc_gfs_free_strings(lvs);
 }
 
@@ -110,16 +112,16 @@ static int windows_unreadable(guestfs_h *g, const char *image,
 	if (!vmc_windows_find(g, gu))
 		return vmc_error_set(err, EIO, "%s: inspecting: %s", image,
 				     why);
-	gu->found = true;
-	snprintf(gu->type, sizeof(gu->type), "windows");
-	snprintf(gu->distro, sizeof(gu->distro), "windows");
-	gu->major = gu->minor = -1;
+	gu->id.found = true;
+	snprintf(gu->id.type, sizeof(gu->id.type), "windows");
+	snprintf(gu->id.distro, sizeof(gu->id.distro), "windows");
+	gu->id.major = gu->id.minor = -1;
 	vmc_inspect_windows(g, NULL, gu);
 	if (!gu->win.registry_error[0])
 		snprintf(gu->win.registry_error,
 			 sizeof(gu->win.registry_error), "libguestfs's"
 			 " inspection failed: %s", why);
-	snprintf(gu->product, sizeof(gu->product), "%s", gu->win.product);
+	snprintf(gu->id.product, sizeof(gu->id.product), "%s", gu->win.product);
 	vmc_inspect_verdicts(gu);
 	guestfs_umount_all(g);
 	return 0;
@@ -132,15 +134,15 @@ static int facts(guestfs_h *g, const char *image, struct vmc_guest *gu,
 {
 	int ret = 0;
 
-	if (vmc_guest_mount(g, gu->root_fs, false, image, err) < 0)
+	if (vmc_guest_mount(g, gu->id.root_fs, false, image, err) < 0)
 		return -1;
 	vmc_inspect_bootloader(g, gu);
-	if (!strcmp(gu->type, "linux")) {
+	if (!strcmp(gu->id.type, "linux")) {
 		ret = vmc_inspect_kernels(g, image, gu, err);
 		vmc_inspect_names(g, gu);
 	}
-	if (!strcmp(gu->type, "windows"))
-		vmc_inspect_windows(g, gu->root_fs, gu);
+	if (!strcmp(gu->id.type, "windows"))
+		vmc_inspect_windows(g, gu->id.root_fs, gu);
 	vmc_inspect_extras(g, gu);
 	vmc_inspect_verdicts(gu);
 	guestfs_umount_all(g);
@@ -159,12 +161,12 @@ int vmc_inspect(guestfs_h *g, const char *image, struct vmc_guest *gu,
 	if (!roots)
 		return windows_unreadable(g, image, gu, err);
 	firmware(g, gu);
-	lvm(g, gu);
+	lvm(g, &gu->id);
 	if (roots[0]) {
-		gu->found = true;
-		snprintf(gu->root_fs, sizeof(gu->root_fs), "%s", roots[0]);
-		os_facts(g, roots[0], gu);
-		copy(gu->root_fstype, sizeof(gu->root_fstype),
+		gu->id.found = true;
+		snprintf(gu->id.root_fs, sizeof(gu->id.root_fs), "%s", roots[0]);
+		os_facts(g, roots[0], &gu->id);
+		copy(gu->id.root_fstype, sizeof(gu->id.root_fstype),
 		     guestfs_vfs_type(g, roots[0]));
 		ret = facts(g, image, gu, err);
 	}
@@ -176,27 +178,14 @@ int vmc_inspect_again(guestfs_h *g, const char *image,
 		      const struct vmc_guest *before, struct vmc_guest *gu,
 		      struct vmc_error *err)
 {
-	if (before->found && !before->root_fs[0])	/* no libguestfs root */
+	if (before->id.found && !before->id.root_fs[0])	/* no libguestfs root */
 		return vmc_inspect(g, image, gu, err);
 	memset(gu, 0, sizeof(*gu));
 	gu->default_kernel = gu->default_entry = -1;
-	gu->found = before->found;
-	memcpy(gu->root_fs, before->root_fs, sizeof(gu->root_fs));
-	memcpy(gu->root_fstype, before->root_fstype,
-	       sizeof(gu->root_fstype));
-	memcpy(gu->type, before->type, sizeof(gu->type));
-	memcpy(gu->distro, before->distro, sizeof(gu->distro));
-	memcpy(gu->product, before->product, sizeof(gu->product));
-	memcpy(gu->arch, before->arch, sizeof(gu->arch));
-	memcpy(gu->hostname, before->hostname, sizeof(gu->hostname));
-	gu->major = before->major;
-	gu->minor = before->minor;
-	memcpy(gu->firmware, before->firmware, sizeof(gu->firmware));
-	memcpy(gu->lvm, before->lvm, sizeof(gu->lvm));
-	gu->nlvm = before->nlvm;
+	gu->id = before->id;
 	if (before->esp.found)
 		vmc_esp_inspect(g, &gu->esp);
-	return gu->found ? facts(g, image, gu, err) : 0;
+	return gu->id.found ? facts(g, image, gu, err) : 0;
 }
 
 void vmc_guest_free(struct vmc_guest *gu)
@@ -218,11 +207,12 @@ const struct vmc_kernel *vmc_guest_default_kernel(const struct vmc_guest *g)
 const char *vmc_guest_root_module(const struct vmc_guest *g)
 {
 	static const char *const fs[] = { "ext4", "xfs", "btrfs" };
+	const char *t = g->id.root_fstype;
 
-	if (!strcmp(g->root_fstype, "ext2") || !strcmp(g->root_fstype, "ext3"))
+	if (!strcmp(t, "ext2") || !strcmp(t, "ext3"))
 		return "ext4";		/* the ext4 driver mounts them */
 	for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++)
-		if (!strcmp(g->root_fstype, fs[i]))
+		if (!strcmp(t, fs[i]))
 			return fs[i];
 	return "";
 }

@@ -73,7 +73,10 @@ struct vmc_windows {
 /* The drivers read from SYSTEM, in vmc_windows.drivers order. */
 extern const char *const vmc_windrivers[VMC_WIN_DRIVERS];
 
-struct vmc_guest {
+/* The guest's identity: what the first inspection finds and injection
+ * does not change, carried over whole by vmc_inspect_again (a field
+ * added here is carried over with the rest). */
+struct vmc_guest_id {
 	bool found;
 	char root_fs[VMC_STR];		/* the appliance's name for root */
 	char root_fstype[32];		/* ext4, xfs, btrfs ... */
@@ -81,6 +84,12 @@ struct vmc_guest {
 	int major, minor;
 	char hostname[VMC_STR];
 	char firmware[8];		/* "bios" or "uefi" */
+	char lvm[VMC_GUEST_MAX][VMC_STR];	/* logical volumes */
+	int nlvm;
+};
+
+struct vmc_guest {
+	struct vmc_guest_id id;
 	struct vmc_esp esp;		/* the EFI system partition */
 	char bootloader[32];		/* "grub2", "syslinux", "none" ... */
 	char bootcfg[4][VMC_STR];
@@ -95,8 +104,6 @@ struct vmc_guest {
 	char root_spec[VMC_STR];	/* root's device in /etc/fstab */
 	struct vmc_devname names[VMC_GUEST_NAMES];
 	int nnames;
-	char lvm[VMC_GUEST_MAX][VMC_STR];	/* logical volumes */
-	int nlvm;
 	char tools[VMC_GUEST_MAX][64];	/* hypervisor tools installed */
 	int ntools;
 	char net[VMC_GUEST_MAX][VMC_STR];	/* config tied to old NICs */

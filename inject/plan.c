@@ -10,6 +10,21 @@
 int vmc_plan_add(struct vmc_plan *p, const char *file, const char *before,
 		 const char *after)
 {
+	return vmc_plan_add_method(p, file, before, after, NULL);
+}
+
+const char *vmc_plan_method(const struct vmc_plan *p, const char *file)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->c[i].method && !strcmp(p->c[i].file, file))
+			return p->c[i].method;
+	return NULL;
+}
+
+int vmc_plan_add_method(struct vmc_plan *p, const char *file,
+			const char *before, const char *after,
+			const char *method)
+{
 	struct vmc_change *c;
 
 	if (p->n == p->cap) {
@@ -25,6 +40,7 @@ int vmc_plan_add(struct vmc_plan *p, const char *file, const char *before,
 	c->file = strdup(file);
 	c->before = strdup(before);
 	c->after = strdup(after);
+	c->method = method;
 	if (!c->file || !c->before || !c->after) {
 		free(c->file);
 		free(c->before);
@@ -71,10 +87,16 @@ json_t *vmc_plan_json(const struct vmc_plan *p)
 {
 	json_t *o = json_object(), *ch = json_array(), *notes = json_array();
 
-	for (size_t i = 0; i < p->n; i++)
-		json_array_append_new(ch, json_pack("{s:s, s:s, s:s}",
-			"file", p->c[i].file, "before", p->c[i].before,
-			"after", p->c[i].after));
+	for (size_t i = 0; i < p->n; i++) {
+		json_t *c = json_pack("{s:s, s:s, s:s}", "file", p->c[i].file,
+				      "before", p->c[i].before,
+				      "after", p->c[i].after);
+
+		if (p->c[i].method)
+			json_object_set_new(c, "method",
+					    json_string(p->c[i].method));
+		json_array_append_new(ch, c);
+	}
 	for (size_t i = 0; i < p->nnotes; i++)
 		json_array_append_new(notes, json_string(p->notes[i]));
 	json_object_set_new(o, "changes", ch);

@@ -13,7 +13,8 @@
  * A kernel that has no virtio modules installed is reported, not papered
  * over.  Where the guest has no tool, has mkinitrd (not run by vmconv),
  * or its tool fails, the initramfs is rewritten directly
- * (inject/initramfs-direct.c). */
+ * (inject/initramfs-direct.c); with VMC_INITRAMFS_DIRECT always, the
+ * tool's configuration still gaining the modules for later kernels. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -87,8 +88,27 @@ static int add_lines(guestfs_h *g, const char *path, const char *lines,
 	return ret;
 }
 
-static int itools(guestfs_h *g, const struct vmc_guest *gu, bool dry_run, struct vmc_plan *plan,
-		  const char *image, struct vmc_error *err)
+const char *vmc_initramfs_method_name(enum vmc_initramfs_method m)
+{
+	return m == VMC_INITRAMFS_DIRECT ? "direct" : "guest";
+}
+
+int vmc_initramfs_method_parse(const char *s, enum vmc_initramfs_method *m)
+{
+	if (!strcmp(s, "guest"))
+		*m = VMC_INITRAMFS_GUEST;
+	else if (!strcmp(s, "direct"))
+		*m = VMC_INITRAMFS_DIRECT;
+	else
+		return -1;
+	return 0;
+}
+
+/* The modules into /etc/initramfs-tools/modules; update-initramfs run
+ * unless dry_run (or no_tool: the rewrite on the host follows). */
+static int itools(guestfs_h *g, const struct vmc_guest *gu, bool dry_run,
+		  bool no_tool, struct vmc_plan *plan, const char *image,
+		  struct vmc_error *err)
 {
 	char lines[256];
 
@@ -97,12 +117,12 @@ static int itools(guestfs_h *g, const struct vmc_guest *gu, bool dry_run, struct
 	if (add_lines(g, "/etc/initramfs-tools/modules", lines, dry_run,
 		      plan, image, err) < 0)
 		return -1;
-	return dry_run ? 0 : run(g, ENV "update-initramfs -u -k all 2>&1",
-				  image, err);
+	return dry_run || no_tool ? 0 :
+	       run(g, ENV "update-initramfs -u -k all 2>&1", image, err);
 }
 
 static int dracut(guestfs_h *g, const struct vmc_guest *gu, bool dry_run,
-		  struct vmc_plan *plan, const char *image,
+		  bool no_tool, struct vmc_plan *plan, const char *image,
 		  struct vmc_error *err)
 {
 	char mods[256], conf[320], cmd[1024];
@@ -112,7 +132,7 @@ static int dracut(guestfs_h *g, const struct vmc_guest *gu, bool dry_run,
 	if (add_lines(g, "/etc/dracut.conf.d/50-vmconv-virtio.conf", conf,
 		      dry_run, plan, image, err) < 0)
 		return -1;
-	for (int i = 0; i < gu->nkernels && !dry_run; i++) {
+	for (int i = 0; i < gu->nkernels && !dry_run && !no_tool; i++) {
 		const struct vmc_kernel *k = &gu->kernels[i];
 
 		if (!k->initrd[0] || !k->virtio_available)
@@ -135,14 +155,11 @@ bool vmc_inject_kernel_needs(const struct vmc_guest *gu,
 		(*fs && !vmc_kernel_has(k, fs)));
 }
 
-int vmc_inject_initramfs(guestfs_h *g, const struct vmc_guest *gu,
-			 bool dry_run, struct vmc_plan *plan,
-			 const char *image, struct vmc_error *err)
+/* Whether any kernel's initramfs needs the drivers; notes the kernels
+ * that cannot get them. */
+static bool any_needs(const struct vmc_guest *gu, struct vmc_plan *plan)
 {
-	const char *tool = gu->initramfs_tool;
-	char why[512];
 	bool any = false;
-	int r;
 
 	for (int i = 0; i < gu->nkernels; i++) {
 		const struct vmc_kernel *k = &gu->kernels[i];
@@ -153,24 +170,44 @@ int vmc_inject_initramfs(guestfs_h *g, const struct vmc_guest *gu,
 				      " them", k->version);
 		any |= vmc_inject_kernel_needs(gu, k);
 	}
-	if (!any)
+	return any;
+}
+
+int vmc_inject_initramfs(guestfs_h *g, const struct vmc_guest *gu,
+			 enum vmc_initramfs_method m, bool dry_run,
+			 struct vmc_plan *plan, const char *image,
+			 struct vmc_error *err)
+{
+	const char *tool = gu->initramfs_tool;
+	bool is_dracut = !strcmp(tool, "dracut");
+	bool direct = m == VMC_INITRAMFS_DIRECT;
+	char why[512];
+	int r;
+
+	if (!any_needs(gu, plan))
 		return 0;
-	if (!strcmp(tool, "initramfs-tools") || !strcmp(tool, "dracut")) {
-		r = !strcmp(tool, "dracut") ?
-		    dracut(g, gu, dry_run, plan, image, err) :
-		    itools(g, gu, dry_run, plan, image, err);
-		if (r == 0)
+	if (is_dracut || !strcmp(tool, "initramfs-tools")) {
+		r = is_dracut ?
+		    dracut(g, gu, dry_run, direct, plan, image, err) :
+		    itools(g, gu, dry_run, direct, plan, image, err);
+		if (r == 0 && !direct)
 			return 0;
-		snprintf(why, sizeof(why), "%s failed: %.400s",
-			 !strcmp(tool, "dracut") ? "dracut" :
-			 "update-initramfs", err->msg);
-		vmc_plan_note(plan, "%s", why);
+		if (r == 0) {
+			snprintf(why, sizeof(why), "--initramfs=direct");
+		} else {
+			snprintf(why, sizeof(why), "%s failed: %.400s",
+				 direct ? "adding the modules to the tool's"
+				 " configuration" : is_dracut ? "dracut" :
+				 "update-initramfs", err->msg);
+			vmc_plan_note(plan, "%s", why);
+		}
 		return vmc_inject_initramfs_direct(g, gu, why, dry_run, plan,
 						   image, err);
 	}
 	return vmc_inject_initramfs_direct(g, gu, !strcmp(tool, "mkinitrd") ?
 					   "mkinitrd is not run by vmconv" :
-					   NULL, dry_run, plan, image, err);
+					   direct ? "--initramfs=direct" : NULL,
+					   dry_run, plan, image, err);
 }
 
 int vmc_inject_grub_mkconfig(guestfs_h *g, const struct vmc_guest *gu,

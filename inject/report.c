@@ -107,7 +107,7 @@ static void linux_json(const struct vmc_guest *g, json_t *o)
 	json_object_set_new(o, "device_names", names);
 	json_object_set_new(o, "guest_tools", tools);
 	json_object_set_new(o, "network", strings(g->net, g->nnet));
-	json_object_set_new(o, "lvm", strings(g->lvm, g->nlvm));
+	json_object_set_new(o, "lvm", strings(g->id.lvm, g->id.nlvm));
 }
 
 const char *vmc_windriver_start_name(int64_t start)
@@ -177,26 +177,26 @@ json_t *vmc_guest_json(const struct vmc_guest *g)
 {
 	json_t *o = json_object(), *rd = json_object();
 
-	json_object_set_new(o, "os_found", json_boolean(g->found));
-	json_object_set_new(o, "firmware", json_string(g->firmware));
+	json_object_set_new(o, "os_found", json_boolean(g->id.found));
+	json_object_set_new(o, "firmware", json_string(g->id.firmware));
 	json_object_set_new(o, "esp", vmc_esp_json(&g->esp));
-	if (g->found) {
-		json_object_set_new(o, "type", json_string(g->type));
-		json_object_set_new(o, "distro", json_string(g->distro));
-		json_object_set_new(o, "product", json_string(g->product));
+	if (g->id.found) {
+		json_object_set_new(o, "type", json_string(g->id.type));
+		json_object_set_new(o, "distro", json_string(g->id.distro));
+		json_object_set_new(o, "product", json_string(g->id.product));
 		json_object_set_new(o, "version", json_pack("{s:i, s:i}",
-				    "major", g->major, "minor", g->minor));
-		json_object_set_new(o, "arch", json_string(g->arch));
-		json_object_set_new(o, "hostname", json_string(g->hostname));
+				    "major", g->id.major, "minor", g->id.minor));
+		json_object_set_new(o, "arch", json_string(g->id.arch));
+		json_object_set_new(o, "hostname", json_string(g->id.hostname));
 		json_object_set_new(o, "root_filesystem",
-				    json_string(g->root_fs));
+				    json_string(g->id.root_fs));
 		json_object_set_new(o, "root_fstype",
-				    json_string(g->root_fstype));
+				    json_string(g->id.root_fstype));
 		json_object_set_new(o, "boot", boot_json(g));
 	}
-	if (g->found && !strcmp(g->type, "linux"))
+	if (g->id.found && !strcmp(g->id.type, "linux"))
 		linux_json(g, o);
-	if (g->found && !strcmp(g->type, "windows"))
+	if (g->id.found && !strcmp(g->id.type, "windows"))
 		json_object_set_new(o, "windows", windows_json(&g->win));
 	for (int b = 0; b < VMC_GBUS_COUNT; b++)
 		json_object_set_new(rd, vmc_guest_bus_name(b),

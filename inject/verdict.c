@@ -145,15 +145,15 @@ void vmc_inspect_verdicts(struct vmc_guest *gu)
 	for (int b = 0; b < VMC_GBUS_COUNT; b++) {
 		char why[640] = "";
 
-		if (!gu->found)
+		if (!gu->id.found)
 			snprintf(why, sizeof(why), "no operating system found");
-		else if (!strcmp(gu->type, "linux"))
+		else if (!strcmp(gu->id.type, "linux"))
 			linux_verdict(gu, b, why, sizeof(why));
-		else if (!strcmp(gu->type, "windows"))
+		else if (!strcmp(gu->id.type, "windows"))
 			windows_verdict(gu, b, why, sizeof(why));
 		else
 			snprintf(why, sizeof(why), "%s guests are not"
-				 " checked", gu->type);
+				 " checked", gu->id.type);
 		gu->ready[b] = !why[0];
 		snprintf(gu->verdict[b], sizeof(gu->verdict[b]), "%s: %s%s",
 			 vmc_guest_bus_name(b), why[0] ? "will not boot: " :

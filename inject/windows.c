@@ -277,7 +277,7 @@ static void arch(guestfs_h *g, struct vmc_guest *gu)
 	c = guestfs_case_sensitive_path(g, p);
 	if (c)
 		a = guestfs_file_architecture(g, c);
-	snprintf(gu->arch, sizeof(gu->arch), "%s", a ? a : "");
+	snprintf(gu->id.arch, sizeof(gu->id.arch), "%s", a ? a : "");
 	free(a);
 	free(c);
 }
@@ -301,9 +301,9 @@ bool vmc_windows_find(guestfs_h *g, struct vmc_guest *gu)
 				      sizeof(gu->win.systemroot));
 		if (found) {
 			arch(g, gu);
-			snprintf(gu->root_fs, sizeof(gu->root_fs), "%s",
+			snprintf(gu->id.root_fs, sizeof(gu->id.root_fs), "%s",
 				 fs[i]);
-			snprintf(gu->root_fstype, sizeof(gu->root_fstype),
+			snprintf(gu->id.root_fstype, sizeof(gu->id.root_fstype),
 				 "%s", fs[i + 1]);
 		} else {
 			guestfs_umount_all(g);

@@ -51,7 +51,8 @@ static int inject(void *ctx, const char *tmp, struct vmc_error *err)
 {
 	struct inject_ctx *c = ctx;
 	struct vmc_inject_opts o = { .kvm = c->p->kvm,
-				     .remove_tools = c->p->remove_tools };
+				     .remove_tools = c->p->remove_tools,
+				     .initramfs = c->p->initramfs };
 
 	o.bus = c->p->bus_set && c->p->vo.bus == VMC_BUS_IDE ? VMC_GBUS_IDE :
 		VMC_GBUS_VIRTIO;

@@ -32,6 +32,7 @@ struct vmc_migrate_params {
 	 * from VMC_MIGRATE_INJECT_DEFAULT (--inject / --no-inject change it) */
 	bool inject;
 	bool remove_tools;		/* and the old hypervisor's tools */
+	enum vmc_initramfs_method initramfs;	/* --initramfs */
 	bool kvm;			/* libguestfs may use KVM */
 	enum vmc_cache_mode cache;	/* -t */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);

@@ -11,8 +11,8 @@
 static void windows(struct vmc_guest *g)
 {
 	memset(g, 0, sizeof(*g));
-	g->found = true;
-	snprintf(g->type, sizeof(g->type), "windows");
+	g->id.found = true;
+	snprintf(g->id.type, sizeof(g->id.type), "windows");
 	snprintf(g->win.control_set, sizeof(g->win.control_set),
 		 "ControlSet001");
 	for (int i = 0; i < VMC_WIN_DRIVERS; i++) {
