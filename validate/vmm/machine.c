@@ -171,23 +171,29 @@ void vmc_machine_screen(struct vmc_machine *m, bool final)
 			    "stopped by the screen watcher");
 }
 
+static bool is_pic_port(uint16_t p)
+{
+	return p == 0x20 || p == 0x21 || p == 0xa0 || p == 0xa1 ||
+	       p == 0x4d0 || p == 0x4d1;
+}
+
+static bool is_pit_port(uint16_t p)
+{
+	return (p >= 0x40 && p <= 0x43) || p == 0x61;
+}
+
 static bool uchip_pio(struct vmc_machine *m, uint16_t port, bool write,
 		      uint8_t *data, unsigned size)
 {
-	bool pic = port == 0x20 || port == 0x21 || port == 0xa0 ||
-		   port == 0xa1 || port == 0x4d0 || port == 0x4d1;
-	bool pit = (port >= 0x40 && port <= 0x43) || port == 0x61;
-
-	if (!pic && !pit)
+	if (!is_pic_port(port) && !is_pit_port(port))
 		return false;
 	/* a wider access reaches the next ports as single bytes */
 	for (unsigned i = 0; i < size; i++) {
 		uint16_t p = (uint16_t)(port + i);
 
-		if (p == 0x20 || p == 0x21 || p == 0xa0 || p == 0xa1 ||
-		    p == 0x4d0 || p == 0x4d1)
+		if (is_pic_port(p))
 			vmc_pic_io(&m->pic, p, write, data + i);
-		else if ((p >= 0x40 && p <= 0x43) || p == 0x61)
+		else if (is_pit_port(p))
 			vmc_pit_io(&m->pit, p, write, data + i);
 		else if (!write)
 			data[i] = 0xff;
