@@ -39,13 +39,23 @@ int vmc_pread_full(int fd, void *buf, size_t len, uint64_t off,
 	return 0;
 }
 
+/* Writes go to the kernel in pieces of at most this, aligned to it.  A
+ * 2 MiB write asks the page cache for a 2 MiB folio, taken from the
+ * free blocks of that order: on a VM whose memory the host reclaims
+ * (free page reporting), those are the blocks it has taken back, and
+ * every write then waits for the host to fault them in again.  Measured
+ * on this project's machines: 512 MiB by dd into a new file after
+ * `rm; sync; sleep 3`, bs=2M 0.7-1.2 s of system time, bs=256K 0.10-0.13 s. */
+#define WRITE_PIECE ((size_t)256 << 10)
+
 int vmc_pwrite_full(int fd, const void *buf, size_t len, uint64_t off,
 		    const char *path, struct vmc_error *err)
 {
 	const char *p = buf;
 
 	while (len > 0) {
-		ssize_t r = pwrite(fd, p, len, (off_t)off);
+		size_t n = WRITE_PIECE - (size_t)(off % WRITE_PIECE);
+		ssize_t r = pwrite(fd, p, n < len ? n : len, (off_t)off);
 
 		if (r < 0) {
 			if (errno == EINTR)

@@ -52,8 +52,10 @@
 #define MAX_ZERO_UNIT (1u << 20)
 #define SALVAGE_UNIT 512u
 /* Start the target's write-back every this many bytes converted, so that
- * the flush before the rename finds little left to write. */
-#define WRITEBACK_EVERY (32u << 20)
+ * the flush before the rename finds little left to write (8 MiB: the
+ * durable raw -> qcow2 row of bench/run, 0.58 s at 32 MiB, 0.51 s at 8,
+ * 0.54 s at 2).  With -t unsafe the kernel decides, as for qemu-img. */
+#define WRITEBACK_EVERY (8u << 20)
 
 enum job_state { JOB_FREE, JOB_QUEUED, JOB_BUSY, JOB_DONE };
 
@@ -589,7 +591,8 @@ static int writer(struct engine *e, EVP_MD_CTX *md, struct vmc_error *err)
 		}
 		done += j->len;
 		throttle(e, done);
-		if (e->st->written_bytes - kicked >= WRITEBACK_EVERY) {
+		if (!vmc_output_is_unsafe(e->dst->out) &&
+		    e->st->written_bytes - kicked >= WRITEBACK_EVERY) {
 			vmc_output_writeback(e->dst->out);
 			kicked = e->st->written_bytes;
 		}
