@@ -376,6 +376,27 @@ int vmdk_sparse_lookup(struct vmdk_extent *e, uint64_t rel,
 	return 0;
 }
 
+int vmdk_unalloc_end(struct vmdk_extent *e, uint64_t rel, uint64_t *end,
+		     struct vmc_error *err)
+{
+	uint64_t g = rel / e->grain, gdi = g / e->gtes, gti = g % e->gtes;
+	const uint8_t *gt;
+
+	*end = rel;
+	if (e->kind == VMDK_K_SESPARSE || gdi >= e->n_gd)
+		return 0;
+	if (!e->gd[gdi]) {
+		*end = (gdi + 1) * e->gtes * e->grain;
+		return 0;
+	}
+	if (load_gt(e, e->gd[gdi], &gt, err) < 0)
+		return -1;
+	while (gti < e->gtes && vmc_get_le32(gt + gti * 4) == 0)
+		gti++;
+	*end = (gdi * e->gtes + gti) * e->grain;
+	return 0;
+}
+
 /* The compressed bytes of the grain whose marker (or data, without
  * markers) is at foff, into *cdata (malloc'd, *clen bytes, at file
  * offset *at).  With the state's lock held (the extent's descriptor). */

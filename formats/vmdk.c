@@ -518,6 +518,16 @@ static int sparse_status(struct vmc_image *img, struct vmdk_state *s,
 		k0 = VMDK_MAP_DATA;
 	p = next_grain(e, p);
 	while (p < rel + max && steps++ < 65536) {
+		uint64_t end;
+
+		if (k0 == VMDK_MAP_UNALLOC) {
+			if (vmdk_unalloc_end(e, p, &end, err) < 0)
+				return -1;
+			if (end > p) {
+				p = end;
+				continue;
+			}
+		}
 		if (vmdk_sparse_lookup(e, p, &k, &foff, err) < 0)
 			return -1;
 		if (k == VMDK_MAP_COMPRESSED)

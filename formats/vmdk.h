@@ -225,6 +225,15 @@ int vmdk_sesparse_gte(struct vmdk_extent *e, uint64_t v, uint64_t grain,
 		      enum vmdk_map_kind *kind, uint64_t *foff,
 		      struct vmc_error *err);
 
+/* Where the run of unallocated grains (entry 0) that rel's grain starts
+ * ends, within its grain table (its end, if all the rest are 0; a grain
+ * table that does not exist, whole): *end = rel when rel's grain is
+ * allocated, or for seSparse extents, which are walked grain by grain.
+ * An allocated table of zeros (qemu-img and VMware preallocate them)
+ * is then skipped in one scan, not one lookup per grain. */
+int vmdk_unalloc_end(struct vmdk_extent *e, uint64_t rel, uint64_t *end,
+		     struct vmc_error *err);
+
 /* Look up the grain holding extent-relative byte rel: *kind, and for
  * DATA/COMPRESSED *foff (file byte offset of the grain or its marker). */
 int vmdk_sparse_lookup(struct vmdk_extent *e, uint64_t rel,
